@@ -1,0 +1,23 @@
+"""minitl: a small deep-learning engine on NumPy (CuPy on the GPU) for learning transfer learning.
+
+Start here: ``minitl.tensor`` makes a Tensor, ``Tensor.backward`` computes gradients,
+``minitl.gradcheck`` checks them.
+"""
+from . import backend
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import is_gpu_available
+from .functional.activation import log_softmax, relu, sigmoid, softmax, tanh
+from .functional.elementwise import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where  # noqa: A004
+from .functional.linalg import matmul
+from .functional.reduce import argmax, max, mean, min, sum, var  # noqa: A004
+from .functional.shape import (broadcast_to, cat, expand, flatten, pad, permute, reshape, split,
+                               squeeze, stack, transpose, unsqueeze)
+from .gradcheck import GradcheckError, gradcheck
+from .random import manual_seed
+from .tensor import Tensor, tensor
+
+__version__ = "0.1.0"
+
+float32 = "float32"
+float64 = "float64"
+int64 = "int64"

@@ -1,0 +1,221 @@
+"""Reverse-mode automatic differentiation: the Function contract, grad mode, and ``backward``.
+
+A ``Function`` is one op. Its ``forward`` runs on raw arrays (NumPy or CuPy) and its ``backward``
+turns the gradient of the output into gradients of the inputs; the two stand side by side in each
+op file under ``minitl/functional``.
+
+The recording rule, in one place (``Function.apply``): a graph node is kept **only when grad mode is
+on and at least one input requires grad**. Everything else runs forward and is forgotten: a frozen
+backbone records no node, saves no activation and costs nothing in backward.
+
+``run_backward`` walks the graph in topological order without recursion, sums gradients that meet
+at a tensor, calls tensor hooks, accumulates into the ``.grad`` of leaves, and frees the graph
+unless ``retain_graph=True``. Talks to: ``tensor.py`` (the Tensor wrapper), ``backend.py`` (arrays).
+"""
+import contextlib
+import functools
+
+from .backend import get_array_module
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops on tensors that require grad record graph nodes right now."""
+    return _grad_enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Turn graph recording on or off inside a ``with`` block or a decorated function."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self.previous = []
+
+    def __enter__(self):
+        global _grad_enabled
+        self.previous.append(_grad_enabled)
+        _grad_enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.previous.pop()
+        return False
+
+
+class no_grad(set_grad_enabled):
+    """``with minitl.no_grad():`` (or ``@minitl.no_grad()``) records nothing: use it for evaluation."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Re-enable recording inside a ``no_grad`` block."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+class GraphFreedError(RuntimeError):
+    """backward() went through a graph whose saved values were already freed by an earlier backward."""
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` back down to ``shape``, undoing NumPy broadcasting.
+
+    Broadcasting copies an input along new leading axes and along axes of size 1, so each copy's
+    gradient must be added back: the gradient of a broadcast is a sum.
+    """
+    shape = tuple(shape)
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+class Function:
+    """Base class of every differentiable op.
+
+    Subclasses implement ``forward(*arrays) -> array`` and ``backward(grad) -> grad or tuple of
+    grads`` (one per input, ``None`` where no gradient is needed), and may take op settings (axis,
+    stride, ...) as keyword arguments of ``__init__``. Values needed by backward are saved as
+    attributes in forward. ``needs_input_grad`` tells backward which gradients are wanted.
+    Call an op with ``MyOp.apply(*inputs, **settings)``, never ``forward`` directly.
+    """
+
+    inputs = None
+    needs_input_grad = ()
+    freed = False
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **settings):
+        from .tensor import Tensor, as_tensor  # noqa: PLC0415 - tensor.py imports this module
+
+        fn = cls(**settings)
+        tensors_given = [x for x in inputs if isinstance(x, Tensor)]
+        # Python numbers take the dtype and device of a floating tensor input (no promotion).
+        floating = [x for x in tensors_given if x.dtype.kind == "f"]
+        like = (floating or tensors_given or [None])[0]
+        tensors = [as_tensor(x, like=like) for x in inputs]
+        out = fn.forward(*(t.data for t in tensors))
+        needs = tuple(t.requires_grad for t in tensors)
+        if _grad_enabled and any(needs):  # the recording rule
+            fn.inputs = tensors
+            fn.needs_input_grad = needs
+            return Tensor._from_op(out, fn)
+        return Tensor._from_op(out, None)  # fn and everything it saved are dropped here
+
+    def release(self):
+        """Forget inputs and saved arrays (called after backward unless retain_graph)."""
+        self.__dict__.clear()
+        self.freed = True
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__ + "Backward"
+
+
+def _topological_order(root):
+    """Tensors reachable from ``root`` through grad-requiring inputs, outputs before inputs.
+
+    Iterative depth-first search with an explicit stack: a 10,000-op chain needs no recursion.
+    """
+    order, visited = [], {id(root)}
+    stack = [(root, False)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        stack.append((tensor, True))
+        fn = tensor.grad_fn
+        if fn is None:
+            continue
+        if fn.freed:
+            raise GraphFreedError(
+                "backward() reached a graph that was already freed by an earlier backward(); "
+                "call the first backward(retain_graph=True) to go through the graph twice"
+            )
+        for inp in fn.inputs:
+            if inp.requires_grad and id(inp) not in visited:
+                visited.add(id(inp))
+                stack.append((inp, False))
+    order.reverse()
+    return order
+
+
+def _accumulate(store, key, grad):
+    previous = store.get(key)
+    store[key] = grad if previous is None else previous + grad
+
+
+def run_backward(root, grad=None, retain_graph=False):
+    """Fill ``.grad`` of every leaf that ``root`` depends on. See ``Tensor.backward``."""
+    from .tensor import Tensor  # noqa: PLC0415
+
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward() on a tensor that does not require grad: no input of the computation had "
+            "requires_grad=True (or it ran under no_grad / with every layer frozen)"
+        )
+    xp = get_array_module(root.data)
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() without a gradient needs a scalar (one-element) output, got shape "
+                f"{root.shape}; reduce it first (e.g. loss.mean()) or pass grad=ones of that shape"
+            )
+        grad = xp.ones_like(root.data)
+    else:
+        grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)
+        if grad.shape != root.shape:
+            raise ValueError(f"backward() grad has shape {grad.shape}, output has shape {root.shape}")
+
+    order = _topological_order(root)
+    grads = {id(root): grad}
+    for tensor in order:
+        g = grads.pop(id(tensor), None)
+        if g is None:
+            continue
+        for hook in tensor._hooks:
+            replaced = hook(Tensor._from_op(g, None))  # no dtype conversion: a float64 grad stays float64
+            if replaced is not None:
+                g = replaced.data if isinstance(replaced, Tensor) else replaced
+        fn = tensor.grad_fn
+        if fn is None or tensor._retains_grad:
+            tensor._accumulate_grad(g)
+        if fn is None:
+            continue
+        in_grads = fn.backward(g)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        for inp, needed, ig in zip(fn.inputs, fn.needs_input_grad, in_grads):
+            if needed and ig is not None:
+                _accumulate(grads, id(inp), unbroadcast(ig, inp.shape).astype(inp.dtype, copy=False))
+    if not retain_graph:
+        for tensor in order:
+            if tensor.grad_fn is not None:
+                tensor.grad_fn.release()
+
+
+def differentiable(op_class):
+    """Wrap a Function class as a plain function ``f(*inputs, **settings)`` with its docstring."""
+
+    @functools.wraps(op_class)
+    def call(*inputs, **settings):
+        return op_class.apply(*inputs, **settings)
+
+    return call

@@ -1,0 +1,149 @@
+"""The one seam between NumPy (CPU) and CuPy (GPU).
+
+Every op gets its array module with ``xp = get_array_module(x)`` and calls ``xp.*``; nothing else in
+minitl imports CuPy. Where NumPy and CuPy spell a thing differently (scatter-add, stride tricks,
+moving arrays between devices) the difference lives in a function here, not in an ``if`` inside an op.
+
+CuPy is optional and imported lazily: ``import minitl`` works with no CuPy, with a broken CUDA
+install, and with CuPy but no GPU. ``MINITL_DEVICE`` (``cpu`` or ``cuda``) sets the default device.
+"""
+import os
+
+import numpy
+
+_cupy = None          # the cupy module once imported and usable
+_cupy_checked = False
+_cupy_error = None    # why CuPy is unusable, for the error message
+
+GPU_INSTALL_HINT = (
+    "install the GPU extra: pip install 'minitl[gpu]' (CUDA 12, cupy-cuda12x) or "
+    "pip install 'minitl[gpu-cuda13]' (CUDA 13, cupy-cuda13x), on a machine with an NVIDIA GPU"
+)
+
+
+class DeviceError(RuntimeError):
+    """A device was asked for that this machine cannot provide, or arrays sit on different devices."""
+
+
+def _load_cupy():
+    """Import CuPy once; keep it only when a GPU answers. Never raises."""
+    global _cupy, _cupy_checked, _cupy_error
+    if not _cupy_checked:
+        _cupy_checked = True
+        try:
+            import cupy  # noqa: PLC0415 - optional dependency, imported on first need
+            if cupy.cuda.is_available():
+                _cupy = cupy
+            else:
+                _cupy_error = "CuPy is installed but no CUDA GPU is available"
+        except Exception as exc:  # a broken CUDA install fails in many ways, not only ImportError
+            _cupy_error = f"CuPy could not be imported ({type(exc).__name__}: {exc})"
+    return _cupy
+
+
+def is_gpu_available() -> bool:
+    """True when CuPy imports and a CUDA GPU is present."""
+    return _load_cupy() is not None
+
+
+def _is_cupy_array(x) -> bool:
+    # Checked by the class's module name so that no CuPy import happens on the CPU path.
+    return type(x).__module__.startswith("cupy")
+
+
+def get_array_module(*arrays):
+    """``cupy`` if any argument is a CuPy array, else ``numpy``. Scalars and lists count as NumPy."""
+    for a in arrays:
+        if _is_cupy_array(a):
+            return _load_cupy()
+    return numpy
+
+
+def device_of(array) -> str:
+    """``"cuda"`` for a CuPy array, ``"cpu"`` otherwise."""
+    return "cuda" if _is_cupy_array(array) else "cpu"
+
+
+def normalize_device(device) -> str:
+    """Map ``None`` to the default device and check the name (``cpu``, ``cuda``, ``cuda:0``, ``gpu``)."""
+    if device is None:
+        device = default_device()
+    name = str(device).lower()
+    if name == "gpu" or name.startswith("cuda"):
+        return "cuda"
+    if name == "cpu":
+        return "cpu"
+    raise DeviceError(f"unknown device {device!r}: use 'cpu' or 'cuda'")
+
+
+def default_device() -> str:
+    """The device new tensors go to: ``$MINITL_DEVICE`` or ``cpu``."""
+    return os.environ.get("MINITL_DEVICE", "cpu") or "cpu"
+
+
+def require_gpu():
+    """Return the cupy module or raise one clear error saying how to get it."""
+    cupy = _load_cupy()
+    if cupy is None:
+        raise DeviceError(f"device 'cuda' requested but unavailable: {_cupy_error}; {GPU_INSTALL_HINT}")
+    return cupy
+
+
+def asnumpy(x):
+    """A NumPy array holding ``x`` (copied from the GPU if needed; NumPy input passes through)."""
+    if _is_cupy_array(x):
+        return x.get()
+    return numpy.asarray(x)
+
+
+def to_device(x, device):
+    """``x`` as an array on ``device`` (``"cpu"`` or ``"cuda"``); no copy if it is already there."""
+    device = normalize_device(device)
+    if device == "cpu":
+        return asnumpy(x)
+    cupy = require_gpu()
+    return cupy.asarray(x)
+
+
+def scatter_add(target, indices, values) -> None:
+    """In place ``target[indices] += values`` where repeated indices all add up (``np.add.at``).
+
+    Plain ``target[idx] += v`` keeps only one of the duplicates: the gradient of an indexing op
+    needs this instead.
+    """
+    xp = get_array_module(target)
+    if xp is numpy:
+        numpy.add.at(target, indices, values)
+    else:
+        import cupyx  # noqa: PLC0415 - GPU path only
+        cupyx.scatter_add(target, indices, values)
+
+
+def sliding_window_view(x, window_shape, axis):
+    """Read-only strided view of every window (no copy); NumPy and CuPy both provide it."""
+    xp = get_array_module(x)
+    return xp.lib.stride_tricks.sliding_window_view(x, window_shape, axis=axis)
+
+
+def as_strided(x, shape, strides):
+    """A strided view over ``x``'s memory (strides in bytes). No bounds check: callers compute them."""
+    xp = get_array_module(x)
+    return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
+
+
+def random_array(kind: str, shape, dtype, device, low=0.0, high=1.0):
+    """Draw ``uniform`` or ``normal`` numbers from the seeded host generator, then move them.
+
+    Drawing on the host keeps ``manual_seed`` meaningful on both devices: the same seed gives the
+    same numbers on the CPU and on the GPU.
+    """
+    from .random import get_rng  # noqa: PLC0415 - avoid an import cycle at package start
+
+    rng = get_rng()
+    if kind == "uniform":
+        host = rng.uniform(low, high, size=shape)
+    elif kind == "normal":
+        host = rng.standard_normal(size=shape) * high + low
+    else:
+        raise ValueError(f"unknown random kind {kind!r}: use 'uniform' or 'normal'")
+    return to_device(host.astype(dtype, copy=False), device)

@@ -1,0 +1,147 @@
+"""Activation functions and the softmax family.
+
+``softmax`` and ``log_softmax`` subtract the row maximum first: ``exp`` of a logit of 1e4 would
+overflow, the shifted version cannot. ``gelu`` uses the tanh approximation (NumPy has no ``erf``),
+which is PyTorch's ``approximate="tanh"``.
+"""
+import math
+
+from ..autograd import Function
+from ..backend import get_array_module
+
+
+class ReLU(Function):
+    # z = max(x, 0) ;  dz/dx = 1 where x > 0
+    def forward(self, x):
+        self.positive = x > 0
+        return get_array_module(x).maximum(x, 0)  # not x * (x > 0): -inf * 0 would be nan
+
+    def backward(self, g):
+        return g * self.positive
+
+
+class LeakyReLU(Function):
+    # z = x if x > 0 else a x ;  dz/dx = 1 or a
+    def __init__(self, negative_slope=0.01):
+        self.slope = negative_slope
+
+    def forward(self, x):
+        self.positive = x > 0
+        return get_array_module(x).where(self.positive, x, x * self.slope)
+
+    def backward(self, g):
+        return get_array_module(g).where(self.positive, g, g * self.slope)
+
+
+class ELU(Function):
+    # z = x if x > 0 else a (e^x - 1) ;  dz/dx = 1 or z + a
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.positive = x > 0
+        self.z = xp.where(self.positive, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+        return self.z
+
+    def backward(self, g):
+        return get_array_module(g).where(self.positive, g, g * (self.z + self.alpha))
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+class GELU(Function):
+    # z = x/2 (1 + tanh(u)), u = c (x + 0.044715 x^3) ;  dz/dx = (1 + t)/2 + x/2 (1 - t^2) c (1 + 3*0.044715 x^2)
+    def forward(self, x):
+        self.x = x
+        self.t = get_array_module(x).tanh(_GELU_C * (x + 0.044715 * x ** 3))
+        return 0.5 * x * (1 + self.t)
+
+    def backward(self, g):
+        x, t = self.x, self.t
+        du = _GELU_C * (1 + 3 * 0.044715 * x ** 2)
+        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t ** 2) * du)
+
+
+class Sigmoid(Function):
+    # z = 1 / (1 + e^-x) ;  dz/dx = z (1 - z)
+    def forward(self, x):
+        xp = get_array_module(x)
+        # written with e^-|x| so that neither branch overflows
+        e = xp.exp(-abs(x))
+        self.z = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return self.z
+
+    def backward(self, g):
+        return g * self.z * (1 - self.z)
+
+
+class Tanh(Function):
+    # z = tanh x ;  dz/dx = 1 - z^2
+    def forward(self, x):
+        self.z = get_array_module(x).tanh(x)
+        return self.z
+
+    def backward(self, g):
+        return g * (1 - self.z ** 2)
+
+
+class Softplus(Function):
+    # z = ln(1 + e^(b x)) / b ;  dz/dx = sigmoid(b x)   (linear above the threshold, like PyTorch)
+    def __init__(self, beta=1.0, threshold=20.0):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        bx = self.beta * x
+        self.bx = bx
+        soft = xp.logaddexp(0, bx) / self.beta
+        return xp.where(bx > self.threshold, x, soft).astype(x.dtype)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        sig = 1 / (1 + xp.exp(-self.bx))
+        return g * xp.where(self.bx > self.threshold, 1, sig).astype(g.dtype)
+
+
+class Softmax(Function):
+    # z_i = e^(x_i) / sum_j e^(x_j) ;  dL/dx = z * (g - sum(g z))
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
+        self.z = e / e.sum(axis=self.axis, keepdims=True)
+        return self.z
+
+    def backward(self, g):
+        return self.z * (g - (g * self.z).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    # z_i = x_i - log sum_j e^(x_j) ;  dL/dx = g - softmax(x) * sum(g)
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        self.z = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        return self.z
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return g - xp.exp(self.z) * g.sum(axis=self.axis, keepdims=True)
+
+
+def relu(x): return ReLU.apply(x)
+def leaky_relu(x, negative_slope=0.01): return LeakyReLU.apply(x, negative_slope=negative_slope)
+def elu(x, alpha=1.0): return ELU.apply(x, alpha=alpha)
+def gelu(x): return GELU.apply(x)
+def sigmoid(x): return Sigmoid.apply(x)
+def tanh(x): return Tanh.apply(x)
+def softplus(x, beta=1.0, threshold=20.0): return Softplus.apply(x, beta=beta, threshold=threshold)
+def softmax(x, axis=-1): return Softmax.apply(x, axis=axis)
+def log_softmax(x, axis=-1): return LogSoftmax.apply(x, axis=axis)

@@ -1,0 +1,63 @@
+"""Matrix products: ``matmul`` (batched, NumPy broadcasting rules) and ``linear``.
+
+Students should notice that both backward passes are matrix products again, with one operand
+transposed: that is why training costs about twice the forward pass.
+"""
+from ..autograd import Function
+
+
+def _swap_last(a):
+    return a.swapaxes(-1, -2)
+
+
+class MatMul(Function):
+    # Z = X @ Y ;  dZ/dX = G @ Y^T, dZ/dY = X^T @ G   (1-D operands act as a row / a column)
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x @ y
+
+    def backward(self, g):
+        x, y = self.x, self.y
+        if x.ndim == 1 and y.ndim == 1:  # dot product: z is a scalar
+            return g * y, g * x
+        x2 = x[None, :] if x.ndim == 1 else x
+        y2 = y[:, None] if y.ndim == 1 else y
+        g2 = g
+        if x.ndim == 1:
+            g2 = g2[..., None, :]
+        if y.ndim == 1:
+            g2 = g2[..., None]
+        gx = g2 @ _swap_last(y2) if self.needs_input_grad[0] else None
+        gy = _swap_last(x2) @ g2 if self.needs_input_grad[1] else None
+        if gx is not None and x.ndim == 1:
+            gx = gx[..., 0, :]
+        if gy is not None and y.ndim == 1:
+            gy = gy[..., 0]
+        return gx, gy  # autograd sums over broadcast batch axes
+
+
+class Linear(Function):
+    # y = x W^T + b ;  dy/dx = G W, dy/dW = G^T x, dy/db = sum_rows G   (x: (..., in), W: (out, in))
+    def forward(self, x, weight, bias=None):
+        self.x, self.weight = x, weight
+        y = x @ weight.T
+        return y if bias is None else y + bias
+
+    def backward(self, g):
+        gx = g @ self.weight if self.needs_input_grad[0] else None
+        g2 = g.reshape(-1, g.shape[-1])
+        gw = g2.T @ self.x.reshape(-1, self.x.shape[-1]) if self.needs_input_grad[1] else None
+        gb = g2.sum(axis=0) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
+        return gx, gw, gb
+
+
+def matmul(x, y):
+    """Matrix product with NumPy's rules: batched over leading axes, 1-D operands as vectors."""
+    return MatMul.apply(x, y)
+
+
+def linear(x, weight, bias=None):
+    """``x @ weight.T + bias`` as one op. x: (..., in), weight: (out, in), bias: (out,) -> (..., out)."""
+    if bias is None:
+        return Linear.apply(x, weight)
+    return Linear.apply(x, weight, bias)

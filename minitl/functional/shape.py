@@ -1,0 +1,240 @@
+"""Shape ops and indexing: they move numbers around without changing them.
+
+So every backward here is the inverse move: reshape back, transpose back, scatter back into place.
+Indexing with repeated integer indices must *add* the gradients of the repeats, which is what
+``backend.scatter_add`` does (plain ``a[idx] += g`` would drop all but one).
+"""
+import itertools
+
+from ..autograd import Function
+from ..backend import get_array_module, scatter_add, to_device as _move, device_of
+
+
+class Reshape(Function):
+    # z = x viewed with a new shape ;  dz/dx = reshape back
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.source = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, g):
+        return g.reshape(self.source)
+
+
+class Permute(Function):
+    # z = x with axes reordered ;  dz/dx = g with the inverse order
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        self.axes = tuple(a % x.ndim for a in self.axes)
+        return x.transpose(self.axes)
+
+    def backward(self, g):
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a] = i
+        return g.transpose(inverse)
+
+
+class BroadcastTo(Function):
+    # z = x repeated along new / size-1 axes ;  dz/dx = sum over the copies (autograd.unbroadcast)
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return get_array_module(x).broadcast_to(x, self.shape)
+
+    def backward(self, g):
+        return g  # autograd sums the broadcast copies back to x's shape
+
+
+class GetItem(Function):
+    # z = x[index] ;  dz/dx = zeros with g scattered (and added, for repeated indices) at index
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        self.source_shape, self.dtype = x.shape, x.dtype
+        return x[self.index]
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        grad = xp.zeros(self.source_shape, dtype=self.dtype)
+        if _is_basic(self.index):
+            grad[self.index] = g  # no element picked twice: a plain write is enough
+        else:
+            scatter_add(grad, self.index, g)
+        return grad
+
+
+class Cat(Function):
+    # z = [x1 | x2 | ...] along axis ;  dz/dx_k = the slice of g that x_k filled
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return get_array_module(*xs).concatenate(xs, axis=self.axis)
+
+    def backward(self, g):
+        cuts = list(itertools.accumulate(self.sizes[:-1]))
+        return tuple(get_array_module(g).split(g, cuts, axis=self.axis))
+
+
+class Pad(Function):
+    # z = x surrounded by a constant ;  dz/dx = the centre of g
+    def __init__(self, widths, value=0.0):
+        self.widths, self.value = widths, value
+
+    def forward(self, x):
+        self.centre = tuple(slice(lo, lo + n) for (lo, _), n in zip(self.widths, x.shape))
+        return get_array_module(x).pad(x, self.widths, mode="constant", constant_values=self.value)
+
+    def backward(self, g):
+        return g[self.centre]
+
+
+class ToDevice(Function):
+    # z = x copied to another device ;  dz/dx = g copied back
+    def __init__(self, device):
+        self.device = device
+
+    def forward(self, x):
+        self.source = device_of(x)
+        return _move(x, self.device)
+
+    def backward(self, g):
+        return _move(g, self.source)
+
+
+def _unwrap_index(index):
+    """Tensors inside an index become their arrays (bool masks and integer arrays work the same)."""
+    from ..tensor import Tensor  # noqa: PLC0415
+
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def _is_basic(index) -> bool:
+    """Only ints, slices, None and Ellipsis: every element is picked at most once."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in parts)
+
+
+def reshape(x, *shape):
+    """Same numbers, new shape (one axis may be -1). ``view`` is the same op here."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return Reshape.apply(x, shape=shape)
+
+
+view = reshape
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge axes ``start_dim..end_dim`` into one: (N, C, H, W) -> (N, C*H*W) with start_dim=1."""
+    shape = x.shape
+    start, end = start_dim % len(shape), end_dim % len(shape)
+    merged = 1
+    for n in shape[start:end + 1]:
+        merged *= n
+    return Reshape.apply(x, shape=tuple(shape[:start]) + (merged,) + tuple(shape[end + 1:]))
+
+
+def permute(x, *axes):
+    """Reorder axes: ``permute(x, 0, 2, 3, 1)`` turns NCHW into NHWC."""
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    return Permute.apply(x, axes=axes)
+
+
+def transpose(x, dim0=-2, dim1=-1):
+    """Swap two axes (the last two by default, a matrix transpose)."""
+    axes = list(range(x.ndim))
+    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    return Permute.apply(x, axes=tuple(axes))
+
+
+def squeeze(x, axis=None):
+    """Drop axes of size 1 (all of them, or the one named)."""
+    if axis is None:
+        shape = tuple(n for n in x.shape if n != 1)
+    else:
+        axis = axis % x.ndim
+        shape = x.shape if x.shape[axis] != 1 else x.shape[:axis] + x.shape[axis + 1:]
+    return Reshape.apply(x, shape=shape)
+
+
+def unsqueeze(x, axis):
+    """Insert an axis of size 1 at ``axis`` (negative counts from the end of the result)."""
+    axis = axis % (x.ndim + 1)
+    return Reshape.apply(x, shape=x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+def broadcast_to(x, *shape):
+    """Repeat ``x`` (without copying) to ``shape``; -1 keeps a size. ``expand`` is the same op."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    offset = len(shape) - x.ndim
+    shape = tuple(x.shape[i - offset] if n == -1 else n for i, n in enumerate(shape))
+    return BroadcastTo.apply(x, shape=shape)
+
+
+expand = broadcast_to
+
+
+def getitem(x, index):
+    """``x[index]`` with ints, slices, None, Ellipsis, integer arrays and boolean masks."""
+    return GetItem.apply(x, index=_unwrap_index(index))
+
+
+def cat(tensors, axis=0):
+    """Join tensors along an existing axis."""
+    return Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors, axis=0):
+    """Join tensors along a new axis (``unsqueeze`` each, then ``cat``)."""
+    return Cat.apply(*[unsqueeze(t, axis) for t in tensors], axis=axis)
+
+
+def split(x, split_size_or_sections, axis=0):
+    """Cut ``x`` along ``axis`` into pieces of ``split_size`` (an int) or of the listed sizes.
+
+    Each piece is an indexing op, so each gets its own gradient slice.
+    """
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split sizes {sizes} do not add up to {n}, the size of axis {axis}")
+    pieces, start = [], 0
+    lead = (slice(None),) * (axis % x.ndim)
+    for size in sizes:
+        pieces.append(getitem(x, lead + (slice(start, start + size),)))
+        start += size
+    return tuple(pieces)
+
+
+def pad(x, widths, value=0.0):
+    """Pad with a constant. ``widths`` as NumPy: one (before, after) pair per axis.
+
+    (``minitl.nn.functional.pad`` takes PyTorch's flat last-axis-first form instead.)
+    """
+    return Pad.apply(x, widths=tuple(tuple(w) for w in widths), value=value)
+
+
+def to_device(x, device):
+    """Copy to ``"cpu"`` or ``"cuda"``, recorded so that gradients flow back to the source."""
+    return ToDevice.apply(x, device=device)
+

@@ -1,0 +1,313 @@
+"""The Tensor: an array plus what autograd needs to know about it.
+
+``data`` is a NumPy or CuPy array; ``grad`` is a Tensor (or None) filled by ``backward``;
+``requires_grad`` says whether gradients flow to it; ``grad_fn`` is the Function that made it (None
+for leaves: tensors made by the user, and parameters). Operators and methods call the ops in
+``minitl.functional``; this file holds no math.
+
+Talks to: ``autograd.py`` (recording and backward), ``backend.py`` (devices), ``functional/``.
+"""
+import numpy
+
+from . import backend
+from .autograd import run_backward
+
+DEFAULT_FLOAT = numpy.float32
+
+
+def _resolve_dtype(data, dtype):
+    """float32 unless told otherwise; integer and bool data keep their type (labels stay int64)."""
+    if dtype is not None:
+        return numpy.dtype(dtype)
+    given = data.dtype if hasattr(data, "dtype") else numpy.asarray(data).dtype
+    if given.kind in "biu":
+        return given
+    return numpy.dtype(DEFAULT_FLOAT)
+
+
+def _to_array(data, dtype=None, device=None):
+    if isinstance(data, Tensor):
+        data = data.data
+    if device is None:
+        device = backend.device_of(data) if hasattr(data, "dtype") else backend.default_device()
+    dtype = _resolve_dtype(data, dtype)
+    array = backend.to_device(data, device)
+    return array.astype(dtype, copy=False)
+
+
+class Tensor:
+    """An n-dimensional array that can record the ops applied to it.
+
+    Build one with ``minitl.tensor(data, requires_grad=...)``. Floating data becomes float32
+    unless ``dtype`` says otherwise (unlike ``torch.from_numpy``, a float64 NumPy array is
+    converted: float32 is the default precision here; pass ``dtype="float64"`` to keep it).
+    """
+
+    # NumPy must hand ``ndarray + Tensor`` over to Tensor.__radd__ instead of broadcasting itself.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        self.data = _to_array(data, dtype, device)
+        self.grad = None
+        self.grad_fn = None
+        self.requires_grad = bool(requires_grad)
+        self._hooks = []
+        self._retains_grad = False
+        if self.requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
+
+    @classmethod
+    def _from_op(cls, array, grad_fn):
+        """Wrap an op's output without copying; ``grad_fn`` None means 'not recorded'."""
+        out = cls.__new__(cls)
+        out.data = array
+        out.grad = None
+        out.grad_fn = grad_fn
+        out.requires_grad = grad_fn is not None
+        out._hooks = []
+        out._retains_grad = False
+        return out
+
+    # ----- basic properties -----
+    shape = property(lambda self: tuple(self.data.shape), doc="Sizes of each axis, a tuple.")
+    dtype = property(lambda self: self.data.dtype, doc="The element type (a NumPy dtype).")
+    ndim = property(lambda self: self.data.ndim, doc="Number of axes.")
+    size = property(lambda self: int(self.data.size), doc="Number of elements.")
+    device = property(lambda self: backend.device_of(self.data), doc="'cpu' or 'cuda'.")
+    is_leaf = property(lambda self: self.grad_fn is None, doc="Made by the user, not by a recorded op.")
+
+    def __len__(self):
+        return self.shape[0]
+
+    def numel(self) -> int:
+        return self.size
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def __repr__(self):
+        body = numpy.array2string(backend.asnumpy(self.data), precision=4, separator=", ", threshold=20)
+        extras = [f"shape={self.shape}", f"dtype={self.dtype}", f"device={self.device}"]
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn.name}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}, {', '.join(extras)})"
+
+    # ----- conversion -----
+    def numpy(self):
+        """The data as a NumPy array (a copy from the GPU if needed). Detached from the graph."""
+        return backend.asnumpy(self.data)
+
+    def item(self):
+        """The single element as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a one-element tensor, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return backend.asnumpy(self.data).tolist()
+
+    def to(self, device=None, dtype=None):
+        """A copy on ``device`` and/or with ``dtype``; the same tensor if nothing changes.
+
+        Moving a tensor that requires grad is recorded, so gradients flow back to the original.
+        """
+        from .functional.shape import to_device  # noqa: PLC0415
+
+        out = self
+        if device is not None and backend.normalize_device(device) != self.device:
+            out = to_device(out, backend.normalize_device(device))
+        if dtype is not None and numpy.dtype(dtype) != out.dtype:
+            from .functional.elementwise import cast  # noqa: PLC0415
+            out = cast(out, numpy.dtype(dtype))
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(dtype=numpy.float32)
+
+    def double(self):
+        return self.to(dtype=numpy.float64)
+
+    def long(self):
+        return Tensor(self.data.astype(numpy.int64))
+
+    def detach(self):
+        """The same data, cut from the graph (shares memory, requires no grad)."""
+        return Tensor._from_op(self.data, None)
+
+    def clone(self):
+        """A copy of the data that stays in the graph (gradient passes straight through)."""
+        from .functional.elementwise import identity_copy  # noqa: PLC0415
+        return identity_copy(self)
+
+    # ----- autograd -----
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place (leaves only) and return self."""
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError("requires_grad can only be switched off on a leaf; use detach() instead")
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf after backward (leaves always keep theirs)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        self._retains_grad = True
+        return self
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return replaces it.
+
+        Returns a handle whose ``remove()`` takes the hook off again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook() on a tensor that does not require grad")
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    def backward(self, grad=None, retain_graph=False):
+        """Compute d(self)/d(leaf) for every leaf that requires grad and add it into ``leaf.grad``.
+
+        Gradients **accumulate**: call ``zero_grad()`` (or set ``.grad = None``) between steps.
+        The graph is freed afterwards unless ``retain_graph=True``.
+        """
+        run_backward(self, grad, retain_graph)
+
+    def _accumulate_grad(self, array):
+        if self.grad is None:
+            # Always a fresh copy: the array may be a read-only broadcast view, or shared with
+            # another leaf's grad (z = x + y hands the same g to both).
+            self.grad = Tensor._from_op(array.copy(), None)
+        else:
+            self.grad = Tensor._from_op(self.grad.data + array, None)
+
+    def zero_grad(self):
+        """Forget the accumulated gradient (sets ``grad`` to None, as PyTorch does by default)."""
+        self.grad = None
+
+    # ----- operators and methods: each calls a recorded op from minitl.functional -----
+    def __add__(self, other): return _ew.add(self, other)
+    def __radd__(self, other): return _ew.add(other, self)
+    def __sub__(self, other): return _ew.sub(self, other)
+    def __rsub__(self, other): return _ew.sub(other, self)
+    def __mul__(self, other): return _ew.mul(self, other)
+    def __rmul__(self, other): return _ew.mul(other, self)
+    def __truediv__(self, other): return _ew.div(self, other)
+    def __rtruediv__(self, other): return _ew.div(other, self)
+    def __pow__(self, other): return _ew.pow(self, other)
+    def __rpow__(self, other): return _ew.pow(other, self)
+    def __neg__(self): return _ew.neg(self)
+    def __matmul__(self, other): return _la.matmul(self, other)
+    def __rmatmul__(self, other): return _la.matmul(other, self)
+    def __getitem__(self, index): return _sh.getitem(self, index)
+
+    def exp(self): return _ew.exp(self)
+    def log(self): return _ew.log(self)
+    def sqrt(self): return _ew.sqrt(self)
+    def abs(self): return _ew.abs(self)
+    def clip(self, min=None, max=None): return _ew.clip(self, min, max)  # noqa: A002
+    clamp = clip
+    def maximum(self, other): return _ew.maximum(self, other)
+    def minimum(self, other): return _ew.minimum(self, other)
+    def relu(self): return _act.relu(self)
+    def sigmoid(self): return _act.sigmoid(self)
+    def tanh(self): return _act.tanh(self)
+    def softmax(self, axis=-1): return _act.softmax(self, axis)
+    def log_softmax(self, axis=-1): return _act.log_softmax(self, axis)
+
+    def sum(self, axis=None, keepdims=False): return _red.sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return _red.mean(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return _red.max(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return _red.min(self, axis, keepdims)
+    def var(self, axis=None, keepdims=False, correction=1): return _red.var(self, axis, keepdims, correction)
+    def argmax(self, axis=None, keepdims=False): return _red.argmax(self, axis, keepdims)
+
+    def reshape(self, *shape): return _sh.reshape(self, *shape)
+    def view(self, *shape): return _sh.reshape(self, *shape)
+    def flatten(self, start_dim=0, end_dim=-1): return _sh.flatten(self, start_dim, end_dim)
+    def permute(self, *axes): return _sh.permute(self, *axes)
+    def transpose(self, dim0=-2, dim1=-1): return _sh.transpose(self, dim0, dim1)
+    T = property(lambda self: _sh.permute(self, tuple(reversed(range(self.ndim)))), doc="All axes reversed.")
+    def squeeze(self, axis=None): return _sh.squeeze(self, axis)
+    def unsqueeze(self, axis): return _sh.unsqueeze(self, axis)
+    def expand(self, *shape): return _sh.broadcast_to(self, *shape)
+    broadcast_to = expand
+    def split(self, split_size_or_sections, axis=0): return _sh.split(self, split_size_or_sections, axis)
+
+    # Comparisons give bool tensors without gradient; equality by value, hashing by identity.
+    __hash__ = object.__hash__
+
+    def _compare(self, other, op):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._from_op(getattr(self.data, op)(other), None)
+
+    def __lt__(self, other): return self._compare(other, "__lt__")
+    def __le__(self, other): return self._compare(other, "__le__")
+    def __gt__(self, other): return self._compare(other, "__gt__")
+    def __ge__(self, other): return self._compare(other, "__ge__")
+    def __eq__(self, other): return self._compare(other, "__eq__")
+    def __ne__(self, other): return self._compare(other, "__ne__")
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor with {self.data.size} elements is ambiguous")
+        return bool(self.data.reshape(()).item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
+    """Make a leaf Tensor from a number, nested list, NumPy/CuPy array or Tensor (data is copied)."""
+    if isinstance(data, Tensor):
+        data = data.data.copy()
+    elif hasattr(data, "copy") and hasattr(data, "dtype"):
+        data = data.copy()
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def as_tensor(value, like=None) -> Tensor:
+    """``value`` as a Tensor without copying; Python scalars take ``like``'s dtype and device.
+
+    This is why ``x * 2.0`` stays float32 for a float32 ``x``: a Python number never promotes.
+    """
+    if isinstance(value, Tensor):
+        return value
+    if like is not None and isinstance(value, (int, float, bool)):
+        dtype = like.dtype
+        if isinstance(value, float) and dtype.kind not in "fc":
+            dtype = numpy.dtype(DEFAULT_FLOAT)
+        xp = backend.get_array_module(like.data)
+        return Tensor._from_op(xp.asarray(value, dtype=dtype), None)
+    device = like.device if like is not None else None
+    dtype = like.dtype if (like is not None and hasattr(value, "dtype") is False) else None
+    return Tensor(value, dtype=dtype, device=device)
+
+
+# The ops live in minitl.functional; they import this module, so they are bound last.
+from .functional import activation as _act  # noqa: E402
+from .functional import elementwise as _ew  # noqa: E402
+from .functional import linalg as _la  # noqa: E402
+from .functional import reduce as _red  # noqa: E402
+from .functional import shape as _sh  # noqa: E402

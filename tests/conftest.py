@@ -1,0 +1,33 @@
+"""Shared fixtures: the ``device`` fixture runs a test on NumPy and, when CuPy and a GPU answer, on CuPy."""
+import numpy
+import pytest
+
+import minitl
+from minitl import backend
+
+DEVICES = ["cpu"] + (["cuda"] if backend.is_gpu_available() else [])
+
+
+@pytest.fixture(params=["cpu", "cuda"])
+def device(request):
+    """'cpu' always; 'cuda' only where CuPy and a GPU are present (skipped otherwise)."""
+    if request.param == "cuda" and not backend.is_gpu_available():
+        pytest.skip("CuPy with a CUDA GPU is not available")
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same global seed."""
+    minitl.manual_seed(0)
+    yield
+
+
+@pytest.fixture
+def rng():
+    return numpy.random.default_rng(1234)
+
+
+def torch_or_skip():
+    """The PyTorch oracle, or skip the test when it is not installed."""
+    return pytest.importorskip("torch")
