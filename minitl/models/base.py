@@ -1,0 +1,75 @@
+"""What every reference model shares: a backbone, a head, ordered blocks, and ``replace_head``.
+
+Transfer learning in one sentence: keep the backbone (what was learned on the source task), swap
+the head for one with the target task's number of classes, then decide which blocks to train.
+"""
+from ..nn.layers.linear import Linear
+from ..nn.module import Module
+
+
+class TransferModel(Module):
+    """A Module with ``head`` (the last Linear), ``backbone`` (everything before) and ``blocks()``.
+
+    Subclasses set ``head_path``: the dotted name of the head Linear (e.g. ``"head"`` or ``"fc"``).
+    """
+
+    head_path = "head"
+
+    def _head_parent_and_name(self):
+        *parents, name = self.head_path.split(".")
+        owner = self
+        for part in parents:  # walk the registry directly: ``head`` may itself be this property's name
+            owner = owner._modules[part]
+        return owner, name
+
+    @property
+    def head(self):
+        """The classifier's last Linear layer, the one ``replace_head`` swaps."""
+        owner, name = self._head_parent_and_name()
+        return owner._modules[name]
+
+    def replace_head(self, num_classes):
+        """Put a fresh, trainable ``Linear(in_features, num_classes)`` in place of the head; return it.
+
+        The new head lives on the old head's device. Its keys keep the old names, so a pretrained
+        file loaded with ``ignore=model.head_keys()`` skips the old head's weights.
+        """
+        old = self.head
+        new = Linear(old.in_features, num_classes, bias=old.bias is not None, device=old.weight.device)
+        owner, name = self._head_parent_and_name()
+        owner.add_module(name, new)
+        self.num_classes = num_classes
+        return new
+
+    def head_keys(self):
+        """The state_dict keys that belong to the head (``fc.weight``, ``fc.bias``)."""
+        return [f"{self.head_path}.{k}" for k in self.head.state_dict()]
+
+    def load_weights(self, path, skip_head=False, **options):
+        """Load a weight file (any supported format) by name; returns the ``LoadReport``."""
+        from ..io.mapping import load_into  # noqa: PLC0415 - io builds on nn
+
+        if skip_head:
+            options["ignore"] = tuple(options.get("ignore", ())) + tuple(self.head_keys())
+            options.setdefault("strict", False)
+        return load_into(self, path, **options)
+
+
+def build(model, weights=None):
+    """Finish a model constructor: when ``weights`` (a path) is given, load it by name.
+
+    A head whose shape differs from the file's (the transfer case: ``SmallCNN(num_classes=5,
+    weights=...)`` from a 10-class file) is left freshly initialised and reported as mismatched;
+    every other key must load. The report is kept as ``model.load_report``.
+    """
+    if weights is not None:
+        head_keys = set(model.head_keys())
+        report = model.load_weights(weights, strict=False, skip_mismatch=True)
+        problems = [k for k in report.missing + report.unexpected if k not in head_keys]
+        problems += [m[0] for m in report.mismatched if m[0] not in head_keys]
+        if problems:
+            from ..io.errors import WeightFormatError  # noqa: PLC0415
+
+            raise WeightFormatError(f"{weights}: does not fit {type(model).__name__}: {report}")
+        model.load_report = report
+    return model

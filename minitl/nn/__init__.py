@@ -1,0 +1,12 @@
+"""Layers, models' building blocks, and the Module tree with ``frozen`` and ``lr_scale``."""
+from . import functional, init
+from .layers.activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .layers.container import ModuleDict, ModuleList, Sequential
+from .layers.conv import Conv2d
+from .layers.dropout import Dropout
+from .layers.linear import Linear
+from .layers.norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .layers.shape import Flatten, Identity
+from .module import Module, effective_lr_scale
+from .parameter import Parameter

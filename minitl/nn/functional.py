@@ -1,0 +1,31 @@
+"""PyTorch-style functional API: ``from minitl.nn import functional as F``.
+
+Everything here is an op from ``minitl.functional`` (forward and backward side by side there);
+this module only gathers the names a PyTorch user expects.
+"""
+from ..functional.activation import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax,
+                                     softplus, tanh)
+from ..functional.conv import conv2d
+from ..functional.dropout import dropout
+from ..functional.linalg import linear
+from ..functional.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
+from ..functional.norm import batch_norm, layer_norm
+from ..functional.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from ..functional.shape import pad as _pad_numpy_style
+
+
+def pad(x, pad, value=0.0):  # noqa: A002 - PyTorch's name
+    """PyTorch's form: ``pad=(left, right, top, bottom, ...)``, last axis first, constant ``value``."""
+    if len(pad) % 2:
+        raise ValueError(f"pad needs pairs (before, after) per axis, got {pad}")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return _pad_numpy_style(x, widths, value)
+
+
+__all__ = [
+    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy_with_logits", "conv2d",
+    "cross_entropy", "dropout", "elu", "gelu", "layer_norm", "leaky_relu", "linear", "log_softmax",
+    "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "softmax", "softplus", "tanh",
+]

@@ -1,0 +1,302 @@
+"""``Module``: the tree of layers, and the two transfer-learning knobs every node has.
+
+A Module registers the Parameters, buffers and child Modules assigned to its attributes, in the
+order they were assigned, and names them PyTorch-style (``features.0.weight``).
+
+``frozen`` — one flag, every effect (grep ``frozen`` to see each one in the code):
+  1. frozen parameters get ``requires_grad = False``: no gradient is computed for them (here);
+  2. an op whose inputs all need no grad records no graph node, so backward stops at the first
+     trainable layer (``autograd.Function.apply``, the recording rule);
+  3. the optimizer skips frozen parameters: no update, momentum or weight decay (``optim``);
+  4. a frozen BatchNorm uses and keeps its running statistics, even in ``train()`` (``layers/norm.py``);
+  5. ``summary()`` counts frozen parameters as non-trainable (``nn/summary.py``).
+
+``lr_scale`` — a factor on this module's learning rate. The effective scale of a parameter is the
+product of ``lr_scale`` from its module up to the root (``effective_lr_scale``); the optimizer reads
+it at every step, so changing it later takes effect.
+"""
+import collections
+import weakref
+
+from .. import backend
+from ..tensor import Tensor
+from .parameter import Parameter
+
+
+class _HookHandle:
+    def __init__(self, hooks, key):
+        self._hooks, self._key = hooks, key
+
+    def remove(self):
+        self._hooks.pop(self._key, None)
+
+
+class Module:
+    """Base class of every layer and model: subclass it, assign layers in ``__init__``, write ``forward``."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", collections.OrderedDict())
+        object.__setattr__(self, "_buffers", collections.OrderedDict())
+        object.__setattr__(self, "_modules", collections.OrderedDict())
+        object.__setattr__(self, "_forward_hooks", collections.OrderedDict())
+        object.__setattr__(self, "_parent", None)
+        self.training = True
+        self.lr_scale = None
+        self._frozen = False  # only consulted for modules without parameters (see ``frozen``)
+
+    # ----- registration -----
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
+        if name in self._buffers and (value is None or isinstance(value, Tensor)):
+            self._buffers[name] = value  # updating a registered buffer keeps it registered
+            return
+        for store in (self._parameters, self._buffers, self._modules):
+            store.pop(name, None)
+        if isinstance(value, Parameter):
+            value._set_owner(self)
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            object.__setattr__(value, "_parent", weakref.ref(self))
+            self._modules[name] = value
+        else:
+            object.__setattr__(self, name, value)
+            return
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: look in the registries.
+        for store in ("_parameters", "_buffers", "_modules"):
+            registry = self.__dict__.get(store)
+            if registry is not None and name in registry:
+                return registry[name]
+        raise AttributeError(f"'{type(self).__name__}' has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for store in (self._parameters, self._buffers, self._modules):
+            if name in store:
+                del store[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, value):
+        """Register a non-learnable array (BatchNorm's running mean) that is saved in ``state_dict``."""
+        if value is not None and not isinstance(value, Tensor):
+            value = Tensor(value)
+        self.__dict__.pop(name, None)
+        self._buffers[name] = value
+
+    def register_parameter(self, name, value):
+        if value is None:
+            self._parameters[name] = None
+        else:
+            setattr(self, name, value)
+
+    def add_module(self, name, module):
+        setattr(self, name, module)
+
+    # ----- traversal (deterministic: definition order) -----
+    def named_children(self):
+        yield from self._modules.items()
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def named_modules(self, prefix=""):
+        """This module and every descendant, depth first, each once, with dotted names."""
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items() if m is not None]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def _named_members(self, registry):
+        seen = set()
+        for module_name, module in self.named_modules():
+            for name, value in getattr(module, registry).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{module_name}.{name}" if module_name else name), value
+
+    def named_parameters(self):
+        """``(dotted_name, Parameter)`` for every parameter, shared ones once."""
+        return self._named_members("_parameters")
+
+    def parameters(self):
+        for _, p in self.named_parameters():
+            yield p
+
+    def named_buffers(self):
+        return self._named_members("_buffers")
+
+    def buffers(self):
+        for _, b in self.named_buffers():
+            yield b
+
+    # ----- calling -----
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            replaced = hook(self, args, out)
+            if replaced is not None:
+                out = replaced
+        return out
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, inputs, output)`` after every forward; returns a handle with ``remove()``.
+
+        A student captures activations this way: ``layer.register_forward_hook(lambda m, i, o: saved.append(o))``.
+        """
+        key = object()
+        self._forward_hooks[key] = hook
+        return _HookHandle(self._forward_hooks, key)
+
+    # ----- modes, devices, gradients -----
+    def train(self, mode=True):
+        """Training mode (dropout on, BatchNorm batch statistics). Does not undo ``frozen``."""
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def to(self, device):
+        """Move parameters, their gradients and buffers to ``device`` ('cpu' or 'cuda'), in place."""
+        device = backend.normalize_device(device)
+        for t in list(self.parameters()) + list(self.buffers()):
+            t.data = backend.to_device(t.data, device)
+            if t.grad is not None:
+                t.grad.data = backend.to_device(t.grad.data, device)
+        return self
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = None
+
+    # ----- frozen -----
+    @property
+    def frozen(self) -> bool:
+        """True when every parameter below (and including) this module is frozen.
+
+        For a module without parameters (ReLU, a pool) it reports the flag set by ``freeze()``.
+        """
+        params = list(self.parameters())
+        if params:
+            return all(not p.requires_grad for p in params)
+        return all(m._frozen for m in self.modules())
+
+    @frozen.setter
+    def frozen(self, value):
+        value = bool(value)
+        for m in self.modules():
+            object.__setattr__(m, "_frozen", value)
+        for p in self.parameters():
+            p.requires_grad = not value  # effect 1: no gradient for a frozen parameter
+            if value:
+                p.grad = None
+
+    def freeze(self):
+        """Freeze this module and all below it; returns self."""
+        self.frozen = True
+        return self
+
+    def unfreeze(self):
+        self.frozen = False
+        return self
+
+    def blocks(self):
+        """The model's ordered blocks, input to head, that ``freeze_to`` counts. Default: children."""
+        return [m for m in self.children() if m is not None]
+
+    def freeze_to(self, k):
+        """Freeze the first ``k`` blocks and unfreeze the rest (fastai's ``freeze_to``; ``k`` may be negative)."""
+        blocks = self.blocks()
+        frozen_ids = {id(b) for b in blocks[:k]}
+        for b in blocks:
+            b.frozen = id(b) in frozen_ids
+        return self
+
+    # ----- lr_scale -----
+    def effective_lr_scale(self, param):
+        """The product of ``lr_scale`` from ``param``'s module up to the root (1.0 where unset)."""
+        return effective_lr_scale(param)
+
+    # ----- state -----
+    def state_dict(self):
+        """An ordered ``{name: array}`` of parameters then buffers per module, PyTorch's key order."""
+        sd = collections.OrderedDict()
+        for module_name, module in self.named_modules():
+            for registry in (module._parameters, module._buffers):
+                for name, t in registry.items():
+                    if t is not None:
+                        sd[f"{module_name}.{name}" if module_name else name] = t.data
+        return sd
+
+    def load_state_dict(self, state_dict, strict=True, **options):
+        """Copy arrays into this model's parameters and buffers by name; returns a ``LoadReport``.
+
+        ``strict=True`` raises one error listing every missing / unexpected / mismatched key and
+        changes nothing; ``strict=False`` loads what fits and reports the rest. Dtype and device of
+        each parameter are kept. More options (prefix, ignore, key_map): ``minitl.io.load_into``.
+        """
+        from ..io.mapping import load_into  # noqa: PLC0415 - io builds on nn
+
+        return load_into(self, state_dict, strict=strict, **options)
+
+    def summary(self, input_shape, device=None, print_table=True):
+        """Keras-style table: name, type, output shape, parameters, trainable, frozen, lr_scale."""
+        from .summary import summarize  # noqa: PLC0415
+
+        report = summarize(self, input_shape, device=device)
+        if print_table:
+            print(report)
+        return report
+
+    # ----- printing -----
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for name, child in self._modules.items():
+            body = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        flags = []
+        if self.frozen and list(self.parameters()):
+            flags.append("frozen")
+        if self.lr_scale is not None:
+            flags.append(f"lr_scale={self.lr_scale}")
+        tail = f"  # {', '.join(flags)}" if flags else ""
+        if len(lines) == 1:
+            return lines[0] + ")" + tail
+        return "\n".join(lines) + "\n)" + tail
+
+
+def effective_lr_scale(param) -> float:
+    """Multiply ``lr_scale`` of the parameter's module and of every ancestor up to the root.
+
+    ``model.lr_scale = 0.1; model.head.lr_scale = 10`` gives the head 1.0 and the rest 0.1.
+    """
+    scale = 1.0
+    module = param.owner if isinstance(param, Parameter) else None
+    while module is not None:
+        if module.lr_scale is not None:
+            scale *= float(module.lr_scale)
+        parent = module.__dict__.get("_parent")
+        module = parent() if parent is not None else None
+    return scale

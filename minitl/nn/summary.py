@@ -1,0 +1,80 @@
+"""``summary()``: a Keras-style table of a model, with what freezing and ``lr_scale`` do to it.
+
+One row per layer (modules without children): output shape for a given input shape, parameter
+count, how many of those are trainable, whether it is frozen, and its effective ``lr_scale``.
+Frozen parameters count as non-trainable (effect 5 of ``frozen``, see ``nn/module.py``): the
+totals say how much of the model the optimizer will actually move.
+"""
+import numpy
+
+from .. import backend
+from ..autograd import no_grad
+from ..tensor import Tensor
+from .module import effective_lr_scale
+
+
+class Summary:
+    """The data behind the table: ``rows`` (list of dicts) and the three totals."""
+
+    columns = ("name", "type", "output shape", "params", "trainable", "frozen", "lr_scale")
+
+    def __init__(self, rows, total, trainable):
+        self.rows = rows
+        self.total_params = total
+        self.trainable_params = trainable
+        self.non_trainable_params = total - trainable
+
+    def __str__(self):
+        table = [self.columns] + [
+            (r["name"], r["type"], str(r["output_shape"]), f"{r['params']:,}", f"{r['trainable']:,}",
+             "yes" if r["frozen"] else "", "" if r["lr_scale"] is None else f"{r['lr_scale']:g}")
+            for r in self.rows
+        ]
+        widths = [max(len(row[i]) for row in table) for i in range(len(self.columns))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+        rule = "-" * max(len(line) for line in lines)
+        return "\n".join([lines[0], rule, *lines[1:], rule,
+                          f"Total params: {self.total_params:,}",
+                          f"Trainable params: {self.trainable_params:,}",
+                          f"Non-trainable params: {self.non_trainable_params:,}"])
+
+    __repr__ = __str__
+
+
+def summarize(model, input_shape, device=None, dtype=numpy.float32):
+    """Run one forward pass of zeros of ``input_shape`` (batch axis included) and tabulate."""
+    shapes, handles = {}, []
+    layers = [(name, m) for name, m in model.named_modules() if name and not m._modules]
+    for name, module in layers:
+        handles.append(module.register_forward_hook(
+            lambda m, i, out, name=name: shapes.__setitem__(name, tuple(out.shape))))
+    first = next(model.parameters(), None)
+    device = device or (first.device if first is not None else backend.default_device())
+    was_training = model.training
+    model.eval()  # BatchNorm on a batch of zeros must not touch running statistics
+    try:
+        with no_grad():
+            model(Tensor(numpy.zeros(input_shape), dtype=dtype, device=device))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+
+    rows, seen = [], set()
+    for name, module in layers:
+        params = [p for p in module._parameters.values() if p is not None and id(p) not in seen]
+        seen.update(id(p) for p in params)
+        count = sum(p.size for p in params)
+        rows.append({
+            "name": name,
+            "type": type(module).__name__,
+            "output_shape": shapes.get(name, "-"),
+            "params": count,
+            "trainable": sum(p.size for p in params if p.requires_grad),
+            "frozen": bool(params) and module.frozen,
+            "lr_scale": effective_lr_scale(params[0]) if params else None,
+        })
+    all_params = list(model.parameters())
+    total = sum(p.size for p in all_params)
+    trainable = sum(p.size for p in all_params if p.requires_grad)
+    return Summary(rows, total, trainable)

@@ -1,0 +1,150 @@
+"""Reference models: names match PyTorch twins, outputs and gradients match after loading weights."""
+import numpy
+import pytest
+
+import minitl
+from minitl.models import MLP, LeNet5, SmallCNN, resnet8, resnet18
+from minitl.nn import Linear
+from minitl.nn import functional as F
+
+
+def _parity(minitl_model, torch_model, input_shape, train, rtol=1e-4, atol=1e-5):
+    """Load torch's weights into minitl; compare outputs, parameter gradients and running stats."""
+    torch = pytest.importorskip("torch")
+    from torch_twins import state_dict_numpy
+
+    report = minitl_model.load_state_dict(state_dict_numpy(torch_model))
+    assert not report.missing and not report.unexpected and not report.mismatched
+    minitl_model.train(train)
+    torch_model.train(train)
+    x = numpy.random.default_rng(0).standard_normal(input_shape).astype(numpy.float32)
+    target = numpy.arange(input_shape[0]) % 3
+
+    out = minitl_model(minitl.tensor(x))
+    loss = F.cross_entropy(out, minitl.tensor(target))
+    loss.backward()
+    t_out = torch_model(torch.tensor(x))
+    t_loss = torch.nn.functional.cross_entropy(t_out, torch.tensor(target))
+    t_loss.backward()
+
+    numpy.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=rtol, atol=atol)
+    t_params = dict(torch_model.named_parameters())
+    for name, p in minitl_model.named_parameters():
+        numpy.testing.assert_allclose(p.grad.numpy(), t_params[name].grad.numpy(), rtol=rtol, atol=atol,
+                                      err_msg=f"gradient of {name}")
+    t_state = torch_model.state_dict()
+    for name, value in minitl_model.state_dict().items():  # running statistics after a train step
+        numpy.testing.assert_allclose(value, t_state[name].numpy(), rtol=rtol, atol=atol, err_msg=name)
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_smallcnn_matches_torch_twin(train):
+    pytest.importorskip("torch")
+    from torch_twins import randomize_batchnorm, torch_smallcnn
+
+    twin = randomize_batchnorm(torch_smallcnn(num_classes=5))
+    model = SmallCNN(num_classes=5)
+    assert list(model.state_dict()) == list(twin.state_dict())
+    _parity(model, twin, (4, 1, 28, 28), train)
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_lenet5_matches_torch_twin(train):
+    pytest.importorskip("torch")
+    from torch_twins import torch_lenet5
+
+    twin = torch_lenet5()
+    model = LeNet5()
+    assert list(model.state_dict()) == list(twin.state_dict())
+    _parity(model, twin, (3, 1, 28, 28), train)
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_resnet18_matches_torch_twin(train):
+    pytest.importorskip("torch")
+    from torch_twins import randomize_batchnorm, torch_resnet18
+
+    twin = randomize_batchnorm(torch_resnet18(num_classes=7))
+    model = resnet18(num_classes=7)
+    assert list(model.state_dict()) == list(twin.state_dict())
+    _parity(model, twin, (2, 3, 64, 64), train, rtol=2e-4, atol=5e-5)
+
+
+def test_resnet8_matches_torch_twin():
+    pytest.importorskip("torch")
+    from torch_twins import randomize_batchnorm, torch_resnet8
+
+    twin = randomize_batchnorm(torch_resnet8(num_classes=4))
+    model = resnet8(num_classes=4)
+    assert list(model.state_dict()) == list(twin.state_dict())
+    _parity(model, twin, (2, 3, 16, 16), True)
+
+
+def test_resnet18_has_torchvision_names_and_shapes():
+    sd = resnet18().state_dict()
+    assert len(sd) == 122  # torchvision's resnet18 state_dict: 62 parameters + 60 BatchNorm buffers
+    assert sd["conv1.weight"].shape == (64, 3, 7, 7)
+    assert sd["layer2.0.downsample.0.weight"].shape == (128, 64, 1, 1)
+    assert sd["layer4.1.bn2.running_var"].shape == (512,)
+    assert sd["bn1.num_batches_tracked"].shape == () and sd["bn1.num_batches_tracked"].dtype == numpy.int64
+    assert sd["fc.weight"].shape == (1000, 512)
+
+
+def test_output_shapes():
+    assert SmallCNN(5)(minitl.tensor(numpy.zeros((2, 1, 28, 28)))).shape == (2, 5)
+    assert LeNet5(3)(minitl.tensor(numpy.zeros((2, 1, 28, 28)))).shape == (2, 3)
+    assert MLP([12, 8, 4, 2])(minitl.tensor(numpy.zeros((5, 3, 4)))).shape == (5, 2)
+    assert resnet8(6)(minitl.tensor(numpy.zeros((1, 3, 16, 16)))).shape == (1, 6)
+
+
+def test_mlp_structure_and_validation():
+    model = MLP([784, 256, 10], activation="tanh", dropout=0.2)
+    assert [n for n, _ in model.named_parameters()] == ["hidden.0.0.weight", "hidden.0.0.bias",
+                                                          "head.weight", "head.bias"]
+    assert len(model.blocks()) == 2
+    with pytest.raises(ValueError, match="unknown activation"):
+        MLP([4, 2], activation="swish")
+    with pytest.raises(ValueError, match="at least"):
+        MLP([4])
+
+
+@pytest.mark.parametrize("make", [lambda: SmallCNN(10), lambda: LeNet5(10), lambda: resnet8(10),
+                                  lambda: MLP([16, 8, 10])])
+def test_replace_head_builds_a_fresh_trainable_head(make):
+    model = make()
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    model.freeze()
+    new = model.replace_head(3)
+    assert isinstance(new, Linear) and model.head is new
+    assert new.weight.shape[0] == 3 and not new.frozen
+    assert all(p.requires_grad for p in new.parameters())
+    assert model.blocks()[-1] is new or new in list(model.blocks()[-1].modules())
+    head_keys = set(model.head_keys())
+    after = model.state_dict()
+    assert set(after) == set(before)
+    for k in before:
+        if k not in head_keys:
+            numpy.testing.assert_array_equal(after[k], before[k])
+    assert {p for p in model.parameters() if p.requires_grad} == set(new.parameters())
+
+
+def test_smallcnn_blocks_and_freeze_to():
+    model = SmallCNN(10)
+    blocks = model.blocks()
+    assert blocks[:3] == list(model.backbone) and blocks[3] is model.head
+    model.freeze_to(2)
+    assert [b.frozen for b in blocks] == [True, True, False, False]
+    model.freeze_to(-1)
+    assert [b.frozen for b in blocks] == [True, True, True, False]
+    model.freeze_to(0)
+    assert not any(b.frozen for b in blocks)
+
+
+def test_resnet_blocks_are_views_owned_by_the_model():
+    model = resnet8(10)
+    stem, *stages, fc = model.blocks()
+    assert list(stem) == [model.conv1, model.bn1, model.relu, model.maxpool]
+    assert fc is model.fc and stages == [model.layer1, model.layer2, model.layer3]
+    model.lr_scale = 0.5
+    # the view did not steal ownership: scales still multiply up to the model
+    assert minitl.nn.effective_lr_scale(model.conv1.weight) == 0.5

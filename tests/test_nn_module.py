@@ -1,0 +1,300 @@
+"""Module tree: registration, names, modes, devices, state_dict, hooks, and the effects of ``frozen``."""
+import gc
+import weakref
+
+import numpy
+import pytest
+
+import minitl
+from minitl import nn
+from minitl.models import SmallCNN
+from minitl.nn import functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8))
+        self.norm = nn.BatchNorm1d(8)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.head(self.norm(self.features(x)))
+
+
+def _graph_nodes(output):
+    """Every Function recorded behind ``output`` (walked without recursion)."""
+    nodes, stack, seen = [], [output], set()
+    while stack:
+        t = stack.pop()
+        fn = t.grad_fn
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        nodes.append(fn)
+        stack.extend(fn.inputs)
+    return nodes
+
+
+def test_names_follow_definition_order_pytorch_style():
+    names = [n for n, _ in Net().named_parameters()]
+    assert names == ["features.0.weight", "features.0.bias", "features.2.weight", "features.2.bias",
+                     "norm.weight", "norm.bias", "head.weight", "head.bias"]
+    assert [n for n, _ in Net().named_buffers()] == ["norm.running_mean", "norm.running_var",
+                                                      "norm.num_batches_tracked"]
+    assert [n for n, _ in Net().named_children()] == ["features", "norm", "head"]
+    assert [n for n, _ in Net().named_modules()][:4] == ["", "features", "features.0", "features.1"]
+
+
+def test_state_dict_order_matches_pytorch_per_module_params_then_buffers():
+    keys = list(Net().state_dict())
+    assert keys[4:9] == ["norm.weight", "norm.bias", "norm.running_mean", "norm.running_var",
+                         "norm.num_batches_tracked"]
+
+
+def test_shared_parameter_is_listed_once():
+    net = Net()
+    net.extra = net.head  # the same layer under two names
+    assert len(list(net.parameters())) == 8
+
+
+def test_reassigning_an_attribute_replaces_the_registration():
+    net = Net()
+    net.head = nn.Identity()
+    assert "head.weight" not in dict(net.named_parameters())
+    net.norm.running_mean = minitl.tensor(numpy.ones(8))  # updating a buffer keeps it a buffer
+    assert numpy.all(net.state_dict()["norm.running_mean"] == 1)
+
+
+def test_train_eval_propagate_and_zero_grad():
+    net = Net()
+    net.eval()
+    assert not any(m.training for m in net.modules())
+    net.train()
+    assert all(m.training for m in net.modules())
+    F.cross_entropy(net(minitl.tensor(numpy.ones((2, 4)))), minitl.tensor([0, 1])).backward()
+    assert all(p.grad is not None for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_to_moves_parameters_and_buffers(device):
+    net = Net().to(device)
+    assert {p.device for p in net.parameters()} == {device}
+    assert {b.device for b in net.buffers()} == {device}
+    out = net(minitl.tensor(numpy.ones((2, 4)), device=device))
+    assert out.device == device
+
+
+# ---------------- frozen: the five effects ----------------
+
+def test_effect1_frozen_parameters_get_no_gradient():
+    net = Net()
+    net.features.frozen = True
+    assert all(not p.requires_grad for p in net.features.parameters())
+    assert net.features.frozen and not net.frozen
+    F.cross_entropy(net(minitl.tensor(numpy.ones((3, 4)))), minitl.tensor([0, 1, 2])).backward()
+    assert all(p.grad is None for p in net.features.parameters())
+    assert all(p.grad is not None for p in net.head.parameters())
+    net.unfreeze()
+    assert not net.frozen and all(p.requires_grad for p in net.parameters())
+
+
+def test_effect2_backward_does_not_enter_a_frozen_prefix():
+    model = SmallCNN(5)
+    x = minitl.tensor(numpy.random.default_rng(0).standard_normal((2, 1, 12, 12)))
+    outputs = {}
+    for name in ("block1", "block2", "block3"):
+        getattr(model.backbone, name).register_forward_hook(lambda m, i, o, name=name: outputs.__setitem__(name, o))
+
+    full = len(_graph_nodes(model(x)))
+    model.freeze_to(2)
+    out = model(x)
+    assert outputs["block1"].grad_fn is None and outputs["block2"].grad_fn is None
+    assert outputs["block3"].grad_fn is not None
+    frozen_nodes = _graph_nodes(out)
+    # 2 blocks x (conv, bn, relu, pool) = 8 nodes are not recorded at all
+    assert len(frozen_nodes) == full - 8
+    assert all(id(t) != id(x) for fn in frozen_nodes for t in fn.inputs)  # the input is never reached
+
+
+def test_effect2_no_activation_of_a_frozen_prefix_is_kept_alive():
+    model = SmallCNN(3).freeze_to(2)
+    captured = []
+    model.backbone.block1.register_forward_hook(lambda m, i, o: captured.append(weakref.ref(o)))
+    out = model(minitl.tensor(numpy.ones((1, 1, 8, 8))))
+    gc.collect()
+    assert captured[0]() is None  # nothing in the graph of ``out`` references block1's output
+    assert out.grad_fn is not None
+
+
+def test_effect4_frozen_batchnorm_uses_and_keeps_running_stats_in_train_mode():
+    bn = nn.BatchNorm2d(3)
+    bn.running_mean.data[...] = numpy.array([0.5, -1.0, 2.0], dtype=numpy.float32)
+    bn.running_var.data[...] = numpy.array([2.0, 0.5, 1.5], dtype=numpy.float32)
+    x = minitl.tensor(numpy.random.default_rng(1).standard_normal((4, 3, 5, 5)) * 3 + 1)
+    bn.eval()
+    expected = bn(x).numpy()
+    before = {k: v.copy() for k, v in bn.state_dict().items()}
+
+    bn.freeze()
+    bn.train()  # train() must not undo frozen
+    assert bn.frozen and bn.training
+    numpy.testing.assert_allclose(bn(x).numpy(), expected, rtol=1e-6)
+    for k, v in bn.state_dict().items():
+        numpy.testing.assert_array_equal(v, before[k])
+
+    bn.unfreeze()
+    bn(x)  # trainable again: batch statistics, running stats move
+    assert not numpy.allclose(bn.state_dict()["running_mean"], before["running_mean"])
+
+
+def test_effect4_model_train_keeps_frozen_backbone_batchnorm_fixed():
+    model = SmallCNN(4)
+    model.backbone.freeze()
+    model.train()
+    before = {k: v.copy() for k, v in model.state_dict().items() if "running" in k}
+    model(minitl.tensor(numpy.random.default_rng(2).standard_normal((3, 1, 8, 8))))
+    for k, v in before.items():
+        numpy.testing.assert_array_equal(model.state_dict()[k], v)
+
+
+def test_effect5_summary_counts_frozen_parameters_as_non_trainable():
+    model = SmallCNN(10).freeze_to(2)
+    report = model.summary((2, 1, 28, 28), print_table=False)
+    # hand count: conv 1*32*9+32, bn 2*32, conv 32*64*9+64, bn 2*64, conv 64*128*9+128, bn 2*128, fc 128*10+10
+    block1 = 1 * 32 * 9 + 32 + 2 * 32
+    block2 = 32 * 64 * 9 + 64 + 2 * 64
+    block3 = 64 * 128 * 9 + 128 + 2 * 128
+    head = 128 * 10 + 10
+    assert report.total_params == block1 + block2 + block3 + head == 94410
+    assert report.non_trainable_params == block1 + block2
+    assert report.trainable_params == block3 + head
+    rows = {r["name"]: r for r in report.rows}
+    assert rows["backbone.block1.0"]["frozen"] and rows["backbone.block1.0"]["trainable"] == 0
+    assert not rows["backbone.block3.0"]["frozen"]
+    assert rows["backbone.block2.3"]["output_shape"] == (2, 64, 7, 7)
+    assert rows["head"]["output_shape"] == (2, 10)
+    text = str(report)
+    assert "Trainable params: 75,402" in text and "Non-trainable params: 19,008" in text
+
+
+def test_frozen_reads_true_on_a_container_only_when_all_parameters_are_frozen():
+    net = Net()
+    net.features[0].freeze()
+    assert net.features[0].frozen and not net.features.frozen
+    net.features[2].freeze()
+    assert net.features.frozen
+    relu = nn.ReLU()
+    assert not relu.frozen
+    relu.freeze()
+    assert relu.frozen
+
+
+def test_freezing_drops_stale_gradients():
+    net = Net()
+    F.cross_entropy(net(minitl.tensor(numpy.ones((2, 4)))), minitl.tensor([0, 1])).backward()
+    net.features.freeze()
+    assert all(p.grad is None for p in net.features.parameters())
+
+
+def test_sequential_freeze_to_uses_children():
+    seq = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2), nn.Linear(2, 2))
+    seq.freeze_to(2)
+    assert [m.frozen for m in seq] == [True, True, False]
+
+
+# ---------------- lr_scale ----------------
+
+def test_effective_lr_scale_is_the_product_up_a_three_level_tree():
+    net = Net()
+    assert net.effective_lr_scale(net.features[0].weight) == 1.0
+    net.lr_scale = 0.5
+    net.features.lr_scale = 0.2
+    net.features[2].lr_scale = 3.0
+    assert net.effective_lr_scale(net.features[2].weight) == pytest.approx(0.5 * 0.2 * 3.0)
+    assert net.effective_lr_scale(net.features[0].weight) == pytest.approx(0.5 * 0.2)
+    assert net.effective_lr_scale(net.head.bias) == pytest.approx(0.5)
+    net.features.lr_scale = None  # None means 1.0
+    assert net.effective_lr_scale(net.features[2].weight) == pytest.approx(1.5)
+
+
+def test_a_slice_view_does_not_change_ownership():
+    net = Net()
+    net.lr_scale = 0.1
+    view = net.features[:2]
+    assert isinstance(view, nn.Sequential) and len(view) == 2
+    assert nn.effective_lr_scale(net.features[0].weight) == pytest.approx(0.1)
+
+
+# ---------------- state_dict and loading ----------------
+
+def test_state_dict_round_trip_gives_identical_outputs():
+    a, b = SmallCNN(3), SmallCNN(3)
+    x = minitl.tensor(numpy.random.default_rng(3).standard_normal((2, 1, 8, 8)))
+    a.eval(), b.eval()
+    assert not numpy.allclose(a(x).numpy(), b(x).numpy())
+    report = b.load_state_dict(a.state_dict())
+    assert len(report.loaded) == len(a.state_dict())
+    numpy.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
+
+
+def test_strict_load_lists_every_problem_and_changes_nothing():
+    net = Net()
+    before = {k: v.copy() for k, v in net.state_dict().items()}
+    bad = {k: numpy.zeros_like(v) for k, v in before.items()}
+    del bad["head.bias"]
+    bad["head.weight"] = numpy.zeros((5, 8), dtype=numpy.float32)
+    bad["extra.weight"] = numpy.zeros(3, dtype=numpy.float32)
+    with pytest.raises(Exception) as error:
+        net.load_state_dict(bad, strict=True)
+    message = str(error.value)
+    assert "head.bias" in message and "extra.weight" in message and "head.weight" in message
+    for k, v in net.state_dict().items():
+        numpy.testing.assert_array_equal(v, before[k])
+
+
+def test_non_strict_load_loads_what_fits_and_reports_the_rest():
+    net = Net()
+    source = {k: numpy.full_like(v, 0.25) for k, v in net.state_dict().items() if k.startswith("features")}
+    source["head.weight"] = numpy.zeros((5, 8), dtype=numpy.float32)
+    report = net.load_state_dict(source, strict=False, skip_mismatch=True)
+    assert set(report.loaded) == {k for k in source if k.startswith("features")}
+    assert "head.bias" in report.missing
+    assert [m[0] for m in report.mismatched] == ["head.weight"]
+    assert numpy.all(net.features[0].weight.numpy() == 0.25)
+
+
+def test_load_keeps_dtype_and_device():
+    net = Net()
+    source = {k: v.astype(numpy.float64) for k, v in net.state_dict().items()}
+    net.load_state_dict(source)
+    assert all(p.dtype == numpy.float32 for p in net.parameters())
+
+
+# ---------------- hooks ----------------
+
+def test_forward_hook_captures_and_can_be_removed():
+    net = Net()
+    seen = []
+    handle = net.features.register_forward_hook(lambda m, inputs, out: seen.append(out.shape))
+    net(minitl.tensor(numpy.ones((2, 4))))
+    assert seen == [(2, 8)]
+    handle.remove()
+    net(minitl.tensor(numpy.ones((2, 4))))
+    assert seen == [(2, 8)]
+
+
+def test_forward_hook_may_replace_the_output():
+    layer = nn.Linear(2, 2)
+    layer.register_forward_hook(lambda m, i, out: out * 0)
+    assert numpy.all(layer(minitl.tensor(numpy.ones((1, 2)))).numpy() == 0)
+
+
+def test_forgotten_super_init_gives_a_clear_error():
+    class Broken(nn.Module):
+        def __init__(self):
+            self.layer = nn.Linear(1, 1)
+
+    with pytest.raises(AttributeError, match="super"):
+        Broken()
