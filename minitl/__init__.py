@@ -1,7 +1,8 @@
 """minitl: a small deep-learning engine on NumPy (CuPy on the GPU) for learning transfer learning.
 
 Start here: ``minitl.tensor`` makes a Tensor, ``Tensor.backward`` computes gradients,
-``minitl.gradcheck`` checks them.
+``minitl.gradcheck`` checks them; ``minitl.nn`` has the layers (each with ``frozen`` and
+``lr_scale``), ``minitl.models`` the reference models, ``minitl.io`` the weight files.
 """
 from . import backend
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -15,6 +16,11 @@ from .functional.shape import (broadcast_to, cat, expand, flatten, pad, permute,
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
 from .tensor import Tensor, tensor
+
+from . import nn  # noqa: E402,I001 - built on the core above
+from . import models  # noqa: E402
+from . import io  # noqa: E402
+from .io.native import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -148,3 +148,39 @@ def test_resnet_blocks_are_views_owned_by_the_model():
     model.lr_scale = 0.5
     # the view did not steal ownership: scales still multiply up to the model
     assert minitl.nn.effective_lr_scale(model.conv1.weight) == 0.5
+
+
+def test_weights_argument_loads_a_file_and_keeps_a_new_head_fresh(tmp_path):
+    source = SmallCNN(10)
+    path = tmp_path / "smallcnn10.npz"
+    minitl.save(source, path)
+    same = SmallCNN(10, weights=path)
+    assert same.load_report.ok
+    for k, v in source.state_dict().items():
+        numpy.testing.assert_array_equal(same.state_dict()[k], v)
+
+    transfer = SmallCNN(5, weights=path)  # the 10-class head does not fit: reported, left fresh
+    assert [m[0] for m in transfer.load_report.mismatched] == ["head.weight", "head.bias"]
+    numpy.testing.assert_array_equal(transfer.state_dict()["backbone.block3.0.weight"],
+                                     source.state_dict()["backbone.block3.0.weight"])
+    with pytest.raises(minitl.io.WeightFormatError, match="smallcnn10.npz"):
+        LeNet5(weights=path)
+
+
+def test_skip_head_leaves_the_old_head_out_of_the_load(tmp_path):
+    source = resnet8(10)
+    path = tmp_path / "r8.safetensors"
+    minitl.io.save_safetensors(source, path)
+    model = resnet8(10)
+    model.replace_head(4)
+    report = model.load_weights(path, skip_head=True)
+    assert report.ok and set(report.ignored) >= {"fc.weight", "fc.bias"}
+    assert "fc.weight" not in report.loaded
+
+
+def test_saved_manifest_records_architecture_and_arguments(tmp_path):
+    path = tmp_path / "m.npz"
+    minitl.save(SmallCNN(7, in_channels=3), path)
+    meta = minitl.load(path).meta
+    assert meta["architecture"] == "SmallCNN"
+    assert meta["arguments"] == {"num_classes": 7, "in_channels": 3}

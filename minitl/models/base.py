@@ -39,6 +39,8 @@ class TransferModel(Module):
         owner, name = self._head_parent_and_name()
         owner.add_module(name, new)
         self.num_classes = num_classes
+        if isinstance(getattr(self, "config", None), dict) and "num_classes" in self.config:
+            self.config["num_classes"] = num_classes
         return new
 
     def head_keys(self):
@@ -46,13 +48,11 @@ class TransferModel(Module):
         return [f"{self.head_path}.{k}" for k in self.head.state_dict()]
 
     def load_weights(self, path, skip_head=False, **options):
-        """Load a weight file (any supported format) by name; returns the ``LoadReport``."""
-        from ..io.mapping import load_into  # noqa: PLC0415 - io builds on nn
-
+        """``Module.load`` that can leave the head out: ``skip_head=True`` ignores the head's keys
+        in the file and in the model, so a pretrained backbone loads into a model with a new head."""
         if skip_head:
             options["ignore"] = tuple(options.get("ignore", ())) + tuple(self.head_keys())
-            options.setdefault("strict", False)
-        return load_into(self, path, **options)
+        return self.load(path, **options)
 
 
 def build(model, weights=None):
@@ -70,6 +70,6 @@ def build(model, weights=None):
         if problems:
             from ..io.errors import WeightFormatError  # noqa: PLC0415
 
-            raise WeightFormatError(f"{weights}: does not fit {type(model).__name__}: {report}")
+            raise WeightFormatError(weights, f"does not fit {type(model).__name__} beyond its head:\n{report}")
         model.load_report = report
     return model

@@ -22,6 +22,7 @@ class LeNet5(TransferModel):
     def __init__(self, num_classes=10, in_channels=1, input_size=28, weights=None):
         super().__init__()
         self.num_classes, self.in_channels = num_classes, in_channels
+        self.config = {"num_classes": num_classes, "in_channels": in_channels, "input_size": input_size}
         pad = 2 if input_size == 28 else 0
         self.features = Sequential(
             Conv2d(in_channels, 6, 5, padding=pad), ReLU(), MaxPool2d(2),

@@ -23,6 +23,7 @@ class MLP(TransferModel):
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}: choose one of {sorted(ACTIVATIONS)}")
         self.sizes, self.num_classes = list(sizes), sizes[-1]
+        self.config = {"sizes": list(sizes), "activation": activation, "dropout": dropout}
         self.flatten = Flatten()
         hidden = []
         for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):

@@ -53,6 +53,8 @@ class ResNet(TransferModel):
     def __init__(self, widths, blocks_per_stage, num_classes=1000, in_channels=3, small_input=False):
         super().__init__()
         self.num_classes, self.in_channels = num_classes, in_channels
+        self.config = {"widths": list(widths), "blocks_per_stage": list(blocks_per_stage),
+                       "num_classes": num_classes, "in_channels": in_channels, "small_input": small_input}
         if small_input:
             self.conv1 = Conv2d(in_channels, widths[0], 3, stride=1, padding=1, bias=False)
         else:

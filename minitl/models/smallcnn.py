@@ -31,6 +31,7 @@ class SmallCNN(TransferModel):
     def __init__(self, num_classes=10, in_channels=1, weights=None):
         super().__init__()
         self.num_classes, self.in_channels = num_classes, in_channels
+        self.config = {"num_classes": num_classes, "in_channels": in_channels}
         self.backbone = Sequential(collections.OrderedDict(
             block1=_conv_block(in_channels, 32, MaxPool2d(2)),
             block2=_conv_block(32, 64, MaxPool2d(2)),

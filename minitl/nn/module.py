@@ -258,6 +258,15 @@ class Module:
 
         return load_into(self, state_dict, strict=strict, **options)
 
+    def load(self, path, **options):
+        """Load a weight file (minitl .npz, .pt/.pth, .safetensors, Keras .h5, .onnx) by name.
+
+        Same options and report as ``load_state_dict``; the format is chosen by the file's extension.
+        """
+        from ..io.mapping import load_into  # noqa: PLC0415
+
+        return load_into(self, path, **options)
+
     def summary(self, input_shape, device=None, print_table=True):
         """Keras-style table: name, type, output shape, parameters, trainable, frozen, lr_scale."""
         from .summary import summarize  # noqa: PLC0415

@@ -1,0 +1,164 @@
+"""minitl's own weight file: a plain ``.npz`` plus a JSON manifest, readable by NumPy alone.
+
+Layout (a ZIP, as ``numpy.savez`` writes it)::
+
+    conv1.weight.npy  bn1.running_mean.npy  ...    one .npy member per array, in state_dict order
+    manifest.json                                  what the arrays are and what they belong to
+
+The manifest records the architecture name and arguments, class names, the input normalisation
+(mean/std), the minitl version, and for every array its dtype, shape and the sha256 of its bytes,
+so a corrupted or swapped file is caught on load. ``numpy.load(path)`` opens the file too
+(``manifest.json`` comes back as bytes). Loading never unpickles: each ``.npy`` header is parsed
+and checked (no object dtypes, size matches the member) before any data is read.
+
+Public: ``save(model_or_state_dict, path, meta=None)`` and ``load(path)``, re-exported as
+``minitl.save`` / ``minitl.load``. Talks to: state.py, atomic.py, errors.py.
+"""
+import hashlib
+import io
+import json
+import math
+import os
+import zipfile
+
+import numpy
+from numpy.lib import format as npy_format
+
+from .atomic import atomic_write
+from .errors import WeightFormatError
+from .state import WeightDict, as_state_dict
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+MAX_NPY_HEADER = 10_000
+KNOWN_META = ("architecture", "arguments", "class_names", "mean", "std")
+
+
+def _minitl_version() -> str:
+    try:
+        from importlib.metadata import version  # noqa: PLC0415
+
+        return version("minitl")
+    except Exception:  # not installed (running from a checkout): still write a file
+        return "unknown"
+
+
+def _json_default(value):
+    """Let meta carry NumPy scalars and arrays (mean/std often are)."""
+    if isinstance(value, (numpy.ndarray, numpy.generic)):
+        return value.tolist()
+    raise TypeError(f"meta value {value!r:.60} is not JSON-serialisable; use numbers, strings, lists or dicts")
+
+
+def _manifest(obj, state, meta) -> dict:
+    meta = dict(meta or {})
+    architecture = meta.pop("architecture", None)
+    if architecture is None and not isinstance(obj, dict) and hasattr(obj, "state_dict"):
+        architecture = type(obj).__name__
+    return {
+        "format": "minitl-weights", "format_version": FORMAT_VERSION, "minitl_version": _minitl_version(),
+        "architecture": architecture,
+        "arguments": meta.pop("arguments", None) or getattr(obj, "config", None),
+        "class_names": meta.pop("class_names", None),
+        "normalization": {"mean": meta.pop("mean", None), "std": meta.pop("std", None)},
+        "arrays": [{"name": name, "dtype": array.dtype.str, "shape": list(array.shape),
+                    "sha256": hashlib.sha256(array.tobytes()).hexdigest()} for name, array in state.items()],
+        "extra": meta,
+    }
+
+
+def save(obj, path, meta=None) -> None:
+    """Write a model or state_dict to ``path`` (``.npz``) with a manifest, atomically.
+
+    ``meta`` may give ``architecture``, ``arguments`` (dict), ``class_names``, ``mean``, ``std``;
+    any other JSON-able keys land in the manifest's ``extra``. CuPy arrays are copied to the host.
+    """
+    state = {name: numpy.asarray(array, order="C") for name, array in as_state_dict(obj).items()}
+    manifest = json.dumps(_manifest(obj, state, meta), indent=1, default=_json_default).encode("utf-8")
+    with atomic_write(path) as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in state.items():
+            member = io.BytesIO()
+            npy_format.write_array(member, array, allow_pickle=False)
+            archive.writestr(zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0)), member.getvalue())
+        archive.writestr(zipfile.ZipInfo(MANIFEST, date_time=(1980, 1, 1, 0, 0, 0)), manifest)
+
+
+def _read_npy(path, archive: zipfile.ZipFile, info: zipfile.ZipInfo):
+    """One ``.npy`` member -> (array, sha256 of its data bytes). Header checked before any allocation.
+
+    Notice: the declared shape is checked against the member's real size first, so a header that
+    claims a terabyte cannot make us allocate one (a "shape bomb").
+    """
+    name = info.filename
+    with archive.open(info) as member:
+        version = npy_format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = npy_format.read_array_header_1_0(member, max_header_size=MAX_NPY_HEADER)
+        elif version == (2, 0):
+            shape, fortran, dtype = npy_format.read_array_header_2_0(member, max_header_size=MAX_NPY_HEADER)
+        else:
+            raise WeightFormatError(path, f"member {name}: unsupported .npy version {version}")
+        if dtype.hasobject:
+            raise WeightFormatError(path, f"member {name} is an object array, i.e. a pickle that could run code; "
+                                          "refused. Save numeric arrays only")
+        expected = math.prod(shape) * dtype.itemsize
+        data = member.read(expected + 1)
+    if len(data) != expected:
+        raise WeightFormatError(path, f"member {name}: header says shape {shape} of {dtype} ({expected} bytes) "
+                                      f"but the member holds {len(data)} bytes")
+    array = numpy.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    return numpy.array(array, dtype=dtype.newbyteorder("="), order="C"), hashlib.sha256(data).hexdigest()
+
+
+def _parse_manifest(path, raw: bytes) -> dict:
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise WeightFormatError(path, f"{MANIFEST} is not valid JSON ({exc})") from None
+    arrays = manifest.get("arrays") if isinstance(manifest, dict) else None
+    if not (isinstance(arrays, list) and all(isinstance(a, dict) and isinstance(a.get("name"), str) for a in arrays)):
+        raise WeightFormatError(path, f"{MANIFEST} has no valid 'arrays' list")
+    return manifest
+
+
+def load(path) -> WeightDict:
+    """Read a minitl ``.npz`` (or any plain numeric ``.npz``) into a :class:`WeightDict`.
+
+    With a manifest, the arrays come in manifest order and each sha256 is verified; ``meta`` is the
+    manifest. Object arrays, pickles and size lies raise :class:`WeightFormatError`.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as file:
+        try:
+            with zipfile.ZipFile(file) as archive:
+                return _load_archive(path, archive)
+        except WeightFormatError:
+            raise
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, KeyError,
+                MemoryError, OverflowError, SyntaxError) as exc:
+            raise WeightFormatError(path, f"not a readable .npz file ({type(exc).__name__}: {exc})") from None
+
+
+def _load_archive(path, archive: zipfile.ZipFile) -> WeightDict:
+    manifest, arrays, hashes = {}, {}, {}
+    for info in archive.infolist():
+        if info.filename == MANIFEST:
+            manifest = _parse_manifest(path, archive.read(info))
+        elif info.filename.endswith(".npy"):
+            name = info.filename[: -len(".npy")]
+            arrays[name], hashes[name] = _read_npy(path, archive, info)
+        else:
+            raise WeightFormatError(path, f"unexpected member {info.filename!r} (an .npz holds only .npy members)")
+    order = list(arrays)
+    if manifest:
+        order = [entry["name"] for entry in manifest["arrays"]]
+        missing = [name for name in order if name not in arrays]
+        extra = [name for name in arrays if name not in set(order)]
+        if missing or extra:
+            raise WeightFormatError(path, f"manifest and arrays disagree: listed but absent {missing[:5]}, "
+                                          f"present but unlisted {extra[:5]}")
+        for entry in manifest["arrays"]:
+            if entry.get("sha256") not in (None, hashes[entry["name"]]):
+                raise WeightFormatError(path, f"array {entry['name']!r} fails its sha256 check: the file is corrupt "
+                                              "or was edited; re-download or re-save it")
+    return WeightDict(((name, arrays[name]) for name in order), format="minitl", path=path, meta=manifest)
