@@ -1,0 +1,38 @@
+"""``minitl.data``: data sets, loaders, transforms and transfer-learning splits.
+
+    idx.py            the IDX file format (MNIST / Fashion-MNIST files)
+    dataset.py        Dataset, ArrayDataset (in-memory, batch-at-a-time), Subset
+    fashion_mnist.py  FashionMNIST: search order, download, the bundled sample
+    download.py       fetch a file: progress bar, checksum, atomic write
+    image_folder.py   ImageFolder: your own pictures, one sub-folder per class
+    loader.py         DataLoader: reproducible batches of Tensors on a device
+    transforms.py     ToTensor, Normalize, RandomCrop, RandomShift, RandomHorizontalFlip, Resize,
+                      Grayscale, Compose (each works on one image or a whole batch)
+    splits.py         class_subset, few_shot, train_val_split, fashion_split("A" / "B")
+    errors.py         the package's exceptions
+    bundled/          fashion_mnist_mini.npz (13,000 images) and its licence notice
+"""
+from minitl.data.dataset import ArrayDataset, Dataset, Subset
+from minitl.data.errors import (ChecksumError, DatasetError, DatasetNotFoundError, DownloadError,
+                                IdxFormatError, ImageFolderError)
+from minitl.data.fashion_mnist import FASHION_MNIST_CLASSES, FashionMNIST, fashion_mnist_mini
+from minitl.data.idx import read_idx, write_idx
+from minitl.data.image_folder import ImageFolder
+from minitl.data.loader import DataLoader
+from minitl.data.splits import (FASHION_SPLITS, class_subset, define_split, fashion_split, few_shot,
+                                train_val_split)
+from minitl.data.transforms import (Compose, Grayscale, Normalize, RandomCrop, RandomHorizontalFlip,
+                                    RandomShift, Resize, ToTensor, channel_mean_std)
+
+__all__ = [
+    "ArrayDataset", "Dataset", "Subset",
+    "ChecksumError", "DatasetError", "DatasetNotFoundError", "DownloadError", "IdxFormatError",
+    "ImageFolderError",
+    "FASHION_MNIST_CLASSES", "FashionMNIST", "fashion_mnist_mini",
+    "read_idx", "write_idx",
+    "ImageFolder",
+    "DataLoader",
+    "FASHION_SPLITS", "class_subset", "define_split", "fashion_split", "few_shot", "train_val_split",
+    "Compose", "Grayscale", "Normalize", "RandomCrop", "RandomHorizontalFlip", "RandomShift",
+    "Resize", "ToTensor", "channel_mean_std",
+]

@@ -1,0 +1,120 @@
+"""Downloading a file safely: stream it, show progress, check its checksum, then move it into place.
+
+The steps, in the order a student should notice them:
+1. stream the response in chunks into a temporary file *in the destination folder*
+   (``.name.part-XXXX``), hashing as it goes, with a timeout on every network wait;
+2. check the byte count against ``Content-Length`` (a dropped connection is caught here) and the
+   MD5 against the published one;
+3. only then ``os.replace`` the temporary file onto the final name. A rename within one folder is
+   atomic: other programs see either no file or the whole, checked file, never half of one.
+On any failure the temporary file is deleted, so a failed download leaves nothing behind.
+
+Only the standard library (``urllib``) is used. Talks to: ``fashion_mnist.py`` and ``errors.py``.
+"""
+import hashlib
+import http.client
+import os
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from minitl.data.errors import ChecksumError, DownloadError
+
+CHUNK_BYTES = 1 << 16
+
+
+def download_file(url: str, destination, md5: str | None = None, timeout: float = 30.0,
+                  progress: bool = True) -> str:
+    """Fetch ``url`` to the path ``destination`` and return that path.
+
+    ``md5``: the expected hex digest (checked if given). ``timeout``: seconds to wait for the
+    server at each step (connect, and every read), so a stalled server cannot hang the program.
+    ``progress``: draw a progress bar on stderr. Raises ``ChecksumError`` for a wrong digest and
+    ``DownloadError`` for anything else; in both cases ``destination`` is untouched.
+    """
+    destination = os.fspath(destination)
+    folder = os.path.dirname(os.path.abspath(destination))
+    os.makedirs(folder, exist_ok=True)
+    handle, partial = tempfile.mkstemp(prefix="." + os.path.basename(destination) + ".part-",
+                                       dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            digest, received = _stream(url, out, timeout, progress, os.path.basename(destination))
+        if md5 is not None and digest != md5.lower():
+            raise ChecksumError(
+                f"{url}: MD5 of the downloaded file is {digest}, but the published checksum is "
+                f"{md5}. The file was damaged on the way or the mirror serves a different "
+                "file; it was deleted. Try again later, or get the files another way.")
+        os.replace(partial, destination)
+    except BaseException:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise
+    return destination
+
+
+def _stream(url, out, timeout, progress, label):
+    """Copy the response body into ``out``; return ``(md5 hex digest, bytes received)``."""
+    md5 = hashlib.md5()
+    received = 0
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            bar = _ProgressBar(label, total) if progress else None
+            while True:
+                chunk = response.read(CHUNK_BYTES)
+                if not chunk:
+                    break
+                out.write(chunk)
+                md5.update(chunk)
+                received += len(chunk)
+                if bar:
+                    bar.update(received)
+            if bar:
+                bar.close()
+    except urllib.error.HTTPError as error:
+        raise DownloadError(f"{url}: the server answered HTTP {error.code} ({error.reason}).") from error
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
+        reason = getattr(error, "reason", None) or error
+        raise DownloadError(f"{url}: download failed after {received} bytes: {reason!r}. Check the "
+                            "network connection (or the mirror address) and try again.") from error
+    if total is not None and received != total:
+        raise DownloadError(f"{url}: the connection ended after {received} of {total} bytes. "
+                            "Try again; nothing was kept.")
+    return md5.hexdigest(), received
+
+
+class _ProgressBar:
+    """``train-images-idx3-ubyte.gz  [#########-----------]  45%  11.9/26.4 MB``, redrawn in place."""
+
+    WIDTH = 30
+
+    def __init__(self, label: str, total: int | None, stream=None):
+        self.label, self.total = label, total
+        self.stream = stream or sys.stderr
+        self._last_draw = 0.0
+        self._done = 0
+
+    def update(self, done: int, force: bool = False) -> None:
+        self._done = done
+        now = time.monotonic()
+        if not force and now - self._last_draw < 0.1:  # redraw at most ten times a second
+            return
+        self._last_draw = now
+        if self.total:
+            filled = int(self.WIDTH * done / self.total)
+            bar = "#" * filled + "-" * (self.WIDTH - filled)
+            text = (f"\r{self.label}  [{bar}] {100 * done / self.total:3.0f}%  "
+                    f"{done / 1e6:.1f}/{self.total / 1e6:.1f} MB")
+        else:
+            text = f"\r{self.label}  {done / 1e6:.1f} MB"
+        self.stream.write(text)
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.update(self._done, force=True)
+        self.stream.write("\n")
+        self.stream.flush()
