@@ -133,13 +133,18 @@ def _topological_order(root):
 
     Iterative depth-first search with an explicit stack: a 10,000-op chain needs no recursion.
     """
-    order, visited = [], {id(root)}
+    order, visited = [], set()
     stack = [(root, False)]
     while stack:
         tensor, expanded = stack.pop()
         if expanded:
             order.append(tensor)
             continue
+        # Marked when expanded, not when pushed: a tensor reached by a short and a long path must
+        # come after everything on the long path, or its gradient is used before it is complete.
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
         stack.append((tensor, True))
         fn = tensor.grad_fn
         if fn is None:
@@ -151,7 +156,6 @@ def _topological_order(root):
             )
         for inp in fn.inputs:
             if inp.requires_grad and id(inp) not in visited:
-                visited.add(id(inp))
                 stack.append((inp, False))
     order.reverse()
     return order

@@ -101,7 +101,7 @@ class Softplus(Function):
 
     def backward(self, g):
         xp = get_array_module(g)
-        sig = 1 / (1 + xp.exp(-self.bx))
+        sig = xp.exp(-xp.logaddexp(0, -self.bx))  # sigmoid(bx) without overflowing e^-bx for bx << 0
         return g * xp.where(self.bx > self.threshold, 1, sig).astype(g.dtype)
 
 

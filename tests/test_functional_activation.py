@@ -1,0 +1,135 @@
+"""Activations and the softmax family: gradcheck in float64, parity with PyTorch in float32 (hypothesis
+chooses shapes), and numerical stability at huge logits."""
+import numpy
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minitl
+from minitl.functional import activation as act
+from tests.conftest import torch_or_skip
+
+HYPOTHESIS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _t64(array, device):
+    return minitl.tensor(array, dtype="float64", requires_grad=True, device=device)
+
+
+def _away_from_zero(rng, shape):
+    return rng.uniform(0.2, 3.0, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def _assert_matches_torch(ours_fn, torch_fn, array, device, rtol=1e-4, atol=1e-5):
+    torch = torch_or_skip()
+    x = minitl.tensor(array, requires_grad=True, device=device)
+    t = torch.tensor(numpy.asarray(array, dtype=numpy.float32), requires_grad=True)
+    out, expected = ours_fn(x), torch_fn(t)
+    assert out.dtype == numpy.float32 and out.shape == tuple(expected.shape)
+    numpy.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=rtol, atol=atol)
+    upstream = numpy.random.default_rng(0).standard_normal(out.shape).astype(numpy.float32)
+    out.backward(minitl.tensor(upstream, device=device))
+    expected.backward(torch.from_numpy(upstream))
+    numpy.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=atol)
+
+
+def _torch_ops():
+    torch = torch_or_skip()
+    functional = torch.nn.functional
+    return {
+        "relu": torch.relu, "leaky_relu": functional.leaky_relu,
+        "leaky_relu_0.2": lambda t: functional.leaky_relu(t, 0.2), "elu": functional.elu,
+        "elu_0.5": lambda t: functional.elu(t, alpha=0.5), "gelu": lambda t: functional.gelu(t, approximate="tanh"),
+        "sigmoid": torch.sigmoid, "tanh": torch.tanh, "softplus": functional.softplus,
+        "softplus_beta": lambda t: functional.softplus(t, beta=2.0, threshold=5.0),
+        "softmax": lambda t: t.softmax(-1), "softmax_0": lambda t: t.softmax(0),
+        "log_softmax": lambda t: t.log_softmax(-1), "log_softmax_0": lambda t: t.log_softmax(0),
+    }
+
+
+ACTIVATIONS = {
+    "relu": minitl.relu, "leaky_relu": act.leaky_relu, "leaky_relu_0.2": lambda x: act.leaky_relu(x, 0.2),
+    "elu": act.elu, "elu_0.5": lambda x: act.elu(x, alpha=0.5), "gelu": act.gelu, "sigmoid": minitl.sigmoid,
+    "tanh": minitl.tanh, "softplus": act.softplus, "softplus_beta": lambda x: act.softplus(x, beta=2.0, threshold=5.0),
+    "softmax": minitl.softmax, "softmax_0": lambda x: minitl.softmax(x, axis=0), "log_softmax": minitl.log_softmax,
+    "log_softmax_0": lambda x: minitl.log_softmax(x, axis=0),
+}
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activation_gradcheck(name, rng, device):
+    x = _t64(_away_from_zero(rng, (3, 4)), device)  # no kinks: relu family is smooth away from 0
+    assert minitl.gradcheck(ACTIVATIONS[name], [x])
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activation_gradcheck_on_transposed_input(name, rng, device):
+    x = minitl.Tensor(_away_from_zero(rng, (4, 3)).T, dtype="float64", requires_grad=True, device=device)
+    assert minitl.gradcheck(ACTIVATIONS[name], [x])
+    assert minitl.gradcheck(lambda a: ACTIVATIONS[name](a.T), [x])
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, -2])
+def test_softmax_family_on_3d_gradcheck(axis, rng, device):
+    x = _t64(rng.standard_normal((2, 3, 4)), device)
+    assert minitl.gradcheck(lambda a: minitl.softmax(a, axis=axis), [x])
+    assert minitl.gradcheck(lambda a: a.log_softmax(axis), [x])
+    numpy.testing.assert_allclose(minitl.softmax(x, axis=axis).numpy().sum(axis=axis), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+@HYPOTHESIS
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5), seed=st.integers(0, 2**16),
+       scale=st.sampled_from([1.0, 4.0, 30.0]))
+def test_activation_matches_torch(name, device, shape, seed, scale):
+    array = (numpy.random.default_rng(seed).standard_normal(shape) * scale).astype(numpy.float32)
+    _assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], array, device)
+
+
+def test_relu_family_at_zero_matches_torch(device):
+    edge = numpy.array([-1.0, -0.0, 0.0, 1.0], dtype=numpy.float32)
+    for name in ["relu", "leaky_relu", "elu", "gelu", "softplus"]:
+        _assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], edge, device)
+
+
+def test_relu_of_infinities(device):
+    x = minitl.tensor([-numpy.inf, numpy.inf, -2.0, 3.0], device=device)
+    numpy.testing.assert_array_equal(minitl.relu(x).numpy(), [0.0, numpy.inf, 0.0, 3.0])
+    assert minitl.relu(minitl.tensor([-1, 2], device=device)).dtype == numpy.int64
+
+
+# ----- numerical stability -----
+
+@pytest.mark.parametrize("logits", [[1e4, 0.0, -1e4], [1e4, 1e4, 1e4], [-1e4, -1e4 + 1, -1e4 + 2]], ids=str)
+def test_log_softmax_and_softmax_of_huge_logits_match_torch(logits, device):
+    array = numpy.array([logits], dtype=numpy.float32)
+    for name in ["log_softmax", "softmax"]:
+        _assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], array, device)
+    out = minitl.log_softmax(minitl.tensor(array, requires_grad=True, device=device))
+    assert numpy.isfinite(out.numpy()).all()
+
+
+def test_log_softmax_of_huge_logits_is_finite_without_torch(device):
+    x = minitl.tensor([[1e4, 0.0, -1e4]], requires_grad=True, device=device)
+    out = minitl.log_softmax(x)
+    numpy.testing.assert_allclose(out.numpy(), [[0.0, -1e4, -2e4]], rtol=1e-6)
+    out.sum().backward()
+    assert numpy.isfinite(x.grad.numpy()).all()
+
+
+def test_sigmoid_at_huge_inputs_is_finite(device):
+    x = minitl.tensor([-1e4, -100.0, 0.0, 100.0, 1e4], requires_grad=True, device=device)
+    with numpy.errstate(over="raise", invalid="raise"):
+        out = minitl.sigmoid(x)
+        out.sum().backward()
+    numpy.testing.assert_allclose(out.numpy(), [0.0, 0.0, 0.5, 1.0, 1.0], atol=1e-30)
+    assert numpy.isfinite(x.grad.numpy()).all()
+    assert out.dtype == numpy.float32
+
+
+def test_softplus_and_tanh_at_huge_inputs_match_torch(device):
+    array = numpy.array([-1e4, -50.0, 0.0, 50.0, 1e4], dtype=numpy.float32)
+    for name in ["softplus", "tanh", "sigmoid", "gelu", "elu"]:
+        with numpy.errstate(over="raise", invalid="raise"):  # no overflow on the way, not even a warning
+            _assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], array, device)

@@ -1,0 +1,164 @@
+"""Reductions: gradcheck over every kind of axis and keepdims, ties of max/min against torch.amax/amin,
+var with correction, and hypothesis-driven parity with PyTorch in float32."""
+import numpy
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minitl
+from tests.conftest import torch_or_skip
+
+HYPOTHESIS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+AXES = [None, 0, 1, -1, (0, 2), (-1, 0), (0, 1, 2)]
+
+
+def _t64(array, device):
+    return minitl.tensor(array, dtype="float64", requires_grad=True, device=device)
+
+
+def _torch_dim(axis, ndim):
+    return tuple(range(ndim)) if axis is None else axis
+
+
+def _assert_matches_torch(ours_fn, torch_fn, array, device, rtol=1e-4, atol=1e-5):
+    torch = torch_or_skip()
+    x = minitl.tensor(array, requires_grad=True, device=device)
+    t = torch.tensor(array, requires_grad=True)
+    out, expected = ours_fn(x), torch_fn(t)
+    assert out.dtype == numpy.float32 and out.shape == tuple(expected.shape)
+    numpy.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=rtol, atol=atol)
+    upstream = numpy.random.default_rng(0).standard_normal(out.shape).astype(numpy.float32)
+    out.backward(minitl.tensor(upstream, device=device))
+    expected.backward(torch.from_numpy(upstream))
+    numpy.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=atol)
+
+
+REDUCTIONS = {
+    "sum": (minitl.sum, lambda t, dim, keep: t.sum(dim=dim, keepdim=keep)),
+    "mean": (minitl.mean, lambda t, dim, keep: t.mean(dim=dim, keepdim=keep)),
+    "max": (minitl.max, lambda t, dim, keep: t.amax(dim=dim, keepdim=keep)),
+    "min": (minitl.min, lambda t, dim, keep: t.amin(dim=dim, keepdim=keep)),
+    "var": (minitl.var, lambda t, dim, keep: t.var(dim=dim, keepdim=keep)),
+}
+
+
+# ----- finite differences in float64 -----
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", AXES, ids=str)
+@pytest.mark.parametrize("name", list(REDUCTIONS))
+def test_reduction_gradcheck(name, axis, keepdims, rng, device):
+    op = REDUCTIONS[name][0]
+    x = _t64(rng.standard_normal((2, 3, 4)), device)  # continuous values: no ties for max/min
+    out = op(x, axis=axis, keepdims=keepdims)
+    expected = getattr(numpy, name)(x.numpy(), axis=axis, keepdims=keepdims, **({"ddof": 1} if name == "var" else {}))
+    assert out.shape == expected.shape
+    numpy.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
+    assert minitl.gradcheck(lambda a: op(a, axis=axis, keepdims=keepdims), [x])
+
+
+@pytest.mark.parametrize("name", list(REDUCTIONS))
+def test_reduction_of_transposed_input_gradcheck(name, rng, device):
+    op = REDUCTIONS[name][0]
+    x = minitl.Tensor(rng.standard_normal((4, 3)).T, dtype="float64", requires_grad=True, device=device)
+    assert minitl.gradcheck(lambda a: op(a, axis=1), [x])
+    assert minitl.gradcheck(lambda a: op(a.T, axis=-1, keepdims=True), [x])
+
+
+@pytest.mark.parametrize("correction", [0, 1, 2])
+@pytest.mark.parametrize("axis", [None, 1, (0, 2)], ids=str)
+def test_var_with_correction(correction, axis, rng, device):
+    x = _t64(rng.standard_normal((3, 4, 2)), device)
+    out = minitl.var(x, axis=axis, correction=correction)
+    numpy.testing.assert_allclose(out.numpy(), numpy.var(x.numpy(), axis=axis, ddof=correction), rtol=1e-12)
+    assert minitl.gradcheck(lambda a: a.var(axis=axis, correction=correction), [x])
+
+
+def test_reductions_as_methods_and_of_a_scalar(device):
+    x = minitl.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True, device=device)
+    assert x.sum().item() == 10.0 and x.mean().item() == 2.5
+    assert x.max().item() == 4.0 and x.min().item() == 1.0
+    assert x.var().item() == pytest.approx(numpy.var([1, 2, 3, 4], ddof=1))
+    scalar = minitl.tensor(3.0, requires_grad=True, device=device)
+    scalar.sum().backward()
+    assert scalar.grad.item() == 1.0
+
+
+# ----- ties: the gradient is shared, as torch.amax / torch.amin -----
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 1)], ids=str)
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_ties_match_torch_amax_amin(name, axis, keepdims, device):
+    tied = numpy.array([[1.0, 3.0, 3.0, 0.0], [3.0, 3.0, 1.0, 0.0], [2.0, 0.0, 0.0, 0.0]], dtype=numpy.float32)
+    ours, theirs = REDUCTIONS[name]
+    _assert_matches_torch(lambda x: ours(x, axis=axis, keepdims=keepdims),
+                          lambda t: theirs(t, _torch_dim(axis, 2), keepdims), tied, device)
+
+
+def test_max_tie_gradient_values(device):
+    x = minitl.tensor([2.0, 5.0, 5.0, 5.0, 1.0], requires_grad=True, device=device)
+    x.max().backward()
+    numpy.testing.assert_allclose(x.grad.numpy(), [0.0, 1 / 3, 1 / 3, 1 / 3, 0.0], rtol=1e-6)
+
+
+def test_argmax_is_int64_without_gradient(device):
+    x = minitl.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 7.0]], requires_grad=True, device=device)
+    out = minitl.argmax(x, axis=1)
+    assert out.dtype == numpy.int64 and not out.requires_grad
+    numpy.testing.assert_array_equal(out.numpy(), [1, 0])
+    assert minitl.argmax(x).item() == 3
+    assert minitl.argmax(x, axis=0, keepdims=True).shape == (1, 3)
+
+
+# ----- PyTorch parity in float32, hypothesis chooses shape and axes -----
+
+@st.composite
+def _shape_and_axis(draw):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4))
+    ndim = len(shape)
+    kind = draw(st.sampled_from(["none", "int", "tuple"]))
+    if kind == "none":
+        axis = None
+    elif kind == "int":
+        axis = draw(st.integers(-ndim, ndim - 1))
+    else:
+        chosen = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
+        axis = tuple(a - ndim if draw(st.booleans()) else a for a in chosen)  # mix negative axes in
+    return shape, axis, draw(st.booleans())
+
+
+@pytest.mark.parametrize("name", list(REDUCTIONS))
+@HYPOTHESIS
+@given(case=_shape_and_axis(), seed=st.integers(0, 2**16))
+def test_reduction_matches_torch(name, device, case, seed):
+    shape, axis, keepdims = case
+    array = numpy.random.default_rng(seed).standard_normal(shape).astype(numpy.float32)
+    if name == "var":
+        counted = numpy.prod([shape[a] for a in (range(len(shape)) if axis is None else numpy.atleast_1d(axis))])
+        assume(counted > 1)  # n - 1 = 0 divides by zero in both libraries
+    ours, theirs = REDUCTIONS[name]
+    _assert_matches_torch(lambda x: ours(x, axis=axis, keepdims=keepdims),
+                          lambda t: theirs(t, _torch_dim(axis, len(shape)), keepdims), array, device)
+
+
+@HYPOTHESIS
+@given(case=_shape_and_axis(), seed=st.integers(0, 2**16), correction=st.sampled_from([0, 1, 2]))
+def test_var_correction_matches_torch(device, case, seed, correction):
+    shape, axis, keepdims = case
+    counted = numpy.prod([shape[a] for a in (range(len(shape)) if axis is None else numpy.atleast_1d(axis))])
+    assume(counted > correction)
+    array = numpy.random.default_rng(seed).standard_normal(shape).astype(numpy.float32)
+    _assert_matches_torch(lambda x: minitl.var(x, axis=axis, keepdims=keepdims, correction=correction),
+                          lambda t: t.var(dim=_torch_dim(axis, len(shape)), keepdim=keepdims, correction=correction),
+                          array, device)
+
+
+@HYPOTHESIS
+@given(case=_shape_and_axis(), seed=st.integers(0, 2**16))
+def test_max_with_many_ties_matches_torch(device, case, seed):
+    shape, axis, keepdims = case
+    array = numpy.random.default_rng(seed).integers(0, 3, shape).astype(numpy.float32)  # ties everywhere
+    _assert_matches_torch(lambda x: minitl.max(x, axis=axis, keepdims=keepdims),
+                          lambda t: t.amax(dim=_torch_dim(axis, len(shape)), keepdim=keepdims), array, device)
