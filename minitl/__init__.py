@@ -21,6 +21,7 @@ from . import nn  # noqa: E402,I001 - built on the core above
 from . import models  # noqa: E402
 from . import io  # noqa: E402
 from . import data  # noqa: E402
+from . import optim  # noqa: E402
 from .io.native import load, save  # noqa: E402
 
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 """Layers, models' building blocks, and the Module tree with ``frozen`` and ``lr_scale``."""
-from . import functional, init
+from . import functional, init, utils
 from .layers.activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .layers.container import ModuleDict, ModuleList, Sequential
 from .layers.conv import Conv2d

@@ -1,0 +1,80 @@
+"""What one optimizer step did, as data a student can print: ``StepReport`` and ``SyncReport``.
+
+``optimizer.last_step_report()`` answers "did my frozen layer really not move, and did the layer
+with ``lr_scale = 0.1`` really move less?" with one row per parameter: its name, whether it was
+updated or skipped (frozen / no grad), the effective learning rate used, and the norm of the update.
+
+The norms are computed during ``step()`` as device scalars and only turned into Python floats
+when the report is read, so an unread report costs no GPU synchronisation.
+Talks to: ``optim/optimizer.py`` (which builds both reports).
+"""
+from .. import backend
+
+
+def _table(header, rows):
+    table = [header] + rows
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+    return "\n".join([lines[0], "-" * max(len(line) for line in lines), *lines[1:]])
+
+
+class StepReport:
+    """Per parameter: ``name``, ``group``, ``status`` ("updated", "frozen", "no grad"), ``lr``, ``update_norm``.
+
+    ``report.rows`` is a list of dicts; ``report["head.weight"]`` is one row; ``print(report)`` a table.
+    A skipped parameter has ``lr`` None and ``update_norm`` exactly 0.0.
+    """
+
+    def __init__(self, raw_rows, name_source):
+        self._raw = raw_rows            # (param, group index, status, lr, norm as device scalar)
+        self._name_source = name_source
+        self._rows = None
+
+    @property
+    def rows(self):
+        if self._rows is None:
+            names = self._name_source()
+            self._rows = [
+                {"name": names[id(p)], "group": group, "status": status, "lr": lr,
+                 "update_norm": float(backend.asnumpy(norm)) if status == "updated" else 0.0}
+                for p, group, status, lr, norm in self._raw
+            ]
+            self._raw = None  # the report no longer keeps the parameters alive
+        return self._rows
+
+    def __getitem__(self, name):
+        for row in self.rows:
+            if row["name"] == name:
+                return row
+        raise KeyError(f"no parameter named {name!r} in this step report; names: "
+                       f"{', '.join(r['name'] for r in self.rows)}")
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __str__(self):
+        body = [[r["name"], str(r["group"]), r["status"], "-" if r["lr"] is None else f"{r['lr']:.3g}",
+                 f"{r['update_norm']:.3e}"] for r in self.rows]
+        return _table(["parameter", "group", "status", "effective lr", "update norm"], body)
+
+    __repr__ = __str__
+
+
+class SyncReport:
+    """What ``optimizer.sync()`` changed: ``added`` and ``removed`` parameter names."""
+
+    def __init__(self, added, removed):
+        self.added, self.removed = list(added), list(removed)
+
+    def __bool__(self):
+        return bool(self.added or self.removed)
+
+    def __str__(self):
+        lines = [f"added to group 0: {', '.join(self.added) or 'nothing'}",
+                 f"removed (no longer in the model): {', '.join(self.removed) or 'nothing'}"]
+        return "\n".join(lines)
+
+    __repr__ = __str__
