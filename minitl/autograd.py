@@ -110,11 +110,13 @@ class Function:
         floating = [x for x in tensors_given if x.dtype.kind == "f"]
         like = (floating or tensors_given or [None])[0]
         tensors = [as_tensor(x, like=like) for x in inputs]
-        out = fn.forward(*(t.data for t in tensors))
         needs = tuple(t.requires_grad for t in tensors)
-        if _grad_enabled and any(needs):  # the recording rule
+        record = _grad_enabled and any(needs)  # the recording rule
+        # Set before forward, so an op can skip saving what no wanted gradient needs.
+        fn.needs_input_grad = needs if record else (False,) * len(tensors)
+        out = fn.forward(*(t.data for t in tensors))
+        if record:
             fn.inputs = tensors
-            fn.needs_input_grad = needs
             return Tensor._from_op(out, fn)
         return Tensor._from_op(out, None)  # fn and everything it saved are dropped here
 

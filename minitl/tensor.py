@@ -302,7 +302,11 @@ def as_tensor(value, like=None) -> Tensor:
         xp = backend.get_array_module(like.data)
         return Tensor._from_op(xp.asarray(value, dtype=dtype), None)
     device = like.device if like is not None else None
-    dtype = like.dtype if (like is not None and hasattr(value, "dtype") is False) else None
+    floating_like = like is not None and like.dtype.kind == "f"
+    if hasattr(value, "dtype") and not (value.dtype.kind == "f" and floating_like):
+        dtype = value.dtype  # integer and bool arrays (indices, masks) keep their type
+    else:  # lists and float arrays take the dtype of the float tensor they meet: no silent float64
+        dtype = like.dtype if like is not None else None
     return Tensor(value, dtype=dtype, device=device)
 
 
