@@ -1,0 +1,141 @@
+"""2-D convolution by im2col: every receptive field becomes a column, the convolution one matrix product.
+
+The input (N, C, H, W) is padded, then ``backend.sliding_window_view`` shows every kh x kw window
+without copying; copying those windows into a matrix of columns (im2col) turns the convolution into
+a single ``matmul`` with the weights, batched over groups. The backward is two more products (one
+for the weights, one for the columns) and a col2im step that adds each column back into the image
+positions it was read from: a loop over the kh*kw kernel offsets, each one strided-slice ``+=``
+(deterministic: no scatter, no atomics). ``pool.py`` reuses the window helpers defined here.
+
+Talks to: ``autograd.py`` (Function), ``backend.py`` (array module, sliding windows).
+"""
+from ..autograd import Function
+from ..backend import get_array_module, sliding_window_view
+
+
+def pair(value, name):
+    """``3`` -> ``(3, 3)``; a pair passes through. PyTorch accepts both for stride, padding, ..."""
+    if isinstance(value, int):
+        return value, value
+    values = tuple(int(v) for v in value)
+    if len(values) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return values
+
+
+def output_size(size, kernel, stride, padding, dilation=1):
+    """How many windows fit along one axis: floor((size + 2 pad - dilation (kernel - 1) - 1) / stride) + 1."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def pad_hw(x, padding, value=0.0):
+    """Pad the two spatial axes of an (N, C, H, W) array with a constant (no copy when padding is 0)."""
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    widths = ((0, 0), (0, 0), (ph, ph), (pw, pw))
+    return get_array_module(x).pad(x, widths, mode="constant", constant_values=value)
+
+
+def windows(x_padded, kernel, stride, dilation):
+    """A view (N, C, OH, OW, kh, kw) of every window of a padded (N, C, H, W) array; nothing is copied.
+
+    ``sliding_window_view`` gives every window at stride 1 and dilation 1 over the dilated extent;
+    the step slices then keep every ``stride``-th window and every ``dilation``-th tap inside it.
+    """
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    view = sliding_window_view(x_padded, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+    return view[:, :, ::sh, ::sw, ::dh, ::dw]
+
+
+def window_tap(i, j, out_hw, stride, dilation):
+    """Index of the padded-image pixels that kernel tap (i, j) reads, one per output pixel.
+
+    ``padded[window_tap(...)]`` is an (N, C, OH, OW) strided view: add into it to undo the windows.
+    """
+    (oh, ow), (sh, sw), (dh, dw) = out_hw, stride, dilation
+    rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+    cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+    return (slice(None), slice(None), rows, cols)
+
+
+def crop_hw(padded, padding, hw):
+    """The (H, W) centre of a padded (N, C, H + 2 ph, W + 2 pw) array: undoes ``pad_hw``."""
+    (ph, pw), (h, w) = padding, hw
+    return padded[:, :, ph:ph + h, pw:pw + w]
+
+
+class Conv2d(Function):
+    # y = W * x + b via columns: Y_g = W_g @ cols_g ;  dW_g = G_g @ cols_g^T, dcols_g = W_g^T @ G_g, dx = col2im(dcols)
+    def __init__(self, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+
+    def forward(self, x, weight, bias=None):
+        xp = get_array_module(x)
+        n, c, h, w = x.shape
+        out_channels, _, kh, kw = weight.shape
+        g = self.groups
+        view = windows(pad_hw(x, self.padding), (kh, kw), self.stride, self.dilation)
+        oh, ow = view.shape[2:4]
+        # im2col: (N, C, OH, OW, kh, kw) -> (G, Cg*kh*kw, N*OH*OW); this copy is the memory cost of im2col
+        view = view.reshape(n, g, c // g, oh, ow, kh, kw).transpose(1, 2, 5, 6, 0, 3, 4)
+        cols = xp.ascontiguousarray(view).reshape(g, -1, n * oh * ow)
+        w_mat = weight.reshape(g, out_channels // g, -1)
+        y = w_mat @ cols  # the one product, batched over groups: (G, Og, N*OH*OW)
+        y = y.reshape(out_channels, n, oh, ow).transpose(1, 0, 2, 3)
+        if bias is not None:
+            y = y + bias.reshape(1, -1, 1, 1)
+        self.cols, self.weight, self.x_shape, self.x_dtype = cols, weight, x.shape, x.dtype
+        return xp.ascontiguousarray(y)
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        n, c, h, w = self.x_shape
+        out_channels, _, kh, kw = self.weight.shape
+        g, oh, ow = self.groups, grad.shape[2], grad.shape[3]
+        w_mat = self.weight.reshape(g, out_channels // g, -1)  # (G, Og, K)
+        needs = self.needs_input_grad
+        gx = gw = gb = None
+        if needs[1]:  # one product over all pixels of all images: grad in the forward's (G, Og, N*OH*OW) layout
+            g_mat = xp.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(g, out_channels // g, n * oh * ow)
+            gw = (g_mat @ self.cols.transpose(0, 2, 1)).reshape(self.weight.shape)
+        if len(needs) > 2 and needs[2]:
+            gb = grad.sum(axis=(0, 2, 3))
+        if needs[0]:
+            # columns' gradient batched over images and groups, so it comes out image-major: (N, G, K, OH*OW)
+            d_cols = (w_mat.transpose(0, 2, 1) @ grad.reshape(n, g, out_channels // g, oh * ow))
+            d_cols = d_cols.reshape(n, c, kh, kw, oh, ow)
+            ph, pw = self.padding
+            g_padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=self.x_dtype)
+            for i in range(kh):  # col2im: each kernel tap adds its column back where it read from
+                for j in range(kw):
+                    g_padded[window_tap(i, j, (oh, ow), self.stride, self.dilation)] += d_cols[:, :, i, j]
+            gx = crop_hw(g_padded, self.padding, (h, w))
+        return gx, gw, gb
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
+
+    x: (N, C, H, W), weight: (O, C/groups, kh, kw), bias: (O,) -> (N, O, OH, OW) with
+    OH = floor((H + 2 padding - dilation (kh - 1) - 1) / stride) + 1. ``groups`` splits the channels
+    into independent convolutions (groups = C with O = C is a depthwise convolution).
+    Notice that nothing here loops over pixels: im2col turns all of them into one matrix product.
+    """
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ValueError(f"conv2d expects x (N, C, H, W) and weight (O, C/groups, kh, kw), got shapes "
+                         f"{tuple(x.shape)} and {tuple(weight.shape)}")
+    c, out_channels, c_per_group = x.shape[1], weight.shape[0], weight.shape[1]
+    if c % groups or out_channels % groups or c_per_group * groups != c:
+        raise ValueError(f"conv2d with groups={groups}: input channels {c} and output channels {out_channels} "
+                         f"must divide by groups, and weight.shape[1] ({c_per_group}) must be C/groups")
+    settings = dict(stride=pair(stride, "stride"), padding=pair(padding, "padding"),
+                    dilation=pair(dilation, "dilation"), groups=groups)
+    kernel = tuple(weight.shape[2:])
+    for size, k, s, p, d in zip(x.shape[2:], kernel, settings["stride"], settings["padding"], settings["dilation"]):
+        if output_size(size, k, s, p, d) < 1:
+            raise ValueError(f"conv2d: kernel {kernel} with dilation {settings['dilation']} does not fit the "
+                             f"input of spatial size {tuple(x.shape[2:])} padded by {settings['padding']}")
+    if bias is None:
+        return Conv2d.apply(x, weight, **settings)
+    return Conv2d.apply(x, weight, bias, **settings)

@@ -1,0 +1,200 @@
+"""Loss functions: cross entropy and NLL for classes, mean squared error, binary cross entropy on logits.
+
+Each loss is an elementwise (per-sample) op followed by a reduction, written the way PyTorch defines
+it: ``reduction`` is ``"mean"``, ``"sum"`` or ``"none"`` (the per-sample losses).
+
+``cross_entropy`` is ``log_softmax`` followed by ``nll_loss``: the log-softmax subtracts the row
+maximum, so logits of 1e4 give finite losses. Class weights, ``ignore_index`` and label smoothing
+all become one (N, C) matrix ``q`` of how much each log-probability counts, so the NLL op is just
+``loss_i = -sum_c q_ic log p_ic``. Talks to: ``autograd.py``, ``activation.py`` (log_softmax),
+``backend.py``.
+"""
+from ..autograd import Function
+from ..backend import device_of, get_array_module, to_device
+from .activation import log_softmax
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _reduce(losses, reduction, divisor=None):
+    """Per-sample losses -> the requested reduction; ``divisor`` replaces the count of a plain mean."""
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return losses.sum()
+    if divisor is None:
+        return losses.mean()
+    from ..tensor import Tensor  # noqa: PLC0415
+
+    return losses.sum() / Tensor(divisor, dtype=divisor.dtype)  # keep float64 divisors float64
+
+
+def _array_like(value, like):
+    """``value`` (Tensor, array or list) as a raw array on ``like``'s device; None stays None."""
+    from ..tensor import Tensor  # noqa: PLC0415 - tensor.py imports the functional package
+
+    if value is None:
+        return None
+    return to_device(value.data if isinstance(value, Tensor) else value, device_of(like.data))
+
+
+# ----- classification: negative log-likelihood and cross entropy -----
+
+class WeightedNLL(Function):
+    # loss_i = -sum_c q_ic log_p_ic ;  dloss_i/dlog_p_ic = -q_ic   (q: target weights, a constant)
+    def __init__(self, target_weights):
+        self.q = target_weights
+
+    def forward(self, log_probs):
+        return -(self.q * log_probs).sum(axis=1)
+
+    def backward(self, grad):
+        return -self.q * grad[:, None]
+
+
+def _target_weights(target, num_classes, weight, ignore_index, label_smoothing, dtype):
+    """The (N, C) matrix q of how much each log-probability counts, and the divisor of the mean.
+
+    Class target y_i: q_i = (1 - s) w[y_i] onehot(y_i) + (s / C) w, and zero when y_i == ignore_index;
+    the mean divides by sum of w[y_i] over the kept samples (PyTorch's rule). Probability targets
+    (float, shape (N, C)): q_i = w * ((1 - s) t_i + s / C), and the mean divides by N.
+    """
+    xp = get_array_module(target)
+    n, c = target.shape[0], num_classes
+    w = xp.ones(c, dtype=dtype) if weight is None else weight.astype(dtype, copy=False)
+    smoothing = label_smoothing / c
+    if target.dtype.kind == "f":
+        q = w * ((1 - label_smoothing) * target.astype(dtype, copy=False) + smoothing)
+        return q, None
+    kept = target != ignore_index
+    if device_of(target) == "cpu":  # on the GPU this check would stall the device every batch: CPU only
+        bad = kept & ((target < 0) | (target >= c))
+        if bad.any():
+            raise IndexError(f"class target {int(target[bad][0])} is out of range for {c} classes "
+                             f"(targets are 0..{c - 1}, or ignore_index={ignore_index})")
+    safe_target = xp.where(kept, target, 0)
+    target_weight = w[safe_target] * kept  # w[y_i], 0 for ignored samples
+    q = xp.zeros((n, c), dtype=dtype)
+    q[xp.arange(n), safe_target] = (1 - label_smoothing) * target_weight  # one entry per row: no repeats
+    if label_smoothing:
+        q += smoothing * w * kept[:, None].astype(dtype)
+    return q, target_weight.sum()
+
+
+def _nll(log_probs, target, weight, ignore_index, reduction, label_smoothing):
+    """Shared body of nll_loss and cross_entropy: class axis 1, any number of trailing axes."""
+    _check_reduction(reduction)
+    if log_probs.ndim < 2:
+        raise ValueError(f"expected log-probabilities of shape (N, C) or (N, C, d1, ...), got {tuple(log_probs.shape)}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0 and 1, got {label_smoothing}")
+    c = log_probs.shape[1]
+    target = _array_like(target, log_probs)
+    soft = target.dtype.kind == "f"
+    expected = tuple(log_probs.shape) if soft else (log_probs.shape[0],) + tuple(log_probs.shape[2:])
+    if tuple(target.shape) != expected:
+        raise ValueError(f"target shape {tuple(target.shape)} does not match input shape "
+                         f"{tuple(log_probs.shape)}: expected {expected}")
+    per_sample_shape = expected if not soft else expected[:1] + expected[2:]
+    if log_probs.ndim > 2:  # (N, C, d1, ...) -> (N*d1*..., C): every position is a sample
+        log_probs = log_probs.permute(0, *range(2, log_probs.ndim), 1).reshape(-1, c)
+        xp = get_array_module(target)
+        target = xp.moveaxis(target, 1, -1).reshape(-1, c) if soft else target.reshape(-1)
+    q, divisor = _target_weights(target, c, _array_like(weight, log_probs), ignore_index, label_smoothing,
+                                 log_probs.dtype)
+    losses = WeightedNLL.apply(log_probs, target_weights=q)
+    if reduction == "none":
+        return losses.reshape(per_sample_shape)
+    return _reduce(losses, reduction, divisor)
+
+
+def nll_loss(log_probs, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of the target classes. log_probs: (N, C) (log_softmax output), target: (N,) ints.
+
+    ``weight`` (C,) scales each class; samples whose target is ``ignore_index`` count for nothing,
+    and ``"mean"`` divides by the total weight of the samples that count. Trailing axes
+    (N, C, d1, ...) with target (N, d1, ...) are extra samples, as in PyTorch.
+    """
+    return _nll(log_probs, target, weight, ignore_index, reduction, 0.0)
+
+
+def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Softmax cross entropy from raw scores. logits: (N, C), target: (N,) class indices -> scalar.
+
+    Same as ``nll_loss(log_softmax(logits, axis=1), ...)``. ``label_smoothing`` s mixes the one-hot
+    target with the uniform distribution: (1 - s) onehot + s / C. A float target of shape (N, C)
+    is read as class probabilities. Notice that no softmax is ever exponentiated unshifted, so
+    huge logits are safe.
+    """
+    return _nll(log_softmax(logits, axis=1), target, weight, ignore_index, reduction, label_smoothing)
+
+
+# ----- regression and binary classification -----
+
+class SquaredError(Function):
+    # loss = (x - t)^2 ;  dloss/dx = 2 (x - t), dloss/dt = -2 (x - t)
+    def forward(self, x, target):
+        self.diff = x - target
+        return self.diff * self.diff
+
+    def backward(self, grad):
+        gx = 2 * self.diff * grad
+        return gx, -gx if self.needs_input_grad[1] else None
+
+
+def mse_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's name
+    """Mean squared error ``(input - target)^2``, reduced; both of the same (or broadcastable) shape.
+
+    Notice that the gradient grows with the error: far-off predictions are pushed hardest.
+    """
+    _check_reduction(reduction)
+    return _reduce(SquaredError.apply(input, target), reduction)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    # loss = w [(1 - t) x + l softplus(-x)], l = 1 + (pw - 1) t ;  dloss/dx = w [(1 - t) - l sigmoid(-x)]
+    def __init__(self, has_weight, has_pos_weight):
+        self.has_weight, self.has_pos_weight = has_weight, has_pos_weight
+
+    def forward(self, x, target, *extras):
+        xp = get_array_module(x)
+        extras = list(extras)
+        self.weight = extras.pop(0) if self.has_weight else None
+        self.pos_weight = extras.pop(0) if self.has_pos_weight else None
+        e = xp.exp(-abs(x))  # never overflows; softplus(-x) and sigmoid(-x) are both built from it
+        self.softplus_neg = xp.log1p(e) + xp.maximum(-x, 0)
+        self.sigmoid_neg = xp.where(x >= 0, e / (1 + e), 1 / (1 + e))
+        self.x, self.target = x, target
+        self.log_weight = 1 if self.pos_weight is None else 1 + (self.pos_weight - 1) * target
+        losses = (1 - target) * x + self.log_weight * self.softplus_neg
+        return losses if self.weight is None else losses * self.weight
+
+    def backward(self, grad):
+        w = grad if self.weight is None else grad * self.weight
+        needs = self.needs_input_grad
+        gx = w * ((1 - self.target) - self.log_weight * self.sigmoid_neg) if needs[0] else None
+        gt = None
+        if needs[1]:  # dloss/dt = w [-x + (pw - 1) softplus(-x)]
+            gt = -self.x if self.pos_weight is None else -self.x + (self.pos_weight - 1) * self.softplus_neg
+            gt = w * gt
+        return gx, gt, None, None  # weight and pos_weight are constants, as in PyTorch
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction="mean"):  # noqa: A002
+    """Sigmoid + binary cross entropy in one stable formula. input (logits), target in [0, 1]: same shape.
+
+    ``weight`` rescales each element (broadcast); ``pos_weight`` (one value per class, the last axis)
+    rescales the positive term to trade recall against precision. Both are constants (no gradient).
+    Notice that the formula uses softplus(-x) = log(1 + e^-|x|) + max(-x, 0) instead of
+    log(sigmoid(x)), which would give -inf.
+    """
+    _check_reduction(reduction)
+    extras = [t for t in (weight, pos_weight) if t is not None]
+    losses = BinaryCrossEntropyWithLogits.apply(input, target, *extras, has_weight=weight is not None,
+                                                has_pos_weight=pos_weight is not None)
+    return _reduce(losses, reduction)

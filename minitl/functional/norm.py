@@ -1,0 +1,147 @@
+"""Normalisation: batch norm (statistics over the batch) and layer norm (over each sample's features).
+
+Both compute x_hat = (x - mean) / sqrt(var + eps), then y = weight * x_hat + bias. Their backward
+is the same closed form over the averaged axes, ``_normalized_backward``: because the mean and the
+variance depend on every x, the gradient of one x_hat reaches all of them.
+
+``batch_norm`` in training mode also updates the running statistics in place; that update is
+bookkeeping, not part of the graph. In inference mode mean and variance are constants, and the
+backward is a plain scale. Talks to: ``autograd.py`` (Function), ``backend.py`` (array module).
+"""
+from ..autograd import Function
+from ..backend import get_array_module
+
+
+def _normalized_backward(grad_x_hat, x_hat, inv_std, axes):
+    # dx = inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat))   (means over the normalised axes)
+    return inv_std * (grad_x_hat - grad_x_hat.mean(axis=axes, keepdims=True)
+                      - x_hat * (grad_x_hat * x_hat).mean(axis=axes, keepdims=True))
+
+
+class _Normalize(Function):
+    """Shared forward/backward of batch and layer norm; subclasses choose the axes and the statistics.
+
+    Inputs: x, then the optional weight and bias (``has_weight``, ``has_bias`` say which are given).
+    ``axes``: the axes the statistics average over; ``param_shape``: how weight and bias broadcast
+    against x; ``param_axes``: the axes their gradients sum over.
+    """
+
+    def __init__(self, axes, param_shape, param_axes, has_weight, has_bias, eps):
+        self.axes, self.param_shape, self.param_axes, self.eps = axes, param_shape, param_axes, eps
+        self.has_weight, self.has_bias = has_weight, has_bias
+
+    def statistics(self, x):
+        """(mean, var, whether they depend on x), shaped to broadcast against x."""
+        return x.mean(axis=self.axes, keepdims=True), x.var(axis=self.axes, keepdims=True), True
+
+    def forward(self, x, *params):
+        xp = get_array_module(x)
+        params = list(params)
+        weight = params.pop(0).reshape(self.param_shape) if self.has_weight else None
+        bias = params.pop(0).reshape(self.param_shape) if self.has_bias else None
+        mean, var, self.from_batch = self.statistics(x)
+        self.inv_std = (1 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)
+        self.x_hat = (x - mean) * self.inv_std
+        self.weight = weight
+        y = self.x_hat if weight is None else self.x_hat * weight
+        return y if bias is None else y + bias
+
+    def backward(self, grad):
+        # y = w x_hat + b ;  dw = sum(g x_hat), db = sum(g), dx_hat = g w
+        grads = []
+        if self.needs_input_grad[0]:
+            grad_x_hat = grad if self.weight is None else grad * self.weight
+            if self.from_batch:
+                grads.append(_normalized_backward(grad_x_hat, self.x_hat, self.inv_std, self.axes))
+            else:  # fixed statistics: x_hat is x shifted and scaled by constants
+                grads.append(grad_x_hat * self.inv_std)
+        else:
+            grads.append(None)
+        if self.has_weight:
+            grads.append((grad * self.x_hat).sum(axis=self.param_axes))
+        if self.has_bias:
+            grads.append(grad.sum(axis=self.param_axes))
+        return tuple(grads)
+
+
+class BatchNorm(_Normalize):
+    # x_hat = (x - mu_B) / sqrt(var_B + eps) over (N, H, W) per channel ;  see _normalized_backward
+    def __init__(self, running_mean, running_var, training, momentum, **common):
+        super().__init__(**common)
+        self.running_mean, self.running_var = running_mean, running_var
+        self.training, self.momentum = training, momentum
+
+    def statistics(self, x):
+        if not self.training:
+            shape = self.param_shape
+            return self.running_mean.reshape(shape), self.running_var.reshape(shape), False
+        mean = x.mean(axis=self.axes, keepdims=True)
+        var = x.var(axis=self.axes, keepdims=True)  # biased: divide by the count, as the normalisation does
+        if self.running_mean is not None:
+            count = x.size // mean.size
+            m = self.momentum
+            # in place, so the module's buffers see it; the running variance is the unbiased estimate
+            self.running_mean *= 1 - m
+            self.running_mean += (m * mean.reshape(-1)).astype(self.running_mean.dtype, copy=False)
+            self.running_var *= 1 - m
+            unbiased = var.reshape(-1) * (count / (count - 1))
+            self.running_var += (m * unbiased).astype(self.running_var.dtype, copy=False)
+        return mean, var, True
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Normalise each channel, as ``torch.nn.functional.batch_norm``. x: (N, C) or (N, C, H, W).
+
+    Training: use this batch's mean and (biased) variance over N, H, W, and move ``running_mean`` /
+    ``running_var`` (Tensors of shape (C,), or None) towards them by ``momentum``, in place.
+    Inference: use the running statistics. weight, bias: (C,).
+    Notice that in training one sample's output depends on the whole batch; in inference it does not.
+    """
+    if x.ndim not in (2, 4):
+        raise ValueError(f"batch_norm expects (N, C) or (N, C, H, W) input, got shape {tuple(x.shape)}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
+    if not training and running_mean is None:
+        raise ValueError("batch_norm in inference mode (training=False) needs running_mean and running_var")
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    if training and x.size // x.shape[1] < 2:
+        raise ValueError(f"batch_norm in training mode needs more than one value per channel, got input "
+                         f"shape {tuple(x.shape)}")
+    param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    params = [p for p in (weight, bias) if p is not None]
+    return BatchNorm.apply(
+        x, *params, axes=axes, param_shape=param_shape, param_axes=axes, has_weight=weight is not None,
+        has_bias=bias is not None, eps=eps, training=training, momentum=momentum,
+        running_mean=_array_of(running_mean), running_var=_array_of(running_var))
+
+
+def _array_of(buffer):
+    """The array inside a running-statistics Tensor (updated in place), or the array / None given."""
+    from ..tensor import Tensor  # noqa: PLC0415 - tensor.py imports the functional package
+
+    return buffer.data if isinstance(buffer, Tensor) else buffer
+
+
+class LayerNorm(_Normalize):
+    # x_hat = (x - mu) / sqrt(var + eps) over the last axes of each sample ;  see _normalized_backward
+    pass
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the last ``len(normalized_shape)`` axes of each sample, as PyTorch's layer_norm.
+
+    x: (..., *normalized_shape); weight, bias: normalized_shape. There are no running statistics:
+    notice that training and inference compute exactly the same thing.
+    """
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(x.shape[x.ndim - k:]) != normalized_shape:
+        raise ValueError(f"layer_norm: input shape {tuple(x.shape)} does not end with normalized_shape "
+                         f"{normalized_shape}")
+    axes = tuple(range(x.ndim - k, x.ndim))
+    param_shape = (1,) * (x.ndim - k) + normalized_shape
+    params = [p for p in (weight, bias) if p is not None]
+    return LayerNorm.apply(x, *params, axes=axes, param_shape=param_shape, param_axes=tuple(range(x.ndim - k)),
+                           has_weight=weight is not None, has_bias=bias is not None, eps=eps)

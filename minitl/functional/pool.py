@@ -1,0 +1,139 @@
+"""Pooling: max, average and adaptive average over spatial windows of (N, C, H, W) arrays.
+
+The windows are the strided views of ``conv.py`` (no copy); each backward adds the output gradient
+back into the padded input with one strided-slice ``+=`` per kernel offset, the same col2im loop
+as the convolution, so overlapping windows add up correctly and nothing loops over pixels.
+Adaptive average pooling is two small matrix products: averaging over a rectangle is averaging
+over rows, then over columns.
+
+Talks to: ``autograd.py`` (Function), ``conv.py`` (window helpers), ``backend.py`` (array module).
+"""
+from ..autograd import Function
+from ..backend import get_array_module
+from .conv import crop_hw, output_size, pad_hw, pair, window_tap, windows
+
+
+def _pool_settings(x, kernel_size, stride, padding, name):
+    """Normalise the PyTorch-style arguments and check them; stride defaults to the kernel size."""
+    if x.ndim != 4:
+        raise ValueError(f"{name} expects an (N, C, H, W) input, got shape {tuple(x.shape)}")
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else pair(stride, "stride")
+    padding = pair(padding, "padding")
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel}")
+    if any(output_size(n, k, s, p) < 1 for n, k, s, p in zip(x.shape[2:], kernel, stride, padding)):
+        raise ValueError(f"{name}: kernel {kernel} does not fit the input of spatial size {tuple(x.shape[2:])}")
+    return dict(kernel=kernel, stride=stride, padding=padding)
+
+
+class MaxPool2d(Function):
+    # y = max over each window ;  dy/dx = 1 at the window's first maximum, 0 elsewhere
+    def __init__(self, kernel, stride, padding):
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        (kh, kw), no_dilation = self.kernel, (1, 1)
+        view = windows(pad_hw(x, self.padding, -xp.inf), self.kernel, self.stride, no_dilation)
+        best = view[..., 0, 0].copy()
+        self.winner = xp.zeros(best.shape, dtype=xp.int32)  # flat index i*kw + j of the max in each window
+        for tap in range(1, kh * kw):
+            candidate = view[..., tap // kw, tap % kw]
+            better = candidate > best  # strict: on a tie the first maximum keeps the gradient, as PyTorch
+            best = xp.where(better, candidate, best)
+            self.winner = xp.where(better, tap, self.winner)
+        self.x_shape, self.x_dtype = x.shape, x.dtype
+        return best
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        (n, c, h, w), (kh, kw), (ph, pw) = self.x_shape, self.kernel, self.padding
+        g_padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=self.x_dtype)
+        for tap in range(kh * kw):
+            index = window_tap(tap // kw, tap % kw, grad.shape[2:], self.stride, (1, 1))
+            g_padded[index] += grad * (self.winner == tap)
+        return crop_hw(g_padded, self.padding, (h, w))
+
+
+class AvgPool2d(Function):
+    # y = (1/(kh kw)) sum over each window ;  dy/dx = 1/(kh kw) for every pixel of every window holding x
+    def __init__(self, kernel, stride, padding):
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+
+    def forward(self, x):
+        view = windows(pad_hw(x, self.padding), self.kernel, self.stride, (1, 1))
+        self.x_shape, self.x_dtype = x.shape, x.dtype
+        # padded zeros count in the divisor: PyTorch's default count_include_pad=True
+        return view.mean(axis=(4, 5))
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        (n, c, h, w), (kh, kw), (ph, pw) = self.x_shape, self.kernel, self.padding
+        g_padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=self.x_dtype)
+        share = grad / (kh * kw)
+        for i in range(kh):
+            for j in range(kw):
+                g_padded[window_tap(i, j, grad.shape[2:], self.stride, (1, 1))] += share
+        return crop_hw(g_padded, self.padding, (h, w))
+
+
+def _averaging_matrix(xp, size, out, dtype):
+    """(out, size) matrix whose row i averages input cells floor(i size/out) .. ceil((i+1) size/out) - 1."""
+    i = xp.arange(out)
+    start = (i * size) // out
+    end = -((-(i + 1) * size) // out)  # ceil division
+    cells = xp.arange(size)
+    inside = (cells[None, :] >= start[:, None]) & (cells[None, :] < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+class AdaptiveAvgPool2d(Function):
+    # Y = A_h X A_w^T  (A: averaging matrices) ;  dX = A_h^T G A_w
+    def __init__(self, output_size):
+        self.output_size = output_size
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        (oh, ow), (h, w) = self.output_size, x.shape[2:]
+        self.rows = _averaging_matrix(xp, h, oh, x.dtype)  # (OH, H)
+        self.cols = _averaging_matrix(xp, w, ow, x.dtype)  # (OW, W)
+        return self.rows @ x @ self.cols.T
+
+    def backward(self, grad):
+        return self.rows.T @ grad @ self.cols
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """Largest value of each kh x kw window. x: (N, C, H, W) -> (N, C, OH, OW).
+
+    Padding counts as -inf, so it never wins. Notice that the gradient goes to one input per window
+    (the first maximum on ties): every other input of the window gets zero.
+    """
+    return MaxPool2d.apply(x, **_pool_settings(x, kernel_size, stride, padding, "max_pool2d"))
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """Mean of each kh x kw window. x: (N, C, H, W) -> (N, C, OH, OW).
+
+    Padding counts as zeros in the mean (PyTorch's count_include_pad=True): windows at the border
+    give smaller values. Notice the backward spreads each gradient evenly over its window.
+    """
+    return AvgPool2d.apply(x, **_pool_settings(x, kernel_size, stride, padding, "avg_pool2d"))
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Average into a fixed (OH, OW) grid whatever the input size. x: (N, C, H, W) -> (N, C, OH, OW).
+
+    Cell i along an axis averages inputs floor(i H / OH) .. ceil((i + 1) H / OH) - 1, as PyTorch;
+    cells may overlap when OH does not divide H. ``output_size=1`` is global average pooling, the
+    layer in front of most classifier heads. ``None`` in ``output_size`` keeps that input size.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"adaptive_avg_pool2d expects an (N, C, H, W) input, got shape {tuple(x.shape)}")
+    if isinstance(output_size, int) or output_size is None:
+        output_size = (output_size, output_size)
+    size = tuple(x.shape[2 + axis] if s is None else int(s) for axis, s in enumerate(output_size))
+    if len(size) != 2 or min(size) < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive ints, got {output_size!r}")
+    return AdaptiveAvgPool2d.apply(x, output_size=size)

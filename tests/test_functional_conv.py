@@ -1,0 +1,105 @@
+"""conv2d: finite-difference gradients (float64) and PyTorch parity (float32) for every variant."""
+import numpy
+import pytest
+from hypothesis import assume, given, settings, strategies as st
+
+import minitl
+from minitl.functional.conv import conv2d, output_size
+from tests.conftest import torch_or_skip
+
+# (x shape, weight shape, settings): stride / padding / dilation / groups, square and rectangular
+VARIANTS = {
+    "plain": ((2, 3, 5, 5), (4, 3, 3, 3), dict()),
+    "stride2_pad1": ((2, 3, 6, 5), (4, 3, 3, 3), dict(stride=2, padding=1)),
+    "dilation2_pad2": ((1, 2, 7, 6), (3, 2, 3, 3), dict(padding=2, dilation=2)),
+    "groups2": ((2, 4, 5, 4), (6, 2, 3, 3), dict(padding=1, groups=2)),
+    "depthwise": ((2, 3, 5, 5), (3, 1, 3, 3), dict(padding=1, groups=3)),
+    "depthwise_multiplier": ((1, 2, 5, 5), (4, 1, 3, 3), dict(stride=2, groups=2)),
+    "rect_pairs": ((2, 2, 7, 6), (3, 2, 3, 2), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2))),
+    "pointwise": ((2, 3, 4, 4), (5, 3, 1, 1), dict()),
+}
+
+
+def _tensors(rng, x_shape, w_shape, dtype, device, bias=True):
+    x = minitl.tensor(rng.standard_normal(x_shape), requires_grad=True, dtype=dtype, device=device)
+    w = minitl.tensor(rng.standard_normal(w_shape), requires_grad=True, dtype=dtype, device=device)
+    b = minitl.tensor(rng.standard_normal(w_shape[0]), requires_grad=True, dtype=dtype, device=device)
+    return x, w, (b if bias else None)
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_conv2d_gradcheck(name, device, rng):
+    x_shape, w_shape, kw = VARIANTS[name]
+    x, w, b = _tensors(rng, x_shape, w_shape, "float64", device)
+    assert minitl.gradcheck(lambda x, w, b: conv2d(x, w, b, **kw), [x, w, b])
+
+
+def test_conv2d_gradcheck_without_bias_on_non_contiguous_input(device, rng):
+    x, w, _ = _tensors(rng, (2, 3, 6, 5), (4, 3, 3, 3), "float64", device)
+    # the permuted view has non-contiguous strides; conv must read it correctly and send the gradient back
+    assert minitl.gradcheck(lambda x, w: conv2d(x.permute(0, 1, 3, 2), w, stride=2, padding=1), [x, w])
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_conv2d_matches_torch(name, device, rng):
+    torch = torch_or_skip()
+    x_shape, w_shape, kw = VARIANTS[name]
+    x, w, b = _tensors(rng, x_shape, w_shape, "float32", device)
+    y = conv2d(x, w, b, **kw)
+    grad_y = rng.standard_normal(y.shape).astype(numpy.float32)
+    y.backward(minitl.tensor(grad_y, device=device))
+
+    tx, tw, tb = (torch.tensor(t.numpy(), requires_grad=True) for t in (x, w, b))
+    ty = torch.nn.functional.conv2d(tx, tw, tb, **kw)
+    ty.backward(torch.tensor(grad_y))
+    assert y.dtype == numpy.float32 and y.shape == tuple(ty.shape)
+    for ours, theirs in [(y, ty), (x.grad, tx.grad), (w.grad, tw.grad), (b.grad, tb.grad)]:
+        numpy.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 2), groups=st.sampled_from([1, 2]), per_group=st.integers(1, 2),
+       out_per_group=st.integers(1, 2), h=st.integers(3, 7), w=st.integers(3, 7), kh=st.integers(1, 3),
+       kw=st.integers(1, 3), stride=st.integers(1, 3), padding=st.integers(0, 2), dilation=st.integers(1, 2))
+def test_conv2d_random_settings_match_torch(n, groups, per_group, out_per_group, h, w, kh, kw, stride, padding,
+                                            dilation):
+    torch = torch_or_skip()
+    assume(output_size(h, kh, stride, padding, dilation) >= 1 and output_size(w, kw, stride, padding, dilation) >= 1)
+    rng = numpy.random.default_rng(h * 7 + w)
+    x, weight, bias = _tensors(rng, (n, groups * per_group, h, w), (groups * out_per_group, per_group, kh, kw),
+                               "float32", "cpu")
+    kw_settings = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y = conv2d(x, weight, bias, **kw_settings)
+    y.sum().backward()
+    tx, tw, tb = (torch.tensor(t.numpy(), requires_grad=True) for t in (x, weight, bias))
+    ty = torch.nn.functional.conv2d(tx, tw, tb, **kw_settings)
+    ty.sum().backward()
+    for ours, theirs in [(y, ty), (x.grad, tx.grad), (weight.grad, tw.grad), (bias.grad, tb.grad)]:
+        numpy.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_conv2d_float64_stays_float64(device, rng):
+    x, w, b = _tensors(rng, (1, 2, 4, 4), (3, 2, 3, 3), "float64", device)
+    y = conv2d(x, w, b, padding=1)
+    y.sum().backward()
+    assert y.dtype == numpy.float64 and x.grad.dtype == numpy.float64 and w.grad.dtype == numpy.float64
+
+
+def test_frozen_weight_gets_no_gradient_and_input_still_does(device, rng):
+    x, w, b = _tensors(rng, (1, 2, 4, 4), (3, 2, 3, 3), "float32", device)
+    w.requires_grad = False
+    conv2d(x, w, b).sum().backward()
+    assert w.grad is None and x.grad is not None and b.grad is not None
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kw, words", [
+    ((1, 4, 5, 5), (2, 3, 3, 3), dict(groups=1), "weight.shape[1]"),
+    ((1, 4, 5, 5), (3, 2, 3, 3), dict(groups=2), "divide by groups"),
+    ((1, 2, 2, 2), (1, 2, 3, 3), dict(), "does not fit"),
+    ((2, 5, 5), (1, 2, 3, 3), dict(), "(N, C, H, W)"),
+])
+def test_conv2d_bad_shapes_say_what_is_wrong(x_shape, w_shape, kw, words):
+    x, w = minitl.tensor(numpy.zeros(x_shape)), minitl.tensor(numpy.zeros(w_shape))
+    with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+                       .replace("]", r"\]")):
+        conv2d(x, w, **kw)
