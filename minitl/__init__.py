@@ -22,6 +22,7 @@ from . import models  # noqa: E402
 from . import io  # noqa: E402
 from . import data  # noqa: E402
 from . import optim  # noqa: E402
+from . import train  # noqa: E402
 from .io.native import load, save  # noqa: E402
 
 __version__ = "0.1.0"

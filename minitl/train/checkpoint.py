@@ -1,0 +1,236 @@
+"""Checkpoints: everything a run needs to continue exactly where it stopped, in one ``.npz``.
+
+    save_checkpoint("run.npz", model, optimizer, scheduler, epoch=3, history=history)
+    ...                                                    # a crash, a new process, a fresh model
+    fit(model, optimizer, loader, epochs=10, scheduler=scheduler, resume_from="run.npz")
+
+The file is a plain ``numpy.savez`` archive, readable with ``numpy.load(path, allow_pickle=False)``:
+
+    model/<name>          every parameter and buffer (``model.state_dict()``), host arrays
+    optimizer/<n>         the arrays of ``optimizer.state_dict()`` (momentum, Adam's moments)
+    scheduler/<n>         the arrays of ``scheduler.state_dict()``, if it has any
+    checkpoint.json       UTF-8 JSON as a uint8 array: the epoch, the History, the rest of the
+                          optimizer/scheduler state (codec.py), the frozen modules and parameters,
+                          the ``lr_scale`` of every module that sets one, and the random state
+
+Three things a student should notice:
+
+* **Atomic**: the archive is written to a temporary file in the same folder, flushed to disk, then
+  renamed over ``path`` (``minitl.io.atomic``). A crash mid-write leaves the previous checkpoint
+  intact and no half file behind.
+* **Frozen and lr_scale are state too**: a resumed run with a block unfrozen that was frozen (or a
+  different learning-rate scale) would not be the same run, so both are saved and restored.
+* **The data order is state too**: the global generator (``minitl.random``) and the loader's own
+  generator are restored, and a checkpoint taken in the middle of an epoch replays that epoch's
+  shuffle and skips the batches already done (``History.resume_point``). So the next step after a
+  resume sees the same batch, and gives the same loss, as in an uninterrupted run.
+
+Talks to: codec.py (nested state <-> JSON + arrays), history.py, ``minitl.io.atomic`` and
+``minitl.io.state`` (host arrays), ``minitl.random``, the model's ``load_state_dict``.
+"""
+import json
+import os
+from collections import OrderedDict
+
+import numpy
+
+from ..io.atomic import atomic_write
+from ..io.state import as_state_dict
+from ..random import get_rng
+from .codec import decode, encode, from_json_safe, to_json_safe
+from .errors import CheckpointError
+from .history import History
+
+FORMAT = "minitl-checkpoint"
+FORMAT_VERSION = 1
+META = "checkpoint.json"
+
+
+class Checkpoint:
+    """What ``load_checkpoint`` read; ``resume`` applies it to a model, optimizer, scheduler and loader.
+
+    Fields: ``path``, ``epoch`` (completed epochs), ``step`` (optimizer steps so far), ``history``,
+    ``model_state`` (ordered name -> array), ``optimizer_state`` / ``scheduler_state`` (or None),
+    ``frozen_modules``, ``frozen_parameters``, ``lr_scales``, ``rng`` (global generator state at
+    save time), ``extra`` (whatever the caller passed), ``meta`` (the raw JSON).
+    """
+
+    def __init__(self, path, meta, arrays):
+        self.path, self.meta = path, meta
+        self.epoch, self.step = meta["epoch"], meta["step"]
+        self.history = History.from_dict(meta["history"]) if meta.get("history") else History()
+        self.model_state = OrderedDict((name[len("model/"):], arrays[name]) for name in meta["model_keys"])
+        self.optimizer_state = decode(meta["optimizer"], arrays) if meta.get("optimizer") is not None else None
+        self.scheduler_state = decode(meta["scheduler"], arrays) if meta.get("scheduler") is not None else None
+        self.frozen_modules = list(meta.get("frozen_modules", []))
+        self.frozen_parameters = list(meta.get("frozen_parameters", []))
+        self.lr_scales = dict(meta.get("lr_scales", {}))
+        self.rng = from_json_safe(meta.get("rng"))
+        self.extra = meta.get("extra")
+        self.skip_batches = 0  # set by resume(): batches of a half-done epoch that fit() must skip
+
+    @property
+    def resume_point(self):
+        """The History's bookmark when it belongs to this checkpoint's epoch, else None."""
+        point = self.history.resume_point
+        return point if point and point.get("epoch") == self.epoch else None
+
+    def __repr__(self):
+        return (f"Checkpoint({self.path!r}, epoch={self.epoch}, step={self.step}, "
+                f"frozen_modules={self.frozen_modules}, lr_scales={self.lr_scales})")
+
+
+# ----- the three parts of state that are not arrays -----
+
+def loader_generator(loader):
+    """The loader's own ``numpy.random.Generator`` (``DataLoader(seed=...)``), or None if it uses the global one."""
+    for name in ("generator", "_rng"):
+        generator = getattr(loader, name, None)
+        if isinstance(generator, numpy.random.Generator):
+            return generator
+    return None
+
+
+def capture_rng(loader=None) -> dict:
+    """The states of the global generator and of ``loader``'s own one, as JSON-safe dicts."""
+    generator = loader_generator(loader) if loader is not None else None
+    return {"global": to_json_safe(get_rng().bit_generator.state),
+            "loader": to_json_safe(generator.bit_generator.state) if generator is not None else None}
+
+
+def restore_rng(state, loader=None) -> None:
+    """Put back what ``capture_rng`` took (each part only where it was captured)."""
+    if state.get("global") is not None:
+        get_rng().bit_generator.state = from_json_safe(state["global"])
+    generator = loader_generator(loader) if loader is not None else None
+    if generator is not None and state.get("loader") is not None:
+        generator.bit_generator.state = from_json_safe(state["loader"])
+
+
+def frozen_modules(model):
+    """Dotted names of the outermost frozen modules ("" is the whole model), in model order."""
+    names = []
+    for name, module in model.named_modules():
+        inside_frozen = any(name == n or n == "" or name.startswith(n + ".") for n in names)
+        if not inside_frozen and module.frozen:
+            names.append(name)
+    return names
+
+
+def apply_frozen_and_scales(model, modules, parameters, scales, path=None) -> None:
+    """Make the model's frozen set and lr_scales exactly those saved (everything else unfrozen, unscaled)."""
+    by_name = dict(model.named_modules())
+    unknown = [n for n in list(modules) + list(scales) if n not in by_name]
+    unknown += [n for n in parameters if n not in dict(model.named_parameters())]
+    if unknown:
+        raise CheckpointError(path, f"the model has no module or parameter named {unknown[:5]}; was the "
+                                    "checkpoint written by another architecture?")
+    model.unfreeze()
+    for name in modules:
+        by_name[name].frozen = True
+    frozen = set(parameters)
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = name not in frozen
+    for module in model.modules():
+        module.lr_scale = None
+    for name, scale in scales.items():
+        by_name[name].lr_scale = scale
+
+
+# ----- writing -----
+
+def _write_members(file, arrays) -> None:
+    """Write the archive into the open temporary file (the one step a crash test interrupts)."""
+    numpy.savez(file, **arrays)
+
+
+def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, history=None, extra=None) -> None:
+    """Write model, optimizer, scheduler, epoch, history, frozen set, lr_scales and RNG state to ``path``.
+
+    ``epoch``: the number of completed epochs (default: the history's). ``extra``: any JSON-able
+    dict of your own. The write is atomic: ``path`` is either the old file or the complete new one.
+    """
+    history = history if history is not None else History()
+    if epoch is None:
+        epoch = history.completed_epochs
+    arrays = OrderedDict(("model/" + name, array) for name, array in as_state_dict(model).items())
+    meta = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "model_class": type(model).__name__,
+        "model_keys": list(arrays), "epoch": int(epoch), "step": history.total_steps,
+        "history": history.to_dict(),
+        "optimizer": encode(optimizer.state_dict(), "optimizer", arrays) if optimizer is not None else None,
+        "scheduler": encode(scheduler.state_dict(), "scheduler", arrays) if scheduler is not None else None,
+        "frozen_modules": frozen_modules(model),
+        "frozen_parameters": [name for name, p in model.named_parameters() if not p.requires_grad],
+        "lr_scales": {name: m.lr_scale for name, m in model.named_modules() if m.lr_scale is not None},
+        "rng": to_json_safe(get_rng().bit_generator.state),
+        "extra": extra,
+    }
+    try:
+        text = json.dumps(meta)
+    except TypeError as exc:
+        raise CheckpointError(path, f"cannot store the checkpoint's metadata as JSON ({exc}); "
+                                    "extra= must hold numbers, strings, lists and dicts only") from None
+    arrays[META] = numpy.frombuffer(text.encode("utf-8"), dtype=numpy.uint8)
+    with atomic_write(path) as file:
+        _write_members(file, arrays)
+
+
+# ----- reading -----
+
+def load_checkpoint(path) -> Checkpoint:
+    """Read a checkpoint without applying it. Never unpickles (``allow_pickle=False``)."""
+    path = os.fspath(path)
+    try:
+        with numpy.load(path, allow_pickle=False) as archive:
+            if META not in archive.files:
+                raise CheckpointError(path, f"no {META} inside: this .npz is not a minitl checkpoint "
+                                            "(weights alone load with minitl.load / model.load_state_dict)")
+            meta = json.loads(bytes(archive[META]).decode("utf-8"))
+            arrays = {name: archive[name] for name in archive.files if name != META}
+    except CheckpointError:
+        raise
+    except FileNotFoundError:
+        raise CheckpointError(path, "no such checkpoint file") from None
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise CheckpointError(path, f"not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(path, f"format is {meta.get('format')!r}, expected {FORMAT!r}")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(path, f"written by a newer minitl (format version {meta['format_version']}); "
+                                    "upgrade minitl to read it")
+    return Checkpoint(path, meta, arrays)
+
+
+def resume(checkpoint, model, optimizer=None, scheduler=None, loader=None) -> Checkpoint:
+    """Load ``checkpoint`` (a path or a ``Checkpoint``) into everything given; return the Checkpoint.
+
+    Restores, in order: the model's arrays (strict: every key must match), its frozen set and
+    lr_scales, the optimizer and scheduler state, and the random state (global, and ``loader``'s
+    own generator). Pass the result to ``fit(..., resume_from=...)`` (or pass the path there and
+    let fit call this): it continues at ``checkpoint.epoch`` with the same history.
+    """
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    try:
+        model.load_state_dict(ckpt.model_state, strict=True)
+    except Exception as exc:
+        raise CheckpointError(ckpt.path, f"does not fit {type(model).__name__}: {exc}") from exc
+    apply_frozen_and_scales(model, ckpt.frozen_modules, ckpt.frozen_parameters, ckpt.lr_scales, ckpt.path)
+    for name, target, state in (("optimizer", optimizer, ckpt.optimizer_state),
+                                ("scheduler", scheduler, ckpt.scheduler_state)):
+        if target is None:
+            continue
+        if state is None:
+            raise CheckpointError(ckpt.path, f"holds no {name} state, but a {name} was given to resume(); "
+                                             f"pass {name}=None to start it fresh")
+        target.load_state_dict(state)
+    point = ckpt.resume_point
+    if point is not None and point.get("step_in_epoch", 0) > 0:
+        # Half an epoch was done: rewind to the epoch's start so fit() redraws the same shuffle,
+        # skips ``skip_batches`` batches, and then restores ``ckpt.rng`` (the state at save time).
+        restore_rng(point["rng"], loader)
+        ckpt.skip_batches = point["step_in_epoch"]
+    else:
+        restore_rng({"global": ckpt.meta.get("rng"), "loader": point["rng"]["loader"] if point else None}, loader)
+        ckpt.skip_batches = 0
+    return ckpt

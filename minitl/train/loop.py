@@ -1,0 +1,278 @@
+"""``fit`` and ``evaluate``: the training loop, written out so a student can read every step.
+
+One optimizer step is always the same five lines (``TrainingLoop.train_step``)::
+
+    optimizer.zero_grad()            forget the previous batch's gradients
+    loss = loss_fn(model(x), y)      forward: records the graph (only where something is trainable)
+    loss.backward()                  gradients for every parameter that requires grad
+    optimizer.step()                 update, reading lr, frozen and lr_scale right now
+    scheduler.step()                 (per step only with scheduler_interval="step")
+
+Around it the loop keeps the score: per-step and per-epoch metrics in a ``History``, a progress
+bar, callbacks at fixed moments (callbacks.py), a check that the loss is finite (a NaN loss stops
+the run with ``TrainingDivergedError`` before it can spoil the weights), and a bookmark of the data
+order so that a checkpoint can resume the run exactly (checkpoint.py).
+
+``evaluate`` measures loss and accuracy in eval mode (dropout off, BatchNorm running statistics)
+under ``no_grad`` (no graph, no saved activations), then puts every module's mode back as it was.
+
+Talks to: history.py, progress.py, callbacks.py, checkpoint.py, ``minitl.autograd.no_grad``,
+``minitl.functional.loss.cross_entropy``; the optimizer / scheduler through ``step()``,
+``zero_grad()``, ``param_groups`` only.
+"""
+import math
+import time
+
+from ..autograd import no_grad
+from ..functional.loss import cross_entropy
+from ..tensor import Tensor
+from .checkpoint import Checkpoint, capture_rng, restore_rng, resume
+from .errors import TrainingDivergedError
+from .history import History
+from .progress import make_bar, progress_mode
+
+ON_NAN = ("raise", "skip")
+INTERVALS = ("epoch", "step")
+
+
+def count_correct(outputs, targets):
+    """Correct class predictions in a batch, or None when the task is not classification.
+
+    outputs (N, C) scores, targets (N,) integer class indices. Counting happens on the device;
+    only the final integer comes to the host.
+    """
+    scores = outputs.data if isinstance(outputs, Tensor) else outputs
+    labels = targets.data if isinstance(targets, Tensor) else targets
+    if scores.ndim != 2 or labels.ndim != 1 or labels.dtype.kind not in "iu":
+        return None
+    return int((scores.argmax(axis=1) == labels).sum())
+
+
+def batch_size(targets) -> int:
+    return int(targets.shape[0]) if getattr(targets, "ndim", 0) else 1
+
+
+class RunningMeans:
+    """Sums for an epoch's mean loss and accuracy (weighted by batch size, so a small last batch counts less)."""
+
+    def __init__(self, loss_sum=0.0, correct=0, samples=0, seconds=0.0, skipped=0, classified=0):
+        self.loss_sum, self.correct, self.samples = loss_sum, correct, samples
+        self.seconds, self.skipped, self.classified = seconds, skipped, classified
+
+    def add(self, loss, correct, n):
+        self.loss_sum += loss * n
+        self.samples += n
+        if correct is not None:
+            self.correct += correct
+            self.classified += n
+
+    @property
+    def loss(self):
+        return self.loss_sum / self.samples if self.samples else None
+
+    @property
+    def accuracy(self):
+        return self.correct / self.classified if self.classified else None
+
+    def to_dict(self):
+        return dict(vars(self))
+
+
+def evaluate(model, loader, loss_fn=cross_entropy):
+    """``{"loss": mean loss, "accuracy": fraction correct (None if not classification), "samples": n}``.
+
+    The model runs in eval mode under ``no_grad``; afterwards each module's train/eval mode is
+    restored exactly (a model that was in eval mode stays in eval mode).
+    """
+    modes = [(module, module.training) for module in model.modules()]
+    means = RunningMeans()
+    model.eval()
+    try:
+        with no_grad():
+            for inputs, targets in loader:
+                outputs = model(inputs)
+                means.add(float(loss_fn(outputs, targets).item()), count_correct(outputs, targets), batch_size(targets))
+    finally:
+        for module, training in modes:
+            module.training = training
+    if not means.samples:
+        raise ValueError(f"evaluate: the loader {type(loader).__name__} yielded no batches")
+    return {"loss": means.loss, "accuracy": means.accuracy, "samples": means.samples}
+
+
+class TrainingLoop:
+    """The state of one ``fit`` call; callbacks receive it as ``loop``.
+
+    Read: ``model``, ``optimizer``, ``scheduler``, ``train_loader``, ``val_loader``, ``history``,
+    ``epoch`` (1-based, current), ``epochs`` / ``steps`` (the targets), ``step`` (optimizer steps
+    so far, across resumes), ``step_in_epoch``, ``last_loss``, ``last_finite_loss``.
+    Write: ``stop_training = True`` ends the run after the current step.
+    """
+
+    def __init__(self, model, optimizer, train_loader, epochs=None, steps=None, loss_fn=cross_entropy,
+                 val_loader=None, scheduler=None, callbacks=(), scheduler_interval="epoch", on_nan="raise",
+                 verbose=None, stream=None):
+        if epochs is None and steps is None:
+            raise ValueError("fit() needs epochs= or steps= (or both: it stops at whichever comes first)")
+        if on_nan not in ON_NAN:
+            raise ValueError(f"on_nan must be one of {ON_NAN}, got {on_nan!r}")
+        if scheduler_interval not in INTERVALS:
+            raise ValueError(f"scheduler_interval must be one of {INTERVALS}, got {scheduler_interval!r}")
+        self.model, self.optimizer, self.train_loader, self.val_loader = model, optimizer, train_loader, val_loader
+        self.epochs, self.steps, self.loss_fn, self.scheduler = epochs, steps, loss_fn, scheduler
+        self.callbacks, self.scheduler_interval, self.on_nan = list(callbacks), scheduler_interval, on_nan
+        self.stream, self.mode = stream, progress_mode(verbose, stream)
+        self.history = History()
+        self.epoch, self.step, self.step_in_epoch = 0, 0, 0
+        self.last_loss = self.last_finite_loss = None
+        self.stop_training = False
+
+    # ----- helpers -----
+    def _call(self, hook):
+        for callback in self.callbacks:
+            getattr(callback, hook)(self)
+
+    def lr(self):
+        """Learning rate of parameter group 0 right now (the schedule included, not lr_scale)."""
+        groups = getattr(self.optimizer, "param_groups", None)
+        return float(groups[0]["lr"]) if groups else None
+
+    def trainable_blocks(self):
+        return [i for i, block in enumerate(self.model.blocks()) if not block.frozen]
+
+    def _steps_left(self):
+        return self.steps is None or self.step < self.steps
+
+    def _description(self):
+        total = self.epochs
+        if total is None:
+            try:
+                total = self.epoch - 1 + math.ceil((self.steps - self.step) / len(self.train_loader))
+            except TypeError:  # a loader without len()
+                total = None
+        return f"epoch {self.epoch}/{total}" if total else f"epoch {self.epoch}"
+
+    # ----- the run -----
+    def run(self, resume_from=None):
+        checkpoint = None
+        if resume_from is not None:
+            checkpoint = resume_from if isinstance(resume_from, Checkpoint) else resume(
+                resume_from, self.model, self.optimizer, self.scheduler, self.train_loader)
+            self.history, self.step = checkpoint.history, checkpoint.step
+            finite = [v for v in self.history.step_losses if math.isfinite(v)]
+            self.last_finite_loss = finite[-1] if finite else None
+        completed = checkpoint.epoch if checkpoint else 0
+        self._call("on_train_begin")
+        while not self.stop_training and self._steps_left() and (self.epochs is None or completed < self.epochs):
+            self.epoch = completed + 1
+            self.run_epoch(checkpoint if checkpoint is not None and checkpoint.skip_batches else None)
+            checkpoint = None
+            if self.history.epochs[-1].get("partial"):
+                break
+            completed += 1
+        self._call("on_train_end")
+        return self.history
+
+    def run_epoch(self, checkpoint=None):
+        """One pass over the training loader (or the rest of one, after a mid-epoch resume)."""
+        if checkpoint is not None:
+            point = checkpoint.resume_point
+            start_rng, means = point["rng"], RunningMeans(**point["accumulated"])
+            if self.history.epochs and self.history.epochs[-1].get("partial"):
+                self.history.epochs.pop()  # the half epoch is redone to its end and recorded once
+            self.step_in_epoch = checkpoint.skip_batches
+        else:
+            start_rng, means, self.step_in_epoch = capture_rng(self.train_loader), RunningMeans(), 0
+        self._call("on_epoch_begin")
+        self.model.train()
+        trainable = self.trainable_blocks()
+        total_batches = len(self.train_loader) if hasattr(self.train_loader, "__len__") else None
+        bar = make_bar(self.mode, total_batches, self._description(), self.stream)
+        started = time.perf_counter() - means.seconds
+        batches = iter(self.train_loader)
+        if checkpoint is not None:
+            for _ in range(self.step_in_epoch):
+                next(batches)  # same shuffle, same batches: skip the ones already trained on
+            restore_rng({"global": checkpoint.meta["rng"]})
+        partial = False
+        try:
+            for inputs, targets in batches:
+                self.train_step(inputs, targets, means)
+                bar.update(self.step_in_epoch, {"loss": means.loss, "acc": means.accuracy})
+                self._call("on_step_end")
+                if self.stop_training or not self._steps_left():
+                    partial = total_batches is None or self.step_in_epoch < total_batches
+                    break
+        except BaseException:
+            bar.close()
+            raise
+        lr = self.lr()
+        if self.scheduler is not None and self.scheduler_interval == "epoch" and not partial:
+            self.scheduler.step()
+        record = {"epoch": self.epoch, "steps": self.step_in_epoch, "train_loss": means.loss,
+                  "train_accuracy": means.accuracy, "lr": lr}
+        if self.val_loader is not None:
+            scores = evaluate(self.model, self.val_loader, self.loss_fn)
+            record["val_loss"], record["val_accuracy"] = scores["loss"], scores["accuracy"]
+        means.seconds = time.perf_counter() - started
+        previous = self.history.epochs[-1]["total_seconds"] if self.history.epochs else 0.0
+        record.update(seconds=means.seconds, total_seconds=previous + means.seconds, trainable_blocks=trainable,
+                      skipped_steps=means.skipped)
+        if partial:
+            record["partial"] = True
+            self.history.resume_point = {"epoch": self.epoch - 1, "step_in_epoch": self.step_in_epoch,
+                                         "rng": start_rng, "accumulated": means.to_dict()}
+        else:
+            self.history.resume_point = {"epoch": self.epoch, "step_in_epoch": 0,
+                                         "rng": capture_rng(self.train_loader)}
+        self.history.epochs.append(record)
+        bar.close({"val_loss": record.get("val_loss"), "val_acc": record.get("val_accuracy")})
+        self._call("on_epoch_end")
+
+    def train_step(self, inputs, targets, means):
+        """Forward, finite check, backward, update; one History step record."""
+        started = time.perf_counter()
+        self.optimizer.zero_grad()
+        outputs = self.model(inputs)
+        loss = self.loss_fn(outputs, targets)
+        value = float(loss.item())
+        self.step += 1
+        self.step_in_epoch += 1
+        self.last_loss = value
+        record = {"step": self.step, "epoch": self.epoch, "loss": value, "lr": self.lr()}
+        if math.isfinite(value):
+            loss.backward()
+            self.optimizer.step()
+            means.add(value, count_correct(outputs, targets), batch_size(targets))
+            self.last_finite_loss = value
+        elif self.on_nan == "raise":
+            raise TrainingDivergedError(self.step, self.epoch, value, self.last_finite_loss)
+        else:  # "skip": no backward, no update; the schedule still advances with the step count
+            means.skipped += 1
+            record["skipped"] = True
+        if self.scheduler is not None and self.scheduler_interval == "step":
+            self.scheduler.step()
+        record["seconds"] = time.perf_counter() - started
+        self.history.steps.append(record)
+
+
+def fit(model, optimizer, train_loader, epochs=None, steps=None, loss_fn=cross_entropy, val_loader=None,
+        scheduler=None, callbacks=(), *, scheduler_interval="epoch", on_nan="raise", verbose=None,
+        resume_from=None, stream=None):
+    """Train ``model`` and return its :class:`History`.
+
+    ``train_loader``: any iterable of ``(inputs, targets)`` Tensor pairs (a ``DataLoader``, or a
+    list of batches). ``epochs`` / ``steps``: totals to reach (a resumed run continues up to them;
+    with both, whichever comes first). ``loss_fn(outputs, targets)`` returns a scalar Tensor.
+    ``val_loader``: evaluated after every epoch (``val_loss``, ``val_accuracy``). ``scheduler``:
+    stepped after every epoch, or after every step with ``scheduler_interval="step"`` (OneCycle,
+    slanted triangular). ``on_nan``: "raise" (``TrainingDivergedError``) or "skip" the step.
+    ``verbose``: None shows a bar on a terminal only, True always (one line per epoch in a log),
+    False never; it goes to ``stream`` (stderr). ``resume_from``: a checkpoint path (restores model,
+    optimizer, scheduler, frozen set, lr_scales, data order) or the ``Checkpoint`` that ``resume``
+    returned. An exception (``TrainingDivergedError``, Ctrl-C) propagates; ``on_train_end`` is then
+    not called, and the model keeps the weights of the last good step.
+    """
+    loop = TrainingLoop(model, optimizer, train_loader, epochs, steps, loss_fn, val_loader, scheduler, callbacks,
+                        scheduler_interval, on_nan, verbose, stream)
+    return loop.run(resume_from)

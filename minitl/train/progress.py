@@ -1,0 +1,132 @@
+"""The progress line of a training run, written to stderr.
+
+    epoch 2/3 [###############---------------] 50/100 loss 0.532 acc 0.81 12.3s
+
+Which bar you get is decided once per run by ``progress_mode(verbose, stream)``:
+
+* ``verbose=False``: nothing at all.
+* ``verbose=None`` (the default, "auto"): a live bar only when stderr is a terminal; silent when
+  the output goes to a file or a pipe (a test run, a batch job), so logs are not filled with
+  hundreds of redrawn lines. The live bar is ``tqdm`` when it is installed, else the plain bar.
+* ``verbose=True``: always show progress. On a terminal it is the live bar; elsewhere the plain bar
+  writes one finished line per epoch (no ``\\r`` redraws), so a student's log file still shows
+  every epoch's loss, accuracy and time.
+
+The plain bar redraws at most ten times a second: drawing is cheap, but not free when a step takes
+a millisecond. Talks to: loop.py (its only user); tqdm, when importable.
+"""
+import sys
+import time
+
+WIDTH = 30
+REDRAW_SECONDS = 0.1
+
+
+def progress_mode(verbose, stream=None):
+    """``"tqdm"``, ``"live"`` (plain, redrawn), ``"lines"`` (plain, one line per epoch) or None."""
+    if verbose is False:
+        return None
+    stream = stream or sys.stderr
+    is_tty = bool(getattr(stream, "isatty", lambda: False)())
+    if not is_tty:
+        return "lines" if verbose else None
+    try:
+        import tqdm  # noqa: F401, PLC0415 - optional
+    except ImportError:
+        return "live"
+    return "tqdm"
+
+
+def format_metrics(metrics) -> str:
+    """``{"loss": 0.5321, "acc": 0.81}`` -> ``"loss 0.532 acc 0.810"`` (None values left out)."""
+    parts = []
+    for name, value in metrics.items():
+        if value is None:
+            continue
+        parts.append(f"{name} {value:.3f}" if isinstance(value, float) else f"{name} {value}")
+    return " ".join(parts)
+
+
+class PlainBar:
+    """One line: description, ``[####----]``, done/total, metrics, elapsed seconds."""
+
+    def __init__(self, total, description, stream=None, live=True):
+        self.total, self.description, self.live = total, description, live
+        self.stream = stream or sys.stderr
+        self.start = time.perf_counter()
+        self.done, self.metrics = 0, {}
+        self._last_draw, self._drawn = 0.0, 0
+
+    def text(self) -> str:
+        elapsed = time.perf_counter() - self.start
+        if self.total:
+            filled = min(WIDTH, int(WIDTH * self.done / self.total))
+            counter = f"[{'#' * filled}{'-' * (WIDTH - filled)}] {self.done}/{self.total}"
+        else:
+            counter = f"{self.done} steps"
+        metrics = format_metrics(self.metrics)
+        return f"{self.description} {counter}{' ' + metrics if metrics else ''} {elapsed:.1f}s"
+
+    def update(self, done, metrics=None):
+        self.done = done
+        if metrics is not None:
+            self.metrics = dict(metrics)
+        now = time.perf_counter()
+        if self.live and now - self._last_draw >= REDRAW_SECONDS:
+            self._last_draw = now
+            text = self.text()
+            self.stream.write("\r" + text)
+            self.stream.flush()
+            self._drawn = len(text)
+
+    def close(self, metrics=None):
+        if metrics is not None:
+            self.metrics.update(metrics)
+        text = self.text()
+        if self.live:  # back to the line's start; spaces cover what is left of a longer live line
+            text = "\r" + text.ljust(self._drawn)
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+class TqdmBar:
+    """The same interface on top of ``tqdm`` (its own rate and time estimates come for free)."""
+
+    def __init__(self, total, description, stream=None):
+        from tqdm import tqdm  # noqa: PLC0415 - optional
+
+        self.bar = tqdm(total=total, desc=description, file=stream or sys.stderr, leave=True, unit="step",
+                        dynamic_ncols=True)
+        self.done, self.metrics = 0, {}
+
+    def update(self, done, metrics=None):
+        if metrics is not None:
+            self.metrics = dict(metrics)
+            self.bar.set_postfix_str(format_metrics(self.metrics), refresh=False)
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self, metrics=None):
+        if metrics is not None:
+            self.metrics.update(metrics)
+            self.bar.set_postfix_str(format_metrics(self.metrics), refresh=False)
+        self.bar.close()
+
+
+class SilentBar:
+    """What ``verbose=False`` gets: the interface, doing nothing."""
+
+    def update(self, done, metrics=None):
+        pass
+
+    def close(self, metrics=None):
+        pass
+
+
+def make_bar(mode, total, description, stream=None):
+    """A bar for one epoch in the given ``progress_mode``."""
+    if mode == "tqdm":
+        return TqdmBar(total, description, stream)
+    if mode in ("live", "lines"):
+        return PlainBar(total, description, stream, live=(mode == "live"))
+    return SilentBar()

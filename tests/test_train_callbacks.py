@@ -1,0 +1,109 @@
+"""Callbacks: hook order, gradual unfreezing, early stopping, checkpointing."""
+import numpy
+import pytest
+
+import minitl
+from minitl.data import ArrayDataset
+from minitl.data.loader import DataLoader
+from minitl.models.mlp import MLP
+from minitl.models.smallcnn import SmallCNN
+from minitl.optim import SGD
+from minitl.tensor import Tensor
+from minitl.train import (Callback, EarlyStopping, GradualUnfreezing, ModelCheckpoint, fit, load_checkpoint)
+
+
+def batches(n_batches=3, size=8, features=6, classes=3, seed=0):
+    rng = numpy.random.default_rng(seed)
+    return [(Tensor(rng.standard_normal((size, features)).astype(numpy.float32)),
+             Tensor(rng.integers(0, classes, size), dtype="int64")) for _ in range(n_batches)]
+
+
+def image_loader(n=16):
+    rng = numpy.random.default_rng(2)
+    data = ArrayDataset(rng.random((n, 1, 8, 8)).astype(numpy.float32), rng.integers(0, 3, n), ["a", "b", "c"])
+    return DataLoader(data, batch_size=8)
+
+
+class Recorder(Callback):
+    def __init__(self, stop_at_step=None):
+        self.calls, self.stop_at_step = [], stop_at_step
+
+    def on_train_begin(self, loop):
+        self.calls.append("train_begin")
+
+    def on_epoch_begin(self, loop):
+        self.calls.append(f"epoch_begin {loop.epoch}")
+
+    def on_step_end(self, loop):
+        self.calls.append(f"step {loop.step}")
+        if loop.step == self.stop_at_step:
+            loop.stop_training = True
+
+    def on_epoch_end(self, loop):
+        self.calls.append(f"epoch_end {loop.history.epochs[-1]['epoch']}")
+
+    def on_train_end(self, loop):
+        self.calls.append("train_end")
+
+
+def test_hooks_run_in_order_and_can_stop_training():
+    model = MLP([6, 3])
+    recorder = Recorder()
+    fit(model, SGD(model, lr=0.1), batches(2), epochs=2, callbacks=[recorder], verbose=False)
+    assert recorder.calls == ["train_begin", "epoch_begin 1", "step 1", "step 2", "epoch_end 1",
+                              "epoch_begin 2", "step 3", "step 4", "epoch_end 2", "train_end"]
+    recorder = Recorder(stop_at_step=4)
+    history = fit(model, SGD(model, lr=0.1), batches(3), epochs=5, callbacks=[recorder], verbose=False)
+    assert len(history.steps) == 4 and history.epochs[-1]["partial"] and recorder.calls[-1] == "train_end"
+
+
+def test_gradual_unfreezing_unfreezes_one_block_per_k_epochs_from_the_head_down():
+    minitl.manual_seed(0)
+    model = SmallCNN(num_classes=3)
+    model.freeze_to(-1)                      # only the head trains
+    optimizer = SGD(model, lr=0.01)
+    unfreezing = GradualUnfreezing(every=2)
+    reports = []
+
+    class LastReport(Callback):
+        def on_epoch_end(self, loop):
+            reports.append(loop.optimizer.last_step_report())
+
+    history = fit(model, optimizer, image_loader(), epochs=5, callbacks=[unfreezing, LastReport()], verbose=False)
+    assert history["trainable_blocks"] == [[3], [3], [2, 3], [2, 3], [1, 2, 3]]
+    assert unfreezing.unfrozen == [(3, 2), (5, 1)]
+    assert reports[1]["backbone.block3.0.weight"]["status"] == "frozen"
+    assert reports[2]["backbone.block3.0.weight"]["status"] == "updated"
+    assert reports[4]["backbone.block1.0.weight"]["status"] == "frozen"
+    with pytest.raises(ValueError, match="positive integer"):
+        GradualUnfreezing(every=0)
+
+
+def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
+    model = MLP([6, 3])
+    snapshots = []
+
+    class Snapshot(Callback):
+        def on_epoch_end(self, loop):
+            snapshots.append({k: v.copy() for k, v in loop.model.state_dict().items()})
+
+    # train_loss falls every epoch, so in "max" mode the first epoch stays the best.
+    stopper = EarlyStopping(monitor="train_loss", mode="max", patience=2)
+    history = fit(model, SGD(model, lr=0.1), batches(), epochs=10, callbacks=[Snapshot(), stopper], verbose=False)
+    assert len(history) == 3 and stopper.stopped_epoch == 3 and stopper.best_epoch == 1
+    for name, array in model.state_dict().items():
+        numpy.testing.assert_array_equal(array, snapshots[0][name])
+    with pytest.raises(KeyError, match="pass val_loader="):
+        fit(model, SGD(model, lr=0.1), batches(), epochs=1, callbacks=[EarlyStopping()], verbose=False)
+
+
+def test_model_checkpoint_saves_every_k_epochs_or_the_best(tmp_path):
+    model = MLP([6, 3])
+    every = ModelCheckpoint(tmp_path / "epoch{epoch}.npz", every=2)
+    best = ModelCheckpoint(tmp_path / "best.npz", save_best_only=True, monitor="val_loss")
+    history = fit(model, SGD(model, lr=0.1), batches(), epochs=4, val_loader=batches(seed=1),
+                  callbacks=[every, best], verbose=False)
+    assert every.saved == [str(tmp_path / "epoch2.npz"), str(tmp_path / "epoch4.npz")]
+    assert load_checkpoint(tmp_path / "epoch4.npz").epoch == 4
+    best_epoch = history.best("val_loss")["epoch"]
+    assert load_checkpoint(tmp_path / "best.npz").epoch == best_epoch

@@ -1,0 +1,175 @@
+"""Checkpoints: a resumed run continues exactly; a failed write leaves the old file intact."""
+import os
+
+import numpy
+import pytest
+
+import minitl
+from minitl.data import ArrayDataset
+from minitl.data.loader import DataLoader
+from minitl.models.mlp import MLP
+from minitl.models.smallcnn import SmallCNN
+from minitl.optim import SGD, Adam
+from minitl.optim.lr_scheduler import StepLR
+from minitl.train import (CheckpointError, History, checkpoint as checkpoint_module, fit, load_checkpoint,
+                          resume, save_checkpoint)
+
+
+def make_data(n=48, seed=3):
+    rng = numpy.random.default_rng(seed)
+    images = rng.random((n, 1, 8, 8)).astype(numpy.float32)
+    labels = rng.integers(0, 3, n)
+    return ArrayDataset(images, labels, classes=["a", "b", "c"])
+
+
+def build_cnn(seed=1):
+    minitl.manual_seed(seed)
+    model = SmallCNN(num_classes=3)
+    model.freeze_to(1)                     # block1 frozen
+    model.backbone.block3.lr_scale = 0.1   # block3 scaled
+    optimizer = SGD(model, lr=0.05, momentum=0.9, weight_decay=1e-4)
+    return model, optimizer, StepLR(optimizer, step_size=1, gamma=0.5)
+
+
+def build_mlp(seed=1):
+    minitl.manual_seed(seed)
+    model = MLP([64, 16, 16, 3], dropout=0.2)   # dropout draws from the global generator
+    model.hidden[0].freeze()
+    model.head.lr_scale = 3.0
+    optimizer = Adam(model, lr=0.01)
+    return model, optimizer, None
+
+
+CASES = [
+    pytest.param(build_cnn, {"shuffle": True, "seed": 7}, id="cnn-sgd-momentum-loader-seed"),
+    pytest.param(build_mlp, {"shuffle": True}, id="mlp-adam-dropout-global-rng"),
+]
+
+
+@pytest.mark.parametrize("build, loader_options", CASES)
+@pytest.mark.parametrize("stop", [6, 8], ids=["mid-epoch", "epoch-boundary"])
+def test_resume_gives_the_same_next_losses_as_an_uninterrupted_run(tmp_path, build, loader_options, stop):
+    data, total = make_data(), 14   # 48 images / batch 12 = 4 steps per epoch
+
+    model, optimizer, scheduler = build()
+    minitl.manual_seed(99)
+    straight = fit(model, optimizer, DataLoader(data, 12, **loader_options), steps=total, scheduler=scheduler,
+                   verbose=False)
+
+    model, optimizer, scheduler = build()
+    minitl.manual_seed(99)
+    first = fit(model, optimizer, DataLoader(data, 12, **loader_options), steps=stop, scheduler=scheduler,
+                verbose=False)
+    save_checkpoint(tmp_path / "run.npz", model, optimizer, scheduler, history=first)
+    for _ in range(5):
+        minitl.random.get_rng().random()   # the new process's generator is somewhere else
+
+    model, optimizer, scheduler = build(seed=123)          # fresh weights, nothing frozen or scaled yet
+    model.unfreeze()
+    for module in model.modules():
+        module.lr_scale = None
+    resumed = fit(model, optimizer, DataLoader(data, 12, **loader_options), steps=total, scheduler=scheduler,
+                  verbose=False, resume_from=tmp_path / "run.npz")
+
+    assert [s["step"] for s in resumed.steps] == list(range(1, total + 1))
+    numpy.testing.assert_array_equal(resumed.step_losses, straight.step_losses)  # bit for bit on the CPU
+    assert [s["lr"] for s in resumed.steps] == [s["lr"] for s in straight.steps]
+    keys = ("epoch", "steps", "train_loss", "train_accuracy", "trainable_blocks", "partial")
+    assert [{k: e.get(k) for k in keys} for e in resumed.epochs] == [{k: e.get(k) for k in keys}
+                                                                     for e in straight.epochs]
+
+
+def test_checkpoint_restores_frozen_set_lr_scales_and_optimizer_state(tmp_path):
+    model, optimizer, scheduler = build_cnn()
+    batches = list(DataLoader(make_data(), 12))
+    history = fit(model, optimizer, batches, epochs=2, scheduler=scheduler, verbose=False)
+    save_checkpoint(tmp_path / "c.npz", model, optimizer, scheduler, history=history, extra={"note": "hi"})
+
+    ckpt = load_checkpoint(tmp_path / "c.npz")
+    assert ckpt.epoch == 2 and ckpt.step == 8 and ckpt.extra == {"note": "hi"}
+    assert ckpt.frozen_modules == ["backbone.block1"]
+    assert ckpt.lr_scales == {"backbone.block3": 0.1}
+    assert isinstance(ckpt.history, History) and ckpt.history.to_dict() == history.to_dict()
+
+    fresh, fresh_optimizer, fresh_scheduler = build_cnn(seed=5)
+    fresh.unfreeze()
+    fresh.backbone.block3.lr_scale = None
+    fresh.head.lr_scale = 9.0
+    resume(tmp_path / "c.npz", fresh, fresh_optimizer, fresh_scheduler)
+    assert fresh.backbone.block1.frozen and not fresh.backbone.block2.frozen
+    assert fresh.backbone.block3.lr_scale == 0.1 and fresh.head.lr_scale is None
+    for (name, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
+        numpy.testing.assert_array_equal(a, b, err_msg=name)
+    saved, loaded = optimizer.state_dict(), fresh_optimizer.state_dict()
+    assert saved["param_groups"] == loaded["param_groups"]
+    assert saved["state"].keys() == loaded["state"].keys()
+    for index in saved["state"]:
+        numpy.testing.assert_array_equal(saved["state"][index]["momentum_buffer"],
+                                         loaded["state"][index]["momentum_buffer"])
+    assert fresh_scheduler.last_epoch == scheduler.last_epoch
+
+
+def test_checkpoint_is_a_plain_npz_without_pickles(tmp_path):
+    model, optimizer, _ = build_cnn()
+    save_checkpoint(tmp_path / "c.npz", model, optimizer)
+    with numpy.load(tmp_path / "c.npz", allow_pickle=False) as archive:
+        assert "checkpoint.json" in archive.files
+        assert "model/head.weight" in archive.files
+        assert all(archive[name].dtype != object for name in archive.files)
+
+
+def test_a_failed_write_leaves_the_previous_checkpoint_byte_identical(tmp_path, monkeypatch):
+    model, optimizer, _ = build_cnn()
+    path = tmp_path / "run.npz"
+    save_checkpoint(path, model, optimizer, epoch=1)
+    before = path.read_bytes()
+
+    def crash_mid_write(file, arrays):
+        file.write(b"PK\x03\x04 half an archive")   # some bytes reach the temporary file ...
+        raise OSError("disk full")                     # ... then the write fails
+
+    monkeypatch.setattr(checkpoint_module, "_write_members", crash_mid_write)
+    model.head.weight.data += 1.0
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, model, optimizer, epoch=2)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["run.npz"]        # no temporary file left behind
+    assert load_checkpoint(path).epoch == 1
+
+
+def test_errors_name_the_file_and_the_problem(tmp_path):
+    model, optimizer, _ = build_cnn()
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "missing.npz")
+    minitl_weights = tmp_path / "weights.npz"
+    numpy.savez(minitl_weights, a=numpy.zeros(2))
+    with pytest.raises(CheckpointError, match="not a minitl checkpoint"):
+        load_checkpoint(minitl_weights)
+    save_checkpoint(tmp_path / "cnn.npz", model, None)
+    with pytest.raises(CheckpointError, match="does not fit MLP"):
+        resume(tmp_path / "cnn.npz", MLP([64, 3]))
+    with pytest.raises(CheckpointError, match="holds no optimizer state"):
+        resume(tmp_path / "cnn.npz", model, optimizer)
+
+
+def test_resume_with_gradual_unfreezing_and_model_checkpoint_matches_the_straight_run(tmp_path):
+    from minitl.train import GradualUnfreezing, ModelCheckpoint
+
+    def build():
+        minitl.manual_seed(4)
+        model = SmallCNN(num_classes=3)
+        model.freeze_to(-1)
+        model.head.lr_scale = 2.0
+        return model, Adam(model, lr=0.01)
+
+    loader = DataLoader(make_data(24), 12, shuffle=True, seed=5)
+    model, optimizer = build()
+    straight = fit(model, optimizer, loader, epochs=4, verbose=False,
+                   callbacks=[GradualUnfreezing(every=1), ModelCheckpoint(tmp_path / "e{epoch}.npz")])
+
+    model, optimizer = build()
+    model.unfreeze()
+    resumed = fit(model, optimizer, DataLoader(make_data(24), 12, shuffle=True, seed=5), epochs=4, verbose=False,
+                  callbacks=[GradualUnfreezing(every=1)], resume_from=tmp_path / "e2.npz")
+    numpy.testing.assert_array_equal(resumed.step_losses, straight.step_losses)
+    assert resumed["trainable_blocks"] == straight["trainable_blocks"] == [[3], [2, 3], [1, 2, 3], [0, 1, 2, 3]]

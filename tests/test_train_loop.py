@@ -1,0 +1,155 @@
+"""fit / evaluate: history, NaN handling, schedulers, progress output."""
+import io
+import math
+import re
+import sys
+
+import numpy
+import pytest
+
+import minitl
+from minitl.functional.loss import cross_entropy
+from minitl.models.mlp import MLP
+from minitl.nn import Dropout, Linear, Sequential
+from minitl.optim import SGD
+from minitl.optim.lr_scheduler import StepLR
+from minitl.tensor import Tensor
+from minitl.train import History, TrainingDivergedError, evaluate, fit
+
+
+def batches(n_batches=4, size=8, features=6, classes=3, seed=0):
+    """A list of (x, y) Tensor pairs: the simplest valid loader."""
+    rng = numpy.random.default_rng(seed)
+    return [(Tensor(rng.standard_normal((size, features)).astype(numpy.float32)),
+             Tensor(rng.integers(0, classes, size), dtype="int64")) for _ in range(n_batches)]
+
+
+def small_model():
+    return MLP([6, 8, 3])
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_fit_records_steps_and_epochs():
+    model = small_model()
+    history = fit(model, SGD(model, lr=0.1), batches(), epochs=3, val_loader=batches(seed=1), verbose=False)
+    assert isinstance(history, History) and len(history) == 3 and len(history.steps) == 12
+    assert [s["step"] for s in history.steps] == list(range(1, 13))
+    assert [s["epoch"] for s in history.steps] == [1] * 4 + [2] * 4 + [3] * 4
+    record = history.epochs[-1]
+    for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds", "total_seconds"):
+        assert isinstance(record[key], float), key
+    assert record["trainable_blocks"] == [0, 1] and record["skipped_steps"] == 0
+    assert history.total_seconds >= history.epochs[0]["total_seconds"]
+    assert history["train_loss"][-1] < history["train_loss"][0]   # it learns
+    assert history.best("val_loss")["val_loss"] == min(history["val_loss"])
+    assert History.from_json(history.to_json()).to_dict() == history.to_dict()
+    with pytest.raises(KeyError, match="no per-epoch metric 'val_acc'"):
+        history["val_acc"]
+
+
+def test_steps_stop_inside_an_epoch_and_mark_it_partial():
+    model = small_model()
+    history = fit(model, SGD(model, lr=0.1), batches(), steps=6, verbose=False)
+    assert len(history.steps) == 6
+    assert [e["steps"] for e in history.epochs] == [4, 2]
+    assert history.epochs[-1]["partial"] is True and history.completed_epochs == 1
+    with pytest.raises(ValueError, match="epochs= or steps="):
+        fit(model, SGD(model, lr=0.1), batches())
+
+
+def test_scheduler_steps_per_epoch_by_default_or_per_step():
+    model = small_model()
+    optimizer = SGD(model, lr=1.0)
+    history = fit(model, optimizer, batches(2), epochs=3, scheduler=StepLR(optimizer, 1, gamma=0.5), verbose=False)
+    assert [s["lr"] for s in history.steps] == [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+    model = small_model()
+    optimizer = SGD(model, lr=1.0)
+    history = fit(model, optimizer, batches(2), epochs=2, scheduler=StepLR(optimizer, 1, gamma=0.5),
+                  scheduler_interval="step", verbose=False)
+    assert [s["lr"] for s in history.steps] == [1.0, 0.5, 0.25, 0.125]
+
+
+def nan_at(step_number):
+    calls = []
+
+    def loss_fn(outputs, targets):
+        calls.append(1)
+        loss = cross_entropy(outputs, targets)
+        return loss * float("nan") if len(calls) == step_number else loss
+    return loss_fn
+
+
+def test_nan_loss_stops_with_the_step_and_the_last_finite_loss():
+    model = small_model()
+    optimizer = SGD(model, lr=0.1)
+    history_probe = []
+
+    class Probe(minitl.train.Callback):
+        def on_step_end(self, loop):
+            history_probe.append((loop.last_loss, {k: v.copy() for k, v in model.state_dict().items()}))
+
+    with pytest.raises(TrainingDivergedError) as caught:
+        fit(model, optimizer, batches(), epochs=2, loss_fn=nan_at(6), callbacks=[Probe()], verbose=False)
+    error = caught.value
+    assert error.step == 6 and error.epoch == 2 and math.isnan(error.loss)
+    assert error.last_finite_loss == history_probe[-1][0]
+    assert "step 6 (epoch 2)" in str(error) and f"{error.last_finite_loss:.6g}" in str(error)
+    for name, array in model.state_dict().items():   # the bad step changed nothing
+        numpy.testing.assert_array_equal(array, history_probe[-1][1][name])
+
+
+def test_nan_loss_is_skipped_when_told():
+    model = small_model()
+    history = fit(model, SGD(model, lr=0.1), batches(), epochs=2, loss_fn=nan_at(3), on_nan="skip", verbose=False)
+    assert len(history.steps) == 8 and history.steps[2]["skipped"] is True and math.isnan(history.steps[2]["loss"])
+    assert [e["skipped_steps"] for e in history.epochs] == [1, 0]
+    assert all(math.isfinite(e["train_loss"]) for e in history.epochs)
+    assert math.isnan(History.from_json(history.to_json()).steps[2]["loss"])
+
+
+def test_evaluate_uses_eval_mode_no_grad_and_restores_modes():
+    minitl.manual_seed(0)
+    model = Sequential(Linear(6, 16), Dropout(0.5), Linear(16, 3))
+    data = batches()
+    model.train()
+    model[1].eval()   # a mixed state must come back exactly
+    first = evaluate(model, data)
+    assert first == evaluate(model, data)                  # dropout off: deterministic
+    assert set(first) == {"loss", "accuracy", "samples"} and first["samples"] == 32
+    assert [m.training for m in model.modules()] == [True, True, False, True]
+    assert all(p.grad is None for p in model.parameters())
+    expected = numpy.mean([cross_entropy(model[2](model[0](x)), y).item() for x, y in data])
+    assert first["loss"] == pytest.approx(expected, rel=1e-6)
+    model.eval()
+    evaluate(model, data)
+    assert not any(m.training for m in model.modules())
+    with pytest.raises(ValueError, match="yielded no batches"):
+        evaluate(model, [])
+
+
+def run_with_stream(stream, verbose, epochs=2):
+    model = small_model()
+    fit(model, SGD(model, lr=0.1), batches(), epochs=epochs, val_loader=batches(seed=1), verbose=verbose,
+        stream=stream)
+    return stream.getvalue()
+
+
+def test_progress_is_silent_off_a_terminal_unless_forced():
+    assert run_with_stream(io.StringIO(), verbose=None) == ""
+    assert run_with_stream(FakeTTY(), verbose=False) == ""
+    lines = run_with_stream(io.StringIO(), verbose=True).splitlines()
+    assert len(lines) == 2 and "\r" not in "".join(lines)
+    pattern = r"epoch 2/2 \[#{30}\] 4/4 loss [\d.]+ acc [\d.]+ val_loss [\d.]+ val_acc [\d.]+ [\d.]+s"
+    assert re.fullmatch(pattern, lines[1]), lines[1]
+
+
+def test_progress_on_a_terminal_is_tqdm_or_the_plain_live_bar(monkeypatch):
+    pytest.importorskip("tqdm")
+    assert "epoch 1/2" in run_with_stream(FakeTTY(), verbose=None)
+    monkeypatch.setitem(sys.modules, "tqdm", None)     # as if tqdm were not installed
+    text = run_with_stream(FakeTTY(), verbose=None)
+    assert text.startswith("\repoch 1/2 [") and text.count("\n") == 2
