@@ -26,7 +26,7 @@ from .errors import StateDictMismatchError
 from .formats import read_weights
 from .layouts import converters_for
 from .report import LoadReport
-from .state import host_array
+from .state import host_array, strip_key_prefix
 
 OPTIONAL_KEYS = ("num_batches_tracked",)  # absent from files of torch < 0.4.1 and from Keras/ONNX
 
@@ -40,13 +40,7 @@ def strip_prefixes(prefixes=("module.", "_orig_mod.")):
     """A ``key_map`` callable that removes wrapper prefixes (DataParallel, torch.compile) from file keys."""
 
     def key_map(name):
-        changed = True
-        while changed:
-            changed = False
-            for prefix in prefixes:
-                if name.startswith(prefix):
-                    name, changed = name[len(prefix):], True
-        return name
+        return strip_key_prefix(name, prefixes)
 
     return key_map
 

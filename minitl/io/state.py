@@ -58,3 +58,15 @@ def as_state_dict(obj) -> "OrderedDict[str, numpy.ndarray]":
             raise TypeError(f"state_dict entry {name!r} is not a numeric array (got {type(value).__name__})")
         result[name] = array
     return result
+
+
+def strip_key_prefix(name: str, prefixes) -> str:
+    """Remove wrapper prefixes (``module.`` from DataParallel, ``_orig_mod.`` from torch.compile),
+    repeatedly, from the front of one key."""
+    changed = True
+    while changed:
+        changed = False
+        for prefix in prefixes:
+            if name.startswith(prefix):
+                name, changed = name[len(prefix):], True
+    return name

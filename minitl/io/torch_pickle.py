@@ -31,7 +31,7 @@ import numpy
 
 from .dtypes import bfloat16_bits_to_float32
 from .errors import UnsafeWeightsError, WeightFormatError
-from .state import WeightDict
+from .state import WeightDict, strip_key_prefix
 
 # torch.<Name>Storage -> NumPy dtype of one element ("bfloat16" is widened to float32 on read).
 STORAGE_DTYPES = {
@@ -212,16 +212,6 @@ def _read_archive(path, archive: zipfile.ZipFile):
     return unpickler.load(), byteorder
 
 
-def _strip(name: str, prefixes) -> str:
-    changed = True
-    while changed:
-        changed = False
-        for prefix in prefixes:
-            if name.startswith(prefix):
-                name, changed = name[len(prefix):], True
-    return name
-
-
 def load_torch(path, strip_prefixes=False) -> WeightDict:
     """Read a ``torch.save`` zip file into a :class:`WeightDict` of NumPy arrays, running no code.
 
@@ -266,7 +256,7 @@ def _to_weight_dict(path, obj, byteorder, strip_prefixes) -> WeightDict:
                               "module_versions": getattr(obj, "_metadata", None)})
     for key, value in obj.items():
         if isinstance(value, numpy.ndarray) and isinstance(key, str):
-            name = _strip(key, prefixes)
+            name = strip_key_prefix(key, prefixes)
             if name in result:
                 raise WeightFormatError(path, f"stripping {prefixes} maps two keys to {name!r}")
             result[name] = value
