@@ -19,3 +19,16 @@ def manual_seed(seed: int) -> None:
 def get_rng() -> numpy.random.Generator:
     """The global host generator. Draw from it (never from ``numpy.random`` directly)."""
     return _generator
+
+
+def resolve_rng(seed=None) -> numpy.random.Generator:
+    """The generator a seeded operation should draw from.
+
+    ``None``: the global one (so ``manual_seed`` governs it); an int: a fresh generator of its own;
+    a ``Generator``: that one. Loaders, transforms and splits all choose their randomness this way.
+    """
+    if seed is None:
+        return _generator
+    if isinstance(seed, numpy.random.Generator):
+        return seed
+    return numpy.random.default_rng(seed)

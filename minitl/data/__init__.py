@@ -12,16 +12,16 @@
     errors.py         the package's exceptions
     bundled/          fashion_mnist_mini.npz (13,000 images) and its licence notice
 """
-from minitl.data.dataset import ArrayDataset, Dataset, Subset
-from minitl.data.errors import (ChecksumError, DatasetError, DatasetNotFoundError, DownloadError,
+from .dataset import ArrayDataset, Dataset, Subset
+from .errors import (ChecksumError, DatasetError, DatasetNotFoundError, DownloadError,
                                 IdxFormatError, ImageFolderError)
-from minitl.data.fashion_mnist import FASHION_MNIST_CLASSES, FashionMNIST, fashion_mnist_mini
-from minitl.data.idx import read_idx, write_idx
-from minitl.data.image_folder import ImageFolder
-from minitl.data.loader import DataLoader
-from minitl.data.splits import (FASHION_SPLITS, class_subset, define_split, fashion_split, few_shot,
+from .fashion_mnist import FASHION_MNIST_CLASSES, FashionMNIST, fashion_mnist_mini
+from .idx import read_idx, write_idx
+from .image_folder import ImageFolder
+from .loader import DataLoader
+from .splits import (FASHION_SPLITS, class_subset, define_split, fashion_split, few_shot,
                                 train_val_split)
-from minitl.data.transforms import (Compose, Grayscale, Normalize, RandomCrop, RandomHorizontalFlip,
+from .transforms import (Compose, Grayscale, Normalize, RandomCrop, RandomHorizontalFlip,
                                     RandomShift, Resize, ToTensor, channel_mean_std)
 
 __all__ = [

@@ -20,7 +20,7 @@ Talks to: ``loader.py`` (calls ``get_batch``), ``splits.py`` (calls ``subset``),
 """
 import numpy
 
-from minitl.data.errors import DatasetError
+from .errors import DatasetError
 
 
 class Dataset:

@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 
-from minitl.data.errors import ChecksumError, DownloadError
+from .errors import ChecksumError, DownloadError
 
 CHUNK_BYTES = 1 << 16
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy
 
-from minitl.data.dataset import ArrayDataset
-from minitl.data.errors import DatasetError, DatasetNotFoundError, DownloadError
-from minitl.data.idx import read_idx
+from .dataset import ArrayDataset
+from .errors import DatasetError, DatasetNotFoundError, DownloadError
+from .idx import read_idx
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -131,7 +131,7 @@ def download_fashion_mnist(folder, mirror: str | None = None, progress: bool = T
     Returns ``folder``. On failure raises ``DatasetNotFoundError`` explaining the other ways to get
     the data; the cause (``DownloadError`` / ``ChecksumError``) is chained as ``__cause__``.
     """
-    from minitl.data.download import download_file
+    from .download import download_file
 
     folder = Path(folder).expanduser()
     base = (mirror or os.environ.get(MIRROR_ENV) or OFFICIAL_MIRROR).rstrip("/") + "/"

@@ -23,7 +23,7 @@ import zlib
 
 import numpy
 
-from minitl.data.errors import IdxFormatError
+from .errors import IdxFormatError
 
 # type code -> big-endian dtype as stored in the file
 IDX_DTYPES = {

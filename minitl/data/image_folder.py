@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy
 
-from minitl.data.dataset import ArrayDataset, Dataset
-from minitl.data.errors import ImageFolderError
+from .dataset import ArrayDataset, Dataset
+from .errors import ImageFolderError
 
 # Pillow modes without colour ("P" is not here: a palette can hold colours).
 GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
@@ -43,7 +43,7 @@ class ImageFolder(Dataset):
     def __init__(self, root, transform=None, grayscale=None, size=None, on_error: str = "raise"):
         from PIL import Image
 
-        from minitl.data.transforms import _pair
+        from .transforms import _pair
 
         if on_error not in ("raise", "skip"):
             raise ImageFolderError(f"ImageFolder: on_error must be 'raise' or 'skip', got {on_error!r}.")

@@ -18,7 +18,10 @@ import math
 
 import numpy
 
-from minitl.data.errors import DatasetError
+from ..backend import default_device
+from ..random import resolve_rng
+from ..tensor import Tensor
+from .errors import DatasetError
 
 
 class DataLoader:
@@ -44,7 +47,8 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.seed = seed
         self.device = device
-        self._rng = None if seed is None else numpy.random.default_rng(seed)
+        # Public like PyTorch's ``DataLoader.generator``: checkpoints save and restore its state.
+        self.generator = None if seed is None else numpy.random.default_rng(seed)
 
     def __len__(self) -> int:
         """Number of batches in one epoch."""
@@ -55,10 +59,7 @@ class DataLoader:
         """The index arrays of one epoch's batches (draws the epoch's order, like ``iter``)."""
         count = len(self.dataset)
         if self.shuffle:
-            rng = self._rng
-            if rng is None:
-                from minitl.random import get_rng
-                rng = get_rng()
+            rng = resolve_rng(self.generator)
             order = rng.permutation(count)
         else:
             order = numpy.arange(count)
@@ -66,9 +67,6 @@ class DataLoader:
                 for start in range(0, len(self) * self.batch_size, self.batch_size)]
 
     def __iter__(self):
-        from minitl.backend import default_device
-        from minitl.tensor import Tensor
-
         device = self.device if self.device is not None else default_device()
         for indices in self.batch_indices():
             images, labels = self.dataset.get_batch(indices)

@@ -19,7 +19,8 @@ Talks to: ``dataset.py`` (``subset``), ``fashion_mnist.py``, ``minitl.random``.
 """
 import numpy
 
-from minitl.data.errors import DatasetError
+from ..random import resolve_rng
+from .errors import DatasetError
 
 # name -> Fashion-MNIST labels in the split's new label order; insertion order is kept.
 FASHION_SPLITS = {
@@ -62,7 +63,7 @@ def few_shot(dataset, n_per_class: int, seed=None):
     if short:
         raise DatasetError(f"few_shot: asked for {n_per_class} images per class, but "
                            f"{'; '.join(short)}. Ask for fewer, or add images to those classes.")
-    rng = _rng(seed)
+    rng = resolve_rng(seed)
     chosen = [rng.choice(numpy.flatnonzero(labels == c), size=n_per_class, replace=False)
               for c in present]
     return dataset.subset(numpy.sort(numpy.concatenate(chosen)))
@@ -77,7 +78,7 @@ def train_val_split(dataset, fraction: float, seed=None, stratified: bool = True
     if not 0.0 < fraction < 1.0:
         raise DatasetError(f"train_val_split: fraction is the validation share and must be between "
                            f"0 and 1, got {fraction}.")
-    rng = _rng(seed)
+    rng = resolve_rng(seed)
     labels = dataset.labels
     if stratified:
         val = [members[:int(round(len(members) * fraction))]
@@ -97,7 +98,7 @@ def train_val_split(dataset, fraction: float, seed=None, stratified: bool = True
 def define_split(name: str, classes) -> None:
     """Name a new Fashion-MNIST task: ``define_split("shoes", [5, 7, 9])`` (labels or names), then
     ``fashion_split("shoes")``. Redefining a name replaces it."""
-    from minitl.data.fashion_mnist import FASHION_MNIST_CLASSES
+    from .fashion_mnist import FASHION_MNIST_CLASSES
 
     numbers = []
     for item in classes:
@@ -122,7 +123,7 @@ def fashion_split(name: str, train: bool = True, subset=None, root=None, downloa
     (``subset="mini"`` uses the bundled sample). Example: ``fashion_split("B", subset="mini")`` has
     classes ``["Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]`` and labels 0..4.
     """
-    from minitl.data.fashion_mnist import FashionMNIST
+    from .fashion_mnist import FashionMNIST
 
     if name not in FASHION_SPLITS:
         raise DatasetError(f"fashion_split: no split named {name!r}; known: {list(FASHION_SPLITS)}. "
@@ -145,10 +146,3 @@ def _class_number(dataset, item) -> int:
         raise DatasetError(f"{dataset.name}: class number {number} is out of range "
                            f"0..{len(dataset.classes) - 1}.")
     return number
-
-
-def _rng(seed):
-    if seed is not None:
-        return numpy.random.default_rng(seed)
-    from minitl.random import get_rng
-    return get_rng()

@@ -23,7 +23,8 @@ Talks to: ``dataset.py`` and ``image_folder.py`` (which call them), ``minitl.ran
 """
 import numpy
 
-from minitl.data.errors import DatasetError
+from ..random import resolve_rng
+from .errors import DatasetError
 
 # ITU-R 601-2 luma weights, the ones Pillow's convert("L") uses, so both paths agree.
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
@@ -143,7 +144,7 @@ class RandomCrop:
             raise DatasetError(
                 f"{type(self).__name__}: cannot cut {out_height}x{out_width} from {height}x{width} "
                 f"images padded by {pad}; use a smaller size or more padding.")
-        rng = _rng(self._rng)
+        rng = resolve_rng(self._rng)
         top = rng.integers(0, room_y + 1, size=count)
         left = rng.integers(0, room_x + 1, size=count)
         # One gather for the whole batch: output pixel (n, c, i, j) = padded[n, c, top[n]+i, left[n]+j].
@@ -180,7 +181,7 @@ class RandomHorizontalFlip:
 
     def __call__(self, images):
         batch, single = _as_batch(images)
-        flip = _rng(self._rng).random(len(batch)) < self.p  # one coin per image, shape (N,)
+        flip = resolve_rng(self._rng).random(len(batch)) < self.p  # one coin per image, shape (N,)
         out = batch.copy()
         out[flip] = batch[flip][..., ::-1]
         return out[0] if single else out
@@ -275,13 +276,6 @@ def _as_batch(images):
         return array, False
     raise DatasetError(f"transforms take one image (C, H, W) or a batch (N, C, H, W), got shape "
                        f"{array.shape}; use ToTensor() first for a PIL image or an (H, W) array.")
-
-
-def _rng(own):
-    if own is not None:
-        return own
-    from minitl.random import get_rng
-    return get_rng()
 
 
 def _pair(size, what: str) -> tuple:

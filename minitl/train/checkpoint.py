@@ -84,7 +84,7 @@ class Checkpoint:
 
 def loader_generator(loader):
     """The loader's own ``numpy.random.Generator`` (``DataLoader(seed=...)``), or None if it uses the global one."""
-    for name in ("generator", "_rng"):
+    for name in ("generator",):
         generator = getattr(loader, name, None)
         if isinstance(generator, numpy.random.Generator):
             return generator
