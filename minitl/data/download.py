@@ -14,12 +14,11 @@ Only the standard library (``urllib``) is used. Talks to: ``fashion_mnist.py`` a
 import hashlib
 import http.client
 import os
-import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 
+from ..progress import make_bar, progress_mode
 from .errors import ChecksumError, DownloadError
 
 CHUNK_BYTES = 1 << 16
@@ -63,7 +62,7 @@ def _stream(url, out, timeout, progress, label):
         with urllib.request.urlopen(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
-            bar = _ProgressBar(label, total) if progress else None
+            bar = make_bar(progress_mode(bool(progress)), total, label, unit="B")
             while True:
                 chunk = response.read(CHUNK_BYTES)
                 if not chunk:
@@ -71,10 +70,8 @@ def _stream(url, out, timeout, progress, label):
                 out.write(chunk)
                 md5.update(chunk)
                 received += len(chunk)
-                if bar:
-                    bar.update(received)
-            if bar:
-                bar.close()
+                bar.update(received)
+            bar.close()
     except urllib.error.HTTPError as error:
         raise DownloadError(f"{url}: the server answered HTTP {error.code} ({error.reason}).") from error
     except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
@@ -85,36 +82,3 @@ def _stream(url, out, timeout, progress, label):
         raise DownloadError(f"{url}: the connection ended after {received} of {total} bytes. "
                             "Try again; nothing was kept.")
     return md5.hexdigest(), received
-
-
-class _ProgressBar:
-    """``train-images-idx3-ubyte.gz  [#########-----------]  45%  11.9/26.4 MB``, redrawn in place."""
-
-    WIDTH = 30
-
-    def __init__(self, label: str, total: int | None, stream=None):
-        self.label, self.total = label, total
-        self.stream = stream or sys.stderr
-        self._last_draw = 0.0
-        self._done = 0
-
-    def update(self, done: int, force: bool = False) -> None:
-        self._done = done
-        now = time.monotonic()
-        if not force and now - self._last_draw < 0.1:  # redraw at most ten times a second
-            return
-        self._last_draw = now
-        if self.total:
-            filled = int(self.WIDTH * done / self.total)
-            bar = "#" * filled + "-" * (self.WIDTH - filled)
-            text = (f"\r{self.label}  [{bar}] {100 * done / self.total:3.0f}%  "
-                    f"{done / 1e6:.1f}/{self.total / 1e6:.1f} MB")
-        else:
-            text = f"\r{self.label}  {done / 1e6:.1f} MB"
-        self.stream.write(text)
-        self.stream.flush()
-
-    def close(self) -> None:
-        self.update(self._done, force=True)
-        self.stream.write("\n")
-        self.stream.flush()

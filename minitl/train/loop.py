@@ -16,7 +16,7 @@ order so that a checkpoint can resume the run exactly (checkpoint.py).
 ``evaluate`` measures loss and accuracy in eval mode (dropout off, BatchNorm running statistics)
 under ``no_grad`` (no graph, no saved activations), then puts every module's mode back as it was.
 
-Talks to: history.py, progress.py, callbacks.py, checkpoint.py, ``minitl.autograd.no_grad``,
+Talks to: history.py, ``minitl/progress.py``, callbacks.py, checkpoint.py, ``minitl.autograd.no_grad``,
 ``minitl.functional.loss.cross_entropy``; the optimizer / scheduler through ``step()``,
 ``zero_grad()``, ``param_groups`` only.
 """
@@ -29,7 +29,7 @@ from ..tensor import Tensor
 from .checkpoint import Checkpoint, capture_rng, restore_rng, resume
 from .errors import TrainingDivergedError
 from .history import History
-from .progress import make_bar, progress_mode
+from ..progress import make_bar, progress_mode
 
 ON_NAN = ("raise", "skip")
 INTERVALS = ("epoch", "step")

@@ -1,6 +1,7 @@
-"""The progress line of a training run, written to stderr.
+"""Progress bars for long work, written to stderr: training epochs and downloads share them.
 
     epoch 2/3 [###############---------------] 50/100 loss 0.532 acc 0.81 12.3s
+    train-images-idx3-ubyte.gz [#########---------------------]  31% 8.2/26.4 MB 1.9s
 
 Which bar you get is decided once per run by ``progress_mode(verbose, stream)``:
 
@@ -13,7 +14,7 @@ Which bar you get is decided once per run by ``progress_mode(verbose, stream)``:
   every epoch's loss, accuracy and time.
 
 The plain bar redraws at most ten times a second: drawing is cheap, but not free when a step takes
-a millisecond. Talks to: loop.py (its only user); tqdm, when importable.
+a millisecond. Used by: ``train/loop.py``, ``data/download.py``; tqdm, when importable.
 """
 import sys
 import time
@@ -47,11 +48,19 @@ def format_metrics(metrics) -> str:
     return " ".join(parts)
 
 
-class PlainBar:
-    """One line: description, ``[####----]``, done/total, metrics, elapsed seconds."""
+def count_steps(done, total) -> str:
+    return f"{done}/{total}"
 
-    def __init__(self, total, description, stream=None, live=True):
-        self.total, self.description, self.live = total, description, live
+
+def count_megabytes(done, total) -> str:
+    return f"{100 * done / total:3.0f}% {done / 1e6:.1f}/{total / 1e6:.1f} MB"
+
+
+class PlainBar:
+    """One line: description, ``[####----]``, done/total (or ``counter``'s text), metrics, seconds."""
+
+    def __init__(self, total, description, stream=None, live=True, counter=count_steps):
+        self.total, self.description, self.live, self.counter = total, description, live, counter
         self.stream = stream or sys.stderr
         self.start = time.perf_counter()
         self.done, self.metrics = 0, {}
@@ -61,9 +70,9 @@ class PlainBar:
         elapsed = time.perf_counter() - self.start
         if self.total:
             filled = min(WIDTH, int(WIDTH * self.done / self.total))
-            counter = f"[{'#' * filled}{'-' * (WIDTH - filled)}] {self.done}/{self.total}"
+            counter = f"[{'#' * filled}{'-' * (WIDTH - filled)}] {self.counter(self.done, self.total)}"
         else:
-            counter = f"{self.done} steps"
+            counter = f"{self.done} done"
         metrics = format_metrics(self.metrics)
         return f"{self.description} {counter}{' ' + metrics if metrics else ''} {elapsed:.1f}s"
 
@@ -92,11 +101,11 @@ class PlainBar:
 class TqdmBar:
     """The same interface on top of ``tqdm`` (its own rate and time estimates come for free)."""
 
-    def __init__(self, total, description, stream=None):
+    def __init__(self, total, description, stream=None, unit="step"):
         from tqdm import tqdm  # noqa: PLC0415 - optional
 
-        self.bar = tqdm(total=total, desc=description, file=stream or sys.stderr, leave=True, unit="step",
-                        dynamic_ncols=True)
+        self.bar = tqdm(total=total, desc=description, file=stream or sys.stderr, leave=True, unit=unit,
+                        unit_scale=unit == "B", dynamic_ncols=True)
         self.done, self.metrics = 0, {}
 
     def update(self, done, metrics=None):
@@ -123,10 +132,11 @@ class SilentBar:
         pass
 
 
-def make_bar(mode, total, description, stream=None):
-    """A bar for one epoch in the given ``progress_mode``."""
+def make_bar(mode, total, description, stream=None, unit="step"):
+    """A bar in the given ``progress_mode``; ``unit="B"`` counts bytes (shown as MB)."""
     if mode == "tqdm":
-        return TqdmBar(total, description, stream)
+        return TqdmBar(total, description, stream, unit)
     if mode in ("live", "lines"):
-        return PlainBar(total, description, stream, live=(mode == "live"))
+        counter = count_megabytes if unit == "B" else count_steps
+        return PlainBar(total, description, stream, live=(mode == "live"), counter=counter)
     return SilentBar()
