@@ -111,7 +111,9 @@ class Function:
         like = (floating or tensors_given or [None])[0]
         tensors = [as_tensor(x, like=like) for x in inputs]
         needs = tuple(t.requires_grad for t in tensors)
-        record = _grad_enabled and any(needs)  # the recording rule
+        # The recording rule. frozen (effect 2): a frozen layer's parameters need no grad, so below
+        # the first trainable layer nothing is recorded and backward never enters the frozen prefix.
+        record = _grad_enabled and any(needs)
         # Set before forward, so an op can skip saving what no wanted gradient needs.
         fn.needs_input_grad = needs if record else (False,) * len(tensors)
         out = fn.forward(*(t.data for t in tensors))

@@ -206,7 +206,7 @@ class Module:
         for m in self.modules():
             object.__setattr__(m, "_frozen", value)
         for p in self.parameters():
-            p.requires_grad = not value  # effect 1: no gradient for a frozen parameter
+            p.requires_grad = not value  # frozen (effect 1): no gradient for a frozen parameter
             if value:
                 p.grad = None
 

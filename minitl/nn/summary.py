@@ -76,5 +76,5 @@ def summarize(model, input_shape, device=None, dtype=numpy.float32):
         })
     all_params = list(model.parameters())
     total = sum(p.size for p in all_params)
-    trainable = sum(p.size for p in all_params if p.requires_grad)
+    trainable = sum(p.size for p in all_params if p.requires_grad)  # frozen (effect 5): not trainable
     return Summary(rows, total, trainable)
