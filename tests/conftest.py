@@ -26,8 +26,3 @@ def _seeded():
 @pytest.fixture
 def rng():
     return numpy.random.default_rng(1234)
-
-
-def torch_or_skip():
-    """The PyTorch oracle, or skip the test when it is not installed."""
-    return pytest.importorskip("torch")

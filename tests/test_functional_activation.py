@@ -8,30 +8,9 @@ from hypothesis.extra import numpy as hnp
 
 import minitl
 from minitl.functional import activation as act
-from tests.conftest import torch_or_skip
+from parity import assert_matches_torch, away_from_zero, t64, torch_or_skip
 
 HYPOTHESIS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def _t64(array, device):
-    return minitl.tensor(array, dtype="float64", requires_grad=True, device=device)
-
-
-def _away_from_zero(rng, shape):
-    return rng.uniform(0.2, 3.0, shape) * rng.choice([-1.0, 1.0], shape)
-
-
-def _assert_matches_torch(ours_fn, torch_fn, array, device, rtol=1e-4, atol=1e-5):
-    torch = torch_or_skip()
-    x = minitl.tensor(array, requires_grad=True, device=device)
-    t = torch.tensor(numpy.asarray(array, dtype=numpy.float32), requires_grad=True)
-    out, expected = ours_fn(x), torch_fn(t)
-    assert out.dtype == numpy.float32 and out.shape == tuple(expected.shape)
-    numpy.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=rtol, atol=atol)
-    upstream = numpy.random.default_rng(0).standard_normal(out.shape).astype(numpy.float32)
-    out.backward(minitl.tensor(upstream, device=device))
-    expected.backward(torch.from_numpy(upstream))
-    numpy.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=atol)
 
 
 def _torch_ops():
@@ -59,20 +38,20 @@ ACTIVATIONS = {
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_activation_gradcheck(name, rng, device):
-    x = _t64(_away_from_zero(rng, (3, 4)), device)  # no kinks: relu family is smooth away from 0
+    x = t64(away_from_zero(rng, (3, 4), 0.2, 3.0), device)  # no kinks: relu family is smooth away from 0
     assert minitl.gradcheck(ACTIVATIONS[name], [x])
 
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_activation_gradcheck_on_transposed_input(name, rng, device):
-    x = minitl.Tensor(_away_from_zero(rng, (4, 3)).T, dtype="float64", requires_grad=True, device=device)
+    x = minitl.Tensor(away_from_zero(rng, (4, 3), 0.2, 3.0).T, dtype="float64", requires_grad=True, device=device)
     assert minitl.gradcheck(ACTIVATIONS[name], [x])
     assert minitl.gradcheck(lambda a: ACTIVATIONS[name](a.T), [x])
 
 
 @pytest.mark.parametrize("axis", [0, 1, -1, -2])
 def test_softmax_family_on_3d_gradcheck(axis, rng, device):
-    x = _t64(rng.standard_normal((2, 3, 4)), device)
+    x = t64(rng.standard_normal((2, 3, 4)), device)
     assert minitl.gradcheck(lambda a: minitl.softmax(a, axis=axis), [x])
     assert minitl.gradcheck(lambda a: a.log_softmax(axis), [x])
     numpy.testing.assert_allclose(minitl.softmax(x, axis=axis).numpy().sum(axis=axis), 1.0, rtol=1e-12)
@@ -84,13 +63,13 @@ def test_softmax_family_on_3d_gradcheck(axis, rng, device):
        scale=st.sampled_from([1.0, 4.0, 30.0]))
 def test_activation_matches_torch(name, device, shape, seed, scale):
     array = (numpy.random.default_rng(seed).standard_normal(shape) * scale).astype(numpy.float32)
-    _assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], array, device)
+    assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], [array], device)
 
 
 def test_relu_family_at_zero_matches_torch(device):
     edge = numpy.array([-1.0, -0.0, 0.0, 1.0], dtype=numpy.float32)
     for name in ["relu", "leaky_relu", "elu", "gelu", "softplus"]:
-        _assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], edge, device)
+        assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], [edge], device)
 
 
 def test_relu_of_infinities(device):
@@ -105,7 +84,7 @@ def test_relu_of_infinities(device):
 def test_log_softmax_and_softmax_of_huge_logits_match_torch(logits, device):
     array = numpy.array([logits], dtype=numpy.float32)
     for name in ["log_softmax", "softmax"]:
-        _assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], array, device)
+        assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], [array], device)
     out = minitl.log_softmax(minitl.tensor(array, requires_grad=True, device=device))
     assert numpy.isfinite(out.numpy()).all()
 
@@ -132,4 +111,4 @@ def test_softplus_and_tanh_at_huge_inputs_match_torch(device):
     array = numpy.array([-1e4, -50.0, 0.0, 50.0, 1e4], dtype=numpy.float32)
     for name in ["softplus", "tanh", "sigmoid", "gelu", "elu"]:
         with numpy.errstate(over="raise", invalid="raise"):  # no overflow on the way, not even a warning
-            _assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], array, device)
+            assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], [array], device)

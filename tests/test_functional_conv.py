@@ -5,7 +5,7 @@ from hypothesis import assume, given, settings, strategies as st
 
 import minitl
 from minitl.functional.conv import conv2d, output_size
-from tests.conftest import torch_or_skip
+from parity import assert_matches_torch, torch_or_skip
 
 # (x shape, weight shape, settings): stride / padding / dilation / groups, square and rectangular
 VARIANTS = {
@@ -44,17 +44,9 @@ def test_conv2d_gradcheck_without_bias_on_non_contiguous_input(device, rng):
 def test_conv2d_matches_torch(name, device, rng):
     torch = torch_or_skip()
     x_shape, w_shape, kw = VARIANTS[name]
-    x, w, b = _tensors(rng, x_shape, w_shape, "float32", device)
-    y = conv2d(x, w, b, **kw)
-    grad_y = rng.standard_normal(y.shape).astype(numpy.float32)
-    y.backward(minitl.tensor(grad_y, device=device))
-
-    tx, tw, tb = (torch.tensor(t.numpy(), requires_grad=True) for t in (x, w, b))
-    ty = torch.nn.functional.conv2d(tx, tw, tb, **kw)
-    ty.backward(torch.tensor(grad_y))
-    assert y.dtype == numpy.float32 and y.shape == tuple(ty.shape)
-    for ours, theirs in [(y, ty), (x.grad, tx.grad), (w.grad, tw.grad), (b.grad, tb.grad)]:
-        numpy.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-4, atol=1e-5)
+    arrays = [rng.standard_normal(shape) for shape in (x_shape, w_shape, w_shape[:1])]  # x, weight, bias
+    assert_matches_torch(lambda x, w, b: conv2d(x, w, b, **kw),
+                         lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kw), arrays, device, rng=rng)
 
 
 @settings(max_examples=25, deadline=None)

@@ -8,33 +8,9 @@ from hypothesis.extra import numpy as hnp
 
 import minitl
 from minitl.functional import elementwise as ew
-from tests.conftest import torch_or_skip
+from parity import assert_matches_torch, away_from_zero, t64, torch_or_skip
 
 HYPOTHESIS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def _t64(array, device):
-    return minitl.tensor(array, dtype="float64", requires_grad=True, device=device)
-
-
-def _away_from_zero(rng, shape):
-    return rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
-
-
-def _assert_matches_torch(ours_fn, torch_fn, arrays, device, rtol=1e-4, atol=1e-5):
-    """Run both on the same float32 inputs, backward the same random upstream gradient, compare."""
-    torch = torch_or_skip()
-    ours = [minitl.tensor(a, requires_grad=True, device=device) for a in arrays]
-    theirs = [torch.tensor(numpy.asarray(a, dtype=numpy.float32), requires_grad=True) for a in arrays]
-    out, expected = ours_fn(*ours), torch_fn(*theirs)
-    assert out.dtype == numpy.float32 and out.shape == tuple(expected.shape)
-    numpy.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=rtol, atol=atol)
-    upstream = numpy.random.default_rng(0).standard_normal(out.shape).astype(numpy.float32)
-    out.backward(minitl.tensor(upstream, device=device))
-    expected.backward(torch.from_numpy(upstream))
-    for x, t in zip(ours, theirs):
-        assert x.grad.dtype == numpy.float32 and x.grad.shape == x.shape
-        numpy.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=atol)
 
 
 # (name, minitl op, torch op, input sampler): the sampler keeps inputs where the op is smooth
@@ -42,11 +18,11 @@ UNARY = [
     ("exp", minitl.exp, lambda t: t.exp(), lambda rng, s: rng.standard_normal(s)),
     ("log", minitl.log, lambda t: t.log(), lambda rng, s: rng.uniform(0.5, 3.0, s)),
     ("sqrt", minitl.sqrt, lambda t: t.sqrt(), lambda rng, s: rng.uniform(0.5, 3.0, s)),
-    ("abs", minitl.abs, lambda t: t.abs(), _away_from_zero),
+    ("abs", minitl.abs, lambda t: t.abs(), away_from_zero),
     ("neg", ew.neg, lambda t: -t, lambda rng, s: rng.standard_normal(s)),
     ("clip", lambda x: minitl.clip(x, -0.5, 0.7), lambda t: t.clamp(-0.5, 0.7),
      lambda rng, s: rng.choice([-1.0, 0.0, 1.0], s) + rng.uniform(-0.2, 0.2, s)),
-    ("clip_min_only", lambda x: minitl.clamp(x, min=0.1), lambda t: t.clamp(min=0.1), _away_from_zero),
+    ("clip_min_only", lambda x: minitl.clamp(x, min=0.1), lambda t: t.clamp(min=0.1), away_from_zero),
     ("pow_scalar", lambda x: x ** 2.5, lambda t: t ** 2.5, lambda rng, s: rng.uniform(0.5, 2.0, s)),
     ("square", lambda x: x ** 2, lambda t: t ** 2, lambda rng, s: rng.standard_normal(s)),
     ("rpow", lambda x: 2.0 ** x, lambda t: 2.0 ** t, lambda rng, s: rng.standard_normal(s)),
@@ -56,7 +32,7 @@ BINARY = [
     ("add", lambda x, y: x + y, lambda rng, s: rng.standard_normal(s), lambda rng, s: rng.standard_normal(s)),
     ("sub", lambda x, y: x - y, lambda rng, s: rng.standard_normal(s), lambda rng, s: rng.standard_normal(s)),
     ("mul", lambda x, y: x * y, lambda rng, s: rng.standard_normal(s), lambda rng, s: rng.standard_normal(s)),
-    ("div", lambda x, y: x / y, lambda rng, s: rng.standard_normal(s), _away_from_zero),
+    ("div", lambda x, y: x / y, lambda rng, s: rng.standard_normal(s), away_from_zero),
     ("pow", lambda x, y: x ** y, lambda rng, s: rng.uniform(0.5, 2.0, s), lambda rng, s: rng.uniform(-2, 2, s)),
     ("maximum", minitl.maximum, lambda rng, s: rng.standard_normal(s), lambda rng, s: rng.standard_normal(s)),
     ("minimum", minitl.minimum, lambda rng, s: rng.standard_normal(s), lambda rng, s: rng.standard_normal(s)),
@@ -72,26 +48,26 @@ BROADCAST_SHAPES = [((3, 1, 4), (2, 4)), ((2, 4), (3, 1, 4)), ((), (2, 3)), ((2,
 
 @pytest.mark.parametrize("name, op, torch_op, sample", UNARY, ids=[u[0] for u in UNARY])
 def test_unary_gradcheck(name, op, torch_op, sample, rng, device):
-    assert minitl.gradcheck(op, [_t64(sample(rng, (2, 3)), device)])
+    assert minitl.gradcheck(op, [t64(sample(rng, (2, 3)), device)])
 
 
 @pytest.mark.parametrize("name, op, torch_op, sample", UNARY, ids=[u[0] for u in UNARY])
 def test_unary_gradcheck_on_transposed_input(name, op, torch_op, sample, rng, device):
-    x = _t64(sample(rng, (3, 2)), device)
+    x = t64(sample(rng, (3, 2)), device)
     assert minitl.gradcheck(lambda a: op(a.T), [x])
 
 
 @pytest.mark.parametrize("shapes", BROADCAST_SHAPES, ids=str)
 @pytest.mark.parametrize("name, op, sample_x, sample_y", BINARY, ids=[b[0] for b in BINARY])
 def test_binary_gradcheck_with_broadcasting(name, op, sample_x, sample_y, shapes, rng, device):
-    x, y = _t64(sample_x(rng, shapes[0]), device), _t64(sample_y(rng, shapes[1]), device)
+    x, y = t64(sample_x(rng, shapes[0]), device), t64(sample_y(rng, shapes[1]), device)
     assert minitl.gradcheck(op, [x, y])
 
 
 @pytest.mark.parametrize("name, op, sample_x, sample_y", BINARY, ids=[b[0] for b in BINARY])
 def test_binary_gradcheck_on_transposed_inputs(name, op, sample_x, sample_y, rng, device):
     x = minitl.Tensor(sample_x(rng, (4, 3)).T, dtype="float64", requires_grad=True, device=device)
-    y = _t64(sample_y(rng, (4, 3)), device)
+    y = t64(sample_y(rng, (4, 3)), device)
     assert minitl.gradcheck(lambda a, b: op(a, b.T), [x, y])
 
 
@@ -101,18 +77,18 @@ def test_binary_gradcheck_on_transposed_inputs(name, op, sample_x, sample_y, rng
     lambda x: minitl.maximum(x, 0.1), lambda x: minitl.minimum(0.1, x),
 ], ids=["x+s", "s+x", "x-s", "s-x", "x*s", "s*x", "x/s", "s/x", "x**s", "s**x", "maximum", "minimum"])
 def test_python_scalar_operands_gradcheck(op, rng, device):
-    assert minitl.gradcheck(op, [_t64(_away_from_zero(rng, (2, 3)), device)])
+    assert minitl.gradcheck(op, [t64(away_from_zero(rng, (2, 3)), device)])
 
 
 def test_pow_with_tensor_exponent_gradcheck(rng, device):
-    base, exponent = _t64(rng.uniform(0.5, 2.0, (2, 3)), device), _t64(rng.uniform(-2, 2, (2, 3)), device)
+    base, exponent = t64(rng.uniform(0.5, 2.0, (2, 3)), device), t64(rng.uniform(-2, 2, (2, 3)), device)
     assert minitl.gradcheck(lambda b, e: b ** e, [base, exponent])
     assert minitl.gradcheck(lambda e: 3.0 ** e, [exponent])
 
 
 def test_where_gradcheck_with_broadcasting(rng, device):
     cond = minitl.tensor(rng.standard_normal((3, 1)) > 0, device=device)
-    x, y = _t64(rng.standard_normal((3, 4)), device), _t64(rng.standard_normal((4,)), device)
+    x, y = t64(rng.standard_normal((3, 4)), device), t64(rng.standard_normal((4,)), device)
     assert minitl.gradcheck(lambda a, b: minitl.where(cond, a, b), [x, y])
     assert minitl.gradcheck(lambda a: minitl.where(cond, a, 0.0), [x])
 
@@ -145,8 +121,8 @@ def test_abs_gradient_is_zero_at_zero(device):
 def test_maximum_minimum_ties_split_the_gradient_like_torch(device):
     x = numpy.array([1.0, 2.0, 3.0, -1.0], dtype=numpy.float32)
     y = numpy.array([1.0, 5.0, 3.0, -2.0], dtype=numpy.float32)
-    _assert_matches_torch(minitl.maximum, lambda a, b: a.maximum(b), [x, y], device)
-    _assert_matches_torch(minitl.minimum, lambda a, b: a.minimum(b), [x, y], device)
+    assert_matches_torch(minitl.maximum, lambda a, b: a.maximum(b), [x, y], device)
+    assert_matches_torch(minitl.minimum, lambda a, b: a.minimum(b), [x, y], device)
 
 
 def test_maximum_tie_is_half_half(device):
@@ -158,12 +134,12 @@ def test_maximum_tie_is_half_half(device):
 
 def test_clip_at_its_bounds_matches_torch(device):
     x = numpy.array([-1.0, -0.5, 0.0, 0.7, 2.0], dtype=numpy.float32)
-    _assert_matches_torch(lambda a: minitl.clip(a, -0.5, 0.7), lambda t: t.clamp(-0.5, 0.7), [x], device)
+    assert_matches_torch(lambda a: minitl.clip(a, -0.5, 0.7), lambda t: t.clamp(-0.5, 0.7), [x], device)
 
 
 def test_relu_style_pow_at_zero_matches_torch(device):
     x = numpy.array([0.0, 1.0, 2.0], dtype=numpy.float32)
-    _assert_matches_torch(lambda a: a ** 2, lambda t: t ** 2, [x], device)
+    assert_matches_torch(lambda a: a ** 2, lambda t: t ** 2, [x], device)
 
 
 # ----- PyTorch parity in float32, hypothesis chooses shapes -----
@@ -173,7 +149,7 @@ def test_relu_style_pow_at_zero_matches_torch(device):
 @given(shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4), seed=st.integers(0, 2**16))
 def test_unary_matches_torch(name, op, torch_op, sample, device, shape, seed):
     array = sample(numpy.random.default_rng(seed), shape).astype(numpy.float32)
-    _assert_matches_torch(op, torch_op, [array], device)
+    assert_matches_torch(op, torch_op, [array], device)
 
 
 @pytest.mark.parametrize("name, op, sample_x, sample_y", BINARY, ids=[b[0] for b in BINARY])
@@ -185,7 +161,7 @@ def test_binary_matches_torch_with_broadcasting(name, op, sample_x, sample_y, de
     rng = numpy.random.default_rng(seed)
     x = sample_x(rng, shapes.input_shapes[0]).astype(numpy.float32)
     y = sample_y(rng, shapes.input_shapes[1]).astype(numpy.float32)
-    _assert_matches_torch(op, getattr(torch, TORCH_BINARY[name]), [x, y], device)
+    assert_matches_torch(op, getattr(torch, TORCH_BINARY[name]), [x, y], device)
 
 
 @HYPOTHESIS
@@ -197,8 +173,8 @@ def test_where_matches_torch(device, shapes, seed):
     cond_shape, x_shape, y_shape = shapes.input_shapes
     cond = rng.standard_normal(cond_shape) > 0
     x, y = rng.standard_normal(x_shape).astype(numpy.float32), rng.standard_normal(y_shape).astype(numpy.float32)
-    _assert_matches_torch(lambda a, b: minitl.where(minitl.tensor(cond, device=device), a, b),
-                          lambda a, b: torch.where(torch.from_numpy(numpy.asarray(cond)), a, b), [x, y], device)
+    assert_matches_torch(lambda a, b: minitl.where(minitl.tensor(cond, device=device), a, b),
+                         lambda a, b: torch.where(torch.from_numpy(numpy.asarray(cond)), a, b), [x, y], device)
 
 
 def test_cast_and_copy_pass_gradient(device):

@@ -5,7 +5,7 @@ import pytest
 
 import minitl
 from minitl.functional.linalg import linear
-from tests.conftest import torch_or_skip
+from parity import assert_matches_torch, t64, torch_or_skip
 
 MATMUL_SHAPES = [
     ((3,), (3,)),            # dot product
@@ -22,28 +22,9 @@ MATMUL_SHAPES = [
 ]
 
 
-def _t64(array, device, requires_grad=True):
-    return minitl.tensor(array, dtype="float64", requires_grad=requires_grad, device=device)
-
-
-def _assert_matches_torch(ours_fn, torch_fn, arrays, device, rtol=1e-4, atol=1e-5):
-    torch = torch_or_skip()
-    ours = [minitl.tensor(a, requires_grad=True, device=device) for a in arrays]
-    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out, expected = ours_fn(*ours), torch_fn(*theirs)
-    assert out.dtype == numpy.float32 and out.shape == tuple(expected.shape)
-    numpy.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=rtol, atol=atol)
-    upstream = numpy.random.default_rng(0).standard_normal(out.shape).astype(numpy.float32)
-    out.backward(minitl.tensor(upstream, device=device))
-    expected.backward(torch.from_numpy(upstream))
-    for x, t in zip(ours, theirs):
-        assert x.grad.shape == x.shape
-        numpy.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=atol)
-
-
 @pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)
 def test_matmul_values_and_gradcheck(shapes, rng, device):
-    x, y = _t64(rng.standard_normal(shapes[0]), device), _t64(rng.standard_normal(shapes[1]), device)
+    x, y = t64(rng.standard_normal(shapes[0]), device), t64(rng.standard_normal(shapes[1]), device)
     out = minitl.matmul(x, y)
     numpy.testing.assert_allclose(out.numpy(), numpy.matmul(x.numpy(), y.numpy()), rtol=1e-12)
     assert minitl.gradcheck(minitl.matmul, [x, y])
@@ -53,20 +34,20 @@ def test_matmul_values_and_gradcheck(shapes, rng, device):
 def test_matmul_matches_torch(shapes, rng, device):
     torch = torch_or_skip()
     arrays = [rng.standard_normal(s).astype(numpy.float32) for s in shapes]
-    _assert_matches_torch(lambda a, b: a @ b, torch.matmul, arrays, device)
+    assert_matches_torch(lambda a, b: a @ b, torch.matmul, arrays, device)
 
 
 def test_matmul_with_one_side_not_requiring_grad(rng, device):
-    x = _t64(rng.standard_normal((2, 3)), device)
-    w = _t64(rng.standard_normal((3, 4)), device, requires_grad=False)
+    x = t64(rng.standard_normal((2, 3)), device)
+    w = t64(rng.standard_normal((3, 4)), device, requires_grad=False)
     assert minitl.gradcheck(lambda a: a @ w, [x])
-    assert minitl.gradcheck(lambda b: x.detach() @ b, [_t64(rng.standard_normal((3, 4)), device)])
+    assert minitl.gradcheck(lambda b: x.detach() @ b, [t64(rng.standard_normal((3, 4)), device)])
     assert w.grad is None
 
 
 def test_matmul_of_transposed_inputs(rng, device):
     x = minitl.Tensor(rng.standard_normal((3, 2)).T, dtype="float64", requires_grad=True, device=device)
-    y = _t64(rng.standard_normal((4, 3)), device)
+    y = t64(rng.standard_normal((4, 3)), device)
     assert minitl.gradcheck(lambda a, b: a @ b.T, [x, y])
     assert minitl.gradcheck(lambda a, b: (b @ a.T).T, [x, y])
 
@@ -83,8 +64,8 @@ def test_rmatmul_with_numpy_on_the_left(rng):
 @pytest.mark.parametrize("x_shape", [(4,), (5, 4), (2, 5, 4)], ids=str)
 @pytest.mark.parametrize("with_bias", [True, False])
 def test_linear_values_and_gradcheck(x_shape, with_bias, rng, device):
-    x, weight = _t64(rng.standard_normal(x_shape), device), _t64(rng.standard_normal((3, 4)), device)
-    inputs = [x, weight] + ([_t64(rng.standard_normal(3), device)] if with_bias else [])
+    x, weight = t64(rng.standard_normal(x_shape), device), t64(rng.standard_normal((3, 4)), device)
+    inputs = [x, weight] + ([t64(rng.standard_normal(3), device)] if with_bias else [])
     expected = x.numpy() @ weight.numpy().T + (inputs[2].numpy() if with_bias else 0.0)
     out = linear(*inputs)
     assert out.shape == x_shape[:-1] + (3,)
@@ -98,12 +79,12 @@ def test_linear_matches_torch(x_shape, with_bias, rng, device):
     torch = torch_or_skip()
     shapes = [x_shape, (3, 4)] + ([(3,)] if with_bias else [])
     arrays = [rng.standard_normal(s).astype(numpy.float32) for s in shapes]
-    _assert_matches_torch(linear, torch.nn.functional.linear, arrays, device)
+    assert_matches_torch(linear, torch.nn.functional.linear, arrays, device)
 
 
 def test_linear_with_frozen_weight_gives_input_gradient_only(rng, device):
-    x = _t64(rng.standard_normal((2, 4)), device)
-    weight = _t64(rng.standard_normal((3, 4)), device, requires_grad=False)
-    bias = _t64(rng.standard_normal(3), device)
+    x = t64(rng.standard_normal((2, 4)), device)
+    weight = t64(rng.standard_normal((3, 4)), device, requires_grad=False)
+    bias = t64(rng.standard_normal(3), device)
     assert minitl.gradcheck(lambda a, b: linear(a, weight, b), [x, bias])
     assert weight.grad is None

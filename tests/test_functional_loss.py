@@ -4,7 +4,7 @@ import pytest
 
 import minitl
 from minitl.functional.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
-from tests.conftest import torch_or_skip
+from parity import torch_or_skip
 
 N, C = 6, 4
 TARGET = numpy.array([0, 3, -100, 1, 3, 2])  # one ignored sample (PyTorch's default ignore_index)

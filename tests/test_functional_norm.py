@@ -4,7 +4,7 @@ import pytest
 
 import minitl
 from minitl.functional.norm import batch_norm, layer_norm
-from tests.conftest import torch_or_skip
+from parity import assert_matches_torch, torch_or_skip
 
 SHAPES = [(5, 3), (3, 3, 4, 2)]  # (N, C) and (N, C, H, W), three channels
 
@@ -116,16 +116,8 @@ def test_layer_norm_matches_torch(normalized_shape, affine, device, rng):
     shape = (2, 3, 4, 5)
     params = (shape[-1],) if isinstance(normalized_shape, int) else normalized_shape
     arrays = [rng.standard_normal(shape) * 3 - 1] + ([rng.standard_normal(params)] * 2 if affine else [])
-    ours = [minitl.tensor(a, requires_grad=True, device=device) for a in arrays]
-    theirs = [torch.tensor(a, dtype=torch.float32, requires_grad=True) for a in arrays]
-    y = layer_norm(ours[0], normalized_shape, *ours[1:])
-    grad_y = rng.standard_normal(shape).astype(numpy.float32)
-    y.backward(minitl.tensor(grad_y, device=device))
-    t_y = torch.nn.functional.layer_norm(theirs[0], params, *theirs[1:])
-    t_y.backward(torch.tensor(grad_y))
-    assert y.dtype == numpy.float32
-    for a, b in [(y, t_y)] + [(o.grad, t.grad) for o, t in zip(ours, theirs)]:
-        numpy.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-5)
+    assert_matches_torch(lambda x, *affine: layer_norm(x, normalized_shape, *affine),
+                         lambda x, *affine: torch.nn.functional.layer_norm(x, params, *affine), arrays, device, rng=rng)
 
 
 def test_layer_norm_shape_mismatch_says_so():

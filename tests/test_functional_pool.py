@@ -4,7 +4,7 @@ import pytest
 
 import minitl
 from minitl.functional.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
-from tests.conftest import torch_or_skip
+from parity import assert_matches_torch, torch_or_skip
 
 WINDOWS = {  # kernel_size, stride, padding
     "non_overlapping": dict(kernel_size=2),
@@ -19,18 +19,9 @@ def _x(rng, shape, dtype, device):
     return minitl.tensor(rng.standard_normal(shape), requires_grad=True, dtype=dtype, device=device)
 
 
-def _compare(torch, ours_fn, torch_fn, x_array, device, rng, **kw):
+def _compare(ours_fn, torch_fn, x_array, device, rng, **kw):
     """Forward and backward of one op in minitl and torch on the same float32 data."""
-    x = minitl.tensor(x_array, requires_grad=True, dtype="float32", device=device)
-    y = ours_fn(x, **kw)
-    grad_y = rng.standard_normal(y.shape).astype(numpy.float32)
-    y.backward(minitl.tensor(grad_y, device=device))
-    tx = torch.tensor(x_array.astype(numpy.float32), requires_grad=True)
-    ty = torch_fn(tx, **kw)
-    ty.backward(torch.tensor(grad_y))
-    assert y.dtype == numpy.float32 and y.shape == tuple(ty.shape)
-    numpy.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-5)
-    numpy.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+    assert_matches_torch(lambda x: ours_fn(x, **kw), lambda t: torch_fn(t, **kw), [x_array], device, rng=rng)
 
 
 @pytest.mark.parametrize("op", [max_pool2d, avg_pool2d])
@@ -57,15 +48,15 @@ def test_adaptive_avg_pool_gradcheck(size, device, rng):
 def test_pool_matches_torch(name, window, device, rng):
     torch = torch_or_skip()
     ours = {"max_pool2d": max_pool2d, "avg_pool2d": avg_pool2d}[name]
-    _compare(torch, ours, getattr(torch.nn.functional, name), rng.standard_normal((2, 3, 7, 8)), device, rng,
+    _compare(ours, getattr(torch.nn.functional, name), rng.standard_normal((2, 3, 7, 8)), device, rng,
              **WINDOWS[window])
 
 
 @pytest.mark.parametrize("size", ADAPTIVE_SIZES + [(None, 2)])
 def test_adaptive_avg_pool_matches_torch(size, device, rng):
     torch = torch_or_skip()
-    _compare(torch, adaptive_avg_pool2d, torch.nn.functional.adaptive_avg_pool2d, rng.standard_normal((2, 3, 6, 6)),
-             device, rng, output_size=size)
+    _compare(adaptive_avg_pool2d, torch.nn.functional.adaptive_avg_pool2d, rng.standard_normal((2, 3, 6, 6)), device,
+             rng, output_size=size)
 
 
 @pytest.mark.parametrize("window", WINDOWS)
@@ -73,7 +64,7 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum_like_torch(window,
     # finite differences are undefined at ties, so compare with torch: one element per window gets it
     torch = torch_or_skip()
     integers = rng.integers(-1, 2, size=(2, 2, 6, 6)).astype(numpy.float64)  # many equal values
-    _compare(torch, max_pool2d, torch.nn.functional.max_pool2d, integers, device, rng, **WINDOWS[window])
+    _compare(max_pool2d, torch.nn.functional.max_pool2d, integers, device, rng, **WINDOWS[window])
 
 
 def test_max_pool_all_equal_window_gives_gradient_to_its_first_element(device):

@@ -7,31 +7,14 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minitl
-from tests.conftest import torch_or_skip
+from parity import assert_matches_torch, t64
 
 HYPOTHESIS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 AXES = [None, 0, 1, -1, (0, 2), (-1, 0), (0, 1, 2)]
 
 
-def _t64(array, device):
-    return minitl.tensor(array, dtype="float64", requires_grad=True, device=device)
-
-
 def _torch_dim(axis, ndim):
     return tuple(range(ndim)) if axis is None else axis
-
-
-def _assert_matches_torch(ours_fn, torch_fn, array, device, rtol=1e-4, atol=1e-5):
-    torch = torch_or_skip()
-    x = minitl.tensor(array, requires_grad=True, device=device)
-    t = torch.tensor(array, requires_grad=True)
-    out, expected = ours_fn(x), torch_fn(t)
-    assert out.dtype == numpy.float32 and out.shape == tuple(expected.shape)
-    numpy.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=rtol, atol=atol)
-    upstream = numpy.random.default_rng(0).standard_normal(out.shape).astype(numpy.float32)
-    out.backward(minitl.tensor(upstream, device=device))
-    expected.backward(torch.from_numpy(upstream))
-    numpy.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=atol)
 
 
 REDUCTIONS = {
@@ -50,7 +33,7 @@ REDUCTIONS = {
 @pytest.mark.parametrize("name", list(REDUCTIONS))
 def test_reduction_gradcheck(name, axis, keepdims, rng, device):
     op = REDUCTIONS[name][0]
-    x = _t64(rng.standard_normal((2, 3, 4)), device)  # continuous values: no ties for max/min
+    x = t64(rng.standard_normal((2, 3, 4)), device)  # continuous values: no ties for max/min
     out = op(x, axis=axis, keepdims=keepdims)
     expected = getattr(numpy, name)(x.numpy(), axis=axis, keepdims=keepdims, **({"ddof": 1} if name == "var" else {}))
     assert out.shape == expected.shape
@@ -69,7 +52,7 @@ def test_reduction_of_transposed_input_gradcheck(name, rng, device):
 @pytest.mark.parametrize("correction", [0, 1, 2])
 @pytest.mark.parametrize("axis", [None, 1, (0, 2)], ids=str)
 def test_var_with_correction(correction, axis, rng, device):
-    x = _t64(rng.standard_normal((3, 4, 2)), device)
+    x = t64(rng.standard_normal((3, 4, 2)), device)
     out = minitl.var(x, axis=axis, correction=correction)
     numpy.testing.assert_allclose(out.numpy(), numpy.var(x.numpy(), axis=axis, ddof=correction), rtol=1e-12)
     assert minitl.gradcheck(lambda a: a.var(axis=axis, correction=correction), [x])
@@ -93,8 +76,8 @@ def test_reductions_as_methods_and_of_a_scalar(device):
 def test_max_min_ties_match_torch_amax_amin(name, axis, keepdims, device):
     tied = numpy.array([[1.0, 3.0, 3.0, 0.0], [3.0, 3.0, 1.0, 0.0], [2.0, 0.0, 0.0, 0.0]], dtype=numpy.float32)
     ours, theirs = REDUCTIONS[name]
-    _assert_matches_torch(lambda x: ours(x, axis=axis, keepdims=keepdims),
-                          lambda t: theirs(t, _torch_dim(axis, 2), keepdims), tied, device)
+    assert_matches_torch(lambda x: ours(x, axis=axis, keepdims=keepdims),
+                         lambda t: theirs(t, _torch_dim(axis, 2), keepdims), [tied], device)
 
 
 def test_max_tie_gradient_values(device):
@@ -139,8 +122,8 @@ def test_reduction_matches_torch(name, device, case, seed):
         counted = numpy.prod([shape[a] for a in (range(len(shape)) if axis is None else numpy.atleast_1d(axis))])
         assume(counted > 1)  # n - 1 = 0 divides by zero in both libraries
     ours, theirs = REDUCTIONS[name]
-    _assert_matches_torch(lambda x: ours(x, axis=axis, keepdims=keepdims),
-                          lambda t: theirs(t, _torch_dim(axis, len(shape)), keepdims), array, device)
+    assert_matches_torch(lambda x: ours(x, axis=axis, keepdims=keepdims),
+                         lambda t: theirs(t, _torch_dim(axis, len(shape)), keepdims), [array], device)
 
 
 @HYPOTHESIS
@@ -150,9 +133,9 @@ def test_var_correction_matches_torch(device, case, seed, correction):
     counted = numpy.prod([shape[a] for a in (range(len(shape)) if axis is None else numpy.atleast_1d(axis))])
     assume(counted > correction)
     array = numpy.random.default_rng(seed).standard_normal(shape).astype(numpy.float32)
-    _assert_matches_torch(lambda x: minitl.var(x, axis=axis, keepdims=keepdims, correction=correction),
-                          lambda t: t.var(dim=_torch_dim(axis, len(shape)), keepdim=keepdims, correction=correction),
-                          array, device)
+    assert_matches_torch(lambda x: minitl.var(x, axis=axis, keepdims=keepdims, correction=correction),
+                         lambda t: t.var(dim=_torch_dim(axis, len(shape)), keepdim=keepdims, correction=correction),
+                         [array], device)
 
 
 @HYPOTHESIS
@@ -160,5 +143,5 @@ def test_var_correction_matches_torch(device, case, seed, correction):
 def test_max_with_many_ties_matches_torch(device, case, seed):
     shape, axis, keepdims = case
     array = numpy.random.default_rng(seed).integers(0, 3, shape).astype(numpy.float32)  # ties everywhere
-    _assert_matches_torch(lambda x: minitl.max(x, axis=axis, keepdims=keepdims),
-                          lambda t: t.amax(dim=_torch_dim(axis, len(shape)), keepdim=keepdims), array, device)
+    assert_matches_torch(lambda x: minitl.max(x, axis=axis, keepdims=keepdims),
+                         lambda t: t.amax(dim=_torch_dim(axis, len(shape)), keepdim=keepdims), [array], device)

@@ -5,11 +5,7 @@ import pytest
 
 import minitl
 from minitl.functional import shape as sh
-from tests.conftest import torch_or_skip
-
-
-def _t64(array, device):
-    return minitl.tensor(array, dtype="float64", requires_grad=True, device=device)
+from parity import t64, torch_or_skip
 
 
 # (name, minitl op on a (2, 3, 4) tensor, the same move in NumPy)
@@ -51,7 +47,7 @@ INDICES = [
 
 @pytest.mark.parametrize("name, op, reference", SHAPE_OPS, ids=[s[0] for s in SHAPE_OPS])
 def test_shape_op_values_and_gradcheck(name, op, reference, rng, device):
-    x = _t64(rng.standard_normal((2, 3, 4)), device)
+    x = t64(rng.standard_normal((2, 3, 4)), device)
     out = op(x)
     numpy.testing.assert_array_equal(out.numpy(), reference(x.numpy()))
     assert minitl.gradcheck(op, [x])
@@ -66,14 +62,14 @@ def test_shape_op_on_transposed_input(name, op, reference, rng, device):
 
 @pytest.mark.parametrize("name, index", INDICES, ids=[i[0] for i in INDICES])
 def test_indexing_values_and_gradcheck(name, index, rng, device):
-    x = _t64(rng.standard_normal((3, 4, 5)), device)
+    x = t64(rng.standard_normal((3, 4, 5)), device)
     numpy.testing.assert_array_equal(x[index].numpy(), x.numpy()[index])
     assert minitl.gradcheck(lambda a: a[index], [x])
 
 
 def test_indexing_with_a_full_boolean_mask(rng, device):
     values = rng.standard_normal((3, 4))
-    x = _t64(values, device)
+    x = t64(values, device)
     mask = values > 0
     numpy.testing.assert_array_equal(x[mask].numpy(), values[mask])
     assert minitl.gradcheck(lambda a: a[mask], [x])
@@ -113,7 +109,7 @@ def test_repeated_indices_gradient_matches_torch(rng, device):
 @pytest.mark.parametrize("axis", [0, 1, -1])
 def test_cat_values_and_gradcheck(axis, rng, device):
     shapes = {0: [(1, 3), (2, 3), (3, 3)], 1: [(2, 1), (2, 4), (2, 2)], -1: [(2, 2), (2, 1), (2, 3)]}[axis]
-    tensors = [_t64(rng.standard_normal(s), device) for s in shapes]
+    tensors = [t64(rng.standard_normal(s), device) for s in shapes]
     out = minitl.cat(tensors, axis=axis)
     numpy.testing.assert_array_equal(out.numpy(), numpy.concatenate([t.numpy() for t in tensors], axis=axis))
     assert minitl.gradcheck(lambda *ts: minitl.cat(ts, axis=axis), tensors)
@@ -121,14 +117,14 @@ def test_cat_values_and_gradcheck(axis, rng, device):
 
 @pytest.mark.parametrize("axis", [0, 1, 2, -1])
 def test_stack_values_and_gradcheck(axis, rng, device):
-    tensors = [_t64(rng.standard_normal((2, 3)), device) for _ in range(3)]
+    tensors = [t64(rng.standard_normal((2, 3)), device) for _ in range(3)]
     out = minitl.stack(tensors, axis=axis)
     numpy.testing.assert_array_equal(out.numpy(), numpy.stack([t.numpy() for t in tensors], axis=axis))
     assert minitl.gradcheck(lambda *ts: minitl.stack(ts, axis=axis), tensors)
 
 
 def test_cat_with_an_input_that_needs_no_grad(rng, device):
-    a = _t64(rng.standard_normal((2, 2)), device)
+    a = t64(rng.standard_normal((2, 2)), device)
     b = minitl.tensor(rng.standard_normal((1, 2)), dtype="float64", device=device)
     assert minitl.gradcheck(lambda x: minitl.cat([x, b]), [a])
     assert b.grad is None
@@ -137,7 +133,7 @@ def test_cat_with_an_input_that_needs_no_grad(rng, device):
 @pytest.mark.parametrize("sections, axis, sizes", [(2, 0, [2, 2, 1]), ([1, 4], 0, [1, 4]), (3, 1, [3]),
                                                   ([1, 1, 1], -1, [1, 1, 1])])
 def test_split_pieces_and_gradcheck(sections, axis, sizes, rng, device):
-    x = _t64(rng.standard_normal((5, 3)), device)
+    x = t64(rng.standard_normal((5, 3)), device)
     pieces = minitl.split(x, sections, axis=axis)
     assert [p.shape[axis] for p in pieces] == sizes
     numpy.testing.assert_array_equal(minitl.cat(pieces, axis=axis).numpy(), x.numpy())

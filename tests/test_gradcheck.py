@@ -5,10 +5,7 @@ import pytest
 import minitl
 from minitl.autograd import Function
 from minitl.gradcheck import GradcheckError
-
-
-def _t64(array, device="cpu", requires_grad=True):
-    return minitl.tensor(array, dtype="float64", requires_grad=requires_grad, device=device)
+from parity import t64
 
 
 class _SquareWithWrongGradient(Function):
@@ -34,18 +31,18 @@ class _ProductWithWrongSecondGradient(Function):
 
 
 def test_returns_true_for_a_correct_op(rng, device):
-    x = _t64(rng.standard_normal((2, 3)), device)
+    x = t64(rng.standard_normal((2, 3)), device)
     assert minitl.gradcheck(lambda a: (a * a.exp()).sum(axis=1), [x]) is True
 
 
 def test_wrong_gradient_raises_naming_input_and_index(rng, device):
-    x = _t64(rng.standard_normal((2, 3)), device)
+    x = t64(rng.standard_normal((2, 3)), device)
     with pytest.raises(GradcheckError, match=r"input 0 \(shape \(2, 3\)\).*index \(1, 2\)"):
         minitl.gradcheck(lambda a: _SquareWithWrongGradient.apply(a), [x])
 
 
 def test_wrong_gradient_of_the_second_input_is_named(rng):
-    x, y = _t64(rng.standard_normal(3)), _t64(rng.uniform(1.0, 2.0, 3))
+    x, y = t64(rng.standard_normal(3)), t64(rng.uniform(1.0, 2.0, 3))
     with pytest.raises(GradcheckError, match="input 1"):
         minitl.gradcheck(lambda a, b: _ProductWithWrongSecondGradient.apply(a, b), [x, y])
     # checking only the first input passes: its gradient is right
@@ -66,16 +63,16 @@ def test_refuses_float32_inputs():
 
 def test_needs_an_input_requiring_grad():
     with pytest.raises(ValueError, match="requires_grad"):
-        minitl.gradcheck(lambda a: a * a, [_t64([1.0], requires_grad=False)])
+        minitl.gradcheck(lambda a: a * a, [t64([1.0], requires_grad=False)])
 
 
 def test_non_tensor_arguments_pass_through(rng):
-    x = _t64(rng.standard_normal((3, 4)))
+    x = t64(rng.standard_normal((3, 4)))
     assert minitl.gradcheck(lambda a, axis: (a * a).sum(axis=axis), [x, 1])
 
 
 def test_scalar_output_and_scalar_input():
-    x = _t64(1.5)
+    x = t64(1.5)
     assert minitl.gradcheck(lambda a: a * a * a, [x])
 
 
@@ -90,8 +87,8 @@ def test_non_contiguous_input_is_checked_correctly(rng):
 
 def test_inputs_are_restored_and_grads_reset(rng):
     values = rng.standard_normal(4)
-    x = _t64(values)
-    x.grad = _t64(numpy.full(4, 100.0), requires_grad=False)  # a stale gradient must not leak in
+    x = t64(values)
+    x.grad = t64(numpy.full(4, 100.0), requires_grad=False)  # a stale gradient must not leak in
     assert minitl.gradcheck(lambda a: (a * 3.0).sum(), [x])
     numpy.testing.assert_array_equal(x.numpy(), values)
     projection_weight = numpy.random.default_rng(0).standard_normal(())  # gradcheck's default seed=0

@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 
 import minitl
 import minitl.models
+from corruption import corrupt_bytes
 from minitl.io import WeightFormatError, load_into, load_torch, save_torch
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
+from torch_twins import randomize_batchnorm, torch_resnet18, torch_smallcnn  # noqa: E402
 
 
 def _same(ours, theirs):
@@ -143,13 +145,8 @@ def test_rebuild_arguments_outside_the_storage_are_refused(tmp_path):
 @settings(max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_corruption_raises_only_weight_format_error(tmp_path, data):
-    raw = bytearray(_valid_file(tmp_path).read_bytes())
-    for _ in range(data.draw(st.integers(1, 8))):
-        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
-    if data.draw(st.booleans()):
-        raw = raw[: data.draw(st.integers(0, len(raw)))]
     target = tmp_path / "mutated.pt"
-    target.write_bytes(bytes(raw))
+    target.write_bytes(corrupt_bytes(data, _valid_file(tmp_path).read_bytes(), max_writes=8))
     try:
         weights = load_torch(target)
     except WeightFormatError as exc:
@@ -189,82 +186,6 @@ def test_save_torch_refuses_dtypes_torch_cannot_store(tmp_path):
 
 
 # ---------------------------------------------------------------- real models, both directions
-def torch_smallcnn(num_classes=10, in_channels=1):
-    """The PyTorch twin of minitl.models.SmallCNN (same keys, same computation)."""
-
-    def block(c_in, c_out, pool):
-        return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(), pool)
-
-    class SmallCNN(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.backbone = nn.Sequential(collections.OrderedDict(
-                block1=block(in_channels, 32, nn.MaxPool2d(2)), block2=block(32, 64, nn.MaxPool2d(2)),
-                block3=nn.Sequential(nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(),
-                                     nn.AdaptiveAvgPool2d(1), nn.Flatten())))
-            self.head = nn.Linear(128, num_classes)
-
-        def forward(self, x):
-            return self.head(self.backbone(x))
-
-    return SmallCNN()
-
-
-class TorchBasicBlock(nn.Module):
-    def __init__(self, c_in, c_out, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(c_out)
-        self.relu = nn.ReLU()
-        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c_out)
-        self.downsample = None
-        if stride != 1 or c_in != c_out:
-            self.downsample = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
-
-    def forward(self, x):
-        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
-        return self.relu(out + (x if self.downsample is None else self.downsample(x)))
-
-
-class TorchResNet18(nn.Module):
-    """torchvision's resnet18 architecture and names (torchvision itself is not needed)."""
-
-    def __init__(self, num_classes=1000):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU()
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
-        c_in = 64
-        for i, width in enumerate((64, 128, 256, 512)):
-            stride = 1 if i == 0 else 2
-            setattr(self, f"layer{i + 1}", nn.Sequential(TorchBasicBlock(c_in, width, stride),
-                                                         TorchBasicBlock(width, width, 1)))
-            c_in = width
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(512, num_classes)
-
-    def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        for i in range(4):
-            x = getattr(self, f"layer{i + 1}")(x)
-        return self.fc(torch.flatten(self.avgpool(x), 1))
-
-
-def _randomise_bn_statistics(model):
-    """Non-trivial running statistics, so a swapped mean/var would show in the outputs."""
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                module.running_mean.copy_(torch.randn(module.num_features, generator=generator) * 0.1)
-                module.running_var.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
-                module.weight.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
-                module.bias.copy_(torch.randn(module.num_features, generator=generator) * 0.1)
-                module.num_batches_tracked.fill_(7)
-
-
 def _forward(model, x):
     model.eval()
     return np.asarray(model(minitl.tensor(x)).data)
@@ -272,7 +193,7 @@ def _forward(model, x):
 
 CASES = {
     "smallcnn": (lambda: torch_smallcnn(), lambda: minitl.models.SmallCNN(), (2, 1, 28, 28)),
-    "resnet18": (lambda: TorchResNet18(num_classes=10), lambda: minitl.models.resnet18(num_classes=10),
+    "resnet18": (lambda: torch_resnet18(num_classes=10), lambda: minitl.models.resnet18(num_classes=10),
                  (1, 3, 64, 64)),
 }
 
@@ -282,7 +203,7 @@ def test_torch_to_minitl_forward_parity(tmp_path, name):
     make_torch, make_minitl, shape = CASES[name]
     torch.manual_seed(0)
     reference = make_torch()
-    _randomise_bn_statistics(reference)
+    randomize_batchnorm(reference, num_batches_tracked=7)  # a swapped mean/var would show in the outputs
     path = tmp_path / f"{name}.pth"
     torch.save(reference.state_dict(), path)
     model = make_minitl()

@@ -5,7 +5,7 @@ import pytest
 from minitl import nn
 from minitl.nn.utils import clip_grad_norm_
 from minitl.tensor import Tensor
-from tests.conftest import torch_or_skip
+from parity import torch_or_skip
 
 
 @pytest.mark.parametrize("max_norm, norm_type", [(1.0, 2.0), (100.0, 2.0), (0.5, 1.0), (0.3, float("inf")),

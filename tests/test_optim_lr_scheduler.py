@@ -8,7 +8,7 @@ import pytest
 from minitl import nn, optim
 from minitl.optim import lr_scheduler as sched
 from minitl.tensor import Tensor
-from tests.conftest import torch_or_skip
+from parity import torch_or_skip
 
 STEPS = 30
 

@@ -6,7 +6,7 @@ import pytest
 import minitl
 from minitl import nn, optim
 from minitl.tensor import Tensor
-from tests.conftest import torch_or_skip
+from parity import torch_or_skip
 
 
 def make_pair(torch, device="cpu", seed=0):

@@ -98,8 +98,9 @@ def torch_resnet8(num_classes=10, in_channels=3):
     return TorchResNet([16, 32, 64], [1, 1, 1], num_classes, in_channels, small_input=True)
 
 
-def randomize_batchnorm(model, seed=0):
-    """Give every BatchNorm non-trivial affine parameters and running statistics."""
+def randomize_batchnorm(model, seed=0, num_batches_tracked=None):
+    """Give every BatchNorm non-trivial affine parameters and running statistics (and, when given, that
+    ``num_batches_tracked`` count)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
@@ -108,6 +109,8 @@ def randomize_batchnorm(model, seed=0):
                 m.bias.uniform_(-0.5, 0.5, generator=g)
                 m.running_mean.uniform_(-0.5, 0.5, generator=g)
                 m.running_var.uniform_(0.5, 1.5, generator=g)
+                if num_batches_tracked is not None:
+                    m.num_batches_tracked.fill_(num_batches_tracked)
     return model
 
 
