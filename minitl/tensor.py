@@ -222,15 +222,18 @@ class Tensor:
     def relu(self): return _act.relu(self)
     def sigmoid(self): return _act.sigmoid(self)
     def tanh(self): return _act.tanh(self)
-    def softmax(self, axis=-1): return _act.softmax(self, axis)
-    def log_softmax(self, axis=-1): return _act.log_softmax(self, axis)
+    def softmax(self, dim=-1, **numpy_axis): return _act.softmax(self, dim, **numpy_axis)
+    def log_softmax(self, dim=-1, **numpy_axis): return _act.log_softmax(self, dim, **numpy_axis)
 
-    def sum(self, axis=None, keepdims=False): return _red.sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return _red.mean(self, axis, keepdims)
-    def max(self, axis=None, keepdims=False): return _red.max(self, axis, keepdims)
-    def min(self, axis=None, keepdims=False): return _red.min(self, axis, keepdims)
-    def var(self, axis=None, keepdims=False, correction=1): return _red.var(self, axis, keepdims, correction)
-    def argmax(self, axis=None, keepdims=False): return _red.argmax(self, axis, keepdims)
+    # Reductions take PyTorch's ``dim``/``keepdim``; NumPy's ``axis=``/``keepdims=`` work as well.
+    def sum(self, dim=None, keepdim=False, **numpy_names): return _red.sum(self, dim, keepdim, **numpy_names)
+    def mean(self, dim=None, keepdim=False, **numpy_names): return _red.mean(self, dim, keepdim, **numpy_names)
+    def max(self, dim=None, keepdim=False, **numpy_names): return _red.max(self, dim, keepdim, **numpy_names)
+    def min(self, dim=None, keepdim=False, **numpy_names): return _red.min(self, dim, keepdim, **numpy_names)
+    def argmax(self, dim=None, keepdim=False, **numpy_names): return _red.argmax(self, dim, keepdim, **numpy_names)
+
+    def var(self, dim=None, keepdim=False, correction=1, **numpy_names):
+        return _red.var(self, dim, keepdim, correction, **numpy_names)
 
     def reshape(self, *shape): return _sh.reshape(self, *shape)
     def view(self, *shape): return _sh.reshape(self, *shape)
@@ -238,11 +241,12 @@ class Tensor:
     def permute(self, *axes): return _sh.permute(self, *axes)
     def transpose(self, dim0=-2, dim1=-1): return _sh.transpose(self, dim0, dim1)
     T = property(lambda self: _sh.permute(self, tuple(reversed(range(self.ndim)))), doc="All axes reversed.")
-    def squeeze(self, axis=None): return _sh.squeeze(self, axis)
-    def unsqueeze(self, axis): return _sh.unsqueeze(self, axis)
+    def squeeze(self, dim=None, **numpy_axis): return _sh.squeeze(self, dim, **numpy_axis)
+    def unsqueeze(self, dim=None, **numpy_axis): return _sh.unsqueeze(self, dim, **numpy_axis)
     def expand(self, *shape): return _sh.broadcast_to(self, *shape)
     broadcast_to = expand
-    def split(self, split_size_or_sections, axis=0): return _sh.split(self, split_size_or_sections, axis)
+    def split(self, split_size_or_sections, dim=0, **numpy_axis):
+        return _sh.split(self, split_size_or_sections, dim, **numpy_axis)
 
     # Comparisons give bool tensors without gradient; equality by value, hashing by identity.
     __hash__ = object.__hash__

@@ -222,3 +222,16 @@ def test_as_tensor_takes_dtype_and_device_of_like():
     assert as_tensor(2, like=minitl.tensor([1])).dtype == numpy.int64
     existing = minitl.tensor([1.0])
     assert as_tensor(existing) is existing
+
+
+def test_pytorch_and_numpy_axis_names_are_both_accepted():
+    x = minitl.tensor(numpy.arange(24.0).reshape(2, 3, 4))
+    numpy.testing.assert_array_equal(x.sum(dim=1, keepdim=True).numpy(), x.sum(axis=1, keepdims=True).numpy())
+    assert x.mean(dim=(0, 2)).shape == (3,) and x.max(1).shape == (2, 4)
+    assert x.softmax(dim=0).shape == x.softmax(axis=0).shape == (2, 3, 4)
+    assert minitl.cat([x, x], dim=2).shape == (2, 3, 8) and minitl.stack([x, x], dim=1).shape == (2, 2, 3, 4)
+    assert x.unsqueeze(dim=0).shape == (1, 2, 3, 4) and x.unsqueeze(0).squeeze(dim=0).shape == (2, 3, 4)
+    assert [p.shape for p in x.split(2, dim=2)] == [(2, 3, 2), (2, 3, 2)]
+    assert x.argmax(dim=2).shape == (2, 3)
+    with pytest.raises(TypeError, match="not both"):
+        x.sum(dim=0, axis=1)

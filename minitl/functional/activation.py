@@ -143,5 +143,13 @@ def gelu(x): return GELU.apply(x)
 def sigmoid(x): return Sigmoid.apply(x)
 def tanh(x): return Tanh.apply(x)
 def softplus(x, beta=1.0, threshold=20.0): return Softplus.apply(x, beta=beta, threshold=threshold)
-def softmax(x, axis=-1): return Softmax.apply(x, axis=axis)
-def log_softmax(x, axis=-1): return LogSoftmax.apply(x, axis=axis)
+
+
+def softmax(x, dim=-1, *, axis=None):
+    """Probabilities along ``dim`` (each slice sums to 1); NumPy's ``axis=`` works too."""
+    return Softmax.apply(x, axis=dim if axis is None else axis)
+
+
+def log_softmax(x, dim=-1, *, axis=None):
+    """``log(softmax(x))`` computed stably along ``dim``."""
+    return LogSoftmax.apply(x, axis=dim if axis is None else axis)

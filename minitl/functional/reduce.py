@@ -94,36 +94,50 @@ class Var(Function):
         return _restore(g, self.axes, self.keepdims) * 2 * self.centered / self.denominator
 
 
-def sum(x, axis=None, keepdims=False):  # noqa: A001 - the op's name
-    """Sum over ``axis`` (all axes by default)."""
-    return Sum.apply(x, axis=axis, keepdims=keepdims)
+def resolve_dim(dim, axis, keepdim=False, keepdims=False):
+    """PyTorch's names (``dim``, ``keepdim``) with NumPy's (``axis``, ``keepdims``) accepted too."""
+    if dim is not None and axis is not None:
+        raise TypeError("give dim (PyTorch's name) or axis (NumPy's name), not both")
+    return (dim if dim is not None else axis), bool(keepdim or keepdims)
 
 
-def mean(x, axis=None, keepdims=False):
-    """Mean over ``axis`` (all axes by default)."""
-    return Mean.apply(x, axis=axis, keepdims=keepdims)
+def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001 - the op's name
+    """Sum over ``dim`` (all axes by default)."""
+    dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
+    return Sum.apply(x, axis=dim, keepdims=keepdim)
 
 
-def max(x, axis=None, keepdims=False):  # noqa: A001
-    """Largest value over ``axis``; ties share the gradient equally (``torch.amax`` semantics)."""
-    return Max.apply(x, axis=axis, keepdims=keepdims)
+def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    """Mean over ``dim`` (all axes by default)."""
+    dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
+    return Mean.apply(x, axis=dim, keepdims=keepdim)
 
 
-def min(x, axis=None, keepdims=False):  # noqa: A001
-    """Smallest value over ``axis``; ties share the gradient equally (``torch.amin`` semantics)."""
-    return Max.apply(x, axis=axis, keepdims=keepdims, smallest=True)
+def max(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
+    """Largest value over ``dim``; ties share the gradient equally (``torch.amax`` semantics: the
+    values only, no indices; use ``argmax`` for those)."""
+    dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
+    return Max.apply(x, axis=dim, keepdims=keepdim)
 
 
-def var(x, axis=None, keepdims=False, correction=1):
-    """Variance over ``axis``; ``correction=1`` divides by n-1 (unbiased, PyTorch's default)."""
-    return Var.apply(x, axis=axis, keepdims=keepdims, correction=correction)
+def min(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
+    """Smallest value over ``dim``; ties share the gradient equally (``torch.amin`` semantics)."""
+    dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
+    return Max.apply(x, axis=dim, keepdims=keepdim, smallest=True)
 
 
-def argmax(x, axis=None, keepdims=False):
+def var(x, dim=None, keepdim=False, correction=1, *, axis=None, keepdims=False):
+    """Variance over ``dim``; ``correction=1`` divides by n-1 (unbiased, PyTorch's default)."""
+    dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
+    return Var.apply(x, axis=dim, keepdims=keepdim, correction=correction)
+
+
+def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
     """Index of the largest value (an int64 tensor, no gradient: indices are not differentiable)."""
     from ..tensor import Tensor  # noqa: PLC0415
 
+    dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
     data = x.data if isinstance(x, Tensor) else x
     xp = get_array_module(data)
-    out = xp.argmax(data, axis=axis, keepdims=keepdims) if axis is not None else xp.argmax(data)
+    out = xp.argmax(data, axis=dim, keepdims=keepdim) if dim is not None else xp.argmax(data)
     return Tensor._from_op(xp.asarray(out, dtype="int64"), None)

@@ -8,6 +8,7 @@ import itertools
 
 from ..autograd import Function
 from ..backend import get_array_module, scatter_add, to_device as _move, device_of
+from .reduce import resolve_dim
 
 
 class Reshape(Function):
@@ -161,8 +162,9 @@ def transpose(x, dim0=-2, dim1=-1):
     return Permute.apply(x, axes=tuple(axes))
 
 
-def squeeze(x, axis=None):
+def squeeze(x, dim=None, *, axis=None):
     """Drop axes of size 1 (all of them, or the one named)."""
+    axis = resolve_dim(dim, axis)[0]
     if axis is None:
         shape = tuple(n for n in x.shape if n != 1)
     else:
@@ -171,8 +173,9 @@ def squeeze(x, axis=None):
     return Reshape.apply(x, shape=shape)
 
 
-def unsqueeze(x, axis):
-    """Insert an axis of size 1 at ``axis`` (negative counts from the end of the result)."""
+def unsqueeze(x, dim=None, *, axis=None):
+    """Insert an axis of size 1 at ``dim`` (negative counts from the end of the result)."""
+    axis = resolve_dim(dim, axis)[0]
     axis = axis % (x.ndim + 1)
     return Reshape.apply(x, shape=x.shape[:axis] + (1,) + x.shape[axis:])
 
@@ -194,21 +197,23 @@ def getitem(x, index):
     return GetItem.apply(x, index=_unwrap_index(index))
 
 
-def cat(tensors, axis=0):
+def cat(tensors, dim=0, *, axis=None):
     """Join tensors along an existing axis."""
-    return Cat.apply(*tensors, axis=axis)
+    return Cat.apply(*tensors, axis=dim if axis is None else axis)
 
 
-def stack(tensors, axis=0):
+def stack(tensors, dim=0, *, axis=None):
     """Join tensors along a new axis (``unsqueeze`` each, then ``cat``)."""
+    axis = dim if axis is None else axis
     return Cat.apply(*[unsqueeze(t, axis) for t in tensors], axis=axis)
 
 
-def split(x, split_size_or_sections, axis=0):
-    """Cut ``x`` along ``axis`` into pieces of ``split_size`` (an int) or of the listed sizes.
+def split(x, split_size_or_sections, dim=0, *, axis=None):
+    """Cut ``x`` along ``dim`` into pieces of ``split_size`` (an int) or of the listed sizes.
 
     Each piece is an indexing op, so each gets its own gradient slice.
     """
+    axis = dim if axis is None else axis
     n = x.shape[axis]
     if isinstance(split_size_or_sections, int):
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
