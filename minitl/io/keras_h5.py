@@ -28,7 +28,7 @@ from .dtypes import bfloat16_bits_to_float32
 from .errors import UnsafeWeightsError, WeightFormatError, require_optional
 from .state import WeightDict
 
-H5PY_HINT = "pip install h5py   (or pip install 'minitl[test]')"
+H5PY_HINT = "pip install 'minitl[keras]'   (or just: pip install h5py)"
 MAX_DATASET_BYTES = 8 << 30
 KNOWN_CLASSES = {
     "dense": "Dense", "conv2d": "Conv2D", "conv1d": "Conv1D", "depthwise_conv2d": "DepthwiseConv2D",

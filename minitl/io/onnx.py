@@ -18,7 +18,7 @@ from .dtypes import bfloat16_bits_to_float32
 from .errors import UnsafeWeightsError, WeightFormatError, require_optional
 from .state import WeightDict
 
-ONNX_HINT = "pip install onnx   (or pip install 'minitl[test]')"
+ONNX_HINT = "pip install 'minitl[onnx]'   (or just: pip install onnx)"
 
 
 def _check_external(path, onnx, tensor, base_dir):
