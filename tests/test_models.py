@@ -184,3 +184,20 @@ def test_saved_manifest_records_architecture_and_arguments(tmp_path):
     meta = minitl.load(path).meta
     assert meta["architecture"] == "SmallCNN"
     assert meta["arguments"] == {"num_classes": 7, "in_channels": 3}
+
+
+@pytest.mark.parametrize("make,shape", [(lambda: SmallCNN(4), (2, 1, 8, 8)), (lambda: MLP([12, 8, 4]), (2, 3, 4)),
+                                        (lambda: resnet8(4), (2, 3, 4, 4))])
+def test_backbone_then_head_is_the_whole_model(make, shape):
+    model = make().eval()
+    x = minitl.tensor(numpy.random.default_rng(0).standard_normal(shape))
+    features = model.backbone(x)
+    if features.ndim > 2:  # resnet's backbone ends at the pooled (N, C, 1, 1) map
+        features = features.flatten(1)
+    numpy.testing.assert_allclose(model.head(features).numpy(), model(x).numpy(), rtol=1e-6)
+
+
+def test_lenet_exposes_features_and_classifier():
+    lenet = LeNet5()
+    assert lenet.head is lenet.classifier[5]
+    assert [type(m).__name__ for m in lenet.features][:3] == ["Conv2d", "ReLU", "MaxPool2d"]

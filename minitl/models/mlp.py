@@ -35,6 +35,11 @@ class MLP(TransferModel):
         self.head = Linear(sizes[-2], sizes[-1])
         build(self, weights)
 
+    @property
+    def backbone(self):
+        """Flatten and the hidden blocks, as a view (the layers stay owned by the model)."""
+        return Sequential._view([("flatten", self.flatten), ("hidden", self.hidden)])
+
     def blocks(self):
         return [*self.hidden, self.head]
 
