@@ -15,7 +15,7 @@ unless ``retain_graph=True``. Talks to: ``tensor.py`` (the Tensor wrapper), ``ba
 import contextlib
 import functools
 
-from .backend import get_array_module
+from .backend import DeviceError, device_of, get_array_module, to_device
 
 _grad_enabled = True
 
@@ -106,6 +106,10 @@ class Function:
 
         fn = cls(**settings)
         tensors_given = [x for x in inputs if isinstance(x, Tensor)]
+        devices = {x.device for x in tensors_given}
+        if len(devices) > 1:  # else NumPy/CuPy fail with an obscure TypeError deep in forward
+            raise DeviceError(f"{cls.__name__}: inputs sit on different devices ({' and '.join(sorted(devices))}); "
+                              "move them with .to(device) (model.to(...), DataLoader(..., device=...))")
         # Python numbers take the dtype and device of a floating tensor input (no promotion).
         floating = [x for x in tensors_given if x.dtype.kind == "f"]
         like = (floating or tensors_given or [None])[0]
@@ -188,7 +192,9 @@ def run_backward(root, grad=None, retain_graph=False):
             )
         grad = xp.ones_like(root.data)
     else:
-        grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)
+        # a NumPy grad for a CuPy output (or the reverse) is moved: the two never mix in an op
+        grad = to_device(grad.data, device_of(root.data)) if isinstance(grad, Tensor) else \
+            xp.asarray(grad, dtype=root.dtype)
         if grad.shape != root.shape:
             raise ValueError(f"backward() grad has shape {grad.shape}, output has shape {root.shape}")
 

@@ -253,6 +253,9 @@ class Tensor:
 
     def _compare(self, other, op):
         other = other.data if isinstance(other, Tensor) else other
+        if isinstance(other, (list, tuple, numpy.ndarray)) or backend.device_of(other) == "cuda":
+            # CuPy refuses NumPy arrays and lists as operands: bring them to this tensor's device
+            other = backend.to_device(other, self.device)
         return Tensor._from_op(getattr(self.data, op)(other), None)
 
     def __lt__(self, other): return self._compare(other, "__lt__")

@@ -137,7 +137,7 @@ class Maximum(Function):
         return get_array_module(x).maximum(x, y)
 
     def backward(self, g):
-        share_x = (self.x > self.y) + 0.5 * (self.x == self.y)
+        share_x = ((self.x > self.y) + 0.5 * (self.x == self.y)).astype(g.dtype)  # bool * 0.5 is float64
         return g * share_x, g * (1 - share_x)
 
 
@@ -148,7 +148,7 @@ class Minimum(Function):
         return get_array_module(x).minimum(x, y)
 
     def backward(self, g):
-        share_x = (self.x < self.y) + 0.5 * (self.x == self.y)
+        share_x = ((self.x < self.y) + 0.5 * (self.x == self.y)).astype(g.dtype)  # bool * 0.5 is float64
         return g * share_x, g * (1 - share_x)
 
 

@@ -75,7 +75,7 @@ class Max(Function):
         return z if self.keepdims else z.reshape([n for i, n in enumerate(z.shape) if i not in self.axes])
 
     def backward(self, g):
-        ties = self.winners.sum(axis=self.axes, keepdims=True)
+        ties = self.winners.sum(axis=self.axes, keepdims=True, dtype=g.dtype)  # an int64 count would promote to float64
         return _restore(g, self.axes, self.keepdims) * self.winners / ties
 
 

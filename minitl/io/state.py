@@ -35,7 +35,8 @@ class WeightDict(OrderedDict):
 def host_array(value):
     """A NumPy array from a NumPy/CuPy array, a minitl Tensor (``.data``) or a Python number."""
     data = getattr(value, "data", value)
-    if isinstance(data, memoryview):  # numpy arrays also have .data (a memoryview): keep the array
+    # numpy arrays also have .data (a memoryview), CuPy arrays too (a device pointer): keep the array
+    if isinstance(data, memoryview) or backend.device_of(value) == "cuda":
         data = value
     return backend.asnumpy(data)
 

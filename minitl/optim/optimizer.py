@@ -54,6 +54,14 @@ def _owner_was_lost(p):
     return ref is not None and ref() is None
 
 
+def _state_on_device(state, device):
+    """``state`` with its arrays on ``device``: ``model.to()`` after some steps moves the parameters, not the state."""
+    for key, value in state.items():
+        if getattr(value, "ndim", 0) > 0 and backend.device_of(value) != device:
+            state[key] = backend.to_device(value, device)
+    return state
+
+
 class Optimizer:
     """Base class. ``params``: a Module, an iterable of parameters, or a list of param-group dicts.
 
@@ -166,7 +174,8 @@ class Optimizer:
                     continue
                 # Read every step: a scheduler changed group["lr"], a user changed lr_scale.
                 lr = float(group["lr"]) * effective_lr_scale(p)
-                update = self._update(p.data, p.grad.data, self.state.setdefault(p, {}), group, lr)
+                state = _state_on_device(self.state.setdefault(p, {}), p.device)
+                update = self._update(p.data, p.grad.data, state, group, lr)
                 p.data += update
                 xp = backend.get_array_module(update)
                 # A device scalar: reading it (and syncing the GPU) waits until the report is read.
