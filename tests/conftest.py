@@ -26,3 +26,11 @@ def _seeded():
 @pytest.fixture
 def rng():
     return numpy.random.default_rng(1234)
+
+
+@pytest.fixture
+def cuda():
+    """For tests about moving between devices: skipped unless CuPy and a GPU are present."""
+    if not backend.is_gpu_available():
+        pytest.skip("CuPy with a CUDA GPU is not available")
+    return "cuda"
