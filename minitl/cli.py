@@ -1,0 +1,88 @@
+"""The command line: ``minitl <command>`` (or ``python -m minitl <command>``).
+
+    minitl info                      versions, GPU, where Fashion-MNIST was found
+    minitl summary smallcnn --num-classes 5 --freeze-to 2
+    minitl inspect weights.pth       what a weight file holds, read safely (no code runs)
+
+Each command is a thin layer over the library, so what it prints is what the API returns.
+"""
+import argparse
+import sys
+
+MODELS = {
+    "smallcnn": ("SmallCNN", (1, 1, 28, 28)),
+    "lenet5": ("LeNet5", (1, 1, 28, 28)),
+    "resnet8": ("resnet8", (1, 3, 32, 32)),
+    "resnet18": ("resnet18", (1, 3, 224, 224)),
+}
+
+
+def _info(args, out):
+    import numpy  # noqa: PLC0415
+
+    import minitl  # noqa: PLC0415
+    from minitl.data.fashion_mnist import find_fashion_mnist  # noqa: PLC0415
+
+    out.write(f"minitl {minitl.__version__}, numpy {numpy.__version__}\n")
+    out.write(f"default device: {minitl.backend.default_device()}\n")
+    gpu = minitl.backend.is_gpu_available()
+    out.write(f"GPU (CuPy): {'available' if gpu else 'not available; ' + minitl.backend.GPU_INSTALL_HINT}\n")
+    folder = find_fashion_mnist()
+    out.write(f"Fashion-MNIST: {folder if folder else 'full set not found; the bundled subset will be used'}\n")
+    return 0
+
+
+def _summary(args, out):
+    import minitl  # noqa: PLC0415
+
+    name, input_shape = MODELS[args.model]
+    model = getattr(minitl.models, name)(num_classes=args.num_classes)
+    if args.input_shape:
+        input_shape = (1,) + tuple(int(n) for n in args.input_shape.split(","))
+    if args.freeze_to:
+        model.freeze_to(args.freeze_to)
+    out.write(str(model.summary(input_shape, print_table=False)) + "\n")
+    return 0
+
+
+def _inspect(args, out):
+    from minitl.io import read_weights  # noqa: PLC0415
+
+    weights = read_weights(args.path)
+    total = sum(int(a.size) for a in weights.values())
+    out.write(f"{args.path}: {weights.format} file, {len(weights)} arrays, {total:,} numbers\n")
+    width = max((len(k) for k in weights), default=0)
+    for key, array in weights.items():
+        out.write(f"  {key:<{width}}  {str(array.dtype):<8} {tuple(array.shape)}\n")
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="minitl", description="minitl: transfer learning, step by step")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("info", help="versions, GPU and data locations").set_defaults(run=_info)
+    summary = commands.add_parser("summary", help="the summary() table of a reference model")
+    summary.add_argument("model", choices=sorted(MODELS))
+    summary.add_argument("--num-classes", type=int, default=10)
+    summary.add_argument("--freeze-to", type=int, default=0, help="freeze the first K blocks")
+    summary.add_argument("--input-shape", help="C,H,W of one input (default: the model's usual size)")
+    summary.set_defaults(run=_summary)
+    inspect = commands.add_parser("inspect", help="list what a weight file holds (read safely)")
+    inspect.add_argument("path")
+    inspect.set_defaults(run=_inspect)
+    return parser
+
+
+def main(argv=None, out=None):
+    """Run one command; returns the exit status (errors are printed, not raised)."""
+    out = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args, out)
+    except (OSError, ValueError) as error:  # WeightFormatError is a ValueError: say it, exit 1
+        sys.stderr.write(f"minitl {args.command}: {error}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The command line: each command prints what the library returns."""
+import io
+import subprocess
+import sys
+
+import minitl
+from minitl.cli import main
+
+
+def _run(*argv):
+    out = io.StringIO()
+    status = main(list(argv), out=out)
+    return status, out.getvalue()
+
+
+def test_info_names_version_gpu_and_data():
+    status, text = _run("info")
+    assert status == 0
+    assert f"minitl {minitl.__version__}" in text and "GPU (CuPy):" in text and "Fashion-MNIST:" in text
+
+
+def test_summary_with_frozen_blocks():
+    status, text = _run("summary", "smallcnn", "--num-classes", "5", "--freeze-to", "2")
+    assert status == 0
+    assert "Trainable params: 74,757" in text and "Non-trainable params: 19,008" in text
+
+
+def test_inspect_lists_keys_shapes_and_format(tmp_path):
+    path = tmp_path / "model.safetensors"
+    minitl.io.save_safetensors(minitl.models.SmallCNN(3), path)
+    status, text = _run("inspect", str(path))
+    assert status == 0 and "safetensors file, 23 arrays" in text  # 3 blocks x (2 conv + 5 BN) + 2 head
+    assert "head.weight" in text and "(3, 128)" in text
+
+
+def test_inspect_of_a_bad_file_is_an_error_message_not_a_traceback(tmp_path, capsys):
+    path = tmp_path / "broken.safetensors"
+    path.write_bytes(b"\x00" * 4)
+    status, _ = _run("inspect", str(path))
+    assert status == 1 and "broken.safetensors" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_the_same_command():
+    done = subprocess.run([sys.executable, "-m", "minitl", "summary", "lenet5"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and "Total params: 61,706" in done.stdout
