@@ -3,30 +3,29 @@ from .. import functional as F
 from ..module import Module
 
 
-class MaxPool2d(Module):
-    """Largest value in each window; stride defaults to the kernel size (non-overlapping windows)."""
+class _Pool2d(Module):
+    """Window settings shared by max and average pooling; stride defaults to the kernel size."""
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool2d):
+    """Largest value in each window; the default stride gives non-overlapping windows."""
 
     def forward(self, x):
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
 
-
-class AvgPool2d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0):
-        super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+class AvgPool2d(_Pool2d):
+    """Mean of each window (padding counts in the divisor, as PyTorch's default)."""
 
     def forward(self, x):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
 
 
 class AdaptiveAvgPool2d(Module):
