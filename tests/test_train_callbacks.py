@@ -107,3 +107,50 @@ def test_model_checkpoint_saves_every_k_epochs_or_the_best(tmp_path):
     assert load_checkpoint(tmp_path / "epoch4.npz").epoch == 4
     best_epoch = history.best("val_loss")["epoch"]
     assert load_checkpoint(tmp_path / "best.npz").epoch == best_epoch
+
+
+def test_early_stopping_resumed_mid_patience_stops_at_the_same_epoch_with_the_same_best_weights(tmp_path):
+    # train_loss falls every epoch, so in "max" mode epoch 1 stays the best and patience=2 stops at epoch 3.
+    def run(epochs, callbacks, resume_from=None):
+        minitl.manual_seed(0 if resume_from is None else 7)   # a resumed run starts from other weights
+        model = MLP([6, 3])
+        history = fit(model, SGD(model, lr=0.1), batches(), epochs=epochs, callbacks=callbacks, verbose=False,
+                      resume_from=resume_from)
+        return model, history
+
+    straight_stopper = EarlyStopping(monitor="train_loss", mode="max", patience=2)
+    straight, straight_history = run(10, [straight_stopper])
+    assert straight_stopper.stopped_epoch == 3 and straight_stopper.best_epoch == 1
+
+    # ModelCheckpoint first in the list: it still runs last, so it saves the stopper's state after epoch 2.
+    run(2, [ModelCheckpoint(tmp_path / "e{epoch}.npz"), EarlyStopping(monitor="train_loss", mode="max", patience=2)])
+    with numpy.load(tmp_path / "e2.npz", allow_pickle=False) as archive:   # best weights: plain arrays
+        assert "callbacks/0" in archive.files and archive["callbacks/0"].dtype == numpy.float32
+    stopper = EarlyStopping(monitor="train_loss", mode="max", patience=2)
+    resumed, history = run(10, [stopper], resume_from=tmp_path / "e2.npz")   # the ModelCheckpoint is gone: fine
+    assert (stopper.wait, stopper.stopped_epoch, stopper.best_epoch) == (2, 3, 1)
+    assert len(history) == len(straight_history) == 3
+    for name, array in straight.state_dict().items():
+        numpy.testing.assert_array_equal(resumed.state_dict()[name], array, err_msg=name)
+
+
+def test_model_checkpoint_best_only_keeps_a_better_earlier_file_after_a_resume(tmp_path):
+    def callbacks():   # two of one class: keys ModelCheckpoint/0 and /1 keep separate bests
+        return [ModelCheckpoint(tmp_path / "best.npz", save_best_only=True, monitor="train_loss", mode="max"),
+                ModelCheckpoint(tmp_path / "last.npz")]
+
+    minitl.manual_seed(0)
+    model = MLP([6, 3])
+    first = fit(model, SGD(model, lr=0.1), batches(), epochs=2, callbacks=callbacks(), verbose=False)
+    saved = load_checkpoint(tmp_path / "last.npz")
+    assert saved.callback_states == {"ModelCheckpoint/0": {"best": first["train_loss"][0]},
+                                     "ModelCheckpoint/1": {"best": None}}
+    assert load_checkpoint(tmp_path / "best.npz").epoch == 1
+
+    best, last = callbacks()
+    history = fit(model, SGD(model, lr=0.1), batches(), epochs=4, callbacks=[best, last, GradualUnfreezing()],
+                  verbose=False, resume_from=tmp_path / "last.npz")   # GradualUnfreezing has no saved state: fine
+    assert history["train_loss"][2] < history["train_loss"][0]        # epochs 3 and 4 are worse in "max" mode
+    assert best.saved == [] and best.best == first["train_loss"][0]
+    assert load_checkpoint(tmp_path / "best.npz").epoch == 1
+    assert load_checkpoint(tmp_path / "last.npz").epoch == 4

@@ -2,13 +2,20 @@
 
 The hooks, in the order fit calls them (each gets the running ``TrainingLoop``, ``loop``)::
 
-    on_train_begin(loop)
+    on_train_begin(loop)            start fresh (a callback may be reused by a second fit)
+    load_state_dict(state)          only in a resumed fit: the state the checkpoint saved
       on_epoch_begin(loop)          loop.epoch is the 1-based epoch about to run
         on_step_end(loop)           after each optimizer step; loop.step, loop.last_loss
       on_epoch_end(loop)            loop.history.epochs[-1] holds this epoch's metrics
     on_train_end(loop)
 
-Set ``loop.stop_training = True`` to end the run after the current step or epoch. Three callbacks
+Callbacks run in the order given, except that those with ``runs_last = True`` (ModelCheckpoint)
+come after the rest: a checkpoint must see the other callbacks' state *after* this epoch.
+Set ``loop.stop_training = True`` to end the run after the current step or epoch.
+
+State: like PyTorch Lightning, a callback that remembers something across epochs returns it from
+``state_dict()`` (numbers, strings, lists, dicts and arrays: codec.py stores them, no pickle) and
+takes it back in ``load_state_dict(state)``, so a resumed run continues exactly. Three callbacks
 come with minitl:
 
 * ``GradualUnfreezing(every=k)``: ULMFiT's recipe (Howard & Ruder, 2018). Start with the backbone
@@ -27,7 +34,16 @@ from .history import is_number, resolve_mode
 
 
 class Callback:
-    """Base class: every hook does nothing. Override the ones you need."""
+    """Base class: every hook does nothing and there is no state. Override what you need."""
+
+    runs_last = False  # True: called after the callbacks without it (ModelCheckpoint)
+
+    def state_dict(self) -> dict:
+        """What a checkpoint must store to continue this callback exactly (nothing, by default)."""
+        return {}
+
+    def load_state_dict(self, state) -> None:
+        """Take back what ``state_dict()`` returned (called after ``on_train_begin`` of a resumed fit)."""
 
     def on_train_begin(self, loop):
         pass
@@ -79,7 +95,10 @@ class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
 
     ``mode``: "min", "max" or "auto" (min for names with "loss"). ``restore_best``: at the end, load
-    the weights of the best epoch back into the model (a copy is kept in host memory).
+    the weights of the best epoch back into the model (a copy is kept in host memory, and saved in
+    checkpoints with the best value and the patience counter, so a resumed run stops where the
+    uninterrupted one would). A partial epoch (a ``steps=`` run's last) is not judged: a resumed
+    run redoes it in full.
     """
 
     def __init__(self, monitor="val_loss", patience=3, min_delta=0.0, mode="auto", restore_best=True):
@@ -99,8 +118,18 @@ class EarlyStopping(Callback):
     def on_train_begin(self, loop):
         self.best, self.best_epoch, self.wait, self.stopped_epoch, self.best_state = None, None, 0, None, None
 
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
+                "stopped_epoch": self.stopped_epoch, "best_state": self.best_state}
+
+    def load_state_dict(self, state) -> None:
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        self.stopped_epoch, self.best_state = state["stopped_epoch"], state["best_state"]
+
     def on_epoch_end(self, loop):
         record = loop.history.epochs[-1]
+        if record.get("partial"):
+            return
         if self.monitor not in record:
             raise KeyError(f"EarlyStopping monitors {self.monitor!r}, but the epoch record has only "
                            f"{sorted(record)}; pass val_loader= to fit() for val_ metrics")
@@ -124,14 +153,24 @@ class ModelCheckpoint(Callback):
     """Save a checkpoint after every ``every``-th epoch (``path`` may contain ``{epoch}``).
 
     ``save_best_only=True``: save only when ``monitor`` improves, so ``path`` always holds the best
-    epoch so far. Each save is atomic (see checkpoint.py), so an interrupted run keeps the last one.
+    epoch so far (the best value is in its state, so a resumed run does not overwrite a better
+    file with a worse one). Each save is atomic (see checkpoint.py), so an interrupted run keeps
+    the last one. It runs after the other callbacks and saves their state too.
     """
+
+    runs_last = True
 
     def __init__(self, path, every=1, save_best_only=False, monitor="val_loss", mode="auto"):
         self.path, self.every, self.save_best_only, self.monitor = path, int(every), save_best_only, monitor
         self.mode = resolve_mode(monitor, mode)
         self.best = None
         self.saved = []  # the paths written, in order
+
+    def state_dict(self) -> dict:
+        return {"best": self.best}
+
+    def load_state_dict(self, state) -> None:
+        self.best = state["best"]
 
     def on_epoch_end(self, loop):
         record = loop.history.epochs[-1]
@@ -149,5 +188,5 @@ class ModelCheckpoint(Callback):
         fields = {k: v for k, v in record.items() if is_number(v)}  # "{epoch}", "{val_loss:.3f}"
         path = str(self.path).format(**fields)
         save_checkpoint(path, loop.model, loop.optimizer, loop.scheduler, epoch=loop.history.completed_epochs,
-                        history=loop.history)
+                        history=loop.history, callbacks=loop.callbacks)
         self.saved.append(path)

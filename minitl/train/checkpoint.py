@@ -9,9 +9,10 @@ The file is a plain ``numpy.savez`` archive, readable with ``numpy.load(path, al
     model/<name>          every parameter and buffer (``model.state_dict()``), host arrays
     optimizer/<n>         the arrays of ``optimizer.state_dict()`` (momentum, Adam's moments)
     scheduler/<n>         the arrays of ``scheduler.state_dict()``, if it has any
+    callbacks/<n>         the arrays of the callbacks' ``state_dict()`` (EarlyStopping's best weights)
     checkpoint.json       UTF-8 JSON as a uint8 array: the epoch, the History, the rest of the
-                          optimizer/scheduler state (codec.py), the frozen modules and parameters,
-                          the ``lr_scale`` of every module that sets one, and the random state
+                          optimizer/scheduler/callback state (codec.py), the frozen modules and
+                          parameters, the ``lr_scale`` of every module that sets one, the random state
 
 Three things a student should notice:
 
@@ -20,6 +21,10 @@ Three things a student should notice:
   intact and no half file behind.
 * **Frozen and lr_scale are state too**: a resumed run with a block unfrozen that was frozen (or a
   different learning-rate scale) would not be the same run, so both are saved and restored.
+* **Callbacks have state too**: EarlyStopping's best value and patience counter, ModelCheckpoint's
+  best value. A checkpoint written during ``fit`` (by ModelCheckpoint) stores each callback's
+  ``state_dict()`` under a key such as ``"EarlyStopping/0"`` (``callback_keys``), and a resumed
+  ``fit`` hands it back to the callback with the same key.
 * **The data order is state too**: the global generator (``minitl.random``) and the loader's own
   generator are restored, and a checkpoint taken in the middle of an epoch replays that epoch's
   shuffle and skips the batches already done (``History.resume_point``). So the next step after a
@@ -52,7 +57,8 @@ class Checkpoint:
     Fields: ``path``, ``epoch`` (completed epochs), ``step`` (optimizer steps so far), ``history``,
     ``model_state`` (ordered name -> array), ``optimizer_state`` / ``scheduler_state`` (or None),
     ``frozen_modules``, ``frozen_parameters``, ``lr_scales``, ``rng`` (global generator state at
-    save time), ``extra`` (whatever the caller passed), ``meta`` (the raw JSON).
+    save time), ``callback_states`` (key -> state, see ``callback_keys``), ``extra`` (whatever the
+    caller passed), ``meta`` (the raw JSON).
     """
 
     def __init__(self, path, meta, arrays):
@@ -66,6 +72,7 @@ class Checkpoint:
         self.frozen_parameters = list(meta.get("frozen_parameters", []))
         self.lr_scales = dict(meta.get("lr_scales", {}))
         self.rng = from_json_safe(meta.get("rng"))
+        self.callback_states = decode(meta.get("callbacks") or {}, arrays)
         self.extra = meta.get("extra")
         self.skip_batches = 0  # set by resume(): batches of a half-done epoch that fit() must skip
 
@@ -74,6 +81,19 @@ class Checkpoint:
         """The History's bookmark when it belongs to this checkpoint's epoch, else None."""
         point = self.history.resume_point
         return point if point and point.get("epoch") == self.epoch else None
+
+    def restore_callbacks(self, callbacks) -> list:
+        """Give each callback the state saved under its key; return the keys restored, in order.
+
+        Matching is by key only, and a mismatch is not an error: a callback added since the save
+        (no saved state) keeps its own state, and a saved state whose callback is gone is ignored.
+        """
+        restored = []
+        for key, callback in callback_keys(callbacks):
+            if key in self.callback_states:
+                callback.load_state_dict(self.callback_states[key])
+                restored.append(key)
+        return restored
 
     def __repr__(self):
         return (f"Checkpoint({self.path!r}, epoch={self.epoch}, step={self.step}, "
@@ -137,6 +157,21 @@ def apply_frozen_and_scales(model, modules, parameters, scales, path=None) -> No
         by_name[name].lr_scale = scale
 
 
+def callback_keys(callbacks) -> list:
+    """``[(key, callback)]`` with key = class name / index among the callbacks of that class.
+
+    ``[EarlyStopping(), ModelCheckpoint(a), ModelCheckpoint(b)]`` gives ``"EarlyStopping/0"``,
+    ``"ModelCheckpoint/0"``, ``"ModelCheckpoint/1"``: two checkpointers keep separate bests, and
+    adding a callback of another class does not shift the keys of the rest.
+    """
+    seen, keyed = {}, []
+    for callback in callbacks:
+        name = type(callback).__name__
+        keyed.append((f"{name}/{seen.get(name, 0)}", callback))
+        seen[name] = seen.get(name, 0) + 1
+    return keyed
+
+
 # ----- writing -----
 
 def _write_members(file, arrays) -> None:
@@ -144,11 +179,14 @@ def _write_members(file, arrays) -> None:
     numpy.savez(file, **arrays)
 
 
-def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, history=None, extra=None) -> None:
+def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, history=None, extra=None,
+                    callbacks=()) -> None:
     """Write model, optimizer, scheduler, epoch, history, frozen set, lr_scales and RNG state to ``path``.
 
     ``epoch``: the number of completed epochs (default: the history's). ``extra``: any JSON-able
-    dict of your own. The write is atomic: ``path`` is either the old file or the complete new one.
+    dict of your own. ``callbacks``: the run's callbacks (``loop.callbacks``), whose ``state_dict()``
+    is stored by ``callback_keys``. The write is atomic: ``path`` is either the old file or the
+    complete new one.
     """
     history = history if history is not None else History()
     if epoch is None:
@@ -164,6 +202,7 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, his
         "frozen_parameters": [name for name, p in model.named_parameters() if not p.requires_grad],
         "lr_scales": {name: m.lr_scale for name, m in model.named_modules() if m.lr_scale is not None},
         "rng": to_json_safe(get_rng().bit_generator.state),
+        "callbacks": encode({key: c.state_dict() for key, c in callback_keys(callbacks)}, "callbacks", arrays),
         "extra": extra,
     }
     try:
@@ -202,13 +241,15 @@ def load_checkpoint(path) -> Checkpoint:
     return Checkpoint(path, meta, arrays)
 
 
-def resume(checkpoint, model, optimizer=None, scheduler=None, loader=None) -> Checkpoint:
+def resume(checkpoint, model, optimizer=None, scheduler=None, loader=None, callbacks=()) -> Checkpoint:
     """Load ``checkpoint`` (a path or a ``Checkpoint``) into everything given; return the Checkpoint.
 
     Restores, in order: the model's arrays (strict: every key must match), its frozen set and
-    lr_scales, the optimizer and scheduler state, and the random state (global, and ``loader``'s
-    own generator). Pass the result to ``fit(..., resume_from=...)`` (or pass the path there and
-    let fit call this): it continues at ``checkpoint.epoch`` with the same history.
+    lr_scales, the optimizer and scheduler state, the random state (global, and ``loader``'s
+    own generator) and the state of ``callbacks`` (``Checkpoint.restore_callbacks``). Pass the
+    result to ``fit(..., resume_from=...)`` (or pass the path there and let fit call this): it
+    continues at ``checkpoint.epoch`` with the same history, and restores the state of its own
+    callbacks again after ``on_train_begin`` (the hook where a callback starts fresh).
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     try:
@@ -233,4 +274,5 @@ def resume(checkpoint, model, optimizer=None, scheduler=None, loader=None) -> Ch
     else:
         restore_rng({"global": ckpt.meta.get("rng"), "loader": point["rng"]["loader"] if point else None}, loader)
         ckpt.skip_batches = 0
+    ckpt.restore_callbacks(callbacks)
     return ckpt

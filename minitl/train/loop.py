@@ -120,7 +120,8 @@ class TrainingLoop:
             raise ValueError(f"scheduler_interval must be one of {INTERVALS}, got {scheduler_interval!r}")
         self.model, self.optimizer, self.train_loader, self.val_loader = model, optimizer, train_loader, val_loader
         self.epochs, self.steps, self.loss_fn, self.scheduler = epochs, steps, loss_fn, scheduler
-        self.callbacks, self.scheduler_interval, self.on_nan = list(callbacks), scheduler_interval, on_nan
+        self.callbacks = sorted(callbacks, key=lambda callback: callback.runs_last)  # stable: order kept otherwise
+        self.scheduler_interval, self.on_nan = scheduler_interval, on_nan
         self.stream, self.mode = stream, progress_mode(verbose, stream)
         self.history = History()
         self.epoch, self.step, self.step_in_epoch = 0, 0, 0
@@ -163,6 +164,8 @@ class TrainingLoop:
             self.last_finite_loss = finite[-1] if finite else None
         completed = checkpoint.epoch if checkpoint else 0
         self._call("on_train_begin")
+        if checkpoint is not None:
+            checkpoint.restore_callbacks(self.callbacks)  # after on_train_begin, where callbacks start fresh
         while not self.stop_training and self._steps_left() and (self.epochs is None or completed < self.epochs):
             self.epoch = completed + 1
             self.run_epoch(checkpoint if checkpoint is not None and checkpoint.skip_batches else None)
@@ -270,8 +273,10 @@ def fit(model, optimizer, train_loader, epochs=None, steps=None, loss_fn=cross_e
     ``verbose``: None shows a bar on a terminal only, True always (one line per epoch in a log),
     False never; it goes to ``stream`` (stderr). ``resume_from``: a checkpoint path (restores model,
     optimizer, scheduler, frozen set, lr_scales, data order) or the ``Checkpoint`` that ``resume``
-    returned. An exception (``TrainingDivergedError``, Ctrl-C) propagates; ``on_train_end`` is then
-    not called, and the model keeps the weights of the last good step.
+    returned; either way ``callbacks`` get the state saved for them (matched by class name and
+    index, ``checkpoint.callback_keys``; a callback new since the save keeps its own state, a saved
+    one that is gone is ignored). An exception (``TrainingDivergedError``, Ctrl-C) propagates;
+    ``on_train_end`` is then not called, and the model keeps the weights of the last good step.
     """
     loop = TrainingLoop(model, optimizer, train_loader, epochs, steps, loss_fn, val_loader, scheduler, callbacks,
                         scheduler_interval, on_nan, verbose, stream)
