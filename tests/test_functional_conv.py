@@ -95,3 +95,11 @@ def test_conv2d_bad_shapes_say_what_is_wrong(x_shape, w_shape, kw, words):
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
                        .replace("]", r"\]")):
         conv2d(x, w, **kw)
+
+
+def test_a_frozen_weight_keeps_no_im2col_columns():
+    x = minitl.tensor(numpy.ones((1, 2, 5, 5)), requires_grad=True)
+    frozen = minitl.tensor(numpy.ones((3, 2, 3, 3)))
+    trainable = minitl.tensor(numpy.ones((3, 2, 3, 3)), requires_grad=True)
+    assert conv2d(x, frozen).grad_fn.cols is None
+    assert conv2d(x, trainable).grad_fn.cols is not None

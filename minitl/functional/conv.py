@@ -85,7 +85,9 @@ class Conv2d(Function):
         y = y.reshape(out_channels, n, oh, ow).transpose(1, 0, 2, 3)
         if bias is not None:
             y = y + bias.reshape(1, -1, 1, 1)
-        self.cols, self.weight, self.x_shape, self.x_dtype = cols, weight, x.shape, x.dtype
+        # the columns are only needed for the weight's gradient: a frozen weight saves no im2col copy
+        self.cols = cols if self.needs_input_grad[1] else None
+        self.weight, self.x_shape, self.x_dtype = weight, x.shape, x.dtype
         return xp.ascontiguousarray(y)
 
     def backward(self, grad):
