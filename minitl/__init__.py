@@ -10,7 +10,7 @@ from .backend import is_gpu_available
 from .functional.activation import log_softmax, relu, sigmoid, softmax, tanh
 from .functional.elementwise import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where  # noqa: A004
 from .functional.linalg import matmul
-from .functional.reduce import argmax, max, mean, min, sum, var  # noqa: A004
+from .functional.reduce import amax, amin, argmax, max, mean, min, sum, var  # noqa: A004
 from .functional.shape import (broadcast_to, cat, expand, flatten, pad, permute, reshape, split,
                                squeeze, stack, transpose, unsqueeze)
 from .gradcheck import GradcheckError, gradcheck

@@ -14,6 +14,7 @@ unless ``retain_graph=True``. Talks to: ``tensor.py`` (the Tensor wrapper), ``ba
 """
 import contextlib
 import functools
+import itertools
 
 from .backend import DeviceError, device_of, get_array_module, to_device
 
@@ -25,8 +26,11 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Turn graph recording on or off inside a ``with`` block or a decorated function."""
+class _GradMode(contextlib.ContextDecorator):
+    """Set grad mode on entering a ``with`` block (or a decorated call) and restore the previous one on leaving.
+
+    The previous modes are kept on a stack, so the same object nests and a decorated function may recurse.
+    """
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
@@ -44,18 +48,73 @@ class set_grad_enabled(contextlib.ContextDecorator):
         return False
 
 
-class no_grad(set_grad_enabled):
+class no_grad(_GradMode):
     """``with minitl.no_grad():`` (or ``@minitl.no_grad()``) records nothing: use it for evaluation."""
 
     def __init__(self):
         super().__init__(False)
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_GradMode):
     """Re-enable recording inside a ``no_grad`` block."""
 
     def __init__(self):
         super().__init__(True)
+
+
+class set_grad_enabled(_GradMode):
+    """Switch graph recording on or off, as ``torch.set_grad_enabled``; three ways to use it.
+
+    A plain call, ``minitl.set_grad_enabled(False)``, switches the mode right away and for good (until
+    the next call). ``with minitl.set_grad_enabled(False):`` restores the previous mode at the end of
+    the block. ``@minitl.set_grad_enabled(False)`` changes nothing when decorating: the mode applies
+    during each call of the function only.
+    """
+
+    def __init__(self, mode: bool):
+        global _grad_enabled
+        super().__init__(mode)
+        self.previous.append(_grad_enabled)  # what the end of a ``with`` block goes back to
+        _grad_enabled = self.mode
+
+    def __enter__(self):
+        global _grad_enabled
+        _grad_enabled = self.mode  # already switched (and the previous mode saved) by __init__
+        return self
+
+    def __call__(self, function):
+        global _grad_enabled
+        _grad_enabled = self.previous.pop()  # decorating is not a call: undo the switch made by __init__
+        return super().__call__(function)
+
+    def _recreate_cm(self):
+        return _GradMode(self.mode)  # each call of the decorated function enters a fresh switch
+
+
+class RemovableHandle:
+    """What ``register_hook`` (tensors) and ``register_forward_hook`` (modules) return: ``remove()`` undoes it.
+
+    The hooks live in an ordered dict owned by the tensor or module; the handle makes its own key, so
+    the same function registered twice gives two entries and each handle removes only its own.
+    Usage: ``handle = RemovableHandle(hooks); hooks[handle.id] = hook``.
+    """
+
+    _next_id = itertools.count()
+
+    def __init__(self, hooks: dict):
+        self.hooks = hooks
+        self.id = next(RemovableHandle._next_id)
+
+    def remove(self):
+        """Take the hook off (removing twice is harmless)."""
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
 
 
 class GraphFreedError(RuntimeError):
@@ -204,7 +263,7 @@ def run_backward(root, grad=None, retain_graph=False):
         g = grads.pop(id(tensor), None)
         if g is None:
             continue
-        for hook in tensor._hooks:
+        for hook in list(tensor._hooks.values()):  # a hook may remove itself
             replaced = hook(Tensor._from_op(g, None))  # no dtype conversion: a float64 grad stays float64
             if replaced is not None:
                 g = replaced.data if isinstance(replaced, Tensor) else replaced

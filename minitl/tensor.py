@@ -10,7 +10,7 @@ Talks to: ``autograd.py`` (recording and backward), ``backend.py`` (devices), ``
 import numpy
 
 from . import backend
-from .autograd import run_backward
+from .autograd import RemovableHandle, run_backward
 
 DEFAULT_FLOAT = numpy.float32
 
@@ -52,7 +52,7 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self.requires_grad = bool(requires_grad)
-        self._hooks = []
+        self._hooks = {}  # ordered: RemovableHandle id -> hook
         self._retains_grad = False
         if self.requires_grad and self.data.dtype.kind not in "fc":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
@@ -65,7 +65,7 @@ class Tensor:
         out.grad = None
         out.grad_fn = grad_fn
         out.requires_grad = grad_fn is not None
-        out._hooks = []
+        out._hooks = {}
         out._retains_grad = False
         return out
 
@@ -73,15 +73,21 @@ class Tensor:
     shape = property(lambda self: tuple(self.data.shape), doc="Sizes of each axis, a tuple.")
     dtype = property(lambda self: self.data.dtype, doc="The element type (a NumPy dtype).")
     ndim = property(lambda self: self.data.ndim, doc="Number of axes.")
-    size = property(lambda self: int(self.data.size), doc="Number of elements.")
     device = property(lambda self: backend.device_of(self.data), doc="'cpu' or 'cuda'.")
     is_leaf = property(lambda self: self.grad_fn is None, doc="Made by the user, not by a recorded op.")
 
+    def size(self, dim=None):
+        """The shape tuple, or the size of axis ``dim``, as ``torch.Tensor.size``; ``numel()`` counts elements."""
+        return self.shape if dim is None else self.shape[dim]
+
     def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor: it has no first axis (use .item() for its value)")
         return self.shape[0]
 
     def numel(self) -> int:
-        return self.size
+        """Number of elements (the product of the shape)."""
+        return int(self.data.size)
 
     def dim(self) -> int:
         return self.ndim
@@ -105,6 +111,16 @@ class Tensor:
         if self.data.size != 1:
             raise ValueError(f"item() needs a one-element tensor, got shape {self.shape}")
         return self.data.reshape(()).item()
+
+    def __array__(self, dtype=None, copy=None):
+        """The data as a NumPy array, so ``numpy.asarray(t)`` is one fast copy (from the GPU if needed).
+
+        Without it NumPy would walk the tensor element by element and build an object array.
+        """
+        array = backend.asnumpy(self.data)
+        if dtype is not None:
+            array = array.astype(dtype, copy=False)
+        return array.copy() if copy else array
 
     def tolist(self):
         return backend.asnumpy(self.data).tolist()
@@ -172,8 +188,9 @@ class Tensor:
         """
         if not self.requires_grad:
             raise RuntimeError("register_hook() on a tensor that does not require grad")
-        self._hooks.append(hook)
-        return _HookHandle(self._hooks, hook)
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle.id] = hook
+        return handle
 
     def backward(self, grad=None, retain_graph=False):
         """Compute d(self)/d(leaf) for every leaf that requires grad and add it into ``leaf.grad``.
@@ -222,18 +239,21 @@ class Tensor:
     def relu(self): return _act.relu(self)
     def sigmoid(self): return _act.sigmoid(self)
     def tanh(self): return _act.tanh(self)
-    def softmax(self, dim=-1, **numpy_axis): return _act.softmax(self, dim, **numpy_axis)
-    def log_softmax(self, dim=-1, **numpy_axis): return _act.log_softmax(self, dim, **numpy_axis)
+    def softmax(self, dim=None, **numpy_axis): return _act.softmax(self, dim, **numpy_axis)
+    def log_softmax(self, dim=None, **numpy_axis): return _act.log_softmax(self, dim, **numpy_axis)
 
     # Reductions take PyTorch's ``dim``/``keepdim``; NumPy's ``axis=``/``keepdims=`` work as well.
     def sum(self, dim=None, keepdim=False, **numpy_names): return _red.sum(self, dim, keepdim, **numpy_names)
     def mean(self, dim=None, keepdim=False, **numpy_names): return _red.mean(self, dim, keepdim, **numpy_names)
+    # max(dim) / min(dim) return (values, indices), as PyTorch; amax / amin return values only
     def max(self, dim=None, keepdim=False, **numpy_names): return _red.max(self, dim, keepdim, **numpy_names)
     def min(self, dim=None, keepdim=False, **numpy_names): return _red.min(self, dim, keepdim, **numpy_names)
+    def amax(self, dim=None, keepdim=False, **numpy_names): return _red.amax(self, dim, keepdim, **numpy_names)
+    def amin(self, dim=None, keepdim=False, **numpy_names): return _red.amin(self, dim, keepdim, **numpy_names)
     def argmax(self, dim=None, keepdim=False, **numpy_names): return _red.argmax(self, dim, keepdim, **numpy_names)
 
-    def var(self, dim=None, keepdim=False, correction=1, **numpy_names):
-        return _red.var(self, dim, keepdim, correction, **numpy_names)
+    def var(self, dim=None, keepdim=False, correction=None, **names):
+        return _red.var(self, dim, keepdim, correction, **names)
 
     def reshape(self, *shape): return _sh.reshape(self, *shape)
     def view(self, *shape): return _sh.reshape(self, *shape)
@@ -245,13 +265,15 @@ class Tensor:
     def unsqueeze(self, dim=None, **numpy_axis): return _sh.unsqueeze(self, dim, **numpy_axis)
     def expand(self, *shape): return _sh.broadcast_to(self, *shape)
     broadcast_to = expand
-    def split(self, split_size_or_sections, dim=0, **numpy_axis):
+    def split(self, split_size_or_sections, dim=None, **numpy_axis):
         return _sh.split(self, split_size_or_sections, dim, **numpy_axis)
 
     # Comparisons give bool tensors without gradient; equality by value, hashing by identity.
     __hash__ = object.__hash__
 
     def _compare(self, other, op):
+        if other is None:  # ``t == None`` is False and ``t != None`` True, as PyTorch: ``if t.grad == None`` works
+            return op == "__ne__"
         other = other.data if isinstance(other, Tensor) else other
         if isinstance(other, (list, tuple, numpy.ndarray)) or backend.device_of(other) == "cuda":
             # CuPy refuses NumPy arrays and lists as operands: bring them to this tensor's device
@@ -275,15 +297,6 @@ class Tensor:
 
     def __int__(self):
         return int(self.item())
-
-
-class _HookHandle:
-    def __init__(self, hooks, hook):
-        self._hooks, self._hook = hooks, hook
-
-    def remove(self):
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
 
 
 def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
@@ -315,6 +328,19 @@ def as_tensor(value, like=None) -> Tensor:
     else:  # lists and float arrays take the dtype of the float tensor they meet: no silent float64
         dtype = like.dtype if like is not None else None
     return Tensor(value, dtype=dtype, device=device)
+
+
+def data_of(value, like=None):
+    """The raw array inside a Tensor (any other value as given), moved to ``like``'s device if ``like`` is given.
+
+    Nothing is copied when the array is already there: ``batch_norm`` updates its running-statistics
+    buffers in place through it. None and Python numbers pass through. Ops use it for constants:
+    targets, class weights, clamp bounds.
+    """
+    if value is None or isinstance(value, (bool, int, float)):
+        return value  # Python numbers stay numbers: they take the dtype of the array they meet
+    array = value.data if isinstance(value, Tensor) else value
+    return array if like is None else backend.to_device(array, like.device)
 
 
 # The ops live in minitl.functional; they import this module, so they are bound last.

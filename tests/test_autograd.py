@@ -436,3 +436,47 @@ def test_unbroadcast_sums_copies(grad_shape, shape, expected):
     out = unbroadcast(numpy.ones(grad_shape), shape)
     assert out.shape == shape
     numpy.testing.assert_allclose(out, expected)
+
+
+def test_set_grad_enabled_as_a_plain_call_switches_the_mode_like_torch():
+    x = _leaf([1.0])
+    try:
+        minitl.set_grad_enabled(False)
+        assert not minitl.is_grad_enabled() and (x * 2.0).grad_fn is None
+        minitl.set_grad_enabled(True)
+        assert minitl.is_grad_enabled() and (x * 2.0).grad_fn is not None
+    finally:
+        minitl.set_grad_enabled(True)
+
+
+def test_set_grad_enabled_decorator_applies_during_each_call_only():
+    @minitl.set_grad_enabled(False)
+    def evaluate(n):
+        assert not minitl.is_grad_enabled()
+        return 0 if n == 0 else 1 + evaluate(n - 1)
+
+    assert minitl.is_grad_enabled()  # decorating switched nothing
+    assert evaluate(3) == 3
+    assert minitl.is_grad_enabled()
+    with minitl.no_grad():
+        switched_on = minitl.set_grad_enabled(True)(minitl.is_grad_enabled)
+        assert switched_on() and not minitl.is_grad_enabled()
+
+
+def test_removable_handle_takes_off_only_its_own_hook():
+    from minitl.autograd import RemovableHandle
+
+    x = _leaf([1.0, 2.0])
+    seen = []
+    first = x.register_hook(lambda g: seen.append("first"))
+    x.register_hook(lambda g: seen.append("second"))
+    assert isinstance(first, RemovableHandle)
+    first.remove()
+    first.remove()  # twice is harmless
+    (x * 2.0).sum().backward()
+    assert seen == ["second"]
+    hooks = {}
+    with RemovableHandle(hooks) as handle:  # a module stores its forward hooks the same way
+        hooks[handle.id] = print
+        assert list(hooks) == [handle.id]
+    assert hooks == {}

@@ -112,3 +112,12 @@ def test_softplus_and_tanh_at_huge_inputs_match_torch(device):
     for name in ["softplus", "tanh", "sigmoid", "gelu", "elu"]:
         with numpy.errstate(over="raise", invalid="raise"):  # no overflow on the way, not even a warning
             assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], [array], device)
+
+
+@pytest.mark.parametrize("op", [minitl.softmax, minitl.log_softmax], ids=["softmax", "log_softmax"])
+def test_softmax_refuses_dim_and_axis_together(op):
+    x = minitl.tensor([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(TypeError, match="not both"):
+        op(x, dim=0, axis=1)
+    numpy.testing.assert_allclose(op(x, axis=0).numpy(), op(x, 0).numpy())
+    numpy.testing.assert_allclose(op(x).numpy(), op(x, dim=-1).numpy())

@@ -103,3 +103,33 @@ def test_a_frozen_weight_keeps_no_im2col_columns():
     trainable = minitl.tensor(numpy.ones((3, 2, 3, 3)), requires_grad=True)
     assert conv2d(x, frozen).grad_fn.cols is None
     assert conv2d(x, trainable).grad_fn.cols is not None
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize("kernel, dilation", [((3, 3), 1), ((5, 1), 1), ((3, 3), 2), ((2, 2), 1)])
+def test_conv2d_string_padding_matches_torch(padding, kernel, dilation, device, rng):
+    torch = torch_or_skip()
+    x = rng.standard_normal((2, 3, 7, 6))
+    w = rng.standard_normal((4, 3) + kernel)
+    if padding == "same" and any(dilation * (k - 1) % 2 for k in kernel):  # even: torch pads one side more
+        with pytest.raises(ValueError, match="odd effective kernel"):
+            conv2d(minitl.tensor(x), minitl.tensor(w), padding="same", dilation=dilation)
+        return
+    assert_matches_torch(lambda a, b: conv2d(a, b, padding=padding, dilation=dilation),
+                         lambda a, b: torch.nn.functional.conv2d(a, b, padding=padding, dilation=dilation),
+                         [x, w], device)
+    layer = minitl.nn.Conv2d(3, 4, kernel, padding=padding, dilation=dilation)
+    assert layer(minitl.tensor(x)).shape == ((2, 4, 7, 6) if padding == "same" else (2, 4) + tuple(
+        output_size(n, k, 1, 0, dilation) for n, k in zip((7, 6), kernel)))
+
+
+@pytest.mark.parametrize("kw, words", [
+    (dict(padding="full"), "'valid' or 'same', got 'full'"),
+    (dict(padding="same", stride=2), "needs stride 1"),
+    (dict(padding="1"), "'valid' or 'same', got '1'"),
+    (dict(stride=(1, 2, 3)), "stride must be an int or a pair of ints"),
+])
+def test_conv2d_bad_padding_and_stride_say_what_is_wrong(kw, words):
+    x, w = minitl.tensor(numpy.zeros((1, 2, 5, 5))), minitl.tensor(numpy.zeros((3, 2, 3, 3)))
+    with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        conv2d(x, w, **kw)

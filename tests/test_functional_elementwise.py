@@ -184,3 +184,40 @@ def test_cast_and_copy_pass_gradient(device):
     (ew.identity_copy(y) * 2.0).sum().backward()
     assert x.grad.dtype == numpy.float32
     numpy.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+
+
+def test_pow_gradient_at_zero_with_exponent_zero_is_zero_like_torch(device):
+    x = numpy.array([0.0, 1.0, 2.0], dtype=numpy.float32)
+    assert_matches_torch(lambda a: a ** 0, lambda t: t ** 0, [x], device)
+    assert_matches_torch(lambda a, b: a ** b, lambda t, u: t ** u, [x, numpy.zeros(3)], device)
+
+
+@pytest.mark.parametrize("op", [ew.add, ew.sub, ew.mul, ew.div, ew.pow, ew.maximum, ew.minimum,
+                                lambda x, y: ew.where(minitl.tensor([True, False]), x, y)],
+                         ids=["add", "sub", "mul", "div", "pow", "maximum", "minimum", "where"])
+def test_arithmetic_with_integer_operands_stays_float32_like_torch(op, device):
+    torch = torch_or_skip()
+    floats, ints = minitl.tensor([1.5, 2.0], device=device), minitl.tensor([2, 3], device=device)
+    for x, y in [(floats, ints), (ints, floats), (floats, numpy.int64(2)), (numpy.int64(2), floats),
+                 (floats, numpy.arange(1, 3)), (floats, True), (ints, 0.5)]:
+        assert op(x, y).dtype == numpy.float32, (x, y)
+    assert (ints / 2).dtype == (ints / ints).dtype == numpy.float32 == (ints * 0.5).dtype
+    assert str((torch.tensor([1, 2]) / 2).dtype) == "torch.float32"  # the rule we follow
+    assert (ints * 2).dtype == (ints + ints).dtype == numpy.int64  # integer arithmetic stays integer
+    x = minitl.tensor([1.5, 2.0], requires_grad=True, device=device)
+    (x * ints).sum().backward()
+    assert x.grad.dtype == numpy.float32 and x.grad.numpy().tolist() == [2.0, 3.0]
+
+
+def test_clamp_with_tensor_bounds_sends_gradient_to_x_where_inside(device):
+    torch = torch_or_skip()
+    x = minitl.tensor([1.0, 5.0, 3.0], requires_grad=True, device=device)
+    low, high = minitl.tensor([2.0, 2.0, 2.0], device=device), minitl.tensor(4.0, dtype="float64", device=device)
+    y = x.clamp(min=low, max=high)
+    t_x = torch.tensor([1.0, 5.0, 3.0], requires_grad=True)
+    t_y = t_x.clamp(min=torch.tensor([2.0, 2.0, 2.0]), max=torch.tensor(4.0))
+    y.sum().backward()
+    t_y.sum().backward()
+    assert y.dtype == numpy.float32
+    numpy.testing.assert_array_equal(y.numpy(), t_y.detach().numpy())
+    numpy.testing.assert_array_equal(x.grad.numpy(), t_x.grad.numpy())

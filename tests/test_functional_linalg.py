@@ -88,3 +88,11 @@ def test_linear_with_frozen_weight_gives_input_gradient_only(rng, device):
     bias = t64(rng.standard_normal(3), device)
     assert minitl.gradcheck(lambda a, b: linear(a, weight, b), [x, bias])
     assert weight.grad is None
+
+
+def test_linear_with_wrong_in_features_names_them():
+    weight = minitl.tensor(numpy.zeros((3, 10)))
+    with pytest.raises(ValueError, match=r"linear: input has 12 features but the weight expects 10 \(in_features\)"):
+        linear(minitl.tensor(numpy.zeros((4, 12))), weight)
+    with pytest.raises(ValueError, match="12 features"):
+        minitl.nn.Linear(10, 3)(minitl.tensor(numpy.zeros((4, 12))))

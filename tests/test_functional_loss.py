@@ -190,3 +190,20 @@ def test_bce_with_logits_is_stable_on_huge_logits(device):
     loss.sum().backward()
     numpy.testing.assert_allclose(loss.numpy(), [0, 0, 1e4, 1e4])
     numpy.testing.assert_allclose(logits.grad.numpy(), [0, 0, 1, -1])
+
+
+def test_mse_loss_warns_when_shapes_differ_like_torch():
+    out, target = minitl.tensor(numpy.arange(4.0).reshape(4, 1)), minitl.tensor(numpy.arange(4.0))
+    with pytest.warns(UserWarning, match=r"target shape \(4,\) differs from input shape \(4, 1\)"):
+        loss = mse_loss(out, target)
+    assert loss.item() == pytest.approx(2.5)  # broadcast to (4, 4), as PyTorch: the warning says why it is wrong
+    import warnings  # noqa: PLC0415
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mse_loss(out, target.reshape(4, 1))  # equal shapes: silent
+
+
+def test_bce_with_logits_refuses_different_shapes_naming_both():
+    out, target = minitl.tensor(numpy.zeros((4, 1))), minitl.tensor(numpy.zeros(4))
+    with pytest.raises(ValueError, match=r"target shape \(4,\) must equal input shape \(4, 1\)"):
+        binary_cross_entropy_with_logits(out, target)

@@ -6,7 +6,7 @@ import minitl
 from minitl.functional.norm import batch_norm, layer_norm
 from parity import assert_matches_torch, torch_or_skip
 
-SHAPES = [(5, 3), (3, 3, 4, 2)]  # (N, C) and (N, C, H, W), three channels
+SHAPES = [(5, 3), (4, 3, 5), (3, 3, 4, 2)]  # (N, C), (N, C, L) and (N, C, H, W), three channels
 
 
 def _inputs(rng, shape, dtype, device):
@@ -87,7 +87,7 @@ def test_batch_norm_training_normalises_each_channel(device, rng):
 @pytest.mark.parametrize("call, words", [
     (lambda x: batch_norm(x, None, None, training=False), "needs running_mean"),
     (lambda x: batch_norm(x[:1, :, :1, :1], None, None, training=True), "more than one value"),
-    (lambda x: batch_norm(x.reshape(2, 3, 8), None, None, training=True), "(N, C)"),
+    (lambda x: batch_norm(x.reshape(48), None, None, training=True), "channel axis"),
 ])
 def test_batch_norm_bad_calls_say_what_is_wrong(call, words):
     x = minitl.tensor(numpy.ones((2, 3, 4, 2)))
@@ -123,3 +123,24 @@ def test_layer_norm_matches_torch(normalized_shape, affine, device, rng):
 def test_layer_norm_shape_mismatch_says_so():
     with pytest.raises(ValueError, match="does not end with"):
         layer_norm(minitl.tensor(numpy.ones((2, 3))), 4)
+
+
+def test_batchnorm1d_layer_on_n_c_l_matches_torch(rng):
+    # the layer's expected_ndim is the one place that says which shapes BatchNorm1d takes; the op takes (N, C, *)
+    torch = torch_or_skip()
+    ours, theirs = minitl.nn.BatchNorm1d(3, momentum=0.2), torch.nn.BatchNorm1d(3, momentum=0.2)
+    for _ in range(2):
+        array = (rng.standard_normal((4, 3, 5)) * 2 + 1).astype(numpy.float32)
+        x, t_x = minitl.tensor(array, requires_grad=True), torch.tensor(array, requires_grad=True)
+        y, t_y = ours(x), theirs(t_x)
+        grad_y = rng.standard_normal(y.shape).astype(numpy.float32)
+        y.backward(minitl.tensor(grad_y))
+        t_y.backward(torch.tensor(grad_y))
+        for mine, reference in [(y, t_y), (x.grad, t_x.grad), (ours.running_mean, theirs.running_mean),
+                                (ours.running_var, theirs.running_var)]:
+            numpy.testing.assert_allclose(mine.numpy(), reference.detach().numpy(), rtol=1e-4, atol=1e-5)
+    ours.eval(), theirs.eval()
+    numpy.testing.assert_allclose(ours(minitl.tensor(array)).numpy(), theirs(torch.tensor(array)).detach().numpy(),
+                                  rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="BatchNorm1d expects input with 2 or 3 axes"):
+        ours(minitl.tensor(numpy.ones((2, 3, 4, 5))))

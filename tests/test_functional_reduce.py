@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minitl
+from minitl.functional.reduce import amax, amin
 from parity import assert_matches_torch, t64
 
 HYPOTHESIS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -20,8 +21,8 @@ def _torch_dim(axis, ndim):
 REDUCTIONS = {
     "sum": (minitl.sum, lambda t, dim, keep: t.sum(dim=dim, keepdim=keep)),
     "mean": (minitl.mean, lambda t, dim, keep: t.mean(dim=dim, keepdim=keep)),
-    "max": (minitl.max, lambda t, dim, keep: t.amax(dim=dim, keepdim=keep)),
-    "min": (minitl.min, lambda t, dim, keep: t.amin(dim=dim, keepdim=keep)),
+    "max": (amax, lambda t, dim, keep: t.amax(dim=dim, keepdim=keep)),
+    "min": (amin, lambda t, dim, keep: t.amin(dim=dim, keepdim=keep)),
     "var": (minitl.var, lambda t, dim, keep: t.var(dim=dim, keepdim=keep)),
 }
 
@@ -86,6 +87,50 @@ def test_max_tie_gradient_values(device):
     numpy.testing.assert_allclose(x.grad.numpy(), [0.0, 1 / 3, 1 / 3, 1 / 3, 0.0], rtol=1e-6)
 
 
+def test_max_with_dim_returns_values_and_indices_like_torch(device):
+    torch = pytest.importorskip("torch")
+    tied = numpy.array([[1.0, 3.0, 3.0, 0.0], [3.0, 3.0, 1.0, 0.0], [2.0, 0.0, 0.0, 0.0]], dtype=numpy.float32)
+    upstream = numpy.array([1.0, 2.0, 3.0], dtype=numpy.float32)
+    for name in ["max", "min"]:
+        for keepdim in [False, True]:
+            x, t = minitl.tensor(tied, requires_grad=True, device=device), torch.tensor(tied, requires_grad=True)
+            result, expected = getattr(x, name)(1, keepdim=keepdim), getattr(torch, name)(t, 1, keepdim=keepdim)
+            values, indices = result  # a named tuple: unpacks, and has .values / .indices
+            assert result.values is values and result.indices is indices
+            assert indices.dtype == numpy.int64 and not indices.requires_grad
+            numpy.testing.assert_array_equal(values.numpy(), expected.values.detach().numpy())
+            numpy.testing.assert_array_equal(indices.numpy(), expected.indices.numpy())  # the first one on ties
+            values.backward(minitl.tensor(upstream.reshape(values.shape), device=device))
+            expected.values.backward(torch.tensor(upstream.reshape(values.shape)))
+            numpy.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())  # all of it to the picked element
+    _, pred = minitl.tensor([[0.1, 0.9], [0.8, 0.2]], device=device).max(1)  # the idiom reads classes
+    numpy.testing.assert_array_equal(pred.numpy(), [1, 0])
+    assert minitl.max(minitl.tensor(tied, device=device), dim=-1).values.shape == (3,)
+    with pytest.raises(TypeError, match="amax"):
+        minitl.tensor(tied).max(dim=(0, 1))
+
+
+def test_max_with_dim_gradcheck(rng, device):
+    x = t64(rng.standard_normal((3, 4, 2)), device)
+    assert minitl.gradcheck(lambda a: a.max(1).values, [x])
+    assert minitl.gradcheck(lambda a: a.min(dim=-1, keepdim=True).values, [x])
+
+
+def test_amax_amin_methods_share_ties(device):
+    x = minitl.tensor([[2.0, 5.0, 5.0], [1.0, 1.0, 0.0]], requires_grad=True, device=device)
+    (x.amax(1).sum() + x.amin(dim=1, keepdim=True).sum()).backward()
+    numpy.testing.assert_allclose(x.grad.numpy(), [[1.0, 0.5, 0.5], [0.5, 0.5, 1.0]])  # max ties share 1/2
+    numpy.testing.assert_allclose(amax(x, axis=(0, 1)).item(), 5.0)
+
+
+def test_var_accepts_torchs_older_unbiased_keyword(device):
+    x = minitl.tensor([1.0, 2.0, 4.0], device=device)
+    assert x.var(unbiased=False).item() == pytest.approx(numpy.var([1, 2, 4]))
+    assert x.var(unbiased=True).item() == pytest.approx(numpy.var([1, 2, 4], ddof=1)) == x.var().item()
+    with pytest.raises(TypeError, match="not both"):
+        x.var(correction=0, unbiased=False)
+
+
 def test_argmax_is_int64_without_gradient(device):
     x = minitl.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 7.0]], requires_grad=True, device=device)
     out = minitl.argmax(x, axis=1)
@@ -143,5 +188,5 @@ def test_var_correction_matches_torch(device, case, seed, correction):
 def test_max_with_many_ties_matches_torch(device, case, seed):
     shape, axis, keepdims = case
     array = numpy.random.default_rng(seed).integers(0, 3, shape).astype(numpy.float32)  # ties everywhere
-    assert_matches_torch(lambda x: minitl.max(x, axis=axis, keepdims=keepdims),
+    assert_matches_torch(lambda x: amax(x, axis=axis, keepdims=keepdims),
                          lambda t: t.amax(dim=_torch_dim(axis, len(shape)), keepdim=keepdims), [array], device)

@@ -182,3 +182,24 @@ def test_shape_ops_match_torch(rng, device):
         out.backward(minitl.tensor(upstream, device=device))
         expected.backward(torch.from_numpy(upstream))
         numpy.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: minitl.cat([x, x], dim=0, axis=1),
+    lambda x: minitl.stack([x, x], dim=0, axis=1),
+    lambda x: x.split(1, dim=0, axis=1),
+    lambda x: x.unsqueeze(dim=0, axis=1),
+], ids=["cat", "stack", "split", "unsqueeze"])
+def test_dim_and_axis_together_are_refused(call):
+    with pytest.raises(TypeError, match="not both"):
+        call(minitl.tensor(numpy.zeros((2, 3))))
+
+
+def test_flatten_of_a_scalar_and_unsqueeze_without_dim():
+    x = minitl.tensor(2.0, requires_grad=True)
+    flat = sh.flatten(x)
+    assert flat.shape == (1,)
+    flat.sum().backward()
+    assert x.grad.shape == ()
+    with pytest.raises(TypeError, match="needs dim"):
+        sh.unsqueeze(minitl.tensor([1.0]))

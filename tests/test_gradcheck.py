@@ -93,3 +93,16 @@ def test_inputs_are_restored_and_grads_reset(rng):
     numpy.testing.assert_array_equal(x.numpy(), values)
     projection_weight = numpy.random.default_rng(0).standard_normal(())  # gradcheck's default seed=0
     numpy.testing.assert_allclose(x.grad.numpy(), numpy.full(4, 3.0 * projection_weight))
+
+
+def test_finite_difference_forwards_record_no_graph(rng):
+    recorded = []
+
+    def square(x):
+        out = x * x
+        recorded.append(out.grad_fn is not None)
+        return out
+
+    assert minitl.gradcheck(square, [t64(rng.standard_normal(3))])
+    assert recorded == [True] + [False] * 6  # one recorded forward for backward, then 2 nudges per element
+    assert minitl.is_grad_enabled()

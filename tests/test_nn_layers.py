@@ -131,8 +131,9 @@ def test_dropout_layer_in_train_and_eval():
     assert set(numpy.unique(out)) <= {0.0, 2.0} and 0.4 < (out == 0).mean() < 0.6
     layer.eval()
     numpy.testing.assert_array_equal(layer(x).numpy(), x.numpy())
+    assert not nn.Dropout(1.0)(x).numpy().any()  # p = 1 drops everything, as in torch
     with pytest.raises(ValueError):
-        nn.Dropout(1.0)
+        nn.Dropout(1.5)
 
 
 def test_sequential_container_behaviour():

@@ -90,10 +90,37 @@ def test_bool_of_one_element_and_of_many():
         bool(minitl.tensor([1.0, 2.0]))
 
 
+def test_size_is_a_method_like_torch_and_numel_counts(device):
+    t = minitl.tensor(numpy.zeros((2, 3)), device=device)
+    assert t.size() == (2, 3) and t.size(0) == 2 and t.size(dim=-1) == 3 and t.numel() == 6
+
+
+def test_numpy_asarray_uses_array_protocol(device):
+    t = minitl.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
+    array = numpy.asarray(t)
+    assert type(array) is numpy.ndarray and array.dtype == numpy.float32 and array.shape == (2, 2)
+    assert numpy.asarray(t, dtype=numpy.float64).dtype == numpy.float64
+    assert numpy.asarray(minitl.tensor(2.0)).dtype == numpy.float32
+    copied = numpy.array(t, copy=True)
+    copied[0, 0] = 7.0
+    assert t.numpy()[0, 0] == 1.0
+
+
+def test_small_crashes_of_scalars_and_none(device):
+    scalar = minitl.tensor(3.0, device=device)
+    with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
+        len(scalar)
+    assert scalar.flatten().shape == (1,)
+    with pytest.raises(TypeError, match="unsqueeze\\(\\) needs dim"):
+        minitl.tensor([1.0]).unsqueeze()
+    t = minitl.tensor([1.0, 2.0], device=device)
+    assert (t == None) is False and (t != None) is True  # noqa: E711 - the comparison under test
+
+
 def test_basic_properties(device):
     t = minitl.tensor(numpy.zeros((2, 3, 4)), device=device)
     assert t.shape == (2, 3, 4) and t.ndim == 3 and t.dim() == 3
-    assert t.size == 24 and t.numel() == 24 and len(t) == 2
+    assert t.size() == (2, 3, 4) and t.size(1) == 3 and t.size(-1) == 4 and t.numel() == 24 and len(t) == 2
     assert t.device == device
     assert t.tolist() == numpy.zeros((2, 3, 4)).tolist()
 
@@ -201,7 +228,7 @@ def test_operator_methods_match_numpy(rng):
              (x.clamp(min=0.0), numpy.maximum(a, 0)), (x.maximum(y), numpy.maximum(a, b)),
              (x.minimum(y), numpy.minimum(a, b)), (x.relu(), numpy.maximum(a, 0)),
              (x.tanh(), numpy.tanh(a)), (x.sum(1), a.sum(1)), (x.mean(0, keepdims=True), a.mean(0, keepdims=True)),
-             (x.max(), a.max()), (x.min(1), a.min(1)), (x.var(1, correction=0), a.var(1)),
+             (x.max(), a.max()), (x.amin(1), a.min(1)), (x.var(1, correction=0), a.var(1)),
              (x.reshape(4, 3), a.reshape(4, 3)), (x.view(-1), a.reshape(-1)), (x.flatten(), a.reshape(-1)),
              (x.permute(1, 0), a.T), (x.transpose(0, 1), a.T), (x.unsqueeze(1), a[:, None]),
              (x.unsqueeze(1).squeeze(), a), (x[None].expand(2, 3, 4), numpy.broadcast_to(a, (2, 3, 4))),
@@ -227,7 +254,7 @@ def test_as_tensor_takes_dtype_and_device_of_like():
 def test_pytorch_and_numpy_axis_names_are_both_accepted():
     x = minitl.tensor(numpy.arange(24.0).reshape(2, 3, 4))
     numpy.testing.assert_array_equal(x.sum(dim=1, keepdim=True).numpy(), x.sum(axis=1, keepdims=True).numpy())
-    assert x.mean(dim=(0, 2)).shape == (3,) and x.max(1).shape == (2, 4)
+    assert x.mean(dim=(0, 2)).shape == (3,) and x.amax(1).shape == (2, 4)
     assert x.softmax(dim=0).shape == x.softmax(axis=0).shape == (2, 3, 4)
     assert minitl.cat([x, x], dim=2).shape == (2, 3, 8) and minitl.stack([x, x], dim=1).shape == (2, 2, 3, 4)
     assert x.unsqueeze(dim=0).shape == (1, 2, 3, 4) and x.unsqueeze(0).squeeze(dim=0).shape == (2, 3, 4)

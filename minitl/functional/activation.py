@@ -8,6 +8,7 @@ import math
 
 from ..autograd import Function
 from ..backend import get_array_module
+from .reduce import resolve_dim
 
 
 class ReLU(Function):
@@ -145,11 +146,11 @@ def tanh(x): return Tanh.apply(x)
 def softplus(x, beta=1.0, threshold=20.0): return Softplus.apply(x, beta=beta, threshold=threshold)
 
 
-def softmax(x, dim=-1, *, axis=None):
-    """Probabilities along ``dim`` (each slice sums to 1); NumPy's ``axis=`` works too."""
-    return Softmax.apply(x, axis=dim if axis is None else axis)
+def softmax(x, dim=None, *, axis=None):
+    """Probabilities along ``dim`` (the last axis by default; each slice sums to 1); NumPy's ``axis=`` works too."""
+    return Softmax.apply(x, axis=resolve_dim(dim, axis, default=-1)[0])
 
 
-def log_softmax(x, dim=-1, *, axis=None):
-    """``log(softmax(x))`` computed stably along ``dim``."""
-    return LogSoftmax.apply(x, axis=dim if axis is None else axis)
+def log_softmax(x, dim=None, *, axis=None):
+    """``log(softmax(x))`` computed stably along ``dim`` (the last axis by default)."""
+    return LogSoftmax.apply(x, axis=resolve_dim(dim, axis, default=-1)[0])

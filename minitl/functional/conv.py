@@ -4,23 +4,44 @@ The input (N, C, H, W) is padded, then ``backend.sliding_window_view`` shows eve
 without copying; copying those windows into a matrix of columns (im2col) turns the convolution into
 a single ``matmul`` with the weights, batched over groups. The backward is two more products (one
 for the weights, one for the columns) and a col2im step that adds each column back into the image
-positions it was read from: a loop over the kh*kw kernel offsets, each one strided-slice ``+=``
-(deterministic: no scatter, no atomics). ``pool.py`` reuses the window helpers defined here.
+positions it was read from (``col2im``): a loop over the kh*kw kernel offsets, each one strided-slice
+``+=`` (deterministic: no scatter, no atomics). ``pool.py`` reuses the window helpers and ``col2im``.
 
 Talks to: ``autograd.py`` (Function), ``backend.py`` (array module, sliding windows).
 """
+import numbers
+
 from ..autograd import Function
 from ..backend import get_array_module, sliding_window_view
 
 
 def pair(value, name):
     """``3`` -> ``(3, 3)``; a pair passes through. PyTorch accepts both for stride, padding, ..."""
-    if isinstance(value, int):
-        return value, value
-    values = tuple(int(v) for v in value)
-    if len(values) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return values
+    if isinstance(value, numbers.Integral):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, numbers.Integral) for v in value):
+        return int(value[0]), int(value[1])
+    raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+def conv_padding(padding, kernel, stride, dilation):
+    """The (ph, pw) padding of a convolution; ``"valid"`` is no padding, ``"same"`` keeps H and W.
+
+    ``"same"`` pads d (k - 1) / 2 on each side, which needs stride 1 and an odd effective kernel
+    d (k - 1) + 1 (an even one would need more padding on one side than the other).
+    """
+    if not isinstance(padding, str):
+        return pair(padding, "padding")
+    if padding == "valid":
+        return 0, 0
+    if padding != "same":
+        raise ValueError(f"conv2d: padding must be an int, a pair of ints, 'valid' or 'same', got {padding!r}")
+    if stride != (1, 1):
+        raise ValueError(f"conv2d: padding='same' needs stride 1 (as in PyTorch), got stride {stride}")
+    if any(d * (k - 1) % 2 for k, d in zip(kernel, dilation)):
+        raise ValueError(f"conv2d: padding='same' needs an odd effective kernel dilation * (kernel - 1) + 1, got "
+                         f"kernel {kernel} with dilation {dilation}; pad explicitly (F.pad) instead")
+    return tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation))
 
 
 def output_size(size, kernel, stride, padding, dilation=1):
@@ -65,6 +86,21 @@ def crop_hw(padded, padding, hw):
     return padded[:, :, ph:ph + h, pw:pw + w]
 
 
+def col2im(tap_grad, grad, x_shape, x_dtype, kernel, stride, padding, dilation):
+    """The gradient of an (N, C, H, W) input from the gradients of what each kernel tap read: undoes ``windows``.
+
+    ``tap_grad(i, j)`` gives the (N, C, OH, OW) gradient of the pixels tap (i, j) read (``grad`` is
+    the op's output gradient, for its OH, OW and array module). Each tap adds its share back where it
+    read from, in a zero-padded image that is cropped at the end: overlapping windows add up.
+    """
+    (n, c, h, w), (kh, kw), (ph, pw) = x_shape, kernel, padding
+    g_padded = get_array_module(grad).zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x_dtype)
+    for i in range(kh):
+        for j in range(kw):
+            g_padded[window_tap(i, j, grad.shape[2:], stride, dilation)] += tap_grad(i, j)
+    return crop_hw(g_padded, padding, (h, w))
+
+
 class Conv2d(Function):
     # y = W * x + b via columns: Y_g = W_g @ cols_g ;  dW_g = G_g @ cols_g^T, dcols_g = W_g^T @ G_g, dx = col2im(dcols)
     def __init__(self, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
@@ -92,7 +128,7 @@ class Conv2d(Function):
 
     def backward(self, grad):
         xp = get_array_module(grad)
-        n, c, h, w = self.x_shape
+        n, c = self.x_shape[:2]
         out_channels, _, kh, kw = self.weight.shape
         g, oh, ow = self.groups, grad.shape[2], grad.shape[3]
         w_mat = self.weight.reshape(g, out_channels // g, -1)  # (G, Og, K)
@@ -107,12 +143,8 @@ class Conv2d(Function):
             # columns' gradient batched over images and groups, so it comes out image-major: (N, G, K, OH*OW)
             d_cols = (w_mat.transpose(0, 2, 1) @ grad.reshape(n, g, out_channels // g, oh * ow))
             d_cols = d_cols.reshape(n, c, kh, kw, oh, ow)
-            ph, pw = self.padding
-            g_padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=self.x_dtype)
-            for i in range(kh):  # col2im: each kernel tap adds its column back where it read from
-                for j in range(kw):
-                    g_padded[window_tap(i, j, (oh, ow), self.stride, self.dilation)] += d_cols[:, :, i, j]
-            gx = crop_hw(g_padded, self.padding, (h, w))
+            gx = col2im(lambda i, j: d_cols[:, :, i, j], grad, self.x_shape, self.x_dtype, (kh, kw),
+                        self.stride, self.padding, self.dilation)
         return gx, gw, gb
 
 
@@ -120,7 +152,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
 
     x: (N, C, H, W), weight: (O, C/groups, kh, kw), bias: (O,) -> (N, O, OH, OW) with
-    OH = floor((H + 2 padding - dilation (kh - 1) - 1) / stride) + 1. ``groups`` splits the channels
+    OH = floor((H + 2 padding - dilation (kh - 1) - 1) / stride) + 1; ``padding="same"`` keeps H and W
+    (stride 1), ``"valid"`` is 0. ``groups`` splits the channels
     into independent convolutions (groups = C with O = C is a depthwise convolution).
     Notice that nothing here loops over pixels: im2col turns all of them into one matrix product.
     """
@@ -131,9 +164,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if c % groups or out_channels % groups or c_per_group * groups != c:
         raise ValueError(f"conv2d with groups={groups}: input channels {c} and output channels {out_channels} "
                          f"must divide by groups, and weight.shape[1] ({c_per_group}) must be C/groups")
-    settings = dict(stride=pair(stride, "stride"), padding=pair(padding, "padding"),
-                    dilation=pair(dilation, "dilation"), groups=groups)
     kernel = tuple(weight.shape[2:])
+    settings = dict(stride=pair(stride, "stride"), dilation=pair(dilation, "dilation"), groups=groups)
+    settings["padding"] = conv_padding(padding, kernel, settings["stride"], settings["dilation"])
     for size, k, s, p, d in zip(x.shape[2:], kernel, settings["stride"], settings["padding"], settings["dilation"]):
         if output_size(size, k, s, p, d) < 1:
             raise ValueError(f"conv2d: kernel {kernel} with dilation {settings['dilation']} does not fit the "

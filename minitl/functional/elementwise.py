@@ -3,6 +3,10 @@
 Inputs broadcast like NumPy; ``autograd.unbroadcast`` sums each gradient back to its input's shape,
 so the backward methods below can be written as if shapes were equal. ``g`` is the gradient of the
 loss with respect to the op's output.
+
+Mixed dtypes follow PyTorch, not NumPy: in the arithmetic ops an integer or bool operand takes the
+dtype of the floating one (float32 times an int64 tensor stays float32), and ``/`` of two integer
+operands gives float32. ``_arithmetic_operands`` does that once, for every arithmetic op.
 """
 from ..autograd import Function
 from ..backend import get_array_module
@@ -57,7 +61,7 @@ class Neg(Function):
 
 
 class Pow(Function):
-    # z = x ** y ;  dz/dx = y x^(y-1), dz/dy = z ln x   (only where x > 0)
+    # z = x ** y ;  dz/dx = y x^(y-1) (0 where y = 0, even at x = 0), dz/dy = z ln x   (only where x > 0)
     def forward(self, x, y):
         self.x, self.y = x, y
         self.z = x ** y
@@ -65,7 +69,9 @@ class Pow(Function):
 
     def backward(self, g):
         xp = get_array_module(g)
-        gx = g * self.y * self.x ** (self.y - 1) if self.needs_input_grad[0] else None
+        gx = None
+        if self.needs_input_grad[0]:  # x^0 is constant: 0 * 0^(-1) would be 0 * inf = nan, so use x^1 there
+            gx = g * self.y * self.x ** xp.where(self.y == 0, 1, self.y - 1)
         gy = None
         if self.needs_input_grad[1]:
             safe_log = xp.log(xp.where(self.x > 0, self.x, 1))
@@ -114,9 +120,9 @@ class Abs(Function):
 
 
 class Clip(Function):
-    # z = min(max(x, lo), hi) ;  dz/dx = 1 inside [lo, hi], 0 where clipped
+    # z = min(max(x, lo), hi) ;  dz/dx = 1 inside [lo, hi], 0 where clipped   (lo, hi: constants)
     def __init__(self, min=None, max=None):  # noqa: A002 - PyTorch's names
-        self.lo, self.hi = min, max
+        self.lo, self.hi = min, max  # numbers or arrays that broadcast against x
 
     def forward(self, x):
         self.inside = get_array_module(x).ones(x.shape, dtype=bool)
@@ -124,7 +130,7 @@ class Clip(Function):
             self.inside &= x >= self.lo
         if self.hi is not None:
             self.inside &= x <= self.hi
-        return get_array_module(x).clip(x, self.lo, self.hi)
+        return get_array_module(x).clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
 
     def backward(self, g):
         return g * self.inside
@@ -186,26 +192,60 @@ class Copy(Function):
         return g
 
 
-def add(x, y): return Add.apply(x, y)
-def sub(x, y): return Sub.apply(x, y)
-def mul(x, y): return Mul.apply(x, y)
-def div(x, y): return Div.apply(x, y)
+def _arithmetic_operands(*operands, true_division=False):
+    """The operands as Tensors of one floating dtype where any is floating, PyTorch's promotion rule.
+
+    An integer or bool operand (a tensor, a NumPy array or scalar, a Python number) is cast to the
+    floating operand's dtype: NumPy would turn float32 * int64 into float64. With ``true_division``
+    integer operands alone become float32 (``int / int`` is a fraction). Only arithmetic ops use
+    this: indices, masks and class targets of other ops keep their integer type.
+    """
+    from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor  # noqa: PLC0415 - tensor.py imports this module
+
+    given = [x for x in operands if isinstance(x, Tensor)]
+    like = ([x for x in given if x.dtype.kind == "f"] or given or [None])[0]
+    tensors = [as_tensor(x, like=like) for x in operands]
+    floating = [t.dtype for t in tensors if t.dtype.kind in "fc"]
+    if floating:
+        target = get_array_module(*(t.data for t in tensors)).result_type(*floating)
+    elif true_division:
+        target = DEFAULT_FLOAT
+    else:
+        return tensors
+    # integer tensors never require grad, so the cast needs no graph node
+    return [t if t.dtype.kind in "fc" else Tensor._from_op(t.data.astype(target), None) for t in tensors]
+
+
+def add(x, y): return Add.apply(*_arithmetic_operands(x, y))
+def sub(x, y): return Sub.apply(*_arithmetic_operands(x, y))
+def mul(x, y): return Mul.apply(*_arithmetic_operands(x, y))
+def div(x, y): return Div.apply(*_arithmetic_operands(x, y, true_division=True))
 def neg(x): return Neg.apply(x)
-def pow(x, y): return Pow.apply(x, y)  # noqa: A001 - the op's name
+def pow(x, y): return Pow.apply(*_arithmetic_operands(x, y))  # noqa: A001 - the op's name
 def exp(x): return Exp.apply(x)
 def log(x): return Log.apply(x)
 def sqrt(x): return Sqrt.apply(x)
 def abs(x): return Abs.apply(x)  # noqa: A001
-def clip(x, min=None, max=None): return Clip.apply(x, min=min, max=max)  # noqa: A002
-def maximum(x, y): return Maximum.apply(x, y)
-def minimum(x, y): return Minimum.apply(x, y)
+def maximum(x, y): return Maximum.apply(*_arithmetic_operands(x, y))
+def minimum(x, y): return Minimum.apply(*_arithmetic_operands(x, y))
 def cast(x, dtype): return Cast.apply(x, dtype=dtype)
 def identity_copy(x): return Copy.apply(x)
 
 
 def where(cond, x, y):
     """``x`` where ``cond`` is true, else ``y``; gradients flow to the chosen side only."""
-    return Where.apply(cond, x, y)
+    return Where.apply(cond, *_arithmetic_operands(x, y))
+
+
+def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's names
+    """Clamp ``x`` into [min, max] (either may be None). Bounds are numbers or tensors that broadcast.
+
+    Tensor bounds are constants, as the numbers are: the gradient goes to ``x`` only, and only where
+    ``x`` was inside the bounds (PyTorch would also send gradient to a bound that requires grad).
+    """
+    from ..tensor import data_of  # noqa: PLC0415
+
+    return Clip.apply(x, min=data_of(min, like=x), max=data_of(max, like=x))
 
 
 clamp = clip

@@ -58,6 +58,12 @@ def matmul(x, y):
 
 def linear(x, weight, bias=None):
     """``x @ weight.T + bias`` as one op. x: (..., in), weight: (out, in), bias: (out,) -> (..., out)."""
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {tuple(weight.shape)}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        features = x.shape[-1] if x.ndim else "no"
+        raise ValueError(f"linear: input has {features} features but the weight expects {weight.shape[1]} "
+                         f"(in_features); input shape {tuple(x.shape)}, weight shape {tuple(weight.shape)}")
     if bias is None:
         return Linear.apply(x, weight)
     return Linear.apply(x, weight, bias)

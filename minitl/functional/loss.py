@@ -9,8 +9,11 @@ all become one (N, C) matrix ``q`` of how much each log-probability counts, so t
 ``loss_i = -sum_c q_ic log p_ic``. Talks to: ``autograd.py``, ``activation.py`` (log_softmax),
 ``backend.py``.
 """
+import warnings
+
 from ..autograd import Function
-from ..backend import device_of, get_array_module, to_device
+from ..backend import device_of, get_array_module
+from ..tensor import as_tensor, data_of
 from .activation import log_softmax
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -32,15 +35,6 @@ def _reduce(losses, reduction, divisor=None):
     from ..tensor import Tensor  # noqa: PLC0415
 
     return losses.sum() / Tensor(divisor, dtype=divisor.dtype)  # keep float64 divisors float64
-
-
-def _array_like(value, like):
-    """``value`` (Tensor, array or list) as a raw array on ``like``'s device; None stays None."""
-    from ..tensor import Tensor  # noqa: PLC0415 - tensor.py imports the functional package
-
-    if value is None:
-        return None
-    return to_device(value.data if isinstance(value, Tensor) else value, device_of(like.data))
 
 
 # ----- classification: negative log-likelihood and cross entropy -----
@@ -94,7 +88,7 @@ def _nll(log_probs, target, weight, ignore_index, reduction, label_smoothing):
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0 and 1, got {label_smoothing}")
     c = log_probs.shape[1]
-    target = _array_like(target, log_probs)
+    target = data_of(target, like=log_probs)
     soft = target.dtype.kind == "f"
     expected = tuple(log_probs.shape) if soft else (log_probs.shape[0],) + tuple(log_probs.shape[2:])
     if tuple(target.shape) != expected:
@@ -105,7 +99,7 @@ def _nll(log_probs, target, weight, ignore_index, reduction, label_smoothing):
         log_probs = log_probs.permute(0, *range(2, log_probs.ndim), 1).reshape(-1, c)
         xp = get_array_module(target)
         target = xp.moveaxis(target, 1, -1).reshape(-1, c) if soft else target.reshape(-1)
-    q, divisor = _target_weights(target, c, _array_like(weight, log_probs), ignore_index, label_smoothing,
+    q, divisor = _target_weights(target, c, data_of(weight, like=log_probs), ignore_index, label_smoothing,
                                  log_probs.dtype)
     losses = WeightedNLL.apply(log_probs, target_weights=q)
     if reduction == "none":
@@ -148,11 +142,18 @@ class SquaredError(Function):
 
 
 def mse_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's name
-    """Mean squared error ``(input - target)^2``, reduced; both of the same (or broadcastable) shape.
+    """Mean squared error ``(input - target)^2``, reduced; input and target of the same shape.
 
+    Different shapes still broadcast (as in PyTorch) but warn: an (N, 1) output against an (N,)
+    target broadcasts to (N, N) and silently trains on the wrong loss.
     Notice that the gradient grows with the error: far-off predictions are pushed hardest.
     """
     _check_reduction(reduction)
+    target_shape = as_tensor(target, like=input).shape  # a Tensor, array, list or number
+    if target_shape != tuple(input.shape):
+        warnings.warn(f"mse_loss: target shape {target_shape} differs from input shape {tuple(input.shape)}; "
+                      "they will broadcast, which is likely not what you want: reshape one to match the other",
+                      UserWarning, stacklevel=2)
     return _reduce(SquaredError.apply(input, target), reduction)
 
 
@@ -194,6 +195,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None
     log(sigmoid(x)), which would give -inf.
     """
     _check_reduction(reduction)
+    target_shape = as_tensor(target, like=input).shape
+    if target_shape != tuple(input.shape):
+        raise ValueError(f"binary_cross_entropy_with_logits: target shape {target_shape} must equal input shape "
+                         f"{tuple(input.shape)}; reshape one (e.g. logits.squeeze(1) for (N, 1) logits)")
     extras = [t for t in (weight, pos_weight) if t is not None]
     losses = BinaryCrossEntropyWithLogits.apply(input, target, *extras, has_weight=weight is not None,
                                                 has_pos_weight=pos_weight is not None)

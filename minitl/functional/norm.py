@@ -10,6 +10,7 @@ backward is a plain scale. Talks to: ``autograd.py`` (Function), ``backend.py`` 
 """
 from ..autograd import Function
 from ..backend import get_array_module
+from ..tensor import data_of
 
 
 def _normalized_backward(grad_x_hat, x_hat, inv_std, axes):
@@ -65,7 +66,7 @@ class _Normalize(Function):
 
 
 class BatchNorm(_Normalize):
-    # x_hat = (x - mu_B) / sqrt(var_B + eps) over (N, H, W) per channel ;  see _normalized_backward
+    # x_hat = (x - mu_B) / sqrt(var_B + eps) over (N, *spatial) per channel ;  see _normalized_backward
     def __init__(self, running_mean, running_var, training, momentum, **common):
         super().__init__(**common)
         self.running_mean, self.running_var = running_mean, running_var
@@ -90,21 +91,24 @@ class BatchNorm(_Normalize):
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
-    """Normalise each channel, as ``torch.nn.functional.batch_norm``. x: (N, C) or (N, C, H, W).
+    """Normalise each channel, as ``torch.nn.functional.batch_norm``. x: (N, C, *): (N, C), (N, C, L), (N, C, H, W).
 
-    Training: use this batch's mean and (biased) variance over N, H, W, and move ``running_mean`` /
+    Every axis but the channel axis 1 is averaged over: (0,), (0, 2), (0, 2, 3), ... Which of those
+    shapes a layer accepts is the layer's business (``BatchNorm1d.expected_ndim``, ``BatchNorm2d``'s):
+    this op takes any input with a channel axis, as PyTorch's does.
+    Training: use this batch's mean and (biased) variance over those axes, and move ``running_mean`` /
     ``running_var`` (Tensors of shape (C,), or None) towards them by ``momentum``, in place.
     Inference: use the running statistics. weight, bias: (C,).
     Notice that in training one sample's output depends on the whole batch; in inference it does not.
     """
-    if x.ndim not in (2, 4):
-        raise ValueError(f"batch_norm expects (N, C) or (N, C, H, W) input, got shape {tuple(x.shape)}")
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm expects (N, C, *) input with a channel axis 1, got shape {tuple(x.shape)}")
     if (running_mean is None) != (running_var is None):
         raise ValueError("batch_norm: give both running_mean and running_var, or neither")
     if not training and running_mean is None:
         raise ValueError("batch_norm in inference mode (training=False) needs running_mean and running_var")
-    axes = (0,) if x.ndim == 2 else (0, 2, 3)
-    if training and x.size // x.shape[1] < 2:
+    axes = (0,) + tuple(range(2, x.ndim))
+    if training and x.numel() // x.shape[1] < 2:
         raise ValueError(f"batch_norm in training mode needs more than one value per channel, got input "
                          f"shape {tuple(x.shape)}")
     param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
@@ -112,14 +116,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     return BatchNorm.apply(
         x, *params, axes=axes, param_shape=param_shape, param_axes=axes, has_weight=weight is not None,
         has_bias=bias is not None, eps=eps, training=training, momentum=momentum,
-        running_mean=_array_of(running_mean), running_var=_array_of(running_var))
-
-
-def _array_of(buffer):
-    """The array inside a running-statistics Tensor (updated in place), or the array / None given."""
-    from ..tensor import Tensor  # noqa: PLC0415 - tensor.py imports the functional package
-
-    return buffer.data if isinstance(buffer, Tensor) else buffer
+        running_mean=data_of(running_mean), running_var=data_of(running_var))  # the buffers, updated in place
 
 
 class LayerNorm(_Normalize):

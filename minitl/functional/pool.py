@@ -1,8 +1,8 @@
 """Pooling: max, average and adaptive average over spatial windows of (N, C, H, W) arrays.
 
 The windows are the strided views of ``conv.py`` (no copy); each backward adds the output gradient
-back into the padded input with one strided-slice ``+=`` per kernel offset, the same col2im loop
-as the convolution, so overlapping windows add up correctly and nothing loops over pixels.
+back into the input with ``conv.col2im``, one strided-slice ``+=`` per kernel offset as in the
+convolution, so overlapping windows add up correctly and nothing loops over pixels.
 Adaptive average pooling is two small matrix products: averaging over a rectangle is averaging
 over rows, then over columns.
 
@@ -10,7 +10,7 @@ Talks to: ``autograd.py`` (Function), ``conv.py`` (window helpers), ``backend.py
 """
 from ..autograd import Function
 from ..backend import get_array_module
-from .conv import crop_hw, output_size, pad_hw, pair, window_tap, windows
+from .conv import col2im, output_size, pad_hw, pair, windows
 
 
 def _pool_settings(x, kernel_size, stride, padding, name):
@@ -47,13 +47,9 @@ class MaxPool2d(Function):
         return best
 
     def backward(self, grad):
-        xp = get_array_module(grad)
-        (n, c, h, w), (kh, kw), (ph, pw) = self.x_shape, self.kernel, self.padding
-        g_padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=self.x_dtype)
-        for tap in range(kh * kw):
-            index = window_tap(tap // kw, tap % kw, grad.shape[2:], self.stride, (1, 1))
-            g_padded[index] += grad * (self.winner == tap)
-        return crop_hw(g_padded, self.padding, (h, w))
+        kw = self.kernel[1]
+        return col2im(lambda i, j: grad * (self.winner == i * kw + j), grad, self.x_shape, self.x_dtype,
+                      self.kernel, self.stride, self.padding, (1, 1))
 
 
 class AvgPool2d(Function):
@@ -68,14 +64,10 @@ class AvgPool2d(Function):
         return view.mean(axis=(4, 5))
 
     def backward(self, grad):
-        xp = get_array_module(grad)
-        (n, c, h, w), (kh, kw), (ph, pw) = self.x_shape, self.kernel, self.padding
-        g_padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=self.x_dtype)
+        (kh, kw) = self.kernel
         share = grad / (kh * kw)
-        for i in range(kh):
-            for j in range(kw):
-                g_padded[window_tap(i, j, grad.shape[2:], self.stride, (1, 1))] += share
-        return crop_hw(g_padded, self.padding, (h, w))
+        return col2im(lambda i, j: share, grad, self.x_shape, self.x_dtype, self.kernel, self.stride,
+                      self.padding, (1, 1))
 
 
 def _averaging_matrix(xp, size, out, dtype):

@@ -1,10 +1,14 @@
-"""Reductions: sum, mean, max, min, var, argmax.
+"""Reductions: sum, mean, amax, amin, max, min, var, argmax.
 
 ``axis`` is None (all axes), an int, or a tuple of ints; ``keepdims`` keeps reduced axes as size 1.
+Two kinds of maximum, as PyTorch: ``amax`` is a value reduction whose ties share the gradient;
+``max(x, dim)`` picks one element per slice and returns ``(values, indices)``, the gradient going
+to the picked element only (``_, pred = logits.max(1)`` gives the predicted classes).
 The backward of a reduction broadcasts the output gradient back over the reduced axes, which is
 why each backward first restores those axes with ``_restore``.
 """
 import builtins
+import collections
 
 from ..autograd import Function
 from ..backend import get_array_module
@@ -79,6 +83,23 @@ class Max(Function):
         return _restore(g, self.axes, self.keepdims) * self.winners / ties
 
 
+class PickAlongAxis(Function):
+    # z = x[..., index, ...] along one axis ;  dz/dx = g at the picked index, 0 elsewhere
+    def __init__(self, index, axis, keepdims=False):
+        self.index, self.axis, self.keepdims = index, axis, keepdims  # index: int array, size 1 along axis
+
+    def forward(self, x):
+        self.shape = x.shape
+        z = get_array_module(x).take_along_axis(x, self.index, axis=self.axis)
+        return z if self.keepdims else z.squeeze(self.axis)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        along_axis = [-1 if a == self.axis else 1 for a in range(len(self.shape))]
+        positions = xp.arange(self.shape[self.axis]).reshape(along_axis)  # 0, 1, 2, ... along the axis
+        return xp.where(positions == self.index, _restore(g, (self.axis,), self.keepdims), g.dtype.type(0))
+
+
 class Var(Function):
     # z = sum_i (x_i - m)^2 / (n - c) ;  dz/dx_i = 2 (x_i - m) / (n - c)
     def __init__(self, axis=None, keepdims=False, correction=1):
@@ -94,11 +115,16 @@ class Var(Function):
         return _restore(g, self.axes, self.keepdims) * 2 * self.centered / self.denominator
 
 
-def resolve_dim(dim, axis, keepdim=False, keepdims=False):
-    """PyTorch's names (``dim``, ``keepdim``) with NumPy's (``axis``, ``keepdims``) accepted too."""
+def resolve_dim(dim, axis, keepdim=False, keepdims=False, default=None):
+    """PyTorch's names (``dim``, ``keepdim``) with NumPy's (``axis``, ``keepdims``) accepted too.
+
+    Every op that takes an axis resolves it here, so giving both names is an error everywhere.
+    ``default`` is the axis when neither is given (None: all axes, for reductions).
+    """
     if dim is not None and axis is not None:
-        raise TypeError("give dim (PyTorch's name) or axis (NumPy's name), not both")
-    return (dim if dim is not None else axis), bool(keepdim or keepdims)
+        raise TypeError(f"give dim (PyTorch's name) or axis (NumPy's name), not both: got dim={dim!r}, axis={axis!r}")
+    given = dim if dim is not None else axis
+    return (default if given is None else given), bool(keepdim or keepdims)
 
 
 def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001 - the op's name
@@ -113,22 +139,73 @@ def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
     return Mean.apply(x, axis=dim, keepdims=keepdim)
 
 
-def max(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
-    """Largest value over ``dim``; ties share the gradient equally (``torch.amax`` semantics: the
-    values only, no indices; use ``argmax`` for those)."""
+def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    """Largest value over ``dim`` (all axes by default, or a tuple of them); values only, as ``torch.amax``.
+
+    Notice that tied maxima share the gradient equally: three equal winners get 1/3 each.
+    """
     dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
     return Max.apply(x, axis=dim, keepdims=keepdim)
 
 
-def min(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
-    """Smallest value over ``dim``; ties share the gradient equally (``torch.amin`` semantics)."""
+def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    """Smallest value over ``dim``; values only, tied minima share the gradient (``torch.amin``)."""
     dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
     return Max.apply(x, axis=dim, keepdims=keepdim, smallest=True)
 
 
-def var(x, dim=None, keepdim=False, correction=1, *, axis=None, keepdims=False):
-    """Variance over ``dim``; ``correction=1`` divides by n-1 (unbiased, PyTorch's default)."""
+ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = """What ``max(x, dim)`` and ``min(x, dim)`` return, as PyTorch: ``values, indices = x.max(1)``."""
+
+
+def _pick_extreme(x, dim, keepdim, smallest, name):
+    """Shared body of max(x, dim) and min(x, dim): the first extreme of each slice, and where it is."""
+    from ..tensor import Tensor  # noqa: PLC0415
+
+    if not isinstance(dim, int):
+        raise TypeError(f"{name}(dim=...) takes one int dim, got {dim!r}; for several axes use a{name} (values only)")
+    if x.ndim == 0:
+        raise ValueError(f"{name}(dim={dim}) of a 0-d tensor: there is no axis to pick along; use {name}()")
+    axis = dim % x.ndim
+    xp = get_array_module(x.data)
+    index = (xp.argmin if smallest else xp.argmax)(x.data, axis=axis, keepdims=True)  # the first extreme on ties
+    values = PickAlongAxis.apply(x, index=index, axis=axis, keepdims=keepdim)
+    indices = index if keepdim else index.squeeze(axis)
+    return ValuesIndices(values, Tensor._from_op(indices.astype("int64", copy=False), None))
+
+
+def max(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
+    """The largest value, as ``torch.max``: two forms.
+
+    ``max(x)``: the largest of all elements (ties share the gradient, as ``amax``).
+    ``max(x, dim)``: a named tuple ``(values, indices)`` over that axis; the gradient of each value
+    goes to the one element picked, the first maximum on ties. ``_, pred = logits.max(1)`` is the
+    usual way to read predicted classes.
+    """
     dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
+    if dim is None:
+        return Max.apply(x, axis=None, keepdims=keepdim)
+    return _pick_extreme(x, dim, keepdim, smallest=False, name="max")
+
+
+def min(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
+    """The smallest value: ``min(x)`` a value (ties share), ``min(x, dim)`` ``(values, indices)``; see ``max``."""
+    dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
+    if dim is None:
+        return Max.apply(x, axis=None, keepdims=keepdim, smallest=True)
+    return _pick_extreme(x, dim, keepdim, smallest=True, name="min")
+
+
+def var(x, dim=None, keepdim=False, correction=None, *, unbiased=None, axis=None, keepdims=False):
+    """Variance over ``dim``; ``correction=1`` (the default) divides by n-1, ``correction=0`` by n.
+
+    ``unbiased=False`` (PyTorch's older keyword) is ``correction=0``; ``unbiased=True`` is ``correction=1``.
+    """
+    dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
+    if unbiased is not None and correction is not None:
+        raise TypeError("var: give correction or unbiased (its older name), not both")
+    if correction is None:
+        correction = 1 if unbiased is None else int(bool(unbiased))
     return Var.apply(x, axis=dim, keepdims=keepdim, correction=correction)
 
 

@@ -139,8 +139,13 @@ view = reshape
 
 
 def flatten(x, start_dim=0, end_dim=-1):
-    """Merge axes ``start_dim..end_dim`` into one: (N, C, H, W) -> (N, C*H*W) with start_dim=1."""
+    """Merge axes ``start_dim..end_dim`` into one: (N, C, H, W) -> (N, C*H*W) with start_dim=1.
+
+    A 0-d tensor becomes shape (1,), as in PyTorch.
+    """
     shape = x.shape
+    if not shape:
+        return Reshape.apply(x, shape=(1,))
     start, end = start_dim % len(shape), end_dim % len(shape)
     merged = 1
     for n in shape[start:end + 1]:
@@ -176,6 +181,8 @@ def squeeze(x, dim=None, *, axis=None):
 def unsqueeze(x, dim=None, *, axis=None):
     """Insert an axis of size 1 at ``dim`` (negative counts from the end of the result)."""
     axis = resolve_dim(dim, axis)[0]
+    if axis is None:
+        raise TypeError("unsqueeze() needs dim, the position of the new axis: e.g. x.unsqueeze(0) adds a batch axis")
     axis = axis % (x.ndim + 1)
     return Reshape.apply(x, shape=x.shape[:axis] + (1,) + x.shape[axis:])
 
@@ -197,23 +204,23 @@ def getitem(x, index):
     return GetItem.apply(x, index=_unwrap_index(index))
 
 
-def cat(tensors, dim=0, *, axis=None):
-    """Join tensors along an existing axis."""
-    return Cat.apply(*tensors, axis=dim if axis is None else axis)
+def cat(tensors, dim=None, *, axis=None):
+    """Join tensors along an existing axis (``dim``, 0 by default)."""
+    return Cat.apply(*tensors, axis=resolve_dim(dim, axis, default=0)[0])
 
 
-def stack(tensors, dim=0, *, axis=None):
-    """Join tensors along a new axis (``unsqueeze`` each, then ``cat``)."""
-    axis = dim if axis is None else axis
+def stack(tensors, dim=None, *, axis=None):
+    """Join tensors along a new axis (``dim``, 0 by default): ``unsqueeze`` each, then ``cat``."""
+    axis = resolve_dim(dim, axis, default=0)[0]
     return Cat.apply(*[unsqueeze(t, axis) for t in tensors], axis=axis)
 
 
-def split(x, split_size_or_sections, dim=0, *, axis=None):
-    """Cut ``x`` along ``dim`` into pieces of ``split_size`` (an int) or of the listed sizes.
+def split(x, split_size_or_sections, dim=None, *, axis=None):
+    """Cut ``x`` along ``dim`` (0 by default) into pieces of ``split_size`` (an int) or of the listed sizes.
 
     Each piece is an indexing op, so each gets its own gradient slice.
     """
-    axis = dim if axis is None else axis
+    axis = resolve_dim(dim, axis, default=0)[0]
     n = x.shape[axis]
     if isinstance(split_size_or_sections, int):
         sizes = [split_size_or_sections] * (n // split_size_or_sections)

@@ -2,14 +2,11 @@
 import numpy
 
 from ...backend import default_device
+from ...functional.conv import pair
 from .. import functional as F
 from ..init import default_layer_init_
 from ..module import Module
 from ..parameter import Parameter
-
-
-def _pair(v):
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
 class Conv2d(Module):
@@ -25,8 +22,10 @@ class Conv2d(Module):
             raise ValueError(f"Conv2d: in_channels {in_channels} and out_channels {out_channels} "
                              f"must both be divisible by groups={groups}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding, self.dilation, self.groups = _pair(padding), _pair(dilation), groups
+        self.kernel_size, self.stride = pair(kernel_size, "kernel_size"), pair(stride, "stride")
+        # "same" / "valid" stay strings: F.conv2d resolves them against the kernel
+        self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
+        self.dilation, self.groups = pair(dilation, "dilation"), groups
         device = device or default_device()
         shape = (out_channels, in_channels // groups) + self.kernel_size
         self.weight = Parameter(numpy.zeros(shape), dtype=dtype, device=device)
