@@ -298,3 +298,76 @@ def test_forgotten_super_init_gives_a_clear_error():
 
     with pytest.raises(AttributeError, match="super"):
         Broken()
+
+
+# ---------------- replacing things keeps the model whole ----------------
+
+def test_replacing_a_child_keeps_its_place_in_the_forward_order():
+    seq = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    seq[0] = nn.Linear(4, 3)
+    assert [n for n, _ in seq.named_children()] == ["0", "1", "2"]
+    assert seq(minitl.tensor(numpy.ones((1, 4)))).shape == (1, 2)
+    model = SmallCNN(3)
+    model.backbone.block1 = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    assert [n for n, _ in model.backbone.named_children()] == ["block1", "block2", "block3"]
+    assert model(minitl.tensor(numpy.ones((1, 1, 8, 8)))).shape == (1, 3)
+    assert list(model.state_dict())[0] == "backbone.block1.0.weight"
+
+
+def test_assigning_a_plain_tensor_to_a_parameter_is_an_error():
+    layer = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="Linear.weight is a parameter"):
+        layer.weight = minitl.tensor(numpy.ones((2, 2)), requires_grad=True)
+    assert "weight" in dict(layer.named_parameters())
+    layer.weight = nn.Parameter(numpy.zeros((2, 2)))
+    assert numpy.all(layer.state_dict()["weight"] == 0)
+    bn = nn.BatchNorm1d(3)
+    bn.running_mean = numpy.ones(3, dtype=numpy.float32)  # an array becomes the buffer's Tensor
+    assert "running_mean" in dict(bn.named_buffers()) and numpy.all(bn.state_dict()["running_mean"] == 1)
+
+
+def test_assigning_a_models_head_installs_it_where_the_head_lives():
+    from minitl.models import LeNet5, resnet8
+
+    lenet = LeNet5(10)
+    lenet.head = nn.Linear(84, 5)
+    assert lenet.classifier[5] is lenet.head and "head" not in dict(lenet.named_children())
+    assert lenet(minitl.tensor(numpy.zeros((2, 1, 28, 28)))).shape == (2, 5)
+    net = resnet8(10)
+    net.head = nn.Linear(64, 4)
+    assert net.fc is net.head and net(minitl.tensor(numpy.zeros((1, 3, 8, 8)))).shape == (1, 4)
+
+
+def test_summary_gives_each_module_its_own_mode_back():
+    model = SmallCNN(5).train()
+    model.backbone.eval()  # a common fine-tuning recipe: backbone BatchNorm in inference mode
+    model.summary((1, 1, 28, 28), print_table=False)
+    assert model.training and model.head.training
+    assert not model.backbone.training and not model.backbone.block1[1].training
+
+
+def test_pytorch_module_conveniences():
+    model = SmallCNN(3)
+    assert model.get_submodule("backbone.block2.0") is model.backbone.block2[0]
+    with pytest.raises(AttributeError, match="block9"):
+        model.get_submodule("backbone.block9")
+    seen = []
+    model.apply(lambda m: seen.append(type(m).__name__))
+    assert seen[-1] == "SmallCNN" and seen.count("Conv2d") == 3
+    model.double()
+    assert {p.dtype for p in model.parameters()} == {numpy.dtype("float64")}
+    assert model.backbone.block1[1].num_batches_tracked.dtype == numpy.int64
+    model.float().requires_grad_(False)
+    assert model.frozen and {p.dtype for p in model.parameters()} == {numpy.dtype("float32")}
+    model.requires_grad_(True)
+    F.cross_entropy(model(minitl.tensor(numpy.ones((2, 1, 8, 8)))), minitl.tensor([0, 1])).backward()
+    model.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and not p.grad.numpy().any() for p in model.parameters())
+    assert model.cpu() is model
+
+
+def test_root_module_walks_up_to_the_model():
+    from minitl.nn.module import root_module
+
+    model = nn.Sequential(nn.Sequential(nn.Linear(2, 2)), nn.Linear(2, 1))
+    assert root_module(model[0][0]) is model and root_module(model) is model

@@ -131,3 +131,35 @@ def test_one_cycle_refuses_to_run_past_total_steps():
         s.step()
     with pytest.raises(ValueError, match="total_steps"):
         s.step()
+
+
+def test_a_second_scheduler_on_the_same_optimizer_is_refused_not_silently_different():
+    torch = torch_or_skip()
+    ours, theirs = two_group_optimizers(torch)
+    for module, optimizer in ((sched, ours), (torch.optim.lr_scheduler, theirs)):
+        optimizer.schedulers = [module.ExponentialLR(optimizer, gamma=0.9), module.StepLR(optimizer, 3, gamma=0.1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for s in theirs.schedulers:
+            s.step()
+    assert theirs.param_groups[0]["lr"] == pytest.approx(0.09)   # PyTorch chains: 0.1 × 0.9 × 1
+    ours.schedulers[0].step()
+    with pytest.raises(sched.ScheduleConflictError, match="StepLR.step.*param group 0 has lr 0.09.*set 0.1"):
+        ours.schedulers[1].step()
+
+
+def test_a_rate_set_by_hand_is_refused_instead_of_overwritten():
+    opt = optim.SGD(nn.Linear(2, 2), lr=0.1)
+    s = sched.StepLR(opt, step_size=5)
+    opt.param_groups[0]["lr"] = 0.01
+    with pytest.raises(sched.ScheduleConflictError, match="your code"):
+        s.step()
+
+
+def test_zero_warmup_steps_is_no_warmup():
+    torch = torch_or_skip()
+    ours, theirs = two_group_optimizers(torch)
+    run_both(sched.LinearWarmup(ours, 0, after=sched.ExponentialLR(ours, gamma=0.9)),
+             torch.optim.lr_scheduler.ExponentialLR(theirs, gamma=0.9), ours, theirs)
+    opt = optim.SGD(nn.Linear(2, 2), lr=0.1)
+    assert sched.LinearLR(opt, start_factor=0.5, total_iters=0).get_last_lr() == [0.1]

@@ -154,3 +154,19 @@ def test_model_checkpoint_best_only_keeps_a_better_earlier_file_after_a_resume(t
     assert best.saved == [] and best.best == first["train_loss"][0]
     assert load_checkpoint(tmp_path / "best.npz").epoch == 1
     assert load_checkpoint(tmp_path / "last.npz").epoch == 4
+
+
+def test_model_checkpoint_best_only_keeps_its_best_when_the_save_fails(tmp_path, monkeypatch):
+    from minitl.train import callbacks as callbacks_module
+
+    def full_disk(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    minitl.manual_seed(0)
+    model = MLP([6, 3])
+    best = ModelCheckpoint(tmp_path / "best.npz", save_best_only=True, monitor="train_loss")
+    first = fit(model, SGD(model, lr=0.1), batches(), epochs=1, callbacks=[best], verbose=False)
+    monkeypatch.setattr(callbacks_module, "save_checkpoint", full_disk)
+    with pytest.raises(OSError):
+        fit(model, SGD(model, lr=0.1), batches(), epochs=1, callbacks=[best], verbose=False)
+    assert best.best == first["train_loss"][0]   # the better value was never saved

@@ -1,4 +1,5 @@
 """Checkpoints: a resumed run continues exactly; a failed write leaves the old file intact."""
+import json
 import os
 
 import numpy
@@ -173,3 +174,57 @@ def test_resume_with_gradual_unfreezing_and_model_checkpoint_matches_the_straigh
                   callbacks=[GradualUnfreezing(every=1)], resume_from=tmp_path / "e2.npz")
     numpy.testing.assert_array_equal(resumed.step_losses, straight.step_losses)
     assert resumed["trainable_blocks"] == straight["trainable_blocks"] == [[3], [2, 3], [1, 2, 3], [0, 1, 2, 3]]
+
+
+def build_head_only_adam(seed=0):
+    """The PyTorch idiom: an optimizer of the trainable parameters only; GradualUnfreezing grows it."""
+    minitl.manual_seed(seed)
+    model = MLP([64, 16, 3])
+    model.freeze_to(-1)
+    return model, Adam([p for p in model.parameters() if p.requires_grad], lr=0.01)
+
+
+def test_resume_of_an_optimizer_that_grew_by_sync_matches_the_straight_run(tmp_path):
+    from minitl.train import GradualUnfreezing, ModelCheckpoint
+
+    model, optimizer = build_head_only_adam()
+    straight = fit(model, optimizer, DataLoader(make_data(24), 12), epochs=3, verbose=False,
+                   callbacks=[GradualUnfreezing(every=1), ModelCheckpoint(tmp_path / "e{epoch}.npz")])
+    model, optimizer = build_head_only_adam()
+    resumed = fit(model, optimizer, DataLoader(make_data(24), 12), epochs=3, verbose=False,
+                  callbacks=[GradualUnfreezing(every=1)], resume_from=tmp_path / "e2.npz")
+    numpy.testing.assert_array_equal(resumed.step_losses, straight.step_losses)
+
+
+def test_a_failed_resume_changes_nothing_and_names_the_file(tmp_path):
+    model, optimizer = build_head_only_adam()
+    optimizer.add_param_group({"params": model.hidden[0].parameters()})
+    save_checkpoint(tmp_path / "two_groups.npz", model, optimizer)
+
+    model, optimizer = build_head_only_adam(seed=1)
+    weights = {k: v.copy() for k, v in model.state_dict().items()}
+    trainable = [p.requires_grad for p in model.parameters()]
+    with pytest.raises(CheckpointError, match=r"two_groups\.npz: its optimizer state does not fit Adam.*2 param groups"):
+        resume(tmp_path / "two_groups.npz", model, optimizer)
+    for name, array in model.state_dict().items():
+        numpy.testing.assert_array_equal(array, weights[name])
+    assert [p.requires_grad for p in model.parameters()] == trainable
+    assert [len(g["params"]) for g in optimizer.param_groups] == [2]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "no epoch"])
+def test_a_damaged_checkpoint_is_a_checkpoint_error_naming_the_file(tmp_path, damage):
+    model, optimizer, _ = build_mlp()
+    path = tmp_path / "run.npz"
+    save_checkpoint(path, model, optimizer)
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:200])
+    else:
+        with numpy.load(path) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        meta = json.loads(bytes(arrays["checkpoint.json"]).decode())
+        del meta["epoch"]
+        arrays["checkpoint.json"] = numpy.frombuffer(json.dumps(meta).encode(), dtype=numpy.uint8)
+        numpy.savez(path, **arrays)
+    with pytest.raises(CheckpointError, match=r"run\.npz: .*(BadZipFile|missing field\(s\) \['epoch'\])"):
+        load_checkpoint(path)

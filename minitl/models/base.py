@@ -28,6 +28,13 @@ class TransferModel(Module):
         owner, name = self._head_parent_and_name()
         return owner._modules[name]
 
+    @head.setter
+    def head(self, module):
+        # ``model.head = Linear(...)`` installs it where the head lives (``fc``, ``classifier.5``),
+        # not as a stray extra child that forward never calls.
+        owner, name = self._head_parent_and_name()
+        owner.add_module(name, module)
+
     def replace_head(self, num_classes):
         """Put a fresh, trainable ``Linear(in_features, num_classes)`` in place of the head; return it.
 

@@ -19,16 +19,9 @@ import collections
 import weakref
 
 from .. import backend
+from ..autograd import RemovableHandle
 from ..tensor import Tensor
 from .parameter import Parameter
-
-
-class _HookHandle:
-    def __init__(self, hooks, key):
-        self._hooks, self._key = hooks, key
-
-    def remove(self):
-        self._hooks.pop(self._key, None)
 
 
 class Module:
@@ -48,20 +41,38 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
-        if name in self._buffers and (value is None or isinstance(value, Tensor)):
-            self._buffers[name] = value  # updating a registered buffer keeps it registered
+        if isinstance(getattr(type(self), name, None), property):
+            object.__setattr__(self, name, value)  # the property decides (``frozen``, a model's ``head``)
             return
-        for store in (self._parameters, self._buffers, self._modules):
-            store.pop(name, None)
+        if isinstance(value, (Parameter, Module)):
+            self._register(name, value)
+        elif name in self._parameters:
+            if value is not None:  # a plain Tensor here would silently stop being trained and saved
+                raise TypeError(f"{type(self).__name__}.{name} is a parameter: assign an nn.Parameter "
+                                f"(or None), not a {type(value).__name__}")
+            self._parameters[name] = None
+        elif name in self._buffers:  # updating a registered buffer keeps it registered
+            self._buffers[name] = value if value is None or isinstance(value, Tensor) else Tensor(value)
+        elif name in self._modules and value is None:
+            self._modules[name] = None
+        else:
+            for store in (self._parameters, self._buffers, self._modules):
+                store.pop(name, None)
+            object.__setattr__(self, name, value)
+
+    def _register(self, name, value):
+        """Put a Parameter or a Module in its registry. A name that is already there keeps its
+        place, so replacing ``seq[0]`` or ``model.block1`` keeps the order forward runs in."""
         if isinstance(value, Parameter):
             value._set_owner(self)
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            object.__setattr__(value, "_parent", weakref.ref(self))
-            self._modules[name] = value
+            target = self._parameters
         else:
-            object.__setattr__(self, name, value)
-            return
+            object.__setattr__(value, "_parent", weakref.ref(self))
+            target = self._modules
+        for store in (self._parameters, self._buffers, self._modules):
+            if store is not target:
+                store.pop(name, None)
+        target[name] = value
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name):
@@ -89,11 +100,20 @@ class Module:
     def register_parameter(self, name, value):
         if value is None:
             self._parameters[name] = None
+        elif not isinstance(value, Parameter):
+            raise TypeError(f"{type(self).__name__}.register_parameter({name!r}): expected an nn.Parameter, "
+                            f"got {type(value).__name__}")
         else:
-            setattr(self, name, value)
+            self._register(name, value)
 
     def add_module(self, name, module):
-        setattr(self, name, module)
+        """Register ``module`` as the child ``name`` (what ``self.name = module`` does)."""
+        if not isinstance(module, Module) and module is not None:
+            raise TypeError(f"{type(self).__name__}.add_module({name!r}): {type(module).__name__} is not a Module")
+        if module is None:
+            self._modules[name] = None
+        else:
+            self._register(name, module)
 
     # ----- traversal (deterministic: definition order) -----
     def named_children(self):
@@ -161,9 +181,9 @@ class Module:
 
         A student captures activations this way: ``layer.register_forward_hook(lambda m, i, o: saved.append(o))``.
         """
-        key = object()
-        self._forward_hooks[key] = hook
-        return _HookHandle(self._forward_hooks, key)
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
 
     # ----- modes, devices, gradients -----
     def train(self, mode=True):
@@ -184,9 +204,55 @@ class Module:
                 t.grad.data = backend.to_device(t.grad.data, device)
         return self
 
-    def zero_grad(self):
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def _cast_floating(self, dtype):
+        for t in list(self.parameters()) + list(self.buffers()):
+            if t.dtype.kind == "f":  # num_batches_tracked stays int64
+                t.data = t.data.astype(dtype)
+                if t.grad is not None:
+                    t.grad.data = t.grad.data.astype(dtype)
+        return self
+
+    def float(self):
+        """Floating parameters and buffers to float32, in place."""
+        return self._cast_floating("float32")
+
+    def double(self):
+        """Floating parameters and buffers to float64, in place (what ``gradcheck`` needs)."""
+        return self._cast_floating("float64")
+
+    def requires_grad_(self, requires_grad=True):
+        """PyTorch's spelling of ``unfreeze()`` (True) / ``freeze()`` (False)."""
+        self.frozen = not requires_grad
+        return self
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every descendant, then on this module (custom initialisation)."""
+        for _, module in reversed(list(self.named_modules())):
+            fn(module)
+        return self
+
+    def get_submodule(self, target):
+        """The module at a dotted path (``"backbone.block2.0"``); ``""`` is this module."""
+        module = self
+        for part in filter(None, target.split(".")):
+            if part not in module._modules:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} (looking for {target!r})")
+            module = module._modules[part]
+        return module
+
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients (``grad = None``; with ``set_to_none=False``, fill them with zeros)."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
 
     # ----- frozen -----
     @property
@@ -296,16 +362,28 @@ class Module:
         return "\n".join(lines) + "\n)" + tail
 
 
+def ancestors(module):
+    """``module``, its parent, its parent's parent, ... up to the root (following ``_parent`` weak references)."""
+    while module is not None:
+        yield module
+        parent = module.__dict__.get("_parent")
+        module = parent() if parent is not None else None
+
+
+def root_module(module):
+    """The top of ``module``'s tree: the model a layer belongs to (the layer itself when it has no parent)."""
+    for module in ancestors(module):
+        pass
+    return module
+
+
 def effective_lr_scale(param) -> float:
     """Multiply ``lr_scale`` of the parameter's module and of every ancestor up to the root.
 
     ``model.lr_scale = 0.1; model.head.lr_scale = 10`` gives the head 1.0 and the rest 0.1.
     """
     scale = 1.0
-    module = param.owner if isinstance(param, Parameter) else None
-    while module is not None:
+    for module in ancestors(param.owner if isinstance(param, Parameter) else None):
         if module.lr_scale is not None:
             scale *= float(module.lr_scale)
-        parent = module.__dict__.get("_parent")
-        module = parent() if parent is not None else None
     return scale

@@ -9,6 +9,7 @@ import numpy
 
 from .. import backend
 from ..autograd import no_grad
+from ..table import text_table
 from ..tensor import Tensor
 from .module import effective_lr_scale
 
@@ -25,18 +26,12 @@ class Summary:
         self.non_trainable_params = total - trainable
 
     def __str__(self):
-        table = [self.columns] + [
-            (r["name"], r["type"], str(r["output_shape"]), f"{r['params']:,}", f"{r['trainable']:,}",
-             "yes" if r["frozen"] else "", "" if r["lr_scale"] is None else f"{r['lr_scale']:g}")
-            for r in self.rows
-        ]
-        widths = [max(len(row[i]) for row in table) for i in range(len(self.columns))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
-        rule = "-" * max(len(line) for line in lines)
-        return "\n".join([lines[0], rule, *lines[1:], rule,
-                          f"Total params: {self.total_params:,}",
-                          f"Trainable params: {self.trainable_params:,}",
-                          f"Non-trainable params: {self.non_trainable_params:,}"])
+        rows = [(r["name"], r["type"], str(r["output_shape"]), f"{r['params']:,}", f"{r['trainable']:,}",
+                 "yes" if r["frozen"] else "", "" if r["lr_scale"] is None else f"{r['lr_scale']:g}")
+                for r in self.rows]
+        return text_table(self.columns, rows, footer=[f"Total params: {self.total_params:,}",
+                                                      f"Trainable params: {self.trainable_params:,}",
+                                                      f"Non-trainable params: {self.non_trainable_params:,}"])
 
     __repr__ = __str__
 
@@ -50,13 +45,14 @@ def summarize(model, input_shape, device=None, dtype=numpy.float32):
             lambda m, i, out, name=name: shapes.__setitem__(name, tuple(out.shape))))
     first = next(model.parameters(), None)
     device = device or (first.device if first is not None else backend.default_device())
-    was_training = model.training
+    modes = [(m, m.training) for m in model.modules()]  # each module's own mode, given back below
     model.eval()  # BatchNorm on a batch of zeros must not touch running statistics
     try:
         with no_grad():
             model(Tensor(numpy.zeros(input_shape), dtype=dtype, device=device))
     finally:
-        model.train(was_training)
+        for module, training in modes:
+            module.training = training
         for h in handles:
             h.remove()
 
@@ -64,17 +60,17 @@ def summarize(model, input_shape, device=None, dtype=numpy.float32):
     for name, module in layers:
         params = [p for p in module._parameters.values() if p is not None and id(p) not in seen]
         seen.update(id(p) for p in params)
-        count = sum(p.size for p in params)
+        count = sum(p.numel() for p in params)
         rows.append({
             "name": name,
             "type": type(module).__name__,
             "output_shape": shapes.get(name, "-"),
             "params": count,
-            "trainable": sum(p.size for p in params if p.requires_grad),
+            "trainable": sum(p.numel() for p in params if p.requires_grad),
             "frozen": bool(params) and module.frozen,
             "lr_scale": effective_lr_scale(params[0]) if params else None,
         })
     all_params = list(model.parameters())
-    total = sum(p.size for p in all_params)
-    trainable = sum(p.size for p in all_params if p.requires_grad)  # frozen (effect 5): not trainable
+    total = sum(p.numel() for p in all_params)
+    trainable = sum(p.numel() for p in all_params if p.requires_grad)  # frozen (effect 5): not trainable
     return Summary(rows, total, trainable)

@@ -17,6 +17,7 @@ biases and normalisation weights are not decayed: shrinking a BatchNorm scale or
 is not the regularisation weight decay is meant to be.
 Talks to: ``nn/module.py`` (``blocks``, ``lr_scale``, ``named_parameters``).
 """
+from ..table import text_table
 
 
 class BlockScales:
@@ -31,12 +32,9 @@ class BlockScales:
         return [row["lr_scale"] for row in self.rows]
 
     def __str__(self):
-        table = [("block", "type", "lr_scale", "lr")] + [
-            (r["name"], r["type"], f"{r['lr_scale']:.4g}", "-" if r["lr"] is None else f"{r['lr']:.3g}")
-            for r in self.rows]
-        widths = [max(len(row[i]) for row in table) for i in range(4)]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
-        return "\n".join([lines[0], "-" * max(len(line) for line in lines), *lines[1:]])
+        rows = [(r["name"], r["type"], f"{r['lr_scale']:.4g}", "-" if r["lr"] is None else f"{r['lr']:.3g}")
+                for r in self.rows]
+        return text_table(("block", "type", "lr_scale", "lr"), rows)
 
     __repr__ = __str__
 

@@ -1,8 +1,7 @@
 """Learning-rate schedules: how ``group["lr"]`` changes with the step count.
 
-Every scheduler works like PyTorch's: it remembers each group's starting rate in
-``group["initial_lr"]`` and, at every ``scheduler.step()``, writes ``group["lr"] = initial_lr ×
-schedule factor``. The optimizer then multiplies by each parameter's ``lr_scale`` at its own step,
+Every scheduler remembers each group's starting rate in ``group["initial_lr"]`` (as PyTorch's do)
+and, at every ``scheduler.step()``, writes ``group["lr"] = initial_lr × schedule factor``. The optimizer then multiplies by each parameter's ``lr_scale`` at its own step,
 so a schedule and discriminative learning rates compose without knowing about each other.
 
 Each schedule here is a **closed form** ``lr_at(t)`` of the step count ``t = last_epoch`` (0 right
@@ -16,12 +15,22 @@ common "warm up, then decay" built that way. Usage, per batch or per epoch as yo
         scheduler.step()
 
 Values match ``torch.optim.lr_scheduler`` (StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR
-within its first half period, LinearLR, OneCycleLR, SequentialLR). ``SlantedTriangularLR`` is
-ULMFiT's schedule (Howard & Ruder 2018), which PyTorch does not have.
+within its first half period, LinearLR, OneCycleLR, SequentialLR) **for one scheduler per
+optimizer that alone sets the rate**. PyTorch's schedulers are chainable: each multiplies the
+current ``group["lr"]``, so two of them on one optimizer compound and a rate set by hand carries
+on. Closed forms cannot do that, so rather than differ silently ``step()`` raises
+``ScheduleConflictError`` when a group's ``lr`` is not the value this scheduler wrote last (a second
+scheduler stepped on the same optimizer, or ``group["lr"] = ...``). Compose schedules with
+``SequentialLR`` / ``LinearWarmup``, or multiply factors in one ``LambdaLR``.
+``SlantedTriangularLR`` is ULMFiT's schedule (Howard & Ruder 2018), which PyTorch does not have.
 Talks to: ``optim/optimizer.py`` (only through ``optimizer.param_groups``).
 """
 import bisect
 import math
+
+
+class ScheduleConflictError(RuntimeError):
+    """Something other than this scheduler changed ``group["lr"]``: a closed-form schedule would overwrite it."""
 
 
 class LRScheduler:
@@ -37,7 +46,7 @@ class LRScheduler:
                                "needs the optimizer state saved while the schedule ran")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
-        self.step()
+        self._advance()
 
     def _lr(self, base_lr, t):
         raise NotImplementedError(f"{type(self).__name__} must define _lr(base_lr, t)")
@@ -47,7 +56,20 @@ class LRScheduler:
         return [self._lr(base, t) for base in self.base_lrs]
 
     def step(self):
-        """Advance one step and write the new rates into the optimizer's groups."""
+        """Advance one step and write the new rates into the optimizer's groups.
+
+        Raises ``ScheduleConflictError`` if a group's rate is not what this scheduler wrote last.
+        """
+        for i, (group, lr) in enumerate(zip(self.optimizer.param_groups, self._last_lr)):
+            if group["lr"] != lr:
+                raise ScheduleConflictError(
+                    f"{type(self).__name__}.step(): param group {i} has lr {group['lr']}, but this scheduler set "
+                    f"{lr}: another scheduler on the same optimizer, or your code, changed it. minitl's schedules "
+                    "are closed forms (lr = initial_lr × factor(step)) and do not chain like PyTorch's: use one "
+                    "scheduler per optimizer and compose with SequentialLR / LinearWarmup or one LambdaLR")
+        self._advance()
+
+    def _advance(self):
         self.last_epoch += 1
         self._last_lr = self.lr_at(self.last_epoch)
         for group, lr in zip(self.optimizer.param_groups, self._last_lr):
@@ -130,17 +152,23 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class LinearLR(LRScheduler):
-    """Move the factor linearly from ``start_factor`` to ``end_factor`` over ``total_iters`` steps."""
+    """Move the factor linearly from ``start_factor`` to ``end_factor`` over ``total_iters`` steps.
+
+    ``total_iters=0`` starts at ``end_factor``: a ramp of no steps is no ramp (PyTorch's divides by
+    zero there and stays at ``start_factor``).
+    """
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
         if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
             raise ValueError(f"LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1], "
                              f"got {start_factor} and {end_factor}")
+        if int(total_iters) < 0:
+            raise ValueError(f"LinearLR: total_iters must be >= 0, got {total_iters}")
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, int(total_iters)
         super().__init__(optimizer, last_epoch)
 
     def _lr(self, base_lr, t):
-        progress = min(t, self.total_iters) / self.total_iters
+        progress = min(t, self.total_iters) / self.total_iters if self.total_iters else 1.0
         return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * progress)
 
 
@@ -166,8 +194,8 @@ class SequentialLR(LRScheduler):
         start = self.milestones[phase - 1] if phase > 0 else 0
         return self.schedulers[phase].lr_at(t - start)
 
-    def step(self):
-        super().step()
+    def _advance(self):
+        super()._advance()
         # Keep the inner schedulers' counters honest, so their get_last_lr() tells the truth.
         phase = bisect.bisect_right(self.milestones, self.last_epoch)
         inner = self.schedulers[phase]
@@ -191,6 +219,7 @@ class LinearWarmup(SequentialLR):
 
     ``after`` (any scheduler on the same optimizer, or None for a constant rate) starts counting
     from 0 when the warm-up ends: ``LinearWarmup(opt, 5, after=CosineAnnealingLR(opt, T_max=95))``.
+    ``warmup_steps=0`` means no warm-up: ``after`` runs from the first step.
     Why warm up: Adam's first moments and a fresh head's gradients are noisy; small first steps keep
     them from wrecking pretrained weights.
     """

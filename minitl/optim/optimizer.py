@@ -12,13 +12,17 @@ that silently stops working):
 * ``frozen`` (effect 3, see ``nn/module.py``): a parameter with ``requires_grad == False`` is skipped
   entirely — no update, no momentum, no weight decay — and its state is dropped, so unfreezing it
   later starts from fresh moments. A parameter whose ``grad`` is None is skipped too (state kept).
-* ``lr_scale``: effective lr = ``group["lr"]`` (which a scheduler sets) × ``effective_lr_scale(p)``
-  (the product of ``lr_scale`` from the parameter's module up to the root). It multiplies the
-  **update**, not the gradient, so a scale of 0.1 means "move ten times less" under SGD and Adam.
+* ``lr_scale``: effective lr = ``group["lr"]`` (which a scheduler sets) × ``group.get("lr_scale", 1)``
+  × ``effective_lr_scale(p)`` (the product of ``lr_scale`` from the parameter's module up to the
+  root). It multiplies the **update**, not the gradient, so a scale of 0.1 means "move ten times
+  less" under SGD and Adam. A group's ``lr_scale`` is the PyTorch-style way to say the same thing.
 * a trainable parameter that received a gradient but is in no group (a head replaced after the
   optimizer was built) triggers one ``UnknownParameterWarning`` naming it; ``sync()`` adds it.
 
-Talks to: ``nn/module.py`` (``effective_lr_scale``, names through ``owner`` / ``_parent``),
+A group accepts only the keys its optimizer knows (``GROUP_KEYS`` plus the optimizer's defaults):
+a misspelt ``"weight_decya"`` raises instead of silently doing nothing.
+
+Talks to: ``nn/module.py`` (``effective_lr_scale``, ``root_module``: names through ``owner`` / ``_parent``),
 ``backend.py`` (moving state between devices), ``optim/report.py`` (what the last step did).
 """
 import copy
@@ -27,25 +31,19 @@ import weakref
 
 from .. import backend
 from ..autograd import enable_grad
-from ..nn.module import Module, effective_lr_scale
+from ..nn.module import Module, effective_lr_scale, root_module
 from ..tensor import Tensor
 from .report import StepReport, SyncReport
 
 required = object()  # marks a hyperparameter with no default (SGD's lr)
 
+# Keys a param group may hold besides its optimizer's defaults: the parameters, a group-wide
+# lr_scale, a label (``layerwise.param_groups``) and what the schedulers write (``lr_scheduler.py``).
+GROUP_KEYS = ("params", "lr_scale", "name", "initial_lr", "max_lr", "min_lr")
+
 
 class UnknownParameterWarning(UserWarning):
     """A trainable parameter got a gradient but belongs to no param group: it will never move."""
-
-
-def _root_of(module):
-    """Follow ``_parent`` weak references from ``module`` up to the top of its tree."""
-    while True:
-        parent = module.__dict__.get("_parent")
-        parent = parent() if parent is not None else None
-        if parent is None:
-            return module
-        module = parent
 
 
 def _owner_was_lost(p):
@@ -62,6 +60,10 @@ def _state_on_device(state, device):
     return state
 
 
+_SET_MESSAGE = ("params must be an ordered collection, not a set: a set's order changes from run to run, and "
+                "state_dict() numbers parameters by their order. Pass a list, or the model itself")
+
+
 class Optimizer:
     """Base class. ``params``: a Module, an iterable of parameters, or a list of param-group dicts.
 
@@ -74,7 +76,7 @@ class Optimizer:
         self.state = {}             # parameter -> its own dict (momentum buffer, Adam moments, step)
         self.param_groups = []
         self.warn_unknown = warn_unknown
-        self._module_refs = []      # weak references to Modules handed in: roots for names and checks
+        self._root_refs = []        # weak references to the models the parameters came from: names and checks
         self._warned = {}           # id(param) -> weakref: warn once per unknown parameter
         self._last_report = None
 
@@ -85,6 +87,8 @@ class Optimizer:
                             "not a single Tensor: wrap it in a list")
         elif isinstance(params, dict):
             groups = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(_SET_MESSAGE)
         else:
             groups = list(params)
             if groups and not isinstance(groups[0], dict):
@@ -106,12 +110,14 @@ class Optimizer:
         group = dict(group)
         params = group.get("params")
         if isinstance(params, Module):
-            self._module_refs.append(weakref.ref(params))
+            self._remember_root(params)
             params = list(params.parameters())
         elif isinstance(params, Tensor):
             params = [params]
         elif params is None:
             raise ValueError("a param group needs a 'params' entry")
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(_SET_MESSAGE)
         else:
             params = list(params)
         known = {id(p) for g in self.param_groups for p in g["params"]}
@@ -124,6 +130,10 @@ class Optimizer:
             if id(p) in known:
                 raise ValueError(f"parameter {self._describe(p)} appears in more than one param group")
             known.add(id(p))
+        for p in params:
+            # Remember the model now: if this layer is replaced later, the model is still reachable.
+            if getattr(p, "owner", None) is not None:
+                self._remember_root(p.owner)
         group["params"] = params
         for key, value in self.defaults.items():
             if value is required and key not in group:
@@ -134,9 +144,16 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check_group(self, group):
-        """Validate one group's hyperparameters; subclasses add their own checks."""
+        """Validate one group's keys and hyperparameters; subclasses add their own checks."""
+        accepted = list(GROUP_KEYS) + [key for key in self.defaults if key not in GROUP_KEYS]
+        unknown = [key for key in group if key not in accepted]
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: param group has unknown key(s) {', '.join(map(repr, unknown))}; "
+                             f"accepted: {', '.join(accepted)}")
         if not group["lr"] >= 0:
             raise ValueError(f"{type(self).__name__}: lr must be >= 0, got {group['lr']}")
+        if not group.get("lr_scale", 1.0) >= 0:
+            raise ValueError(f"{type(self).__name__}: a group's lr_scale must be >= 0, got {group['lr_scale']}")
 
     def parameters(self):
         """Every parameter of every group, in group order."""
@@ -173,7 +190,7 @@ class Optimizer:
                     rows.append((p, index, "no grad", None, 0.0))
                     continue
                 # Read every step: a scheduler changed group["lr"], a user changed lr_scale.
-                lr = float(group["lr"]) * effective_lr_scale(p)
+                lr = float(group["lr"]) * float(group.get("lr_scale", 1.0)) * effective_lr_scale(p)
                 state = _state_on_device(self.state.setdefault(p, {}), p.device)
                 update = self._update(p.data, p.grad.data, state, group, lr)
                 p.data += update
@@ -201,23 +218,23 @@ class Optimizer:
         return self._last_report
 
     # ----- parameters the optimizer does not know -----
+    def _remember_root(self, module):
+        """Keep a weak reference to ``module``'s model, once: the model outlives a head that is replaced."""
+        root = root_module(module)
+        if not any(ref() is root for ref in self._root_refs):
+            self._root_refs.append(weakref.ref(root))
+
     def _roots(self):
-        """Top-level Modules reachable from the Modules handed in and from each parameter's owner."""
-        roots = {}
-        for ref in self._module_refs:
-            module = ref()
-            if module is not None:
-                root = _root_of(module)
-                roots.setdefault(id(root), root)
-        owners = {}
-        for p in self.parameters():
-            owner = getattr(p, "owner", None)
-            if owner is not None:
-                owners.setdefault(id(owner), owner)
-        for owner in owners.values():
-            root = _root_of(owner)
-            roots.setdefault(id(root), root)
-        return list(roots.values())
+        """The models the parameters came from (remembered when they were added) that still exist.
+
+        Each is walked up again: a layer given alone may have been put into a bigger model since.
+        """
+        roots = []
+        for module in (ref() for ref in self._root_refs):
+            root = root_module(module) if module is not None else None
+            if root is not None and all(root is not r for r in roots):
+                roots.append(root)
+        return roots
 
     def _names(self):
         """``{id(param): name}``: dotted names from the model where possible, else a description."""
@@ -233,10 +250,15 @@ class Optimizer:
 
     @staticmethod
     def _describe(p, fallback="<unnamed parameter>"):
+        """A parameter's dotted name in its model ("head.weight"), or what is left to say about it."""
         owner = getattr(p, "owner", None)
         if owner is not None:
-            for attr, value in owner._parameters.items():
+            root = root_module(owner)
+            for name, value in root.named_parameters():
                 if value is p:
+                    return name if root is not owner else f"{type(owner).__name__}.{name}"
+            for attr, value in owner._parameters.items():
+                if value is p:  # its layer was cut out of the model it still points to
                     return f"{type(owner).__name__}.{attr} (not in the model any more)"
         if _owner_was_lost(p):
             return f"parameter of shape {p.shape} of a deleted layer"
@@ -284,7 +306,7 @@ class Optimizer:
                 elif owner is None:  # its layer was garbage-collected: it is in no model any more
                     orphan = _owner_was_lost(p)
                 else:                # its layer still exists but was cut out of this model
-                    orphan = any(_root_of(owner) is root for root in roots)
+                    orphan = any(root_module(owner) is root for root in roots)
                 if orphan:
                     removed.append(self._describe(p))
                     self.state.pop(p, None)
@@ -294,21 +316,25 @@ class Optimizer:
         known = {id(p) for p in self.parameters()}
         added = [(name, p) for name, p in in_models.values() if id(p) not in known and p.requires_grad]
         self.param_groups[0]["params"].extend(p for _, p in added)
-        if model is not None and not any(ref() is model for ref in self._module_refs):
-            self._module_refs.append(weakref.ref(model))
+        if model is not None:
+            self._remember_root(model)
         return SyncReport([name for name, _ in added], removed)
 
     # ----- saving and resuming -----
     def state_dict(self):
-        """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}``, PyTorch's layout.
+        """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices], "param_names": [...]}]}``.
 
-        Parameters are numbered across groups in order; arrays are copies (a later step does not
-        change a saved dict). Load it into an optimizer built the same way to resume exactly.
+        PyTorch's layout: parameters are numbered across groups in order; arrays are copies (a later
+        step does not change a saved dict). ``param_names`` (dotted names in the model, as PyTorch
+        saves them for named parameters) let ``load_state_dict`` match state by name, so an
+        optimizer whose group grew in another order (``sync()`` after unfreezing) still resumes.
         """
         index_of, groups, number = {}, [], 0
+        names = self._names()
         for group in self.param_groups:
             saved = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
             saved["params"] = list(range(number, number + len(group["params"])))
+            saved["param_names"] = [names[id(p)] for p in group["params"]]
             for p in group["params"]:
                 index_of[id(p)] = number
                 number += 1
@@ -320,19 +346,40 @@ class Optimizer:
         return {"state": dict(sorted(state.items())), "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Restore hyperparameters and state saved by ``state_dict()``; arrays move to each parameter's device."""
+        """Restore hyperparameters and state saved by ``state_dict()``; arrays move to each parameter's device.
+
+        Everything is checked before anything changes: the number of groups and of parameters in
+        each, the hyperparameter keys (Adam's state does not load into SGD), the values
+        (``_check_group``) and the shapes. Parameters are matched by name when the saved
+        ``param_names`` are this group's names (in any order), by position otherwise.
+        """
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"loaded state has {len(saved_groups)} param groups, this optimizer has "
                              f"{len(self.param_groups)}: build the optimizer the same way before loading")
-        params = []
+        names = self._names()
+        by_index, new_groups = {}, []
         for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups)):
             if len(mine["params"]) != len(saved["params"]):
                 raise ValueError(f"param group {i}: loaded state has {len(saved['params'])} parameters, "
                                  f"this optimizer has {len(mine['params'])}")
-            params.extend(zip(saved["params"], mine["params"]))
-        by_index = dict(params)
-        names = self._names()
+            order = mine["params"]
+            mine_by_name = {names[id(p)]: p for p in order}
+            if sorted(saved.get("param_names", [])) == sorted(mine_by_name):  # the same ones, maybe reordered
+                order = [mine_by_name[name] for name in saved["param_names"]]
+            by_index.update(zip(saved["params"], order))
+            group = {k: copy.deepcopy(v) for k, v in saved.items() if k not in ("params", "param_names")}
+            missing = [key for key in self.defaults if key not in group]
+            if missing:
+                raise ValueError(f"param group {i}: loaded state has no {', '.join(missing)}: was it saved by "
+                                 f"another optimizer than {type(self).__name__}?")
+            group = {**mine, **group}  # what only this side has (a scheduler's initial_lr) stays
+            try:
+                self._check_group(group)
+            except ValueError as exc:
+                raise ValueError(f"param group {i} of the loaded state: {exc} (was it saved by another "
+                                 "optimizer?)") from None
+            new_groups.append(group)
         new_state = {}
         for index, entries in state_dict["state"].items():
             p = by_index.get(int(index))
@@ -347,10 +394,8 @@ class Optimizer:
                     value = backend.to_device(value, p.device).astype(p.dtype, copy=True)
                 restored[key] = value
             new_state[p] = restored
-        for mine, saved in zip(self.param_groups, saved_groups):
-            for key, value in saved.items():
-                if key != "params":
-                    mine[key] = copy.deepcopy(value)
+        for mine, group in zip(self.param_groups, new_groups):
+            mine.update(group)
         self.state = new_state
 
     def __repr__(self):

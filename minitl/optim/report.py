@@ -9,13 +9,7 @@ when the report is read, so an unread report costs no GPU synchronisation.
 Talks to: ``optim/optimizer.py`` (which builds both reports).
 """
 from .. import backend
-
-
-def _table(header, rows):
-    table = [header] + rows
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
-    return "\n".join([lines[0], "-" * max(len(line) for line in lines), *lines[1:]])
+from ..table import text_table
 
 
 class StepReport:
@@ -58,7 +52,7 @@ class StepReport:
     def __str__(self):
         body = [[r["name"], str(r["group"]), r["status"], "-" if r["lr"] is None else f"{r['lr']:.3g}",
                  f"{r['update_norm']:.3e}"] for r in self.rows]
-        return _table(["parameter", "group", "status", "effective lr", "update norm"], body)
+        return text_table(["parameter", "group", "status", "effective lr", "update norm"], body)
 
     __repr__ = __str__
 

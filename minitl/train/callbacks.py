@@ -184,9 +184,15 @@ class ModelCheckpoint(Callback):
             better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
             if not better:
                 return
-            self.best = value
+        previous = self.best
+        if self.save_best_only:
+            self.best = value  # before saving: the file must record the best it holds
         fields = {k: v for k, v in record.items() if is_number(v)}  # "{epoch}", "{val_loss:.3f}"
         path = str(self.path).format(**fields)
-        save_checkpoint(path, loop.model, loop.optimizer, loop.scheduler, epoch=loop.history.completed_epochs,
-                        history=loop.history, callbacks=loop.callbacks)
+        try:
+            save_checkpoint(path, loop.model, loop.optimizer, loop.scheduler, epoch=loop.history.completed_epochs,
+                            history=loop.history, callbacks=loop.callbacks)
+        except BaseException:
+            self.best = previous  # nothing was saved, so nothing better is on disk
+            raise
         self.saved.append(path)

@@ -35,6 +35,7 @@ Talks to: codec.py (nested state <-> JSON + arrays), history.py, ``minitl.io.ato
 """
 import json
 import os
+import zipfile
 from collections import OrderedDict
 
 import numpy
@@ -49,6 +50,7 @@ from .history import History
 FORMAT = "minitl-checkpoint"
 FORMAT_VERSION = 1
 META = "checkpoint.json"
+REQUIRED = ("epoch", "step", "model_keys")  # the fields of checkpoint.json a Checkpoint cannot do without
 
 
 class Checkpoint:
@@ -231,13 +233,19 @@ def load_checkpoint(path) -> Checkpoint:
         raise
     except FileNotFoundError:
         raise CheckpointError(path, "no such checkpoint file") from None
-    except (OSError, ValueError, KeyError, EOFError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        # BadZipFile: a truncated copy or a half-downloaded file; the atomic save never leaves one.
         raise CheckpointError(path, f"not a readable checkpoint ({type(exc).__name__}: {exc})") from None
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(path, f"format is {meta.get('format')!r}, expected {FORMAT!r}")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise CheckpointError(path, f"format is {found!r}, expected {FORMAT!r}")
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(path, f"written by a newer minitl (format version {meta['format_version']}); "
                                     "upgrade minitl to read it")
+    missing = [field for field in REQUIRED if field not in meta]
+    lost = [name for name in meta.get("model_keys", []) if name not in arrays]
+    if missing or lost:
+        raise CheckpointError(path, f"{META} is damaged: missing field(s) {missing + lost}")
     return Checkpoint(path, meta, arrays)
 
 
@@ -250,21 +258,20 @@ def resume(checkpoint, model, optimizer=None, scheduler=None, loader=None, callb
     result to ``fit(..., resume_from=...)`` (or pass the path there and let fit call this): it
     continues at ``checkpoint.epoch`` with the same history, and restores the state of its own
     callbacks again after ``on_train_begin`` (the hook where a callback starts fresh).
+
+    All or nothing: if any part does not fit, the model (arrays, frozen set, lr_scales), the
+    optimizer and the scheduler are put back as they were, and a ``CheckpointError`` names the file.
+    An optimizer built from the trainable parameters only (``Adam([p for p in model.parameters()
+    if p.requires_grad])``) while the saved run's groups grew as blocks unfroze is ``sync``-ed to
+    the restored frozen set first, so that recipe resumes.
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    undo = _snapshot(model, optimizer, scheduler)
     try:
-        model.load_state_dict(ckpt.model_state, strict=True)
-    except Exception as exc:
-        raise CheckpointError(ckpt.path, f"does not fit {type(model).__name__}: {exc}") from exc
-    apply_frozen_and_scales(model, ckpt.frozen_modules, ckpt.frozen_parameters, ckpt.lr_scales, ckpt.path)
-    for name, target, state in (("optimizer", optimizer, ckpt.optimizer_state),
-                                ("scheduler", scheduler, ckpt.scheduler_state)):
-        if target is None:
-            continue
-        if state is None:
-            raise CheckpointError(ckpt.path, f"holds no {name} state, but a {name} was given to resume(); "
-                                             f"pass {name}=None to start it fresh")
-        target.load_state_dict(state)
+        _apply(ckpt, model, optimizer, scheduler)
+    except BaseException:
+        _rollback(undo, model, optimizer, scheduler)
+        raise
     point = ckpt.resume_point
     if point is not None and point.get("step_in_epoch", 0) > 0:
         # Half an epoch was done: rewind to the epoch's start so fit() redraws the same shuffle,
@@ -276,3 +283,54 @@ def resume(checkpoint, model, optimizer=None, scheduler=None, loader=None, callb
         ckpt.skip_batches = 0
     ckpt.restore_callbacks(callbacks)
     return ckpt
+
+
+def _apply(ckpt, model, optimizer, scheduler) -> None:
+    """The part of ``resume`` that changes the model, optimizer and scheduler (undone if it fails)."""
+    try:
+        model.load_state_dict(ckpt.model_state, strict=True)
+    except Exception as exc:
+        raise CheckpointError(ckpt.path, f"does not fit {type(model).__name__}: {exc}") from exc
+    apply_frozen_and_scales(model, ckpt.frozen_modules, ckpt.frozen_parameters, ckpt.lr_scales, ckpt.path)
+    if optimizer is not None and ckpt.optimizer_state is not None and callable(getattr(optimizer, "sync", None)):
+        saved_sizes = [len(group["params"]) for group in ckpt.optimizer_state.get("param_groups", [])]
+        if saved_sizes != [len(group["params"]) for group in optimizer.param_groups]:
+            optimizer.sync(model)  # what GradualUnfreezing did during the saved run, all at once
+    for name, target, state in (("optimizer", optimizer, ckpt.optimizer_state),
+                                ("scheduler", scheduler, ckpt.scheduler_state)):
+        if target is None:
+            continue
+        if state is None:
+            raise CheckpointError(ckpt.path, f"holds no {name} state, but a {name} was given to resume(); "
+                                             f"pass {name}=None to start it fresh")
+        try:
+            target.load_state_dict(state)
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise CheckpointError(ckpt.path, f"its {name} state does not fit {type(target).__name__}: {exc}; "
+                                             f"build the {name} the way the saved run did") from exc
+
+
+def _snapshot(model, optimizer, scheduler):
+    """Everything ``_apply`` may change, copied, so a failed resume can put it back."""
+    modules = [(m, m.__dict__.get("_frozen"), m.lr_scale) for m in model.modules()]
+    params = [(p, p.requires_grad) for p in model.parameters()]
+    arrays = OrderedDict((name, array.copy()) for name, array in model.state_dict().items())
+    groups = [dict(group, params=list(group["params"])) for group in optimizer.param_groups] if optimizer else None
+    return {"modules": modules, "params": params, "arrays": arrays, "groups": groups,
+            "optimizer_state": dict(optimizer.state) if optimizer is not None else None,
+            "scheduler": scheduler.state_dict() if scheduler is not None else None}
+
+
+def _rollback(undo, model, optimizer, scheduler) -> None:
+    model.load_state_dict(undo["arrays"], strict=True)
+    for module, frozen, lr_scale in undo["modules"]:
+        module.lr_scale = lr_scale
+        if frozen is not None:
+            object.__setattr__(module, "_frozen", frozen)
+    for p, requires_grad in undo["params"]:
+        p.requires_grad = requires_grad
+    if optimizer is not None:
+        optimizer.param_groups[:] = undo["groups"]
+        optimizer.state = undo["optimizer_state"]
+    if scheduler is not None:
+        scheduler.load_state_dict(undo["scheduler"])
