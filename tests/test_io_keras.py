@@ -5,6 +5,7 @@ forward pass (NHWC, HWIO kernels, BN epsilon from Keras), so a wrong transpose, 
 order or a lost epsilon all show up as different numbers.
 """
 import json
+import zipfile
 
 import numpy as np
 import pytest
@@ -140,3 +141,58 @@ def test_not_hdf5_is_a_format_error(tmp_path):
     (tmp_path / "x.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 40)
     with pytest.raises(WeightFormatError, match="x.h5"):
         load_keras(tmp_path / "x.h5")
+
+
+def test_model_weights_must_be_a_group_in_this_file(tmp_path):
+    write_legacy(tmp_path / "other.h5", epsilon=1e-3)
+    for kind, link in (("ExternalLink", h5py.ExternalLink(str(tmp_path / "other.h5"), "/")),
+                       ("SoftLink", h5py.SoftLink("/real"))):
+        with h5py.File(tmp_path / "linked.h5", "w") as f:
+            f.create_group("real")
+            f["model_weights"] = link
+        with pytest.raises(UnsafeWeightsError, match=f"linked.h5.*model_weights is a {kind}"):
+            load_keras(tmp_path / "linked.h5")
+
+
+def test_hard_link_diamonds_are_refused_at_once(tmp_path):
+    # g0 -a/b-> g1 -a/b-> ... g40: 2**40 paths to one vars group. Without a visited set: a hang.
+    with h5py.File(tmp_path / "diamonds.h5", "w") as f:
+        groups = [f.create_group(f"g{i}") for i in range(41)]
+        groups[-1].create_dataset("vars/0", data=np.zeros(4, np.float32))
+        for parent, child in zip(groups, groups[1:]):
+            parent["a"], parent["b"] = child, child
+        for i in range(1, 41):
+            del f[f"g{i}"]
+    with pytest.raises(WeightFormatError, match="diamonds.h5.*reached twice"):
+        load_keras(tmp_path / "diamonds.h5")
+
+
+def test_legacy_layer_listed_twice_is_refused(tmp_path):
+    write_legacy(tmp_path / "twice.h5", epsilon=1e-3)
+    with h5py.File(tmp_path / "twice.h5", "a") as f:
+        f["model_weights"].attrs["layer_names"] = [b"dense"] * 1000
+    with pytest.raises(WeightFormatError, match="twice.h5.*reached twice"):
+        load_keras(tmp_path / "twice.h5")
+
+
+def test_keras_zip_with_a_config_bomb_is_refused(tmp_path):
+    write_keras3(tmp_path / "model.weights.h5")
+    with zipfile.ZipFile(tmp_path / "bomb.keras", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(tmp_path / "model.weights.h5", "model.weights.h5")
+        with archive.open("config.json", "w") as member:
+            member.write(b"{" + b" " * (40 << 20) + b"}")
+    with pytest.raises(WeightFormatError, match="bomb.keras.*config.json.*zip bomb"):
+        load_keras(tmp_path / "bomb.keras")
+
+
+def test_prefix_selects_a_nested_keras_model(tmp_path):
+    with h5py.File(tmp_path / "nested.weights.h5", "w") as f:
+        for name in ("conv2d", "batch_normalization", "dense"):
+            for index, array in enumerate(KERAS[name]):
+                f.create_dataset(f"layers/functional/layers/{name}/vars/{index}", data=array)
+        f.create_dataset("layers/head/vars/0", data=np.zeros((5, 2), np.float32))
+    model = minitl_twin()
+    report = load_into(model, tmp_path / "nested.weights.h5", prefix="layers/functional/")
+    assert report.ok and len(report.loaded) == 8
+    x = RNG.standard_normal((2, 2, 6, 6)).astype(np.float32)
+    np.testing.assert_allclose(_outputs(model, x), keras_forward(x, 1e-3), rtol=1e-4, atol=1e-4)

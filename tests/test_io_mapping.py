@@ -99,3 +99,36 @@ def test_transfer_case_with_real_model(tmp_path):
     np.testing.assert_array_equal(target.state_dict()["head.weight"], head_before)
     np.testing.assert_array_equal(target.state_dict()["backbone.block1.0.weight"],
                                   source_model.state_dict()["backbone.block1.0.weight"])
+
+
+class Tied(minitl.nn.Module):
+    """An autoencoder whose decoder reuses the encoder's weight: state_dict lists it twice, as torch does."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = minitl.nn.Linear(4, 4)
+        self.dec = minitl.nn.Linear(4, 4)
+        self.dec.weight = self.enc.weight
+
+    def forward(self, x):
+        return self.dec(self.enc(x))
+
+
+def test_tied_weights_reload_their_own_state_dict_and_file(tmp_path):
+    model = Tied()
+    assert {"enc.weight", "dec.weight"} <= set(model.state_dict())
+    save(model, tmp_path / "tied.npz")
+    for source in (model.state_dict(), tmp_path / "tied.npz"):
+        report = model.load_state_dict(source)
+        assert report.ok and "dec.weight" in report.loaded and not report.converted
+    assert model.dec.weight is model.enc.weight
+
+
+def test_tied_weights_with_two_different_values_are_reported():
+    model = Tied()
+    state = {name: np.array(value) for name, value in model.state_dict().items()}
+    state["dec.weight"] = state["enc.weight"] + 1
+    report = model.load_state_dict(state)
+    assert [name for name, _ in report.converted] == ["dec.weight"]
+    assert "shares its tensor with enc.weight" in report.converted[0][1]
+    np.testing.assert_array_equal(model.enc.weight.data, state["dec.weight"])

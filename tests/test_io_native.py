@@ -1,12 +1,15 @@
 """minitl's native .npz + manifest: round trips, manifest contents, integrity and atomic writes."""
+import io
 import json
 import os
 import zipfile
 
 import numpy as np
 import pytest
+from numpy.lib import format as npy_format
 
 import minitl
+import minitl.io
 import minitl.models
 from minitl.io import WeightFormatError, load, load_into, save
 
@@ -105,3 +108,47 @@ def test_manifest_is_readable_json(tmp_path):
     with zipfile.ZipFile(tmp_path / "w.npz") as archive:
         manifest = json.loads(archive.read("manifest.json"))
     assert manifest["format"] == "minitl-weights" and manifest["arrays"][0]["shape"] == [2]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("writer", ["save", "save_safetensors", "save_torch"])
+def test_written_files_get_the_umask_mode_or_keep_the_old_one(tmp_path, writer):
+    # mkstemp makes 0600 files; a weight file should be as readable as open(path, "w") would make it.
+    write = getattr(minitl.io, writer)
+    path = tmp_path / "w.bin"
+    old_mask = os.umask(0o027)
+    try:
+        write({"w": np.ones(2, np.float32)}, path)
+    finally:
+        os.umask(old_mask)
+    assert oct(os.stat(path).st_mode & 0o777) == oct(0o640)
+    os.chmod(path, 0o604)
+    write({"w": np.zeros(2, np.float32)}, path)
+    assert oct(os.stat(path).st_mode & 0o777) == oct(0o604)
+
+
+def test_compression_bomb_is_refused_before_inflating(tmp_path):
+    # 64 MiB of zeros deflate to ~64 kB (1000x): real weights compress ~1.1x.
+    header = io.BytesIO()
+    npy_format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (64 << 20,)})
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("w.npy", "w") as member:
+            member.write(header.getvalue())
+            for _ in range(64):
+                member.write(bytes(1 << 20))
+    with pytest.raises(WeightFormatError, match="bomb.npz.*w.npy.*zip bomb"):
+        load(tmp_path / "bomb.npz")
+
+
+def test_member_size_must_match_its_header_and_compressed_files_load(tmp_path):
+    arrays = {"f": np.asfortranarray(np.arange(12.0).reshape(3, 4)), "b": np.arange(5, dtype=">i4"),
+              "s": np.float32(3), "e": np.zeros((0, 3))}
+    np.savez_compressed(tmp_path / "ok.npz", **arrays)
+    loaded = load(tmp_path / "ok.npz")
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(loaded[name], array)
+        assert loaded[name].dtype.isnative and loaded[name].flags.c_contiguous and loaded[name].flags.writeable
+    with zipfile.ZipFile(tmp_path / "long.npz", "w") as archive:
+        archive.writestr("w.npy", _npy(np.ones(3)) + b"extra")
+    with pytest.raises(WeightFormatError, match="long.npz.*24 bytes.*29 data bytes"):
+        load(tmp_path / "long.npz")

@@ -242,3 +242,81 @@ def test_minitl_torch_minitl_round_trip_is_exact(tmp_path):
         assert weights[name].dtype == array.dtype
         np.testing.assert_array_equal(weights[name], array)
     assert os.listdir(tmp_path) == ["r.pt"]  # the atomic writer left no temporary file
+
+
+# ---------------------------------------------------------------- hostile shapes of data.pkl
+def test_expanded_tensors_from_torch_save_load(tmp_path):
+    # expand() gives stride 0: five elements, one stored. Valid, and not a tensor "past its storage".
+    path = tmp_path / "expanded.pt"
+    state = {"w": torch.arange(3.0).reshape(3, 1).expand(3, 4), "z": torch.zeros(1).expand(5), "b": torch.ones(3)}
+    torch.save(state, path)
+    weights = load_torch(path)
+    for name, tensor in state.items():
+        _same(weights[name], tensor)
+
+
+def _torch_zip(path, data_pkl, storages):
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a/data.pkl", data_pkl)
+        archive.writestr("a/byteorder", "little")
+        for key, data in storages.items():
+            archive.writestr(f"a/data/{key}", data)
+
+
+def test_many_tensors_viewing_one_storage_are_capped(tmp_path):
+    # 12 tensors rebuilt from one 4 MiB storage would take 48 MiB from a 4 MiB file; the cap is
+    # 4 x the storage + 16 MiB, so loading stops before the allocation runs away.
+    from minitl.io.torch_writer import _PickleWriter
+
+    numel, writer = 1 << 20, _PickleWriter()
+    writer.out += b"}"  # EMPTY_DICT
+    writer.mark()
+    for index in range(12):
+        writer.string(f"t{index}")
+        writer.global_("torch._utils", "_rebuild_tensor_v2")
+        writer.mark()
+        writer.mark()
+        writer.string("storage")
+        writer.global_("torch", "FloatStorage")
+        for item in ("0", "cpu"):
+            writer.string(item)
+        writer.integer(numel)
+        writer.tuple_()
+        writer.persid()
+        writer.integer(0)
+        writer.int_tuple([numel])
+        writer.int_tuple([1])
+        writer.false()
+        writer.empty_ordered_dict()
+        writer.tuple_()
+        writer.reduce()
+    writer.setitems()
+    _torch_zip(tmp_path / "amplified.pt", writer.stop(), {"0": bytes(numel * 4)})
+    with pytest.raises(WeightFormatError, match="amplified.pt.*over this file's cap"):
+        load_torch(tmp_path / "amplified.pt")
+
+
+GRAPH_PICKLES = {
+    "contains itself": (b"\x80\x02}q\x00X\x01\x00\x00\x00a]q\x01h\x01as.", "contains itself"),
+    "storage class as a value": (b"\x80\x02}q\x00(X\x01\x00\x00\x00actorch\nFloatStorage\nu.", "storage"),
+    # 50,000 nested lists: a recursive walk hits RecursionError; this one finds no tensors.
+    "deep nesting": (b"\x80\x02}X\x01\x00\x00\x00a" + b"]" * 50_000 + b"a" * 49_999 + b"s.", "no tensors"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GRAPH_PICKLES))
+def test_cyclic_deep_or_odd_pickles_are_format_errors(tmp_path, case):
+    data_pkl, problem = GRAPH_PICKLES[case]
+    _torch_zip(tmp_path / "odd.pt", data_pkl, {})
+    with pytest.raises(WeightFormatError) as info:
+        load_torch(tmp_path / "odd.pt")
+    assert "odd.pt" in str(info.value) and problem in str(info.value), str(info.value)
+
+
+def test_shared_containers_are_converted_once(tmp_path):
+    # A list met through two keys is the same list twice, not a cycle.
+    shared = [torch.ones(2)]
+    torch.save({"w": torch.zeros(3), "a": shared, "b": shared}, tmp_path / "shared.pt")
+    weights = load_torch(tmp_path / "shared.pt")
+    assert weights.meta["extra"]["a"] is weights.meta["extra"]["b"]
+    np.testing.assert_array_equal(weights.meta["extra"]["a"][0], np.ones(2, np.float32))

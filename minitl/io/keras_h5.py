@@ -14,7 +14,9 @@ Two layouts exist (see /work/shared/reference/weight-formats.md, section 3):
 The arrays stay in Keras layout (Dense kernel (in, out), Conv2D HWIO); ``meta["layers"]`` lists each
 layer's ``path``, ``class``, variable ``keys`` and ``config`` (when the file has one) so that
 layouts.py can convert them. HDF5 can hold links to other files and datasets whose declared shape
-dwarfs their stored bytes; both are refused, as Keras itself does.
+dwarfs their stored bytes; both are refused, as Keras itself does. Hard links can also make the
+group "tree" a graph (a loop, or a chain of diamonds with 2**depth paths), so every object is
+visited at most once and the bytes read from one file are capped (limits.py).
 """
 import json
 import math
@@ -26,10 +28,12 @@ import numpy
 
 from .dtypes import bfloat16_bits_to_float32
 from .errors import UnsafeWeightsError, WeightFormatError, require_optional
+from .limits import MAX_COMPRESSION_RATIO, SLACK_BYTES, ByteBudget, check_zip_member
 from .state import WeightDict
 
 H5PY_HINT = "pip install 'minitl[keras]'   (or just: pip install h5py)"
 MAX_DATASET_BYTES = 8 << 30
+MAX_CONFIG_BYTES = 64 << 20  # config.json of a .keras archive: architecture text, never this large
 KNOWN_CLASSES = {
     "dense": "Dense", "conv2d": "Conv2D", "conv1d": "Conv1D", "depthwise_conv2d": "DepthwiseConv2D",
     "conv2d_transpose": "Conv2DTranspose", "batch_normalization": "BatchNormalization",
@@ -47,8 +51,8 @@ def _checked_dataset(path, h5py, group, key):
     """``group[key]`` as a dataset, refusing links, external storage, virtual datasets and shape bombs."""
     link = group.get(key, getlink=True)
     if not isinstance(link, h5py.HardLink):
-        raise UnsafeWeightsError(path, f"{group.name}/{key} is a {type(link).__name__}, a link that can point "
-                                       "into other files; weight files must hold plain datasets")
+        raise UnsafeWeightsError(path, f"{group.name.rstrip('/')}/{key} is a {type(link).__name__}, a link that "
+                                       "can point into other files; weight files must hold plain datasets")
     node = group[key]
     if not isinstance(node, h5py.Dataset):
         return node
@@ -57,13 +61,30 @@ def _checked_dataset(path, h5py, group, key):
     nbytes = math.prod(node.shape or ()) * node.dtype.itemsize
     stored = node.id.get_storage_size()
     if nbytes > MAX_DATASET_BYTES or (node.compression is None and node.chunks is None and stored < nbytes) \
-            or nbytes > 1100 * stored + (1 << 20):
+            or nbytes > MAX_COMPRESSION_RATIO * stored + SLACK_BYTES:
         raise WeightFormatError(path, f"dataset {node.name} declares shape {node.shape} ({nbytes} bytes) but stores "
                                       f"{stored} bytes: corrupt or a 'shape bomb'")
     return node
 
 
-def _read_dataset(path, dataset) -> numpy.ndarray:
+class _Visits:
+    """One file's walk: each HDF5 object is entered at most once, and the bytes read are capped."""
+
+    def __init__(self, path):
+        self.path, self.seen, self.budget = path, set(), ByteBudget(path)
+
+    def enter(self, node):
+        # h5py ObjectIDs compare equal when they name the same object (file number + object address),
+        # whichever of its hard links we came through.
+        if node.id in self.seen:
+            raise WeightFormatError(self.path, f"{node.name} is reached twice through hard links (a loop or a "
+                                               "shared group or dataset); Keras never writes that: refused")
+        self.seen.add(node.id)
+
+
+def _read_dataset(path, dataset, visits) -> numpy.ndarray:
+    visits.enter(dataset)
+    visits.budget.spend(math.prod(dataset.shape or ()) * dataset.dtype.itemsize, f"dataset {dataset.name}")
     array = dataset[()]
     if dataset.attrs.get("dtype") in ("bfloat16", b"bfloat16") and array.dtype.itemsize == 2:
         return bfloat16_bits_to_float32(numpy.asarray(array).view("<u2"))
@@ -82,19 +103,20 @@ def _natural_key(name: str):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-def _walk_keras3(path, h5py, group, prefix, result, layers):
+def _walk_keras3(path, h5py, group, prefix, result, layers, visits):
     """Depth-first: collect every ``.../vars/<i>`` group as one layer, skipping the optimizer's state."""
     for key in sorted(group.keys(), key=_natural_key):
         child = _group(path, h5py, group, key)
         if child is None or (prefix == "" and key == "optimizer"):
             continue
+        visits.enter(child)
         child_path = f"{prefix}{key}"
         if key == "vars":
             keys = []
             for index in sorted(child.keys(), key=_natural_key):
                 dataset = _checked_dataset(path, h5py, child, index)
                 name = f"{child_path}/{index}"
-                result[name] = _read_dataset(path, dataset)
+                result[name] = _read_dataset(path, dataset, visits)
                 keys.append(name)
             owner = prefix.rstrip("/")
             if keys:
@@ -103,15 +125,18 @@ def _walk_keras3(path, h5py, group, prefix, result, layers):
                                "name": name_attr.decode() if isinstance(name_attr, bytes) else name_attr,
                                "config": None})
         else:
-            _walk_keras3(path, h5py, child, child_path + "/", result, layers)
+            _walk_keras3(path, h5py, child, child_path + "/", result, layers, visits)
 
 
 def _string_list(values):
     return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values]
 
 
-def _read_legacy(path, h5py, root, model_config, result, layers):
-    """Keras 2: follow ``layer_names`` (model order), then each layer's ``weight_names``."""
+def _read_legacy(path, h5py, root, model_config, result, layers, visits):
+    """Keras 2: follow ``layer_names`` (model order), then each layer's ``weight_names``.
+
+    Each layer group and dataset is entered once: ``layer_names`` naming a layer twice is refused.
+    """
     names = []
     if "layer_names" in root.attrs:
         names = _string_list(root.attrs["layer_names"])
@@ -128,13 +153,14 @@ def _read_legacy(path, h5py, root, model_config, result, layers):
         group = _group(path, h5py, root, layer_name)
         if group is None:
             raise WeightFormatError(path, f"layer_names lists {layer_name!r} but the file has no such group")
+        visits.enter(group)
         keys = []
         for weight_name in _string_list(group.attrs.get("weight_names", [])):
             node = group
             for part in weight_name.split("/"):
                 node = _checked_dataset(path, h5py, node, part)
             key = f"{layer_name}/{weight_name}"
-            result[key] = _read_dataset(path, node)
+            result[key] = _read_dataset(path, node, visits)
             keys.append(key)
         known = configs.get(layer_name)
         if keys:
@@ -172,17 +198,20 @@ def load_keras(path) -> WeightDict:
     if head.startswith(b"PK"):
         source, config = _open_keras_zip(path)
     result = WeightDict(format="keras", path=path)
-    layers = []
+    layers, visits = [], _Visits(path)
     try:
         with h5py.File(source, "r") as h5:
-            root = h5["model_weights"] if "model_weights" in h5 and isinstance(h5["model_weights"], h5py.Group) else h5
+            # a full model.save() file keeps its weights under model_weights/: a hard-linked group, not a
+            # soft or external link into another file (_group refuses those)
+            model_weights = _group(path, h5py, h5, "model_weights") if "model_weights" in h5.keys() else None
+            root = h5 if model_weights is None else model_weights
             if any(k.startswith("layer_names") for k in root.attrs):
                 raw = h5.attrs.get("model_config")
                 model_config = json.loads(raw.decode() if isinstance(raw, bytes) else raw) if raw else None
-                _read_legacy(path, h5py, root, model_config, result, layers)
+                _read_legacy(path, h5py, root, model_config, result, layers, visits)
                 result.meta["keras_format"] = "legacy"
             else:
-                _walk_keras3(path, h5py, root, "", result, layers)
+                _walk_keras3(path, h5py, root, "", result, layers, visits)
                 if config:
                     _attach_keras3_configs(layers, config)
                 result.meta["keras_format"] = "keras3"
@@ -203,10 +232,13 @@ def _open_keras_zip(path):
     try:
         with zipfile.ZipFile(path) as archive:
             info = archive.getinfo("model.weights.h5")
-            if info.file_size > MAX_DATASET_BYTES or info.file_size > 1100 * info.compress_size + (1 << 20):
-                raise WeightFormatError(path, "model.weights.h5 inside the .keras archive is implausibly large")
+            check_zip_member(path, info, MAX_DATASET_BYTES)
             weights = io.BytesIO(archive.read(info))
-            config = json.loads(archive.read("config.json")) if "config.json" in archive.namelist() else None
+            config = None
+            if "config.json" in archive.namelist():
+                config_info = archive.getinfo("config.json")
+                check_zip_member(path, config_info, MAX_CONFIG_BYTES)
+                config = json.loads(archive.read(config_info))
     except WeightFormatError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:

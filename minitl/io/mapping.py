@@ -2,8 +2,8 @@
 
 ``load_into(model, source, ...)`` is the one path from a weight file (any format, see
 formats.py) or a ``{name: array}`` dict into a model. It works only through the model's
-``named_parameters()`` / ``named_buffers()`` (PyTorch-style dotted names) and each tensor's
-``.data``. The steps, in order:
+state_dict names (each module's ``_parameters`` / ``_buffers``, or ``named_parameters()`` /
+``named_buffers()`` for other objects) and each tensor's ``.data``. The steps, in order:
 
 1. read the file (by extension) unless ``source`` already is a dict;
 2. ``prefix``: keep only file keys under it, with the prefix removed (``"backbone."``);
@@ -20,6 +20,8 @@ Talks to: formats.py (readers), layouts.py (converters), report.py, backend.py (
 import fnmatch
 from collections import OrderedDict
 from collections.abc import Mapping
+
+import numpy
 
 from .. import backend
 from .errors import StateDictMismatchError
@@ -61,6 +63,15 @@ def _apply_key_map(weights, key_map, report):
     return result
 
 
+def _under_prefix(meta, prefix):
+    """``meta`` with its layer list (Keras) cut to ``prefix`` the way the keys were; layers outside it drop out."""
+    if not meta.get("layers"):
+        return meta
+    layers = [dict(layer, path=layer["path"].removeprefix(prefix), keys=[key[len(prefix):] for key in layer["keys"]])
+              for layer in meta["layers"] if all(key.startswith(prefix) for key in layer["keys"])]
+    return dict(meta, layers=layers)
+
+
 def _resolve_converters(converters, weights):
     if converters == "auto":
         return converters_for(getattr(weights, "format", None))
@@ -90,9 +101,30 @@ def _find_module(model, path):
     return node
 
 
+def _targets(model):
+    """``{state_dict name: tensor}`` in state_dict order; a tied tensor appears under each of its names.
+
+    Notice: ``named_parameters()`` lists a shared parameter once (an optimizer must step it once),
+    but ``state_dict()`` lists it under every name (``dec.weight`` tied to ``enc.weight``), as torch
+    does. A file saved from the model has both keys, so both must be targets: walk each module's
+    registries, exactly as ``Module.state_dict`` does.
+    """
+    if not hasattr(model, "_parameters"):  # any object with named_parameters / named_buffers
+        targets = OrderedDict(model.named_parameters())
+        targets.update(model.named_buffers())
+        return targets
+    targets = OrderedDict()
+    for module_name, module in model.named_modules():
+        for registry in (module._parameters, module._buffers):
+            for name, tensor in registry.items():
+                if tensor is not None:
+                    targets[f"{module_name}.{name}" if module_name else name] = tensor
+    return targets
+
+
 def _compare(weights, targets, ignore, skip_mismatch, report):
     """Fill the report; return the ``[(tensor, array)]`` pairs to assign."""
-    assignments = []
+    assignments, first_name = [], {}  # id(tensor) -> the first name it was loaded under (tied weights)
     for name, tensor in targets.items():
         if matches(name, ignore):
             report.ignored.append(name)
@@ -109,6 +141,10 @@ def _compare(weights, targets, ignore, skip_mismatch, report):
             continue
         report.loaded.append(name)
         report.shapes[name] = expected
+        earlier = first_name.setdefault(id(tensor), name)
+        if earlier != name and not numpy.array_equal(weights[earlier], array):
+            report.converted.append((name, f"shares its tensor with {earlier}, but the file gives the two different "
+                                           f"values: {name}'s (the later one) was kept"))
         assignments.append((tensor, array))
     for name in weights:
         if name not in targets:
@@ -173,14 +209,11 @@ def load_into(model, source, strict=True, prefix=None, ignore=(), key_map=None, 
     ignore = (ignore,) if isinstance(ignore, str) else tuple(ignore or ())
     report = LoadReport(source=getattr(weights, "path", None) or getattr(weights, "format", None) or
                         (None if isinstance(source, Mapping) else str(source)), target=type(model).__name__)
-    targets = OrderedDict(model.named_parameters())
-    targets.update(model.named_buffers())
-    if callable(getattr(model, "state_dict", None)):  # report in module order, as state_dict lists keys
-        order = {name: index for index, name in enumerate(model.state_dict())}
-        targets = OrderedDict(sorted(targets.items(), key=lambda item: order.get(item[0], len(order))))
+    targets = _targets(model)
     current = OrderedDict((name, host_array(value)) for name, value in weights.items())
     if prefix:
         current = OrderedDict((name[len(prefix):], array) for name, array in current.items() if name.startswith(prefix))
+        meta = _under_prefix(meta, prefix)
     settings = []
     for converter in _resolve_converters(converters, weights):
         conversion = converter(current, meta, OrderedDict((n, tuple(t.data.shape)) for n, t in targets.items()))

@@ -12,7 +12,7 @@ so a corrupted or swapped file is caught on load. ``numpy.load(path)`` opens the
 and checked (no object dtypes, size matches the member) before any data is read.
 
 Public: ``save(model_or_state_dict, path, meta=None)`` and ``load(path)``, re-exported as
-``minitl.save`` / ``minitl.load``. Talks to: state.py, atomic.py, errors.py.
+``minitl.save`` / ``minitl.load``. Talks to: state.py, atomic.py, limits.py (size caps), errors.py.
 """
 import hashlib
 import io
@@ -26,12 +26,15 @@ from numpy.lib import format as npy_format
 
 from .atomic import atomic_write
 from .errors import WeightFormatError
+from .limits import ByteBudget, check_zip_member
 from .state import WeightDict, as_state_dict
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 MAX_NPY_HEADER = 10_000
 KNOWN_META = ("architecture", "arguments", "class_names", "mean", "std")
+MAX_MANIFEST_BYTES = 64 << 20
+CHUNK_BYTES = 1 << 20  # members are read in pieces straight into their arrays: no second full-size copy
 
 
 def _minitl_version() -> str:
@@ -83,13 +86,15 @@ def save(obj, path, meta=None) -> None:
         archive.writestr(zipfile.ZipInfo(MANIFEST, date_time=(1980, 1, 1, 0, 0, 0)), manifest)
 
 
-def _read_npy(path, archive: zipfile.ZipFile, info: zipfile.ZipInfo):
-    """One ``.npy`` member -> (array, sha256 of its data bytes). Header checked before any allocation.
+def _read_npy(path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: ByteBudget):
+    """One ``.npy`` member -> (array, sha256 of its data bytes). Sizes checked before any allocation.
 
-    Notice: the declared shape is checked against the member's real size first, so a header that
-    claims a terabyte cannot make us allocate one (a "shape bomb").
+    Notice: three numbers must agree before a byte is allocated: the member's declared size, its
+    compressed size (limits.check_zip_member refuses a 400 MB member squeezed into 400 kB) and the
+    header's shape x itemsize. Only then is the array allocated, and filled in 1 MiB pieces.
     """
     name = info.filename
+    check_zip_member(path, info)
     with archive.open(info) as member:
         version = npy_format.read_magic(member)
         if version == (1, 0):
@@ -102,12 +107,21 @@ def _read_npy(path, archive: zipfile.ZipFile, info: zipfile.ZipInfo):
             raise WeightFormatError(path, f"member {name} is an object array, i.e. a pickle that could run code; "
                                           "refused. Save numeric arrays only")
         expected = math.prod(shape) * dtype.itemsize
-        data = member.read(expected + 1)
-    if len(data) != expected:
-        raise WeightFormatError(path, f"member {name}: header says shape {shape} of {dtype} ({expected} bytes) "
-                                      f"but the member holds {len(data)} bytes")
-    array = numpy.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
-    return numpy.array(array, dtype=dtype.newbyteorder("="), order="C"), hashlib.sha256(data).hexdigest()
+        if info.file_size != member.tell() + expected:
+            raise WeightFormatError(path, f"member {name}: header says shape {shape} of {dtype} ({expected} bytes) "
+                                          f"but the member holds {info.file_size - member.tell()} data bytes")
+        budget.spend(expected, f"member {name}")
+        array = numpy.empty(shape, dtype=dtype, order="F" if fortran else "C")
+        data, digest = memoryview(array.reshape(-1, order="A")).cast("B"), hashlib.sha256()
+        for start in range(0, expected, CHUNK_BYTES):
+            piece = member.read(min(CHUNK_BYTES, expected - start))
+            if len(piece) != min(CHUNK_BYTES, expected - start):
+                raise WeightFormatError(path, f"member {name} ends {expected - start - len(piece)} bytes early")
+            data[start:start + len(piece)] = piece
+            digest.update(piece)
+    if fortran or not dtype.isnative:
+        array = numpy.array(array, dtype=dtype.newbyteorder("="), order="C")
+    return array, digest.hexdigest()
 
 
 def _parse_manifest(path, raw: bytes) -> dict:
@@ -140,13 +154,14 @@ def load(path) -> WeightDict:
 
 
 def _load_archive(path, archive: zipfile.ZipFile) -> WeightDict:
-    manifest, arrays, hashes = {}, {}, {}
+    manifest, arrays, hashes, budget = {}, {}, {}, ByteBudget(path)
     for info in archive.infolist():
         if info.filename == MANIFEST:
+            check_zip_member(path, info, MAX_MANIFEST_BYTES)
             manifest = _parse_manifest(path, archive.read(info))
         elif info.filename.endswith(".npy"):
             name = info.filename[: -len(".npy")]
-            arrays[name], hashes[name] = _read_npy(path, archive, info)
+            arrays[name], hashes[name] = _read_npy(path, archive, info, budget)
         else:
             raise WeightFormatError(path, f"unexpected member {info.filename!r} (an .npz holds only .npy members)")
     order = list(arrays)

@@ -17,6 +17,7 @@ import numpy
 from .atomic import atomic_write
 from .dtypes import bfloat16_bits_to_float32
 from .errors import WeightFormatError
+from .limits import is_count, shape_fits
 from .state import WeightDict, as_state_dict
 
 MAX_HEADER_BYTES = 100_000_000  # the reference reader's bound (HeaderTooLarge)
@@ -46,11 +47,6 @@ def _reject_duplicates(pairs):
     return result
 
 
-def _is_count(value) -> bool:
-    # bool is a subclass of int in Python: `true` must not pass as 1.
-    return type(value) is int and value >= 0
-
-
 def _parse_header(path, header_bytes: bytes) -> dict:
     try:
         text = header_bytes.decode("utf-8")
@@ -72,9 +68,10 @@ def _check_entry(path, name, info) -> tuple:
     dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
     if dtype not in DTYPE_BITS:
         raise WeightFormatError(path, f"tensor {name!r}: unknown dtype {dtype!r} (known: {', '.join(DTYPE_BITS)})")
-    if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
-        raise WeightFormatError(path, f"tensor {name!r}: shape must be a list of non-negative integers, got {shape!r}")
-    if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_count(o) for o in offsets)):
+    if not (isinstance(shape, list) and shape_fits(shape, DTYPE_BITS[dtype] // 8)):
+        raise WeightFormatError(path, f"tensor {name!r}: shape must be a list of non-negative integers whose "
+                                      f"non-zero entries multiply to under 2**63 bytes, got {shape!r:.200}")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(is_count, offsets))):
         raise WeightFormatError(path, f"tensor {name!r}: data_offsets must be [begin, end] integers, got {offsets!r}")
     return dtype, tuple(shape), offsets[0], offsets[1]
 

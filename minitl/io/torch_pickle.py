@@ -14,7 +14,8 @@ Python objects) admits an exact allow-list of ``(module, name)`` pairs and maps 
 stand-in of ours. ``persistent_load`` turns each storage reference into a NumPy array read from
 ``data/<key>``, after checking that the record is exactly as long as the reference claims.
 
-Talks to: state.py (WeightDict), dtypes.py (bfloat16), errors.py. The writer is torch_writer.py.
+Talks to: state.py (WeightDict), dtypes.py (bfloat16), limits.py (size caps), errors.py. The writer is
+torch_writer.py.
 """
 import collections
 import math
@@ -31,6 +32,7 @@ import numpy
 
 from .dtypes import bfloat16_bits_to_float32
 from .errors import UnsafeWeightsError, WeightFormatError
+from .limits import SLACK_BYTES, ByteBudget, check_zip_member, is_count, shape_fits
 from .state import WeightDict, strip_key_prefix
 
 # torch.<Name>Storage -> NumPy dtype of one element ("bfloat16" is widened to float32 on read).
@@ -41,6 +43,10 @@ STORAGE_DTYPES = {
 }
 LEGACY_MAGIC = bytes.fromhex("80028a0a6cfc9c46f9206aa850192e")  # pickled magic number of pre-1.6 files
 MAX_PICKLE_BYTES = 1 << 30
+# Many tensors may view one storage (w and w.t(), tied weights, x.expand(n)) and each is copied out,
+# so a 4 MB file could ask for gigabytes: all rebuilt tensors together may take at most this many
+# times the bytes of the storages they use (plus limits.SLACK_BYTES, so small expands always load).
+REBUILD_FACTOR = 4
 WRAPPER_KEYS = ("state_dict", "model", "model_state_dict")
 RESAVE_HINT = ("re-save it with a recent PyTorch: obj = torch.load(path, weights_only=False) (only if you trust "
                "the file), then torch.save(obj.state_dict() if hasattr(obj, 'state_dict') else obj, new_path)")
@@ -57,16 +63,19 @@ class _Tensor(typing.NamedTuple):
     array: numpy.ndarray
 
 
-def _is_count(value) -> bool:
-    return type(value) is int and value >= 0
+def _is_storage(value) -> bool:
+    """The ``(storage type, 1-d array)`` pair that persistent_load gives for a storage reference."""
+    return type(value) is tuple and len(value) == 2 and isinstance(value[0], _StorageType)
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
     """An Unpickler that resolves globals only from an exact allow-list and reads storages from the zip."""
 
-    def __init__(self, file, archive: zipfile.ZipFile, prefix: str, path: str, byteorder: str):
+    def __init__(self, file, archive: zipfile.ZipFile, prefix: str, path: str, byteorder: str,
+                 budget: ByteBudget):
         super().__init__(file)
         self._archive, self._prefix, self._path, self._byteorder = archive, prefix, path, byteorder
+        self._budget = budget  # bytes all rebuilt tensors may take together
         self._storages = {}  # key -> (storage type, 1-d array): shared storages are read once
         self._allowed = {
             ("torch._utils", "_rebuild_tensor_v2"): self._rebuild_tensor_v2,
@@ -97,7 +106,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         _, storage_type, key, _location, numel = pid
         if not isinstance(storage_type, _StorageType):
             raise WeightFormatError(self._path, f"storage reference {key!r:.40} names no torch storage class")
-        if not (isinstance(key, str) and re.fullmatch(r"[0-9]{1,12}", key)) or not _is_count(numel):
+        if not (isinstance(key, str) and re.fullmatch(r"[0-9]{1,12}", key)) or not is_count(numel):
             raise WeightFormatError(self._path, f"storage reference has a bad key {key!r:.40} or size {numel!r:.40}")
         return self._storage(storage_type, key, numel)
 
@@ -116,12 +125,14 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if info.file_size != numel * wide_dtype.itemsize:
             raise WeightFormatError(self._path, f"storage {record} holds {info.file_size} bytes but its tensor "
                                                 f"needs {numel} x {wide_dtype.itemsize} bytes (truncated or corrupt)")
+        check_zip_member(self._path, info)
         raw = self._archive.read(record)
         if len(raw) != info.file_size:
             raise WeightFormatError(self._path, f"storage {record} is shorter than the archive says")
         array = numpy.frombuffer(raw, dtype=wide_dtype.newbyteorder(">" if self._byteorder == "big" else "<"))
         array = bfloat16_bits_to_float32(array) if storage_type.dtype == "bfloat16" else array.astype(wide_dtype.newbyteorder("="))
         self._storages[key] = (storage_type, array)
+        self._budget.limit += REBUILD_FACTOR * array.nbytes
         return self._storages[key]
 
     def _rebuild_tensor_v2(self, storage, storage_offset, size, stride, *_ignored):
@@ -129,19 +140,22 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
         Notice: every index the view can touch, offset + sum((size - 1) * stride), is checked to lie
         inside the storage *before* the view is made: NumPy's as_strided does no checking at all.
+        A tensor may have more elements than its storage (stride 0, from ``expand``); only that last
+        reachable index matters, and the copy is paid from the file's byte budget.
         """
-        if not (isinstance(storage, tuple) and len(storage) == 2 and isinstance(storage[0], _StorageType)):
+        if not _is_storage(storage):
             raise WeightFormatError(self._path, "a tensor in data.pkl is not built on a storage")
         flat = storage[1]
-        if not (_is_count(storage_offset) and isinstance(size, tuple) and isinstance(stride, tuple)
-                and len(size) == len(stride) and all(map(_is_count, size)) and all(map(_is_count, stride))):
+        if not (is_count(storage_offset) and isinstance(size, tuple) and isinstance(stride, tuple)
+                and len(size) == len(stride) and shape_fits(size, flat.itemsize) and all(map(is_count, stride))):
             raise WeightFormatError(self._path, f"a tensor has a bad offset/size/stride {storage_offset!r:.30} "
                                                 f"{size!r:.60} {stride!r:.60}")
         numel = math.prod(size)
         last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride)) if numel else storage_offset - 1
-        if last >= flat.size or storage_offset > flat.size or numel > flat.size:
+        if last >= flat.size or storage_offset > flat.size:
             raise WeightFormatError(self._path, f"a tensor of size {list(size)} at offset {storage_offset} reaches past "
                                                 f"its storage of {flat.size} elements (corrupt file)")
+        self._budget.spend(numel * flat.itemsize, f"a tensor of size {list(size)}")
         view = numpy.lib.stride_tricks.as_strided(flat[storage_offset:], shape=size,
                                                   strides=[s * flat.itemsize for s in stride], writeable=False)
         return _Tensor(numpy.array(view, order="C"))
@@ -157,20 +171,55 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return text.encode("latin1")
 
 
-def _unwrap_tensors(value):
-    """Replace every _Tensor stand-in by its array, through dicts, lists and tuples."""
+def _children(value):
+    return list(value.values()) if isinstance(value, dict) else list(value)
+
+
+def _unwrap_tensors(path, root):
+    """Replace every _Tensor stand-in by its array, through dicts, lists and tuples.
+
+    Notice: a pickle is a graph, not a tree. A hostile one nests 200,000 levels deep, shares one
+    list 2**40 ways, or puts a list inside itself; so the walk is a loop with its own stack (no
+    recursion), converts each container once (``done``, by id) and refuses a container met again
+    while its own contents are still being converted (``open_``): that is a cycle.
+    """
+    done, open_ = {}, set()
+    stack = [(root, False)]
+    while stack:
+        value, children_ready = stack.pop()
+        if isinstance(value, _StorageType) or _is_storage(value):
+            raise WeightFormatError(path, "data.pkl holds a bare storage or storage class outside a tensor; "
+                                          "minitl reads tensors, dicts and lists only")
+        if isinstance(value, _Tensor) or not isinstance(value, (dict, list, tuple)) or id(value) in done:
+            continue
+        if not children_ready:
+            if id(value) in open_:
+                raise WeightFormatError(path, f"data.pkl holds a {type(value).__name__} that contains itself; "
+                                              "a state_dict never does (corrupt or hostile file)")
+            open_.add(id(value))
+            stack.append((value, True))
+            stack.extend((child, False) for child in reversed(_children(value)))
+            continue
+        open_.discard(id(value))
+        done[id(value)] = _converted(value, done)
+    return _converted_value(root, done)
+
+
+def _converted_value(value, done):
     if isinstance(value, _Tensor):
         return value.array
-    if isinstance(value, collections.OrderedDict):
-        result = collections.OrderedDict((k, _unwrap_tensors(v)) for k, v in value.items())
+    return done.get(id(value), value) if isinstance(value, (dict, list, tuple)) else value
+
+
+def _converted(value, done):
+    """One container with its (already converted) children swapped in."""
+    if isinstance(value, dict):
+        result = collections.OrderedDict() if isinstance(value, collections.OrderedDict) else {}
+        result.update((k, _converted_value(v, done)) for k, v in value.items())
         if isinstance(getattr(value, "_metadata", None), dict):
             result._metadata = value._metadata  # per-module versions that torch's state_dict carries
         return result
-    if isinstance(value, dict):
-        return {k: _unwrap_tensors(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_unwrap_tensors(v) for v in value)
-    return value
+    return type(value)(_converted_value(v, done) for v in value)
 
 
 def _refuse_non_zip(path, head: bytes):
@@ -198,18 +247,18 @@ def _find_prefix(path, names) -> str:
 def _read_archive(path, archive: zipfile.ZipFile):
     prefix = _find_prefix(path, archive.namelist())
     info = archive.getinfo(prefix + "data.pkl")
-    if info.file_size > MAX_PICKLE_BYTES:
-        raise WeightFormatError(path, f"data.pkl claims {info.file_size} bytes, more than a weights pickle needs")
     byteorder = "little"
     if prefix + "byteorder" in archive.namelist():
         byteorder = archive.read(prefix + "byteorder").decode("ascii", "replace").strip()
         if byteorder not in ("little", "big"):
             raise WeightFormatError(path, f"unknown byteorder record {byteorder!r:.20}")
+    check_zip_member(path, info, MAX_PICKLE_BYTES)
     import io  # noqa: PLC0415 - keep the module header focused on the format
 
-    unpickler = _RestrictedUnpickler(io.BytesIO(archive.read(prefix + "data.pkl")), archive, prefix,
-                                     os.fspath(path), byteorder)
-    return unpickler.load(), byteorder
+    budget = ByteBudget(path, SLACK_BYTES)  # each storage read adds REBUILD_FACTOR x its bytes
+    unpickler = _RestrictedUnpickler(io.BytesIO(archive.read(info)), archive, prefix, os.fspath(path), byteorder,
+                                     budget)
+    return _unwrap_tensors(path, unpickler.load()), byteorder
 
 
 def load_torch(path, strip_prefixes=False) -> WeightDict:
@@ -237,7 +286,7 @@ def load_torch(path, strip_prefixes=False) -> WeightDict:
         except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, KeyError, IndexError,
                 MemoryError, RecursionError, OverflowError, UnicodeError) as exc:
             raise WeightFormatError(path, f"data.pkl is not a valid weights pickle ({type(exc).__name__}: {exc})") from None
-    return _to_weight_dict(path, _unwrap_tensors(obj), byteorder, strip_prefixes)
+    return _to_weight_dict(path, obj, byteorder, strip_prefixes)
 
 
 def _to_weight_dict(path, obj, byteorder, strip_prefixes) -> WeightDict:
