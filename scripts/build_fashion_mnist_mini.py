@@ -1,10 +1,11 @@
 """Build minitl's bundled Fashion-MNIST sample from the full data set.
 
     python scripts/build_fashion_mnist_mini.py [--root FOLDER] [--train-per-class 1000]
-                                               [--test-per-class 300] [--seed 20170828]
+                                               [--test-per-class 300] [--seed 20170828] [--check]
 
 Draws ``--train-per-class`` training images and ``--test-per-class`` test images of every class,
-without replacement, with a fixed seed, from the official files (found like ``FashionMNIST``
+without replacement, with a fixed seed (``minitl.data.splits.few_shot_indices``, the drawing
+``few_shot`` uses; train first, then test, from one generator), from the official files (found like ``FashionMNIST``
 finds them: root, $MINITL_DATA, ~/.cache/minitl/fashion-mnist, /usr/share/datasets/fashion-mnist).
 The chosen images keep their official order. Writes ``minitl/data/bundled/fashion_mnist_mini.npz``:
 
@@ -14,11 +15,17 @@ The chosen images keep their official order. Writes ``minitl/data/bundled/fashio
 ``*_indices`` are positions in the official files, so every bundled image can be traced back.
 The archive is an ordinary ``.npz`` (``numpy.load`` reads it) whose members are LZMA-compressed
 instead of deflated: about 15% smaller, which is what keeps 13,000 images under 5 MB. Entries get a
-fixed timestamp, so the same inputs give the same bytes.
+fixed timestamp, so the same inputs give the same bytes: ``--check`` builds into a temporary file
+and only says whether it matches the shipped one, byte for byte.
+
+The archive is written to a temporary file beside the output, its size checked, and only then
+moved onto the output (``os.replace``): a build over the limit leaves the shipped file as it was.
 """
 import argparse
 import io
+import os
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -28,22 +35,12 @@ import numpy
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from minitl.data.fashion_mnist import FILES, find_fashion_mnist, _existing  # noqa: E402
+from minitl.data.fashion_mnist import FILES, existing_file, find_fashion_mnist  # noqa: E402
 from minitl.data.idx import read_idx  # noqa: E402
+from minitl.data.splits import few_shot_indices  # noqa: E402
 
 OUTPUT = REPO / "minitl" / "data" / "bundled" / "fashion_mnist_mini.npz"
 SIZE_LIMIT = 5_000_000  # bytes; the issue's "at most 5 MB compressed"
-
-
-def balanced_sample(labels, per_class: int, rng) -> numpy.ndarray:
-    """Sorted indices of ``per_class`` images of each class, drawn without replacement."""
-    chosen = []
-    for label in range(int(labels.max()) + 1):
-        members = numpy.flatnonzero(labels == label)
-        if len(members) < per_class:
-            raise SystemExit(f"class {label} has only {len(members)} images, {per_class} asked")
-        chosen.append(rng.choice(members, size=per_class, replace=False))
-    return numpy.sort(numpy.concatenate(chosen))
 
 
 def write_npz(path: Path, arrays: dict) -> None:
@@ -63,6 +60,8 @@ def main() -> None:
     parser.add_argument("--test-per-class", type=int, default=300)
     parser.add_argument("--seed", type=int, default=20170828)  # Fashion-MNIST's release date
     parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("--check", action="store_true",
+                        help="build into a temporary file and compare it with --output; write nothing")
     args = parser.parse_args()
 
     folder = find_fashion_mnist(args.root)
@@ -73,20 +72,36 @@ def main() -> None:
     for split, per_class in (("train", args.train_per_class), ("test", args.test_per_class)):
         images_stem, labels_stem = FILES[split]
         start = time.perf_counter()
-        images = read_idx(_existing(folder, images_stem), expect_ndim=3)
-        labels = read_idx(_existing(folder, labels_stem), expect_ndim=1)
+        images = read_idx(existing_file(folder, images_stem), expect_ndim=3)
+        labels = read_idx(existing_file(folder, labels_stem), expect_ndim=1)
         print(f"read {split} from {folder}: {images.shape} in {time.perf_counter() - start:.2f} s")
-        chosen = balanced_sample(labels, per_class, rng)
+        chosen = few_shot_indices(labels, per_class, rng)
         arrays[f"{split}_images"] = images[chosen]
         arrays[f"{split}_labels"] = labels[chosen]
         arrays[f"{split}_indices"] = chosen.astype(numpy.int32)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    write_npz(args.output, arrays)
-    size = args.output.stat().st_size
-    print(f"wrote {args.output}: {size:,} bytes; train {len(arrays['train_labels'])}, "
-          f"test {len(arrays['test_labels'])} images")
-    if size > SIZE_LIMIT:
-        raise SystemExit(f"{size:,} bytes is over the {SIZE_LIMIT:,} byte limit; use fewer images")
+    handle, temporary = tempfile.mkstemp(prefix=f".{args.output.name}.part-", dir=args.output.parent)
+    os.close(handle)
+    try:
+        write_npz(Path(temporary), arrays)
+        size = os.path.getsize(temporary)
+        counts = f"train {len(arrays['train_labels'])}, test {len(arrays['test_labels'])} images"
+        if size > SIZE_LIMIT:
+            raise SystemExit(f"{size:,} bytes ({counts}) is over the {SIZE_LIMIT:,} byte limit; "
+                             f"use fewer images. {args.output} was left as it was.")
+        if args.check:
+            same = args.output.is_file() and Path(temporary).read_bytes() == args.output.read_bytes()
+            print(f"{args.output}: {'identical to' if same else 'DIFFERS from'} a fresh build "
+                  f"({size:,} bytes; {counts})")
+            if not same:
+                raise SystemExit(1)
+            return
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; the shipped file is world-readable
+        os.replace(temporary, args.output)
+        print(f"wrote {args.output}: {size:,} bytes; {counts}")
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
 
 
 if __name__ == "__main__":

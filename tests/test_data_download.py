@@ -141,3 +141,17 @@ def test_mirror_dropping_connection(fake_mirror, tmp_path):
     assert not (tmp_path / "dl" / "train-images-idx3-ubyte.gz").exists()
     handler.dropped.clear()  # the retry fetches only what is missing, and succeeds
     assert len(FashionMNIST(root=tmp_path / "dl", download=True, mirror=base, progress=False)) == 4
+
+
+def test_downloaded_file_gets_the_usual_permissions(server, tmp_path):
+    import os
+    import stat
+
+    base, handler = server
+    handler.files["/blob"] = b"y" * 1000
+    old = os.umask(0o027)
+    try:
+        download_file(base + "blob", tmp_path / "blob", timeout=5, progress=False)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "blob").stat().st_mode) == 0o640  # 0o666 & ~umask, like open()

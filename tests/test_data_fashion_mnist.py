@@ -122,3 +122,51 @@ def test_bundled_images_are_the_official_ones():
         full, mini = FashionMNIST(train=train), FashionMNIST(train=train, subset="mini")
         numpy.testing.assert_array_equal(full.images[indices], mini.images)
         numpy.testing.assert_array_equal(full.labels[indices], mini.labels)
+
+
+def load_build_script(monkeypatch, argv):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "build_fashion_mnist_mini.py"
+    spec = importlib.util.spec_from_file_location("build_fashion_mnist_mini", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr("sys.argv", [str(path)] + argv)
+    return script
+
+
+def make_labelled_set(folder):
+    """Four IDX files with every class present: 40 training and 20 test images."""
+    folder.mkdir(parents=True)
+    for split, count in (("train", 40), ("test", 20)):
+        images_stem, labels_stem = fashion_mnist.FILES[split]
+        write_idx(folder / (images_stem + ".gz"), numpy.arange(count * 784, dtype=numpy.int64)
+                  .reshape(count, 28, 28).astype(numpy.uint8))
+        write_idx(folder / (labels_stem + ".gz"), numpy.arange(count, dtype=numpy.uint8) % 10)
+    return folder
+
+
+def test_build_script_checks_the_size_before_replacing_the_output(tmp_path, monkeypatch, capsys):
+    from minitl.data.splits import few_shot_indices
+
+    root = make_labelled_set(tmp_path / "full")
+    output = tmp_path / "out" / "mini.npz"
+    output.parent.mkdir()
+    output.write_bytes(b"the shipped file")
+    argv = ["--root", str(root), "--train-per-class", "3", "--test-per-class", "1",
+            "--output", str(output)]
+    script = load_build_script(monkeypatch, argv)
+    monkeypatch.setattr(script, "SIZE_LIMIT", 100)
+    with pytest.raises(SystemExit, match="limit"):
+        script.main()
+    assert output.read_bytes() == b"the shipped file" and len(list(output.parent.iterdir())) == 1
+    script = load_build_script(monkeypatch, argv)
+    script.main()
+    with numpy.load(output) as archive:
+        rng = numpy.random.default_rng(20170828)
+        labels = numpy.arange(40) % 10
+        numpy.testing.assert_array_equal(archive["train_indices"], few_shot_indices(labels, 3, rng))
+        numpy.testing.assert_array_equal(archive["test_indices"],
+                                         few_shot_indices(numpy.arange(20) % 10, 1, rng))
+    assert len(list(output.parent.iterdir())) == 1

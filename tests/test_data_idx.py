@@ -112,3 +112,9 @@ def test_round_trip_any_shape(tmp_path_factory, shape, dtype, compress):
     back = read_idx(path, expect_ndim=len(shape))
     assert back.shape == tuple(shape) and back.dtype == array.dtype
     numpy.testing.assert_array_equal(back, array)
+
+
+def test_header_whose_size_overflows_int64_is_a_format_error():
+    header = bytes([0, 0, 0x08, 3]) + b"".join(size.to_bytes(4, "big") for size in (2**31, 2**31, 4))
+    with pytest.raises(IdxFormatError, match="truncated"):
+        parse_idx(header)  # numpy.prod of the shape would wrap around to 0 in int64

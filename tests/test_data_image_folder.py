@@ -1,11 +1,13 @@
 """ImageFolder on temporary folders of PNG/JPEG files written with Pillow, corrupt files included."""
+import io
 import warnings
 
 import numpy
 import pytest
 from PIL import Image
 
-from minitl.data import DataLoader, ImageFolder, Normalize, RandomHorizontalFlip, few_shot
+from minitl.data import (DataLoader, ImageFolder, Normalize, RandomHorizontalFlip, ToTensor, few_shot,
+                         train_val_split)
 from minitl.data.errors import DatasetError, ImageFolderError
 
 
@@ -76,8 +78,7 @@ def test_corrupt_file_skipped_with_warning(folder):
     assert len(data) == 4 and [path for path, _ in data.skipped][0].endswith("broken.jpg")
 
 
-def test_non_image_and_hidden_files_ignored(folder):
-    (folder / "bag" / "notes.txt").write_text("not an image")
+def test_hidden_files_ignored(folder):
     (folder / "bag" / ".DS_Store").write_bytes(b"\0\0")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -106,3 +107,98 @@ def test_transform_loader_splits_and_to_array_dataset(folder):
     numpy.testing.assert_allclose(arrays.get_batch(numpy.arange(4))[0], data.get_batch(numpy.arange(4))[0],
                                   atol=1e-6)
     assert len(Normalize.from_dataset(data).mean) == 1
+
+
+def noise(size, mode="RGB", seed=0):
+    """A Pillow image of random pixels (noise does not compress, so a cut file is really cut)."""
+    channels = {"RGB": 3, "L": 1}[mode]
+    shape = (size[1], size[0]) + ((channels,) if channels > 1 else ())
+    return Image.fromarray(numpy.random.default_rng(seed).integers(0, 256, shape, dtype=numpy.uint8))
+
+
+def test_truncated_jpeg_is_caught_when_built(folder):
+    buffer = io.BytesIO()
+    noise((64, 64)).save(buffer, "JPEG", quality=95)
+    (folder / "bag" / "half.jpg").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) * 2 // 3])
+    with pytest.raises(ImageFolderError, match="half.jpg"):
+        ImageFolder(folder, size=28)
+    with pytest.warns(UserWarning, match="half.jpg"):
+        data = ImageFolder(folder, size=28, on_error="skip")
+    assert len(data) == 4 and data.get_batch(numpy.arange(4))[0].shape == (4, 3, 28, 28)
+
+
+def test_sixteen_bit_palette_and_la_decode_alike_in_image_folder_and_to_tensor(tmp_path):
+    deep = (numpy.arange(64, dtype=numpy.uint16) * 1000).reshape(8, 8)  # 0 .. 63000 of 65535
+    palette = Image.fromarray(numpy.array([[[255, 0, 0], [0, 0, 255]]] * 2, numpy.uint8)).convert("P")
+    grey_alpha = Image.fromarray(numpy.full((2, 2, 2), 200, numpy.uint8), "LA")
+    (tmp_path / "deep").mkdir()
+    (tmp_path / "colour").mkdir()
+    Image.fromarray(deep).save(tmp_path / "deep" / "a.png")
+    palette.save(tmp_path / "colour" / "p.png")
+    grey_alpha.save(tmp_path / "colour" / "la.png")
+    data = ImageFolder(tmp_path)
+    with Image.open(tmp_path / "deep" / "a.png") as image:
+        assert image.mode.startswith("I;16")
+        numpy.testing.assert_allclose(data.load(2)[0], deep / 65535, atol=0.5 / 255 + 1e-6)
+        numpy.testing.assert_array_equal(ToTensor()(image), ImageFolder(tmp_path, grayscale=True).load(2))
+    assert ToTensor()(palette).shape == (3, 2, 2) and ToTensor()(palette)[0, 0, 0] == 1.0  # red stays red
+    assert ToTensor()(grey_alpha).shape == (1, 2, 2)
+    assert ImageFolder(tmp_path, grayscale=True).load(0).shape == (1, 2, 2)  # la.png: one channel
+    numpy.testing.assert_allclose(ToTensor()(numpy.full((1, 2, 2), 51, numpy.int64)), 0.2, rtol=1e-6)
+    with pytest.raises(DatasetError, match="0..255"):
+        ToTensor()(numpy.full((1, 2, 2), 300, numpy.int64))
+
+
+def test_files_in_hidden_sub_folders_are_left_out(folder):
+    (folder / "bag" / ".thumbs").mkdir()
+    Image.new("L", (4, 4)).save(folder / "bag" / ".thumbs" / "c.png")
+    (folder / "sneaker" / ".AppleDouble" / "deep").mkdir(parents=True)
+    Image.new("L", (4, 4)).save(folder / "sneaker" / ".AppleDouble" / "deep" / "a.png")
+    data = ImageFolder(folder, size=28)
+    assert len(data) == 4 and not any("/." in path for path in data.files)
+
+
+def test_split_parts_have_their_own_transform(folder):
+    data = ImageFolder(folder, grayscale=True, size=8, transform=RandomHorizontalFlip(p=1.0))
+    train, val = train_val_split(data, 0.5, seed=0)
+    assert val.transform is data.transform  # by default a part augments like its parent
+    val.transform = None
+    plain = data.load(int(val.indices[0]))
+    numpy.testing.assert_array_equal(val[0][0], plain)
+    numpy.testing.assert_array_equal(val.get_batch([0])[0][0], plain)
+    numpy.testing.assert_array_equal(train[0][0], data.load(int(train.indices[0]))[..., ::-1])
+    assert data.transform is not None and train.transform is data.transform
+
+
+def test_to_array_dataset_decodes_straight_to_uint8(tmp_path):
+    import tracemalloc
+
+    (tmp_path / "x").mkdir()
+    for index in range(300):
+        noise((48, 48), "L", seed=index).save(tmp_path / "x" / f"{index:03d}.png")
+    data = ImageFolder(tmp_path)
+    stored_bytes = 300 * 48 * 48
+    tracemalloc.start()
+    arrays = data.to_array_dataset()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert arrays.images.dtype == numpy.uint8 and arrays.images.nbytes == stored_bytes
+    assert peak < 2 * stored_bytes, f"peak {peak:,} bytes for {stored_bytes:,} bytes of pixels"
+    numpy.testing.assert_array_equal(arrays.load(7), data.load(7))
+
+
+def test_unknown_extensions_are_named_in_one_warning(folder):
+    (folder / "bag" / "notes.txt").write_text("not an image")
+    (folder / "sneaker" / "scan.heic").write_bytes(b"\0\0")
+    with pytest.warns(UserWarning, match=r"(?s)2 file.*notes\.txt.*scan\.heic") as record:
+        ImageFolder(folder, size=28)
+    assert len(record) == 1
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    (tmp_path / "x").mkdir()
+    image = Image.new("L", (6, 4), 0)  # stored 6 wide, 4 high; the tag says "rotate 90 degrees"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    image.save(tmp_path / "x" / "phone.jpg", exif=exif)
+    assert ImageFolder(tmp_path).load(0).shape == (1, 6, 4)

@@ -100,3 +100,24 @@ def test_define_split(monkeypatch):
         fashion_split("hats", subset="mini")
     with pytest.raises(DatasetError, match="not a Fashion-MNIST class"):
         define_split("bad", ["Hat"])
+
+
+def test_train_val_split_rounds_half_up_and_keeps_small_classes_in_both_parts():
+    train, val = train_val_split(make_dataset(per_class=(2, 2, 10, 5, 3, 4)), 0.1, seed=0)
+    assert list(val.class_counts().values()) == [1, 1, 1, 1, 1, 1]  # never a whole class in one part
+    assert min(train.class_counts().values()) >= 1
+    _, val = train_val_split(make_dataset(per_class=(5, 5, 5, 5, 5, 5)), 0.5, seed=0)
+    assert list(val.class_counts().values()) == [3] * 6  # 2.5 rounds up, not to the even 2
+    single = ArrayDataset(numpy.zeros((3, 2, 2), numpy.uint8), [0, 1, 2], name="singles")
+    with pytest.raises(DatasetError, match=r"(?s)one image.*stratified=False"):
+        train_val_split(single, 0.5, seed=0)
+
+
+def test_few_shot_and_the_build_script_draw_with_few_shot_indices():
+    from minitl.data.splits import few_shot_indices
+
+    base = make_dataset()
+    chosen = few_shot_indices(base.labels, 3, numpy.random.default_rng(7))
+    numpy.testing.assert_array_equal(ids(few_shot(base, 3, seed=7)), chosen)
+    with pytest.raises(DatasetError, match="label 0 has 5"):
+        few_shot_indices(base.labels, 6, numpy.random.default_rng(0))

@@ -55,7 +55,7 @@ def test_normalize_from_dataset_gives_zero_mean_unit_std():
     out = norm(dataset.get_batch(numpy.arange(50))[0])
     assert abs(out.mean()) < 1e-4 and out.std() == pytest.approx(1.0, abs=1e-4)
     assert norm.as_dict() == {"mean": norm.mean, "std": norm.std}
-    numpy.testing.assert_allclose(channel_mean_std(dataset, chunk=7), channel_mean_std(dataset),
+    numpy.testing.assert_allclose(channel_mean_std(dataset, chunk_pixels=7 * 36), channel_mean_std(dataset),
                                   rtol=1e-9)
 
 
@@ -159,3 +159,43 @@ def test_batch_transform_is_vectorised_in_dataset():
 def test_bad_input_shape_is_explained():
     with pytest.raises(DatasetError, match="ToTensor"):
         RandomHorizontalFlip()(numpy.zeros((4, 4)))
+
+
+def test_channel_mean_std_sums_uint8_exactly_in_small_chunks():
+    import tracemalloc
+
+    images = numpy.random.default_rng(3).integers(0, 256, (4000, 1, 28, 28), dtype=numpy.uint8)
+    dataset = ArrayDataset(images, numpy.zeros(4000, numpy.int64))
+    tracemalloc.start()
+    (mean,), (std,) = channel_mean_std(dataset)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < images.nbytes, f"peak {peak:,} bytes to measure {images.nbytes:,} bytes"
+    total = int(images.sum(dtype=numpy.uint64))
+    squares = int((images.astype(numpy.uint64) ** 2).sum())
+    count = images.size
+    assert mean == total / (count * 255)
+    assert std == pytest.approx(((count * squares - total * total) ** 0.5) / (count * 255), rel=1e-12)
+    assert channel_mean_std(dataset, chunk_pixels=1000) == channel_mean_std(dataset)
+
+
+@pytest.mark.parametrize("source, target", [((28, 28), (14, 14)), ((28, 28), (40, 33)),
+                                            ((9, 17), (5, 30)), ((8, 8), (8, 3))])
+def test_resize_arrays_in_one_vectorised_step_matching_pillow(monkeypatch, source, target):
+    images = numpy.random.default_rng(4).random((5, 2) + source, dtype=numpy.float32)
+    expected = numpy.stack([[numpy.asarray(Image.fromarray(plane).resize(target[::-1],
+                                                                         Image.Resampling.BILINEAR))
+                             for plane in image] for image in images])
+
+    def no_pillow(*args, **kwargs):
+        raise AssertionError("Resize on arrays should not go through Pillow image by image")
+    monkeypatch.setattr(Image, "fromarray", no_pillow)
+    out = Resize(target)(images)
+    assert out.shape == expected.shape and out.dtype == numpy.float32
+    numpy.testing.assert_allclose(out, expected, atol=1e-5)
+    numpy.testing.assert_allclose(Resize(target)(images[0]), expected[0], atol=1e-5)
+
+
+def test_normalize_on_a_plain_2d_array_is_explained():
+    with pytest.raises(DatasetError, match="ToTensor"):
+        Normalize(0.5, 0.5)(numpy.zeros((4, 4), numpy.float32))

@@ -5,6 +5,7 @@
     fashion_mnist.py  FashionMNIST: search order, download, the bundled sample
     download.py       fetch a file: progress bar, checksum, atomic write
     image_folder.py   ImageFolder: your own pictures, one sub-folder per class
+    pixels.py         what a pixel value means: PIL image / integer array -> float32 [0, 1]
     loader.py         DataLoader: reproducible batches of Tensors on a device
     transforms.py     ToTensor, Normalize, RandomCrop, RandomShift, RandomHorizontalFlip, Resize,
                       Grayscale, Compose (each works on one image or a whole batch)

@@ -14,13 +14,16 @@ Python loop per image. The thing to notice: pixels stay uint8 in memory (4x smal
 to float32 [0, 1] one batch at a time, just before the batch's ``transform`` runs on the whole batch.
 
 ``Dataset`` is the base for data sets that load image by image (``ImageFolder``); its ``get_batch``
-loops over ``__getitem__`` and stacks. ``Subset`` is a view on such a data set.
+loops over ``__getitem__`` and stacks. ``Subset`` is a view on such a data set with a ``transform``
+of its own, so a validation part can drop the augmentation its training part keeps.
 
-Talks to: ``loader.py`` (calls ``get_batch``), ``splits.py`` (calls ``subset``), ``transforms.py``.
+Talks to: ``loader.py`` (calls ``get_batch``), ``splits.py`` (calls ``subset``), ``transforms.py``,
+``pixels.py`` (what a pixel value means).
 """
 import numpy
 
 from .errors import DatasetError
+from .pixels import as_uint8_pixels, to_unit_float
 
 
 class Dataset:
@@ -50,12 +53,7 @@ class Dataset:
         """``(images float32 (B, C, H, W), labels int64 (B,))``, one image at a time, then stacked."""
         indices = _check_indices(indices, len(self), self.name)
         images = [self[int(i)][0] for i in indices]
-        shapes = sorted({image.shape for image in images})
-        if len(shapes) > 1:
-            raise DatasetError(
-                f"{self.name}: images in one batch have different shapes {shapes[:4]}; a batch must be "
-                "one array. Give the data set a fixed size (ImageFolder(..., size=(H, W))) or add "
-                "Resize to its transform.")
+        check_one_shape([image.shape for image in images], self.name)
         stacked = numpy.stack(images) if images else numpy.zeros((0, 1, 1, 1), numpy.float32)
         return stacked.astype(numpy.float32, copy=False), self.labels[indices]
 
@@ -89,11 +87,8 @@ class ArrayDataset(Dataset):
         if images.ndim != 4:
             raise DatasetError(
                 f"{name}: images must be (N, H, W) or (N, C, H, W), got shape {images.shape}.")
-        if images.dtype.kind in "iu" and images.dtype != numpy.uint8:
-            if images.size and (images.min() < 0 or images.max() > 255):
-                raise DatasetError(f"{name}: integer images must hold 0..255, got {images.min()}.."
-                                   f"{images.max()}; scale them to floats in [0, 1] instead.")
-            images = images.astype(numpy.uint8)  # 0..255 pixels in a wider integer type
+        if images.dtype.kind in "iu":
+            images = as_uint8_pixels(images, name)  # 0..255 pixels in a wider integer type
         if images.dtype != numpy.uint8:
             if images.dtype.kind != "f":
                 raise DatasetError(f"{name}: images must be uint8 or floating, got {images.dtype}.")
@@ -122,7 +117,7 @@ class ArrayDataset(Dataset):
         return tuple(self.images.shape[1:])
 
     def load(self, index: int) -> numpy.ndarray:
-        return _to_unit_float(self.images[index])
+        return to_unit_float(self.images[index], self.name)
 
     def __getitem__(self, index):
         """``(image float32 (C, H, W), label int)``: a batch of one, so the transform sees what it
@@ -135,7 +130,7 @@ class ArrayDataset(Dataset):
         """``(images float32 (B, C, H, W) in [0, 1] then transformed, labels int64 (B,))``.
         One fancy-indexing call, one scaling, one transform call for the whole batch."""
         indices = _check_indices(indices, len(self), self.name)
-        images = _to_unit_float(self.images[indices])
+        images = to_unit_float(self.images[indices], self.name)
         if self.transform is not None:
             images = self.transform(images)
         return images, self.labels[indices]
@@ -156,7 +151,12 @@ class ArrayDataset(Dataset):
 
 class Subset(Dataset):
     """A view on ``parent``: the images at ``indices``, optionally relabelled (``labels``, ``classes``).
-    Loading goes through the parent, so nothing is copied."""
+
+    Loading goes through the parent (``parent.load``, before the parent's transform), so nothing is
+    copied. ``transform`` starts as the parent's and is the subset's own: after
+    ``train, val = train_val_split(folder, 0.2)``, ``val.transform = None`` turns augmentation off
+    for ``val`` only.
+    """
 
     def __init__(self, parent: Dataset, indices, labels=None, classes=None):
         self.parent = parent
@@ -168,30 +168,20 @@ class Subset(Dataset):
                 f"{parent.name}: subset got {len(self.indices)} indices but {len(self.labels)} labels.")
         self.classes = list(parent.classes if classes is None else classes)
         self.name = parent.name
-
-    @property
-    def transform(self):
-        return self.parent.transform
+        self.transform = parent.transform
 
     def load(self, index: int) -> numpy.ndarray:
         return self.parent.load(int(self.indices[index]))
 
-    def __getitem__(self, index):
-        index = _check_index(index, len(self), self.name)
-        image, _ = self.parent[int(self.indices[index])]
-        return image, int(self.labels[index])
 
-    def get_batch(self, indices):
-        indices = _check_indices(indices, len(self), self.name)
-        images, _ = self.parent.get_batch(self.indices[indices])
-        return images, self.labels[indices]
-
-
-def _to_unit_float(images) -> numpy.ndarray:
-    """uint8 0..255 -> float32 0..1; float data is taken as already scaled."""
-    if images.dtype == numpy.uint8:
-        return images.astype(numpy.float32) * numpy.float32(1 / 255)
-    return images.astype(numpy.float32, copy=True)  # a copy, so a transform may work in place
+def check_one_shape(shapes, name: str) -> None:
+    """Raise ``DatasetError`` unless every image shape in ``shapes`` is the same: a batch is one array."""
+    shapes = sorted(set(shapes))
+    if len(shapes) > 1:
+        raise DatasetError(
+            f"{name}: images in one batch have different shapes {shapes[:4]}; a batch must be "
+            "one array. Give the data set a fixed size (ImageFolder(..., size=(H, W))) or add "
+            "Resize to its transform.")
 
 
 def _check_index(index, length: int, name: str) -> int:

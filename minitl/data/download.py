@@ -5,7 +5,8 @@ The steps, in the order a student should notice them:
    (``.name.part-XXXX``), hashing as it goes, with a timeout on every network wait;
 2. check the byte count against ``Content-Length`` (a dropped connection is caught here) and the
    MD5 against the published one;
-3. only then ``os.replace`` the temporary file onto the final name. A rename within one folder is
+3. give it the permissions a plain ``open()`` would have (``0o666`` less the umask: ``mkstemp``
+   makes it private, ``0o600``), then ``os.replace`` the temporary file onto the final name. A rename within one folder is
    atomic: other programs see either no file or the whole, checked file, never half of one.
 On any failure the temporary file is deleted, so a failed download leaves nothing behind.
 
@@ -46,12 +47,20 @@ def download_file(url: str, destination, md5: str | None = None, timeout: float 
                 f"{url}: MD5 of the downloaded file is {digest}, but the published checksum is "
                 f"{md5}. The file was damaged on the way or the mirror serves a different "
                 "file; it was deleted. Try again later, or get the files another way.")
+        os.chmod(partial, 0o666 & ~_current_umask())
         os.replace(partial, destination)
     except BaseException:
         if os.path.exists(partial):
             os.remove(partial)
         raise
     return destination
+
+
+def _current_umask() -> int:
+    """The process's umask. It can only be read by setting it, so it is set straight back."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _stream(url, out, timeout, progress, label):

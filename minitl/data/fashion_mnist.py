@@ -84,7 +84,7 @@ class FashionMNIST(ArrayDataset):
             images, labels = load_bundled(split)
             name = f"fashion-mnist-mini/{split}"
         else:
-            images_file, labels_file = (_existing(folder, stem) for stem in FILES[split])
+            images_file, labels_file = (existing_file(folder, stem) for stem in FILES[split])
             images = read_idx(images_file, expect_ndim=3)
             labels = read_idx(labels_file, expect_ndim=1)
             if len(images) != len(labels):
@@ -119,7 +119,7 @@ def find_fashion_mnist(root=None):
     """The first search folder holding all four standard files (gzipped or not), or None."""
     for folder in search_folders(root):
         stems = [stem for pair in FILES.values() for stem in pair]
-        if all(_existing(folder, stem) is not None for stem in stems):
+        if all(existing_file(folder, stem) is not None for stem in stems):
             return folder
     return None
 
@@ -136,7 +136,7 @@ def download_fashion_mnist(folder, mirror: str | None = None, progress: bool = T
     folder = Path(folder).expanduser()
     base = (mirror or os.environ.get(MIRROR_ENV) or OFFICIAL_MIRROR).rstrip("/") + "/"
     for filename, md5 in PUBLISHED_MD5.items():
-        if _existing(folder, filename[:-3]) is not None:
+        if existing_file(folder, filename[:-3]) is not None:
             continue
         try:
             download_file(base + filename, folder / filename, md5=md5, progress=progress)
@@ -159,8 +159,9 @@ def load_bundled(split: str = "train"):
             "reinstall minitl, or rebuild it with scripts/build_fashion_mnist_mini.py.") from error
 
 
-def _existing(folder: Path, stem: str):
-    """``folder/stem.gz`` or ``folder/stem`` if either is a file, else None."""
+def existing_file(folder, stem: str):
+    """``folder/stem.gz`` or ``folder/stem`` if either is a file (the gzipped one first), else None.
+    Used by ``scripts/build_fashion_mnist_mini.py`` to read the same files ``FashionMNIST`` reads."""
     for candidate in (Path(folder) / (stem + ".gz"), Path(folder) / stem):
         if candidate.is_file():
             return candidate

@@ -18,6 +18,7 @@ tells them apart by the gzip signature, not by the file name.
 Talks to: ``fashion_mnist.py`` (the only reader of real files) and ``errors.py``.
 """
 import gzip
+import math
 import os
 import zlib
 
@@ -71,7 +72,9 @@ def parse_idx(raw: bytes, name: str = "<bytes>", expect_ndim: int | None = None)
             f"{header_size}). Delete the file and get it again.")
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     dtype = IDX_DTYPES[type_code]
-    expected = header_size + int(numpy.prod(shape, dtype=numpy.int64)) * dtype.itemsize
+    # math.prod on Python ints: a hostile header such as (2**31, 2**31, 4) must not wrap around
+    # to a small number the way numpy.prod in int64 would.
+    expected = header_size + math.prod(shape) * dtype.itemsize
     if len(raw) != expected:
         what = "truncated" if len(raw) < expected else "longer than its header says"
         raise IdxFormatError(

@@ -8,13 +8,18 @@
 (folder names, sorted, so labels do not depend on the order the disk lists them) and images as
 float32 ``(1, 28, 28)`` in [0, 1]: the same form as Fashion-MNIST, so the same demos run on them.
 
-Every file with an image extension Pillow knows is opened when the data set is built, and Pillow
-checks it. A file that fails is never dropped silently: ``on_error="raise"`` (default) stops with
-every bad file named; ``on_error="skip"`` leaves them out with one warning naming them, and keeps
-the list in ``.skipped``. Images are decoded when asked for (``dataset[i]`` / ``get_batch``), so a
-folder of large photos does not fill memory; ``to_array_dataset()`` decodes all of them once.
+Every file with an image extension Pillow knows is decoded once when the data set is built (a
+structure check alone would pass a JPEG cut short). A file that fails is never dropped silently:
+``on_error="raise"`` (default) stops with every bad file named; ``on_error="skip"`` leaves them out
+with one warning naming them, and keeps the list in ``.skipped``. Files with other extensions are
+named in one warning. Hidden files and folders (``.DS_Store``, ``.thumbs/``) are left out quietly.
+Photos are turned upright by their EXIF orientation tag, as a phone's gallery shows them.
 
-Talks to: ``dataset.py`` (``Dataset``, ``ArrayDataset``), ``transforms.py``, Pillow.
+Images are decoded again when asked for (``dataset[i]`` / ``get_batch``), so a folder of large
+photos does not fill memory; ``to_array_dataset()`` decodes all of them once into uint8.
+
+Talks to: ``dataset.py`` (``Dataset``, ``ArrayDataset``), ``pixels.py`` (Pillow image -> array),
+``transforms.py``, Pillow.
 """
 import os
 import warnings
@@ -22,18 +27,16 @@ from pathlib import Path
 
 import numpy
 
-from .dataset import ArrayDataset, Dataset
+from .dataset import ArrayDataset, Dataset, check_one_shape
 from .errors import ImageFolderError
-
-# Pillow modes without colour ("P" is not here: a palette can hold colours).
-GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+from .pixels import GRAY_MODES, pil_to_chw, to_unit_float
 
 
 class ImageFolder(Dataset):
     """Images under ``root/<class name>/``, labelled by their sub-folder.
 
     ``grayscale``: True -> 1 channel (Pillow's ``convert("L")``); False -> 3 channels (RGB);
-    None -> 1 channel if every image is single-channel, else 3. ``size``: int or ``(height, width)``
+    None -> 1 channel if every image is single-channel, else 3 (see ``pixels.pil_to_chw``). ``size``: int or ``(height, width)``
     to resize every image to (Pillow bilinear); None keeps each image's own size (then a batch needs
     images of equal size). ``transform``: called on each float32 ``(C, H, W)`` image.
     ``on_error``: ``"raise"`` or ``"skip"`` for files Pillow cannot read.
@@ -57,21 +60,32 @@ class ImageFolder(Dataset):
             raise ImageFolderError(f"ImageFolder: {self.root} has no sub-folders; put each class's "
                                    "images in a sub-folder named after the class.")
         extensions = {ext.lower() for ext in Image.registered_extensions()}
-        files, labels, modes, self.skipped = [], [], [], []
+        files, labels, modes, unknown, self.skipped = [], [], [], [], []
         for label, name in enumerate(self.classes):
-            for path in sorted((self.root / name).rglob("*")):
-                if path.name.startswith(".") or not path.is_file() or path.suffix.lower() not in extensions:
+            folder = self.root / name
+            for path in sorted(folder.rglob("*")):
+                if any(part.startswith(".") for part in path.relative_to(folder).parts):
+                    continue  # hidden files and everything in hidden folders (.thumbs/, .AppleDouble/)
+                if not path.is_file():
+                    continue
+                if path.suffix.lower() not in extensions:
+                    unknown.append(str(path))
                     continue
                 try:
                     with Image.open(path) as image:
-                        mode = image.mode
-                        image.verify()  # checks the file's structure (PNG: every chunk's CRC)
+                        image.verify()  # checks the file's structure (PNG: every chunk's CRC) ...
+                    mode = _decode(path, channels=None).mode  # ... and only decoding finds a cut JPEG
                 except Exception as error:  # Pillow raises many kinds; each is reported below
                     self.skipped.append((str(path), f"{type(error).__name__}: {error}"))
                     continue
                 files.append(str(path))
                 labels.append(label)
                 modes.append(mode)
+        if unknown:
+            warnings.warn(f"ImageFolder: leaving out {len(unknown)} file(s) under {self.root} whose "
+                          "extension Pillow does not read as an image:\n  " + "\n  ".join(unknown)
+                          + "\nMove them out of the class folders (or convert them) to silence this.",
+                          stacklevel=2)
         if self.skipped:
             listing = "\n".join(f"  {path}  ({reason})" for path, reason in self.skipped)
             if on_error == "raise":
@@ -100,32 +114,35 @@ class ImageFolder(Dataset):
 
     def load(self, index: int) -> numpy.ndarray:
         """Decode file ``index``: float32 ``(C, H, W)`` in [0, 1], before the transform."""
-        from PIL import Image
+        return to_unit_float(self.load_pixels(index), self.files[index])
 
+    def load_pixels(self, index: int) -> numpy.ndarray:
+        """Decode file ``index`` as stored: uint8 ``(C, H, W)`` (float32 for 32-bit float files)."""
         path = self.files[index]
         try:
-            with Image.open(path) as image:
-                image = image.convert("L" if self.grayscale else "RGB")
-                if self.size is not None:
-                    height, width = self.size
-                    image = image.resize((width, height), Image.Resampling.BILINEAR)
-                array = numpy.asarray(image, dtype=numpy.uint8)
+            return _decode(path, channels=1 if self.grayscale else 3, size=self.size).pixels
         except Exception as error:
             raise ImageFolderError(
                 f"ImageFolder: {path} passed the check when the data set was built but cannot be "
                 f"decoded now ({type(error).__name__}: {error}); remove or re-save it.") from error
-        array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)  # HWC -> CHW
-        return array.astype(numpy.float32) * numpy.float32(1 / 255)
 
     def to_array_dataset(self) -> ArrayDataset:
         """Decode every image once into an in-memory ``ArrayDataset`` (needs ``size`` or images of
-        one size). The transform is kept and from then on runs on whole batches."""
-        images = [self.load(index) for index in range(len(self))]
-        shapes = sorted({image.shape for image in images})
-        if len(shapes) > 1:
-            raise ImageFolderError(f"ImageFolder: images under {self.root} have different shapes "
-                                   f"{shapes[:4]}; build it with size=(height, width).")
-        pixels = numpy.rint(numpy.stack(images) * 255).astype(numpy.uint8)  # uint8: 4x less memory
+        one size). The transform is kept and from then on runs on whole batches.
+
+        Pixels go straight into one preallocated uint8 array ``(N, C, H, W)``, so the peak memory
+        is that array plus one image, not a float copy of the whole folder.
+        """
+        first = self.load_pixels(0)
+        pixels = numpy.empty((len(self),) + first.shape, dtype=first.dtype)
+        pixels[0] = first
+        for index in range(1, len(self)):
+            image = self.load_pixels(index)
+            check_one_shape([first.shape, image.shape], self.name)
+            if image.dtype != pixels.dtype:
+                raise ImageFolderError(f"ImageFolder: {self.files[index]} is {image.dtype} but "
+                                       f"{self.files[0]} is {first.dtype}; save them all as 8-bit.")
+            pixels[index] = image
         return ArrayDataset(pixels, self.labels, self.classes, transform=self.transform,
                             name=self.name)
 
@@ -134,3 +151,20 @@ class ImageFolder(Dataset):
         size = "own size" if self.size is None else f"{channels}x{self.size[0]}x{self.size[1]}"
         return (f"ImageFolder({os.fspath(self.root)!r}, {len(self)} images, {size}, "
                 f"{len(self.classes)} classes: {', '.join(self.classes)})")
+
+
+class _Decoded:
+    """What ``_decode`` found: the file's Pillow ``mode`` and its ``pixels`` ``(C, H, W)``."""
+
+    def __init__(self, mode: str, pixels: numpy.ndarray):
+        self.mode, self.pixels = mode, pixels
+
+
+def _decode(path, channels, size=None) -> _Decoded:
+    """Open, turn upright by the EXIF orientation tag, and decode every pixel of ``path``."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as image:
+        mode = image.mode
+        upright = ImageOps.exif_transpose(image)  # decodes the whole image; a cut file fails here
+        return _Decoded(mode, pil_to_chw(upright, channels, size, name=str(path)))

@@ -6,6 +6,8 @@ class. Three operations build every such split from any data set with ``labels``
 
     class_subset(ds, classes)        keep some classes; renumber them 0..k-1 (names kept)
     few_shot(ds, n_per_class, seed)  exactly n images of every class, drawn at random
+                                     (the drawing itself: ``few_shot_indices``, which the script
+                                     that builds the bundled sample uses too)
     train_val_split(ds, fraction)    hold out a (stratified) validation part
 
 and ``fashion_split("A")`` / ``fashion_split("B")`` name the two demo tasks; ``define_split`` adds
@@ -17,6 +19,8 @@ Normalise with the *source* statistics on both tasks:
 
 Talks to: ``dataset.py`` (``subset``), ``fashion_mnist.py``, ``minitl.random``.
 """
+import math
+
 import numpy
 
 from ..random import resolve_rng
@@ -53,46 +57,70 @@ def class_subset(dataset, classes, relabel: bool = True):
 def few_shot(dataset, n_per_class: int, seed=None):
     """Exactly ``n_per_class`` images of every class present in ``dataset``, drawn without
     replacement (stratified). Raises ``DatasetError`` naming any class with fewer images."""
+    chosen = few_shot_indices(dataset.labels, n_per_class, resolve_rng(seed), dataset.classes)
+    return dataset.subset(chosen)
+
+
+def few_shot_indices(labels, n_per_class: int, rng, classes=None) -> numpy.ndarray:
+    """Sorted int64 indices of ``n_per_class`` images of every label present in ``labels`` ``(N,)``.
+
+    Per label, in increasing label order, one ``rng.choice(..., replace=False)`` draw: so the same
+    generator state gives the same images, whoever calls it. ``classes`` (names, optional) make
+    the error message readable. Raises ``DatasetError`` naming every class that has too few.
+    """
     n_per_class = int(n_per_class)
     if n_per_class < 1:
         raise DatasetError(f"few_shot: n_per_class must be at least 1, got {n_per_class}.")
-    labels = dataset.labels
+    labels = numpy.asarray(labels)
     present = numpy.unique(labels)
-    counts = numpy.bincount(labels, minlength=len(dataset.classes))
-    short = [f"{dataset.classes[c]!r} has {counts[c]}" for c in present if counts[c] < n_per_class]
+    counts = numpy.bincount(labels, minlength=int(labels.max()) + 1 if labels.size else 0)
+    name = (lambda c: repr(classes[c])) if classes is not None else (lambda c: f"label {c}")
+    short = [f"{name(c)} has {counts[c]}" for c in present if counts[c] < n_per_class]
     if short:
         raise DatasetError(f"few_shot: asked for {n_per_class} images per class, but "
                            f"{'; '.join(short)}. Ask for fewer, or add images to those classes.")
-    rng = resolve_rng(seed)
     chosen = [rng.choice(numpy.flatnonzero(labels == c), size=n_per_class, replace=False)
               for c in present]
-    return dataset.subset(numpy.sort(numpy.concatenate(chosen)))
+    return numpy.sort(numpy.concatenate(chosen)) if chosen else numpy.zeros(0, numpy.int64)
 
 
 def train_val_split(dataset, fraction: float, seed=None, stratified: bool = True):
-    """``(train, val)``: ``fraction`` of the images (rounded) go to ``val``.
+    """``(train, val)``: ``fraction`` of the images go to ``val``.
 
     ``stratified=True`` holds out that fraction *of every class*, so both parts keep the class
-    balance, which matters when each class has only a handful of images.
+    balance, which matters when each class has only a handful of images. Each count is rounded
+    half up (``val_count``), and a class with 2 or more images always keeps at least one in each
+    part, so a small class never vanishes from training or from validation.
     """
     if not 0.0 < fraction < 1.0:
         raise DatasetError(f"train_val_split: fraction is the validation share and must be between "
                            f"0 and 1, got {fraction}.")
     rng = resolve_rng(seed)
     labels = dataset.labels
-    if stratified:
-        val = [members[:int(round(len(members) * fraction))]
-               for members in (rng.permutation(numpy.flatnonzero(labels == c))
-                               for c in numpy.unique(labels))]
-        val = numpy.concatenate(val) if val else numpy.zeros(0, numpy.int64)
-    else:
-        val = rng.permutation(len(labels))[:int(round(len(labels) * fraction))]
+    groups = ([numpy.flatnonzero(labels == c) for c in numpy.unique(labels)] if stratified
+              else [numpy.arange(len(labels))])
+    val = [members[:val_count(len(members), fraction)]
+           for members in (rng.permutation(group) for group in groups)]
     in_val = numpy.zeros(len(labels), dtype=bool)
-    in_val[val] = True
+    in_val[numpy.concatenate(val) if val else numpy.zeros(0, numpy.int64)] = True
     if in_val.all() or not in_val.any():
-        raise DatasetError(f"train_val_split: fraction {fraction} of {len(labels)} images leaves one "
-                           "part empty; use a fraction nearer 0.5 or more images.")
+        part = "training" if in_val.all() else "validation"
+        if stratified and max(len(group) for group in groups) < 2:
+            raise DatasetError(
+                f"train_val_split: every class of {dataset.name} has only one image, so no class "
+                f"can be in both parts and the {part} part is empty. Pass stratified=False, or add "
+                "images (2 or more per class).")
+        raise DatasetError(f"train_val_split: fraction {fraction} of {len(labels)} images leaves the "
+                           f"{part} part empty; add images, or use a fraction nearer 0.5.")
     return dataset.subset(numpy.flatnonzero(~in_val)), dataset.subset(numpy.flatnonzero(in_val))
+
+
+def val_count(size: int, fraction: float) -> int:
+    """How many of ``size`` images go to validation: ``floor(size * fraction + 0.5)`` (half up, not
+    Python's ``round``, which sends 2.5 to 2 and 3.5 to 4), kept within ``1..size-1`` when
+    ``size >= 2`` so both parts get at least one."""
+    count = math.floor(size * fraction + 0.5)
+    return min(max(count, 1), size - 1) if size >= 2 else count
 
 
 def define_split(name: str, classes) -> None:

@@ -12,19 +12,24 @@ batch instead of a Python loop per image. ``ImageFolder`` hands its transform on
     RandomCrop(size, padding)  zero-pad, then cut a random size x size window from each image
     RandomShift(max_shift)   move each image by up to max_shift pixels (= RandomCrop to the same size)
     RandomHorizontalFlip(p)  mirror each image left-right with probability p
-    Resize(size)             Pillow bilinear resize (PIL image or arrays)
+    Resize(size)             Pillow's bilinear resize (PIL image), or the same filter as two
+                             matrix products for a whole batch of arrays
     Grayscale()              RGB -> one channel with Pillow's luminance weights
 
 Randomness comes from ``minitl.random.get_rng()`` (so ``minitl.manual_seed`` replays it) unless a
 transform is given its own ``seed``. Transforms run on the host (NumPy), before the ``DataLoader``
 moves the batch to the device.
 
-Talks to: ``dataset.py`` and ``image_folder.py`` (which call them), ``minitl.random``.
+Talks to: ``dataset.py`` and ``image_folder.py`` (which call them), ``pixels.py`` (what a pixel
+value means), ``minitl.random``.
 """
+import math
+
 import numpy
 
 from ..random import resolve_rng
 from .errors import DatasetError
+from .pixels import pil_resize, pil_to_chw, to_unit_float
 
 # ITU-R 601-2 luma weights, the ones Pillow's convert("L") uses, so both paths agree.
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
@@ -49,26 +54,19 @@ class Compose:
 class ToTensor:
     """PIL image or array -> float32 in tensor layout ``(C, H, W)`` (or ``(N, C, H, W)``), in [0, 1].
 
-    uint8 pixels are divided by 255; float input is taken as already scaled and passed through as
-    float32. A PIL image is ``(H, W, C)`` in memory and is transposed; a NumPy array is taken to be
-    in minitl's channels-first layout already, and a 2-D ``(H, W)`` array gets one channel. (The
-    name is PyTorch's; the result is an array, and the ``DataLoader`` wraps batches into Tensors.)
+    Integer pixels (0..255) are divided by 255; float input is taken as already scaled and passed
+    through as float32. A PIL image is decoded exactly as ``ImageFolder`` decodes a file
+    (``pixels.pil_to_chw``: palette colour stays colour, alpha is dropped, 16-bit grey is scaled);
+    a NumPy array is taken to be in minitl's channels-first layout already, and a 2-D ``(H, W)``
+    array gets one channel. (The name is PyTorch's; the result is an array, and the ``DataLoader``
+    wraps batches into Tensors.)
     """
 
     def __call__(self, image):
         if _is_pil_image(image):
-            bands = len(image.getbands())
-            if image.mode not in ("L", "RGB", "F"):
-                image = image.convert("L" if bands == 1 else "RGB")
-            array = numpy.asarray(image)
-            array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)  # HWC -> CHW
-        else:
-            array = numpy.asarray(image)
-            if array.ndim == 2:
-                array = array[None]
-        if array.dtype == numpy.uint8:
-            return array.astype(numpy.float32) * numpy.float32(1 / 255)
-        return array.astype(numpy.float32)
+            return to_unit_float(pil_to_chw(image), "ToTensor")
+        array = numpy.asarray(image)
+        return to_unit_float(array[None] if array.ndim == 2 else array, "ToTensor")
 
     def __repr__(self) -> str:
         return "ToTensor()"
@@ -103,14 +101,15 @@ class Normalize:
         return {"mean": list(self.mean), "std": list(self.std)}
 
     def __call__(self, images):
-        images = numpy.asarray(images, dtype=numpy.float32)
-        channels = images.shape[-3]
+        batch, single = _as_batch(images)
+        channels = batch.shape[1]
         if len(self.mean) not in (1, channels):
             raise DatasetError(f"Normalize: {len(self.mean)} means for images with {channels} "
                                "channels; give one per channel (or one for all).")
         mean = numpy.asarray(self.mean, numpy.float32).reshape(-1, 1, 1)
         std = numpy.asarray(self.std, numpy.float32).reshape(-1, 1, 1)
-        return (images - mean) / std
+        out = (batch - mean) / std
+        return out[0] if single else out
 
     def __repr__(self) -> str:
         return f"Normalize(mean={_short(self.mean)}, std={_short(self.std)})"
@@ -192,24 +191,26 @@ class RandomHorizontalFlip:
 
 class Resize:
     """Resize to ``size`` (int or ``(height, width)``) with Pillow's bilinear filter, which also
-    smooths when shrinking. Takes a PIL image (returns one) or float arrays ``(C, H, W)`` /
-    ``(N, C, H, W)`` (each channel resized as a 32-bit float image, so no rounding to 0..255)."""
+    smooths when shrinking. Takes a PIL image (returns one, resized by Pillow) or float arrays
+    ``(C, H, W)`` / ``(N, C, H, W)`` (no rounding to 0..255).
+
+    On arrays the thing to notice is that bilinear resizing is *separable* and *linear*: every
+    output row is a weighted sum of input rows, every output column one of input columns. So the
+    whole batch is ``rows @ images @ columns.T`` with two small weight matrices
+    (``resize_weights``), the same weights Pillow uses, and no loop over images or channels.
+    """
 
     def __init__(self, size):
         self.size = _pair(size, "Resize size")
 
     def __call__(self, image):
-        from PIL import Image
-
         height, width = self.size
         if _is_pil_image(image):
-            return image.resize((width, height), Image.Resampling.BILINEAR)
+            return pil_resize(image, self.size)
         batch, single = _as_batch(image)
-        out = numpy.empty(batch.shape[:2] + (height, width), dtype=numpy.float32)
-        for n in range(batch.shape[0]):  # Pillow works on one 2-D plane at a time
-            for c in range(batch.shape[1]):
-                plane = Image.fromarray(numpy.ascontiguousarray(batch[n, c], dtype=numpy.float32))
-                out[n, c] = numpy.asarray(plane.resize((width, height), Image.Resampling.BILINEAR))
+        rows = resize_weights(batch.shape[2], height)     # (height, H)
+        columns = resize_weights(batch.shape[3], width)   # (width, W)
+        out = rows @ (batch @ columns.T)  # columns first, then rows, as Pillow does: (N, C, height, width)
         return out[0] if single else out
 
     def __repr__(self) -> str:
@@ -239,30 +240,60 @@ class Grayscale:
         return "Grayscale()"
 
 
-def channel_mean_std(dataset, chunk: int = 8192):
+def resize_weights(size_in: int, size_out: int) -> numpy.ndarray:
+    """float32 ``(size_out, size_in)``: row ``i`` holds the weights of Pillow's bilinear filter for
+    output pixel ``i`` (Pillow's ``precompute_coeffs``). When shrinking, the triangle is widened by
+    the scale, so each output pixel averages every input pixel it covers instead of skipping some."""
+    scale = size_in / size_out
+    filter_scale = max(scale, 1.0)
+    support = filter_scale  # the triangle reaches 1 pixel each side, times filter_scale
+    weights = numpy.zeros((size_out, size_in), dtype=numpy.float64)
+    for i in range(size_out):
+        center = (i + 0.5) * scale
+        first = max(int(center - support + 0.5), 0)
+        last = min(int(center + support + 0.5), size_in)
+        taps = numpy.arange(first, last)
+        tent = numpy.maximum(1.0 - numpy.abs((taps - center + 0.5) / filter_scale), 0.0)
+        weights[i, first:last] = tent / tent.sum() if tent.sum() else tent
+    return weights.astype(numpy.float32)
+
+
+def channel_mean_std(dataset, chunk_pixels: int = 1 << 20):
     """Per-channel mean and std (two lists of floats) over every pixel of ``dataset``'s images in
-    [0, 1], before its transform. Summed in float64, in chunks, so 60,000 images need little memory."""
-    total = total_sq = None
-    pixels = 0
-    stored = getattr(dataset, "images", None)
+    [0, 1], before its transform.
+
+    Stored images are read ``chunk_pixels`` values at a time, so 60,000 images need a few MB. uint8
+    pixels are summed as integers (uint64 sums of values and of squares): exact, whatever the
+    order, with one division by 255 at the end. Data sets that load image by image
+    (``ImageFolder``) are summed one image at a time in float64, so images may differ in size.
+    """
     count = len(dataset)
     if count == 0:
         raise DatasetError(f"{getattr(dataset, 'name', 'dataset')}: no images to measure.")
-    for start in range(0, count, chunk):
-        if stored is not None:
-            block = stored[start:start + chunk].astype(numpy.float64)
-            if stored.dtype == numpy.uint8:
-                block /= 255.0
+    stored = getattr(dataset, "images", None)
+    if stored is not None:
+        per_chunk = max(1, int(chunk_pixels) // max(1, math.prod(stored.shape[1:])))
+        blocks = (stored[start:start + per_chunk] for start in range(0, count, per_chunk))
+        scale = 255 if stored.dtype == numpy.uint8 else 1
+    else:
+        blocks = (dataset.load(index)[None] for index in range(count))
+        scale = 1
+    total = total_sq = 0
+    pixels = 0
+    for block in blocks:
+        if block.dtype == numpy.uint8:  # 255**2 fits in uint16; the sums are exact in uint64
+            total = total + block.sum(axis=(0, 2, 3), dtype=numpy.uint64)
+            total_sq = total_sq + numpy.square(block, dtype=numpy.uint16).sum(axis=(0, 2, 3),
+                                                                              dtype=numpy.uint64)
         else:
-            block = numpy.stack([dataset.load(i) for i in range(start, min(start + chunk, count))])
-            block = block.astype(numpy.float64)
-        sums, sums_sq = block.sum(axis=(0, 2, 3)), (block * block).sum(axis=(0, 2, 3))
-        total = sums if total is None else total + sums
-        total_sq = sums_sq if total_sq is None else total_sq + sums_sq
+            total = total + block.sum(axis=(0, 2, 3), dtype=numpy.float64)
+            total_sq = total_sq + numpy.square(block, dtype=numpy.float64).sum(axis=(0, 2, 3))
         pixels += block.shape[0] * block.shape[2] * block.shape[3]
-    mean = total / pixels
-    std = numpy.sqrt(numpy.maximum(total_sq / pixels - mean * mean, 0.0))
-    return [float(m) for m in mean], [float(s) for s in std]
+    # tolist() gives Python ints for uint8 data, so n * sum(x^2) - sum(x)^2 is exact: no cancellation.
+    means = [s / (pixels * scale) for s in total.tolist()]
+    stds = [math.sqrt(max(pixels * sq - s * s, 0) / (pixels * scale) ** 2)
+            for s, sq in zip(total.tolist(), total_sq.tolist())]
+    return means, stds
 
 
 def _as_batch(images):
