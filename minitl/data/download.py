@@ -2,12 +2,12 @@
 
 The steps, in the order a student should notice them:
 1. stream the response in chunks into a temporary file *in the destination folder*
-   (``.name.part-XXXX``), hashing as it goes, with a timeout on every network wait;
+   (``minitl.atomic.atomic_write``), hashing as it goes, with a timeout on every network wait;
 2. check the byte count against ``Content-Length`` (a dropped connection is caught here) and the
    MD5 against the published one;
-3. give it the permissions a plain ``open()`` would have (``0o666`` less the umask: ``mkstemp``
-   makes it private, ``0o600``), then ``os.replace`` the temporary file onto the final name. A rename within one folder is
-   atomic: other programs see either no file or the whole, checked file, never half of one.
+3. rename the temporary file onto the final name, with the permissions a plain ``open()`` gives.
+   A rename within one folder is atomic: other programs see either no file or the whole, checked
+   file, never half of one.
 On any failure the temporary file is deleted, so a failed download leaves nothing behind.
 
 Only the standard library (``urllib``) is used. Talks to: ``fashion_mnist.py`` and ``errors.py``.
@@ -15,10 +15,10 @@ Only the standard library (``urllib``) is used. Talks to: ``fashion_mnist.py`` a
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 
+from ..atomic import atomic_write
 from ..progress import make_bar, progress_mode
 from .errors import ChecksumError, DownloadError
 
@@ -35,32 +35,16 @@ def download_file(url: str, destination, md5: str | None = None, timeout: float 
     ``DownloadError`` for anything else; in both cases ``destination`` is untouched.
     """
     destination = os.fspath(destination)
-    folder = os.path.dirname(os.path.abspath(destination))
-    os.makedirs(folder, exist_ok=True)
-    handle, partial = tempfile.mkstemp(prefix="." + os.path.basename(destination) + ".part-",
-                                       dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            digest, received = _stream(url, out, timeout, progress, os.path.basename(destination))
+    os.makedirs(os.path.dirname(os.path.abspath(destination)), exist_ok=True)
+    # atomic_write: a temporary file beside the target, renamed over it only if the body succeeds
+    with atomic_write(destination) as out:
+        digest, _ = _stream(url, out, timeout, progress, os.path.basename(destination))
         if md5 is not None and digest != md5.lower():
             raise ChecksumError(
                 f"{url}: MD5 of the downloaded file is {digest}, but the published checksum is "
                 f"{md5}. The file was damaged on the way or the mirror serves a different "
                 "file; it was deleted. Try again later, or get the files another way.")
-        os.chmod(partial, 0o666 & ~_current_umask())
-        os.replace(partial, destination)
-    except BaseException:
-        if os.path.exists(partial):
-            os.remove(partial)
-        raise
     return destination
-
-
-def _current_umask() -> int:
-    """The process's umask. It can only be read by setting it, so it is set straight back."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _stream(url, out, timeout, progress, label):

@@ -24,7 +24,7 @@ import zipfile
 import numpy
 from numpy.lib import format as npy_format
 
-from .atomic import atomic_write
+from ..atomic import atomic_write
 from .errors import WeightFormatError
 from .limits import ByteBudget, check_zip_member
 from .state import WeightDict, as_state_dict

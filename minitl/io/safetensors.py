@@ -14,7 +14,7 @@ import struct
 
 import numpy
 
-from .atomic import atomic_write
+from ..atomic import atomic_write
 from .dtypes import bfloat16_bits_to_float32
 from .errors import WeightFormatError
 from .limits import is_count, shape_fits

@@ -24,7 +24,7 @@ import zipfile
 
 import numpy
 
-from .atomic import atomic_write
+from ..atomic import atomic_write
 from .errors import WeightFormatError
 from .state import as_state_dict
 

@@ -40,7 +40,7 @@ from collections import OrderedDict
 
 import numpy
 
-from ..io.atomic import atomic_write
+from ..atomic import atomic_write
 from ..io.state import as_state_dict
 from ..random import get_rng
 from .codec import decode, encode, from_json_safe, to_json_safe

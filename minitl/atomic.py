@@ -1,11 +1,11 @@
-"""Atomic file writes: a weight file is either the old one or the complete new one, never half.
+"""Atomic file writes: a file is either the old one or the complete new one, never half.
 
 Writers open a temporary file in the *same* directory (so the final ``os.replace`` is a rename on one
 file system, which POSIX and Windows make atomic), write and ``fsync`` it, then rename it over the
 target. If anything fails on the way the temporary file is removed and the target is untouched.
 ``mkstemp`` creates files readable by their owner only (0600); before the rename the file gets the
 mode a plain ``open(path, "w")`` would give it: the old target's mode, else 0666 minus the umask.
-Used by native.py, safetensors.py and torch_writer.py.
+Used by the weight writers (``io/``), checkpoints (``train/``) and downloads (``data/``).
 """
 import contextlib
 import os
