@@ -6,6 +6,8 @@ spread by ``1/sqrt(fan)`` so activations keep their variance from layer to layer
 """
 import math
 
+import numpy
+
 from ..backend import device_of, random_array
 
 
@@ -84,6 +86,21 @@ def xavier_uniform_(tensor, gain=1.0):
 def xavier_normal_(tensor, gain=1.0):
     fan_in, fan_out = _fans(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def add_weight_and_bias(module, weight_shape, bias, dtype, device):
+    """Give ``module`` a ``weight`` Parameter of ``weight_shape`` and a ``bias`` (or None) of size
+    ``weight_shape[0]``, initialised as PyTorch's Linear and Conv2d are. Used by both layers."""
+    from ..backend import default_device  # noqa: PLC0415
+    from .parameter import Parameter  # noqa: PLC0415
+
+    device = device or default_device()
+    module.weight = Parameter(numpy.zeros(weight_shape), dtype=dtype, device=device)
+    if bias:
+        module.bias = Parameter(numpy.zeros(weight_shape[0]), dtype=dtype, device=device)
+    else:
+        module.register_parameter("bias", None)
+    default_layer_init_(module.weight, module.bias)
 
 
 def default_layer_init_(weight, bias=None):

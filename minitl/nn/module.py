@@ -248,11 +248,7 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Forget the gradients (``grad = None``; with ``set_to_none=False``, fill them with zeros)."""
-        for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad.data[...] = 0
+        zero_grads(self.parameters(), set_to_none)
 
     # ----- frozen -----
     @property
@@ -387,3 +383,16 @@ def effective_lr_scale(param) -> float:
         if module.lr_scale is not None:
             scale *= float(module.lr_scale)
     return scale
+
+
+def zero_grads(parameters, set_to_none=True):
+    """``grad = None`` for each parameter (or, with ``set_to_none=False``, its gradient filled with 0).
+
+    Gradients accumulate across backward calls, so a training step starts here. Used by
+    ``Module.zero_grad`` and ``Optimizer.zero_grad``.
+    """
+    for p in parameters:
+        if set_to_none or p.grad is None:
+            p.grad = None
+        else:
+            p.grad.data[...] = 0

@@ -31,7 +31,7 @@ import weakref
 
 from .. import backend
 from ..autograd import enable_grad
-from ..nn.module import Module, effective_lr_scale, root_module
+from ..nn.module import Module, effective_lr_scale, root_module, zero_grads
 from ..tensor import Tensor
 from .report import StepReport, SyncReport
 
@@ -202,11 +202,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none=True):
         """Forget every gradient (``grad = None``; with ``set_to_none=False``, fill it with zeros)."""
-        for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad.data = backend.get_array_module(p.grad.data).zeros_like(p.grad.data)
+        zero_grads(self.parameters(), set_to_none)
 
     def last_step_report(self):
         """What the last ``step()`` did to each parameter: status, effective lr, update norm.

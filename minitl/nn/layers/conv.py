@@ -1,12 +1,10 @@
 """``Conv2d``: a 2-D convolution over NCHW images with OIHW weights (PyTorch's layout)."""
 import numpy
 
-from ...backend import default_device
 from ...functional.conv import pair
 from .. import functional as F
-from ..init import default_layer_init_
+from ..init import add_weight_and_bias, default_layer_init_
 from ..module import Module
-from ..parameter import Parameter
 
 
 class Conv2d(Module):
@@ -26,14 +24,7 @@ class Conv2d(Module):
         # "same" / "valid" stay strings: F.conv2d resolves them against the kernel
         self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
         self.dilation, self.groups = pair(dilation, "dilation"), groups
-        device = device or default_device()
-        shape = (out_channels, in_channels // groups) + self.kernel_size
-        self.weight = Parameter(numpy.zeros(shape), dtype=dtype, device=device)
-        if bias:
-            self.bias = Parameter(numpy.zeros(out_channels), dtype=dtype, device=device)
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        add_weight_and_bias(self, (out_channels, in_channels // groups) + self.kernel_size, bias, dtype, device)
 
     def reset_parameters(self):
         default_layer_init_(self.weight, self.bias)

@@ -1,11 +1,9 @@
 """``Linear``: y = x W^T + b, the fully connected layer (a classifier head is one)."""
 import numpy
 
-from ...backend import default_device
 from .. import functional as F
-from ..init import default_layer_init_
+from ..init import add_weight_and_bias, default_layer_init_
 from ..module import Module
-from ..parameter import Parameter
 
 
 class Linear(Module):
@@ -14,13 +12,7 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=numpy.float32):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        device = device or default_device()
-        self.weight = Parameter(numpy.zeros((out_features, in_features)), dtype=dtype, device=device)
-        if bias:
-            self.bias = Parameter(numpy.zeros(out_features), dtype=dtype, device=device)
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        add_weight_and_bias(self, (out_features, in_features), bias, dtype, device)
 
     def reset_parameters(self):
         default_layer_init_(self.weight, self.bias)
