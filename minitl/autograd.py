@@ -13,7 +13,6 @@ at a tensor, calls tensor hooks, accumulates into the ``.grad`` of leaves, and f
 unless ``retain_graph=True``. Talks to: ``tensor.py`` (the Tensor wrapper), ``backend.py`` (arrays).
 """
 import contextlib
-import functools
 import itertools
 
 from .backend import DeviceError, device_of, get_array_module, to_device
@@ -282,13 +281,3 @@ def run_backward(root, grad=None, retain_graph=False):
         for tensor in order:
             if tensor.grad_fn is not None:
                 tensor.grad_fn.release()
-
-
-def differentiable(op_class):
-    """Wrap a Function class as a plain function ``f(*inputs, **settings)`` with its docstring."""
-
-    @functools.wraps(op_class)
-    def call(*inputs, **settings):
-        return op_class.apply(*inputs, **settings)
-
-    return call
