@@ -32,7 +32,6 @@ from .state import WeightDict, as_state_dict
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 MAX_NPY_HEADER = 10_000
-KNOWN_META = ("architecture", "arguments", "class_names", "mean", "std")
 MAX_MANIFEST_BYTES = 64 << 20
 CHUNK_BYTES = 1 << 20  # members are read in pieces straight into their arrays: no second full-size copy
 
