@@ -160,17 +160,15 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **settings):
-        from .tensor import Tensor, as_tensor  # noqa: PLC0415 - tensor.py imports this module
+        from .tensor import Tensor, as_tensor, reference_tensor  # noqa: PLC0415 - tensor.py imports this module
 
         fn = cls(**settings)
-        tensors_given = [x for x in inputs if isinstance(x, Tensor)]
-        devices = {x.device for x in tensors_given}
+        devices = {x.device for x in inputs if isinstance(x, Tensor)}
         if len(devices) > 1:  # else NumPy/CuPy fail with an obscure TypeError deep in forward
             raise DeviceError(f"{cls.__name__}: inputs sit on different devices ({' and '.join(sorted(devices))}); "
                               "move them with .to(device) (model.to(...), DataLoader(..., device=...))")
         # Python numbers take the dtype and device of a floating tensor input (no promotion).
-        floating = [x for x in tensors_given if x.dtype.kind == "f"]
-        like = (floating or tensors_given or [None])[0]
+        like = reference_tensor(inputs)
         tensors = [as_tensor(x, like=like) for x in inputs]
         needs = tuple(t.requires_grad for t in tensors)
         # The recording rule. frozen (effect 2): a frozen layer's parameters need no grad, so below

@@ -308,6 +308,13 @@ def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
+def reference_tensor(values):
+    """The tensor whose dtype and device Python numbers among ``values`` take: the first floating
+    tensor, else the first tensor, else None. ``Function.apply`` and the arithmetic ops both ask."""
+    given = [x for x in values if isinstance(x, Tensor)]
+    return ([x for x in given if x.dtype.kind == "f"] or given or [None])[0]
+
+
 def as_tensor(value, like=None) -> Tensor:
     """``value`` as a Tensor without copying; Python scalars take ``like``'s dtype and device.
 

@@ -200,10 +200,9 @@ def _arithmetic_operands(*operands, true_division=False):
     integer operands alone become float32 (``int / int`` is a fraction). Only arithmetic ops use
     this: indices, masks and class targets of other ops keep their integer type.
     """
-    from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor  # noqa: PLC0415 - tensor.py imports this module
+    from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor, reference_tensor  # noqa: PLC0415 - tensor.py imports this
 
-    given = [x for x in operands if isinstance(x, Tensor)]
-    like = ([x for x in given if x.dtype.kind == "f"] or given or [None])[0]
+    like = reference_tensor(operands)
     tensors = [as_tensor(x, like=like) for x in operands]
     floating = [t.dtype for t in tensors if t.dtype.kind in "fc"]
     if floating:
