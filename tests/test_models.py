@@ -37,47 +37,25 @@ def _parity(minitl_model, torch_model, input_shape, train, rtol=1e-4, atol=1e-5)
         numpy.testing.assert_allclose(value, t_state[name].numpy(), rtol=rtol, atol=atol, err_msg=name)
 
 
-@pytest.mark.parametrize("train", [False, True])
-def test_smallcnn_matches_torch_twin(train):
+# (minitl model, torch twin's builder in torch_twins.py, num_classes, input shape, rtol, atol, train modes)
+TWINS = [
+    (SmallCNN, "torch_smallcnn", 5, (4, 1, 28, 28), 1e-4, 1e-5, (False, True)),
+    (LeNet5, "torch_lenet5", 10, (3, 1, 28, 28), 1e-4, 1e-5, (False, True)),
+    (resnet18, "torch_resnet18", 7, (2, 3, 64, 64), 2e-4, 5e-5, (False, True)),
+    (resnet8, "torch_resnet8", 4, (2, 3, 16, 16), 1e-4, 1e-5, (True,)),
+]
+
+
+@pytest.mark.parametrize("make,twin_name,classes,shape,rtol,atol,train", [
+    (*row[:6], train) for row in TWINS for train in row[6]], ids=lambda v: getattr(v, "__name__", None))
+def test_model_matches_its_torch_twin(make, twin_name, classes, shape, rtol, atol, train):
     pytest.importorskip("torch")
-    from torch_twins import randomize_batchnorm, torch_smallcnn
+    import torch_twins
 
-    twin = randomize_batchnorm(torch_smallcnn(num_classes=5))
-    model = SmallCNN(num_classes=5)
+    twin = torch_twins.randomize_batchnorm(getattr(torch_twins, twin_name)(num_classes=classes))
+    model = make(num_classes=classes)
     assert list(model.state_dict()) == list(twin.state_dict())
-    _parity(model, twin, (4, 1, 28, 28), train)
-
-
-@pytest.mark.parametrize("train", [False, True])
-def test_lenet5_matches_torch_twin(train):
-    pytest.importorskip("torch")
-    from torch_twins import torch_lenet5
-
-    twin = torch_lenet5()
-    model = LeNet5()
-    assert list(model.state_dict()) == list(twin.state_dict())
-    _parity(model, twin, (3, 1, 28, 28), train)
-
-
-@pytest.mark.parametrize("train", [False, True])
-def test_resnet18_matches_torch_twin(train):
-    pytest.importorskip("torch")
-    from torch_twins import randomize_batchnorm, torch_resnet18
-
-    twin = randomize_batchnorm(torch_resnet18(num_classes=7))
-    model = resnet18(num_classes=7)
-    assert list(model.state_dict()) == list(twin.state_dict())
-    _parity(model, twin, (2, 3, 64, 64), train, rtol=2e-4, atol=5e-5)
-
-
-def test_resnet8_matches_torch_twin():
-    pytest.importorskip("torch")
-    from torch_twins import randomize_batchnorm, torch_resnet8
-
-    twin = randomize_batchnorm(torch_resnet8(num_classes=4))
-    model = resnet8(num_classes=4)
-    assert list(model.state_dict()) == list(twin.state_dict())
-    _parity(model, twin, (2, 3, 16, 16), True)
+    _parity(model, twin, shape, train, rtol=rtol, atol=atol)
 
 
 def test_resnet18_has_torchvision_names_and_shapes():
