@@ -30,3 +30,4 @@ __version__ = "0.1.0"
 float32 = "float32"
 float64 = "float64"
 int64 = "int64"
+from . import inspect  # noqa: E402
