@@ -9,6 +9,7 @@
 
 Everything returns data first; the tables and pictures are drawn from that data.
 """
+from .report import LayerStepReport, explain, step_report
 from .trace import Trace, trace
 
-__all__ = ["Trace", "trace"]
+__all__ = ["LayerStepReport", "Trace", "explain", "step_report", "trace"]
