@@ -31,3 +31,4 @@ float32 = "float32"
 float64 = "float64"
 int64 = "int64"
 from . import inspect  # noqa: E402
+from . import viz  # noqa: E402
