@@ -9,7 +9,8 @@
 
 Everything returns data first; the tables and pictures are drawn from that data.
 """
+from .graph import draw_graph, to_dot
 from .report import LayerStepReport, explain, step_report
 from .trace import Trace, trace
 
-__all__ = ["LayerStepReport", "Trace", "explain", "step_report", "trace"]
+__all__ = ["LayerStepReport", "Trace", "draw_graph", "explain", "step_report", "to_dot", "trace"]
