@@ -2,6 +2,7 @@
 import re
 
 import numpy
+import pytest
 
 import minitl
 from minitl import nn
@@ -62,3 +63,10 @@ def test_draw_graph_png(tmp_path):
     assert share(_PNG_COLORS["op"][0]) > 0.01        # op boxes
     assert share(_PNG_COLORS["frozen"][0]) > 0.005   # the frozen head's parameters
     assert share(_PNG_COLORS["parameter"][0]) > 0.005
+
+
+def test_to_dot_path_needs_graphviz(monkeypatch, tmp_path):
+    monkeypatch.setattr("minitl.inspect.graph.shutil.which", lambda name: None)
+    _, loss = _small()
+    with pytest.raises(RuntimeError, match="'dot' program is not installed; use draw_graph"):
+        minitl.inspect.to_dot(loss, tmp_path / "g.png")

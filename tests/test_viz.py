@@ -1,4 +1,7 @@
 """Pillow pictures: PNG files of the expected size, with ink where the data should be (pixel statistics)."""
+import base64
+import io
+
 import numpy
 import pytest
 from PIL import Image
@@ -111,3 +114,11 @@ def test_fonts_fall_back_to_pillows_default(monkeypatch, tmp_path):
         assert image.size == (720, 440)
     finally:
         canvas.font.cache_clear()
+
+
+def test_data_uri_embeds_the_png():
+    image = viz.bar_chart({"time": {"fe": 1.0, "ft": 3.0}}, None, y_title="seconds per step")
+    uri = viz.data_uri(image)
+    assert uri.startswith("data:image/png;base64,")
+    decoded = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+    assert decoded.size == image.size

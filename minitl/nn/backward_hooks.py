@@ -17,7 +17,7 @@ from ..autograd import Function
 from ..tensor import Tensor
 
 
-class _WatchOutput(Function):
+class BackwardHookOutput(Function):
     # z = x ;  dz/dx = 1   (an identity that shows the module's hooks the gradient of its output)
     def __init__(self, call):
         self.call = call
@@ -30,7 +30,7 @@ class _WatchOutput(Function):
         return g
 
 
-class _WatchInput(Function):
+class BackwardHookInput(Function):
     # z = x ;  dz/dx = 1   (an identity that hands the gradient of one module input to the hooks)
     def __init__(self, call, position):
         self.call, self.position = call, position
@@ -51,7 +51,7 @@ class HookedCall:
         self.grad_output = None
         self.waiting = {i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad}
         self.many = len(self.waiting) > 1
-        self.args = tuple(_WatchInput.apply(a, call=self, position=i) if i in self.waiting else a
+        self.args = tuple(BackwardHookInput.apply(a, call=self, position=i) if i in self.waiting else a
                           for i, a in enumerate(args))
 
     def wrap_output(self, out):
@@ -60,7 +60,7 @@ class HookedCall:
                                       f"that returns one Tensor, this one returned {type(out).__name__}")
         if not out.requires_grad:
             return out  # nothing of this call is in the graph (a frozen prefix): the hook will not run
-        wrapped = _WatchOutput.apply(out, call=self)
+        wrapped = BackwardHookOutput.apply(out, call=self)
         wrapped.grad_fn.module = self.module
         return wrapped
 

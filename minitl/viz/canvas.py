@@ -6,7 +6,9 @@ machine. Fonts: DejaVu Sans when a TrueType copy is installed, else Pillow's bui
 of ten), labels and a legend; the chart functions in ``charts.py`` and ``images.py`` draw on it.
 Talks to: Pillow, ``atomic.py`` (each PNG is written atomically).
 """
+import base64
 import functools
+import io
 import math
 
 from PIL import Image, ImageDraw, ImageFont
@@ -51,6 +53,13 @@ def save_png(image, path):
         with atomic_write(path) as file:
             image.save(file, format="PNG")
     return image
+
+
+def data_uri(image) -> str:
+    """``"data:image/png;base64,..."``: a picture to put in ``<img src=...>`` of a self-contained HTML page."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def nice_ticks(low, high, count=5):
