@@ -8,7 +8,7 @@ from minitl.inspect.formula import local_formula
 from minitl.models import SmallCNN
 
 
-def _net_and_input():
+def _net_and_input(device="cpu"):
     """Linear(3, 2) - ReLU - Linear(2, 1) with fixed weights, and a batch of two rows."""
     net = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))
     net[0].weight.data[...] = [[1.0, -2.0, 0.5], [0.3, 0.2, -1.0]]
@@ -16,16 +16,16 @@ def _net_and_input():
     net[2].weight.data[...] = [[2.0, -3.0]]
     net[2].bias.data[...] = [0.5]
     x = numpy.array([[1.0, 0.5, 2.0], [-1.0, 1.0, 0.0]], dtype=numpy.float32)
-    return net, x
+    return net.to(device), x
 
 
 def _norm(a):
     return float(numpy.sqrt(numpy.sum(numpy.asarray(a, dtype=numpy.float64) ** 2)))
 
 
-def test_trace_records_each_node_with_hand_derived_gradients():
-    net, x = _net_and_input()
-    loss = net(minitl.tensor(x)).sum()
+def test_trace_records_each_node_with_hand_derived_gradients(device):
+    net, x = _net_and_input(device)
+    loss = net(minitl.tensor(x, device=device)).sum()
     with minitl.inspect.trace() as t:
         loss.backward()
 
@@ -83,10 +83,10 @@ def test_frozen_layer_shows_as_not_computed_and_a_frozen_prefix_records_no_node(
     assert [s["module"] for s in t.steps] == ["", "2"]  # no node for layers 0 and 1: backward never went there
 
 
-def test_partly_frozen_smallcnn_trace_skips_the_frozen_blocks():
-    model = SmallCNN(10).freeze_to(2)
-    x = minitl.tensor(numpy.random.default_rng(0).standard_normal((2, 1, 28, 28)))
-    loss = nn.functional.cross_entropy(model(x), minitl.tensor(numpy.array([3, 7])))
+def test_partly_frozen_smallcnn_trace_skips_the_frozen_blocks(device):
+    model = SmallCNN(10).freeze_to(2).to(device)
+    x = minitl.tensor(numpy.random.default_rng(0).standard_normal((2, 1, 28, 28)), device=device)
+    loss = nn.functional.cross_entropy(model(x), minitl.tensor(numpy.array([3, 7]), device=device))
     with minitl.inspect.trace() as t:
         loss.backward()
     modules = [s["module"] for s in t.steps]

@@ -6,6 +6,7 @@ import numpy
 import pytest
 from PIL import Image
 
+import minitl
 from minitl import viz
 from minitl.train.history import History
 from minitl.viz import canvas
@@ -122,3 +123,20 @@ def test_data_uri_embeds_the_png():
     assert uri.startswith("data:image/png;base64,")
     decoded = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
     assert decoded.size == image.size
+
+
+def test_heat_strip_from_step_reports(tmp_path, rng):
+    model = minitl.models.SmallCNN(10).freeze_to(3)
+    optimizer = minitl.optim.SGD(model.parameters(), lr=0.01)
+    reports = []
+    for _ in range(3):
+        optimizer.zero_grad()
+        x = minitl.tensor(rng.standard_normal((2, 1, 28, 28)))
+        minitl.nn.functional.cross_entropy(model(x), minitl.tensor(numpy.array([1, 2]))).backward()
+        optimizer.step()
+        reports.append(minitl.inspect.step_report(model, optimizer))
+    norms = viz.images.norms_per_parameter(reports)
+    assert norms["backbone.block1.0.weight"] == [None, None, None]
+    assert all(v > 0 for v in norms["head.weight"]) and len(norms["head.weight"]) == 3
+    image = viz.gradient_heat_strip(reports, tmp_path / "strip.png")
+    assert image.size[1] == 30 + len(norms) * 22 + 34

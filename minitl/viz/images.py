@@ -149,12 +149,25 @@ def confusion_matrix(y_true, y_pred=None, path=None, class_names=None, cell=44):
     return save_png(image, path)
 
 
+def norms_per_parameter(reports, key="grad_norm"):
+    """``{parameter: [value per step]}`` from a list of step reports; None where a value is text ("not computed")."""
+    table = {}
+    for step, report in enumerate(reports):
+        for row in report:
+            series = table.setdefault(row["name"], [None] * step)
+            series.append(None if isinstance(row[key], str) else row[key])
+    return table
+
+
 def gradient_heat_strip(norms, path=None, cell=(10, 22), log_scale=True):
     """One row per layer, one column per training step, colour = gradient norm (darker is larger).
 
-    ``norms``: {layer name: [norm per step]}; None (a frozen layer: not computed) is drawn hatched grey.
+    ``norms``: {layer name: [norm per step]}, or a list with one ``minitl.inspect.step_report`` per step;
+    None or "not computed" (a frozen layer) is drawn hatched grey.
     On a log scale the small gradients of the early layers stay visible next to the head's large ones.
     """
+    if not isinstance(norms, dict):
+        norms = norms_per_parameter(norms)
     if not norms:
         raise ValueError("gradient_heat_strip: norms is empty; pass {layer: [norm per step]}")
     names = list(norms)
