@@ -12,7 +12,7 @@ def _twins(rng):
     ours = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))
     theirs = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
     with torch.no_grad():
-        for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        for p, q in zip(ours.parameters(), theirs.parameters()):
             p.data[...] = rng.standard_normal(p.shape).astype(numpy.float32)
             q.copy_(torch.from_numpy(p.data.copy()))
     return torch, ours, theirs

@@ -81,7 +81,7 @@ def test_image_grid_size_and_caption_colours(tmp_path):
     assert _share_of_color(pixels, (200, 30, 30), 40) > 0  # one wrong prediction, in red
     filters = viz.filter_grid(numpy.random.default_rng(0).standard_normal((16, 1, 3, 3)), tmp_path / "f.png")
     assert filters.size[0] > 8 * 36
-    maps = viz.feature_maps(numpy.random.default_rng(0).random((1, 4, 5, 5)), tmp_path / "maps.png", columns=4)
+    viz.feature_maps(numpy.random.default_rng(0).random((1, 4, 5, 5)), tmp_path / "maps.png", columns=4)
     assert _load(tmp_path / "maps.png").std() > 20
 
 

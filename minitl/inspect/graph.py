@@ -81,7 +81,10 @@ def _quote(text):
 
 
 def to_dot(tensor, path=None) -> str:
-    """Graphviz DOT text of the graph that made ``tensor``; with ``path`` (.png/.svg) rendered by ``dot`` if installed."""
+    """Graphviz DOT text of the graph that made ``tensor``.
+
+    With ``path`` (``.png``, ``.svg``) the text is also rendered there by Graphviz's ``dot``, when it is installed.
+    """
     nodes, edges = graph_of(tensor)
     lines = ["digraph minitl {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=11];']
     for n in nodes:

@@ -81,7 +81,8 @@ def _settings(model, x, y, optimizer, seed, loss_fn):
         "input_shape": list(x.shape), "input_dtype": str(x.dtype), "labels": backend.asnumpy(y.data).tolist(),
         "input_sha256": _sha256([x.data]), "weights_sha256_before": _sha256(model.state_dict().values()),
         "frozen_parameters": [n for n, p in model.named_parameters() if not p.requires_grad],
-        "lr_scales": {n or type(model).__name__: m.lr_scale for n, m in model.named_modules() if m.lr_scale is not None},
+        "lr_scales": {n or type(model).__name__: m.lr_scale for n, m in model.named_modules()
+                      if m.lr_scale is not None},
         "minitl_version": __version__,
         "recreate": "minitl.manual_seed(seed); the same model weights (checksum above), the same batch "
                     "(checksum above), the same optimizer settings; then one forward, backward and step",
@@ -143,7 +144,8 @@ def record_step(model, x, y, optimizer, loss_fn=None, seed=0):
             sent.append({"label": f"{label} {_shape(i['shape'])}", "text": text, "computed": bool(i["grad"])})
         g = s["grad_output"]
         steps.append({"op": s["op"], "module": s["module"] or "(no layer: the loss)", "formula": s["formula"],
-                      "output_shape": list(s["output_shape"]), "shape": _shape(s["output_shape"]), "saved": f"{s['saved_bytes']:,} bytes",
+                      "output_shape": list(s["output_shape"]), "shape": _shape(s["output_shape"]),
+                      "saved": f"{s['saved_bytes']:,} bytes",
                       "arriving": f"norm {g['norm']:.3e}, min {g['min']:.3g}, max {g['max']:.3g}",
                       "grad_norm": g["norm"], "sent": sent})
     update = [{"name": r["name"], "frozen": r["frozen"], "lr": "-" if r["lr"] is None else f"{r['lr']:.3g}",

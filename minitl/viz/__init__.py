@@ -9,5 +9,6 @@ from .canvas import data_uri
 from .charts import accuracy_vs_n, bar_chart, history_chart, line_chart, mean_and_spread
 from .images import confusion_matrix, feature_maps, filter_grid, gradient_heat_strip, image_grid
 
-__all__ = ["accuracy_vs_n", "bar_chart", "confusion_matrix", "data_uri", "feature_maps", "filter_grid", "gradient_heat_strip",
+__all__ = ["accuracy_vs_n", "bar_chart", "confusion_matrix", "data_uri", "feature_maps", "filter_grid",
+           "gradient_heat_strip",
            "history_chart", "image_grid", "line_chart", "mean_and_spread"]

@@ -97,7 +97,7 @@ def bar_chart(groups, path=None, title="", y_title="", x_title="", size=(760, 44
                 x_ticks=[-0.5, n - 0.5])
     axes.frame(x_labels={i: str(g) for i, g in enumerate(groups)}, x_title=x_title, y_title=y_title, title=title)
     width = 0.8 / len(series)
-    for gi, (group, values) in enumerate(stats.items()):
+    for gi, values in enumerate(stats.values()):
         for si, name in enumerate(series):
             if name not in values:
                 continue
@@ -131,9 +131,10 @@ def accuracy_vs_n(results, path=None, title="accuracy vs labelled images per cla
     image, draw = new_image(*size)
     logs = [math.log2(n) for n in ns]
     axes = Axes(image, plot_box(size), padded(logs[0], logs[-1]),
-                padded(min(lows), max(highs)), y_ticks=nice_ticks(min(lows), max(highs)), x_ticks=logs if len(ns) > 1 else [logs[0] - 1, logs[0] + 1])
+                padded(min(lows), max(highs)), y_ticks=nice_ticks(min(lows), max(highs)),
+                x_ticks=logs if len(ns) > 1 else [logs[0] - 1, logs[0] + 1])
     axes.frame(x_labels={math.log2(n): str(n) for n in ns}, x_title=x_title, y_title=y_title, title=title)
-    for i, (name, per_n) in enumerate(stats.items()):
+    for i, per_n in enumerate(stats.values()):
         color = PALETTE[i % len(PALETTE)]
         dodge = (i - (len(stats) - 1) / 2) * 5  # pixels: error bars of strategies at the same n do not overlap
         points = [((axes.px(math.log2(n), m)[0] + dodge, axes.px(math.log2(n), m)[1]), e, n, m)

@@ -188,7 +188,8 @@ def gradient_heat_strip(norms, path=None, cell=(10, 22), log_scale=True):
     scale = "log10 " if log_scale else ""
     low, high = (min(values), max(values)) if values else (0, 0)
     title = f"gradient norm per step ({scale}colour: {low:.2e} light .. {high:.2e} dark; grey: not computed)"
-    image, draw = new_image(max(margin + steps * cw + 16, text_size(draw, title, 12)[0] + 12), 30 + len(names) * ch + 34)
+    width = max(margin + steps * cw + 16, text_size(draw, title, 12)[0] + 12)
+    image, draw = new_image(width, 30 + len(names) * ch + 34)
     for r, name in enumerate(names):
         y = 30 + r * ch
         draw.text((4, y + 4), name, fill=INK, font=font(12))
