@@ -134,6 +134,8 @@ def test_browser_steps_through_every_backward_node(tmp_path):
         frozen_row = driver.find_element(By.CSS_SELECTOR, "#update-table tr.frozen").text
         assert frozen_row.startswith("backbone.block1.0.weight yes") and "not computed" in frozen_row
         assert "before the update" in text("loss-line")
+        assert text("loss-after") == (f"loss on the same batch after the update: {record['loss_after']} "
+                                      f"(before: {record['loss_before']})")
         artifacts = os.environ.get("MINITL_TEST_ARTIFACTS") or str(tmp_path)
         os.makedirs(artifacts, exist_ok=True)
         assert driver.save_screenshot(os.path.join(artifacts, "step_viewer.png"))

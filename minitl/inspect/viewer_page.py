@@ -82,6 +82,7 @@ _PAGE = """<!DOCTYPE html>
   <section id="panel-update"><h2>3. Update: what the optimizer did</h2>
     <table id="update-table"><thead><tr><th>parameter</th><th>frozen</th><th>effective lr</th><th>grad norm</th>
       <th>update norm</th><th>weight norm</th><th>update/weight</th></tr></thead><tbody></tbody></table>
+    <p class="flow" id="loss-after"></p>
   </section>
   <section><details><summary>Seed and settings of this step (to re-create it)</summary>
     <pre id="settings"></pre></details></section>
@@ -167,6 +168,8 @@ _PAGE = """<!DOCTYPE html>
     });
     body.appendChild(row);
   });
+  document.getElementById("loss-after").textContent = "loss on the same batch after the update: " +
+    data.loss_after + " (before: " + data.loss_before + ")";
   document.getElementById("settings").textContent = JSON.stringify(data.settings, null, 2);
 }());
 </script>
