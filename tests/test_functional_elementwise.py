@@ -221,3 +221,22 @@ def test_clamp_with_tensor_bounds_sends_gradient_to_x_where_inside(device):
     assert y.dtype == numpy.float32
     numpy.testing.assert_array_equal(y.numpy(), t_y.detach().numpy())
     numpy.testing.assert_array_equal(x.grad.numpy(), t_x.grad.numpy())
+
+
+# ----- issue 13 regressions -----
+
+@pytest.mark.parametrize("op", ["exp", "log", "sqrt", "sigmoid", "tanh"])
+def test_unary_float_op_on_integer_tensor_gives_float32(op):
+    x = minitl.tensor([1, 2, 3])
+    out = getattr(x, op)()
+    assert out.dtype == numpy.float32
+    torch = torch_or_skip()
+    numpy.testing.assert_allclose(out.numpy(), getattr(torch.tensor([1, 2, 3]), op)()
+                                  .numpy(), rtol=1e-6)
+
+
+def test_grad_of_x_to_the_0_is_0_at_infinities_and_zero(device):
+    x = minitl.tensor([-numpy.inf, 0.0, 2.0, numpy.inf], requires_grad=True, device=device)
+    with numpy.errstate(invalid="ignore"):
+        (x ** 0).sum().backward()
+    numpy.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0, 0.0])

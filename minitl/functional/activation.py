@@ -8,6 +8,8 @@ import math
 
 from ..autograd import Function
 from ..backend import get_array_module
+from .dims import normalize_dim
+from .elementwise import floating
 from .reduce import resolve_dim
 
 
@@ -141,16 +143,23 @@ def relu(x): return ReLU.apply(x)
 def leaky_relu(x, negative_slope=0.01): return LeakyReLU.apply(x, negative_slope=negative_slope)
 def elu(x, alpha=1.0): return ELU.apply(x, alpha=alpha)
 def gelu(x): return GELU.apply(x)
-def sigmoid(x): return Sigmoid.apply(x)
-def tanh(x): return Tanh.apply(x)
+def sigmoid(x): return Sigmoid.apply(floating(x))
+def tanh(x): return Tanh.apply(floating(x))
 def softplus(x, beta=1.0, threshold=20.0): return Softplus.apply(x, beta=beta, threshold=threshold)
 
 
 def softmax(x, dim=None, *, axis=None):
     """Probabilities along ``dim`` (the last axis by default; each slice sums to 1); NumPy's ``axis=`` works too."""
-    return Softmax.apply(x, axis=resolve_dim(dim, axis, default=-1)[0])
+    return Softmax.apply(floating(x), axis=_softmax_axis(x, resolve_dim(dim, axis, default=-1)[0], "softmax"))
 
 
 def log_softmax(x, dim=None, *, axis=None):
     """``log(softmax(x))`` computed stably along ``dim`` (the last axis by default)."""
-    return LogSoftmax.apply(x, axis=resolve_dim(dim, axis, default=-1)[0])
+    return LogSoftmax.apply(floating(x), axis=_softmax_axis(x, resolve_dim(dim, axis, default=-1)[0], "log_softmax"))
+
+
+def _softmax_axis(x, dim, op):
+    """The checked axis; None for a 0-d tensor, whose softmax runs over its one value."""
+    ndim = getattr(x, "ndim", 0)
+    axis = normalize_dim(dim, ndim, op)
+    return axis if ndim else None

@@ -70,8 +70,8 @@ class Pow(Function):
     def backward(self, g):
         xp = get_array_module(g)
         gx = None
-        if self.needs_input_grad[0]:  # x^0 is constant: 0 * 0^(-1) would be 0 * inf = nan, so use x^1 there
-            gx = g * self.y * self.x ** xp.where(self.y == 0, 1, self.y - 1)
+        if self.needs_input_grad[0]:  # x^0 is constant: its gradient is 0 even where y x^(y-1) is 0 * inf (x = 0, inf)
+            gx = xp.where(self.y == 0, 0, g * self.y * self.x ** xp.where(self.y == 0, 1, self.y - 1)).astype(g.dtype)
         gy = None
         if self.needs_input_grad[1]:
             safe_log = xp.log(xp.where(self.x > 0, self.x, 1))
@@ -215,15 +215,21 @@ def _arithmetic_operands(*operands, true_division=False):
     return [t if t.dtype.kind in "fc" else Tensor._from_op(t.data.astype(target), None) for t in tensors]
 
 
+def floating(x):
+    """``x`` as a floating tensor: an integer or bool one becomes float32, as PyTorch's unary math ops
+    (``exp``, ``log``, ``sin``, ``sigmoid``, ...) do; NumPy would give float64."""
+    return _arithmetic_operands(x, true_division=True)[0]
+
+
 def add(x, y): return Add.apply(*_arithmetic_operands(x, y))
 def sub(x, y): return Sub.apply(*_arithmetic_operands(x, y))
 def mul(x, y): return Mul.apply(*_arithmetic_operands(x, y))
 def div(x, y): return Div.apply(*_arithmetic_operands(x, y, true_division=True))
 def neg(x): return Neg.apply(x)
 def pow(x, y): return Pow.apply(*_arithmetic_operands(x, y))  # noqa: A001 - the op's name
-def exp(x): return Exp.apply(x)
-def log(x): return Log.apply(x)
-def sqrt(x): return Sqrt.apply(x)
+def exp(x): return Exp.apply(floating(x))
+def log(x): return Log.apply(floating(x))
+def sqrt(x): return Sqrt.apply(floating(x))
 def abs(x): return Abs.apply(x)  # noqa: A001
 def maximum(x, y): return Maximum.apply(*_arithmetic_operands(x, y))
 def minimum(x, y): return Minimum.apply(*_arithmetic_operands(x, y))

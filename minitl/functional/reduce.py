@@ -12,15 +12,12 @@ import collections
 
 from ..autograd import Function
 from ..backend import get_array_module
+from .dims import normalize_dim, normalize_dims
 
 
 def _axes(axis, ndim):
-    """Normalise ``axis`` to a sorted tuple of non-negative ints."""
-    if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, int):
-        axis = (axis,)
-    return tuple(sorted(a % ndim if ndim else 0 for a in axis))
+    """Normalise ``axis`` to a sorted tuple of non-negative ints (IndexError when out of range)."""
+    return normalize_dims(axis, ndim)
 
 
 def _restore(g, axes, keepdims):
@@ -164,9 +161,9 @@ def _pick_extreme(x, dim, keepdim, smallest, name):
 
     if not isinstance(dim, int):
         raise TypeError(f"{name}(dim=...) takes one int dim, got {dim!r}; for several axes use a{name} (values only)")
-    if x.ndim == 0:
-        raise ValueError(f"{name}(dim={dim}) of a 0-d tensor: there is no axis to pick along; use {name}()")
-    axis = dim % x.ndim
+    axis = normalize_dim(dim, x.ndim, name)
+    if x.ndim == 0:  # dim 0 / -1 of a 0-d tensor: the value itself, at index 0 (as PyTorch)
+        x, keepdim = x.reshape(1), False
     xp = get_array_module(x.data)
     index = (xp.argmin if smallest else xp.argmax)(x.data, axis=axis, keepdims=True)  # the first extreme on ties
     values = PickAlongAxis.apply(x, index=index, axis=axis, keepdims=keepdim)
@@ -216,5 +213,10 @@ def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
     dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
     data = x.data if isinstance(x, Tensor) else x
     xp = get_array_module(data)
-    out = xp.argmax(data, axis=dim, keepdims=keepdim) if dim is not None else xp.argmax(data)
+    if dim is not None:
+        dim = normalize_dim(dim, data.ndim, "argmax")
+    if dim is not None and data.ndim:
+        out = xp.argmax(data, axis=dim, keepdims=keepdim)
+    else:
+        out = xp.argmax(data)
     return Tensor._from_op(xp.asarray(out, dtype="int64"), None)

@@ -18,6 +18,9 @@ def pad(x, pad, value=0.0):  # noqa: A002 - PyTorch's name
     """PyTorch's form: ``pad=(left, right, top, bottom, ...)``, last axis first, constant ``value``."""
     if len(pad) % 2:
         raise ValueError(f"pad needs pairs (before, after) per axis, got {pad}")
+    if len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad has {len(pad) // 2} (before, after) pairs but the input has only {x.ndim} axes "
+                         f"(shape {tuple(x.shape)}): give at most one pair per axis, last axis first")
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
