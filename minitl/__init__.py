@@ -30,3 +30,20 @@ __version__ = "0.1.0"
 float32 = "float32"
 float64 = "float64"
 int64 = "int64"
+
+# issue 13: PyTorch's everyday API
+from . import cuda  # noqa: E402
+from .backend import device  # noqa: E402
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,  # noqa: E402
+                       linspace, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like,
+                       randperm, zeros, zeros_like)
+
+float16 = half = "float16"
+double = "float64"
+long = "int64"
+int32 = int = "int32"  # noqa: A001 - PyTorch's names (torch.int is int32)
+int16 = "int16"
+int8 = "int8"
+uint8 = "uint8"
+bool = "bool"  # noqa: A001
+float = "float32"  # noqa: A001 - torch.float is float32
