@@ -47,3 +47,11 @@ int8 = "int8"
 uint8 = "uint8"
 bool = "bool"  # noqa: A001
 float = "float32"  # noqa: A001 - torch.float is float32
+from .functional.einsum import einsum  # noqa: E402
+from .functional.elementwise import floor_divide, remainder  # noqa: E402
+from .functional.indexing import gather, index_select, masked_fill, scatter, scatter_add  # noqa: E402
+from .functional.rearrange import flip, repeat, roll, tile  # noqa: E402
+from .functional.reduce import all, any, argmin, cumsum, logsumexp, prod, std  # noqa: E402,A004
+from .functional.sorting import argsort, sort, topk  # noqa: E402
+from .functional.unary import ceil, cos, expm1, floor, log1p, log2, round, rsqrt, sign, sin, trunc  # noqa: E402,A004
+from .functional.activation import gelu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu, silu  # noqa: E402,I001

@@ -173,3 +173,20 @@ _DEVICES = {"cpu": device("cpu"), "cuda": device("cuda")}
 def device_object(array) -> device:
     """The ``device`` an array sits on (one shared object per device: no allocation per call)."""
     return _DEVICES[device_of(array)]
+
+
+def erf(x):
+    """The error function, elementwise (exact GELU needs it; NumPy has none).
+
+    CuPy brings its own; on the CPU SciPy's is used when SciPy is installed, else Python's ``math.erf``
+    element by element (exact, but slow on big arrays: ``pip install scipy`` speeds it up).
+    """
+    if _is_cupy_array(x):
+        import cupyx.scipy.special  # noqa: PLC0415 - GPU path only
+        return cupyx.scipy.special.erf(x)
+    try:
+        from scipy.special import erf as scipy_erf  # noqa: PLC0415 - optional accelerator
+    except ImportError:
+        import math  # noqa: PLC0415
+        return numpy.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
+    return scipy_erf(x).astype(x.dtype, copy=False)

@@ -11,6 +11,7 @@ import numpy
 
 from . import backend
 from .autograd import RemovableHandle, run_backward
+from .tensor_methods import TensorMethods
 
 DEFAULT_FLOAT = numpy.float32
 
@@ -36,7 +37,7 @@ def _to_array(data, dtype=None, device=None):
     return array.astype(dtype, copy=False)
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array that can record the ops applied to it.
 
     Build one with ``minitl.tensor(data, requires_grad=...)``. Floating data becomes float32

@@ -51,6 +51,27 @@ class Div(Function):
         return gx, -gx * self.x / self.y if self.needs_input_grad[1] else None
 
 
+class FloorDivide(Function):
+    # z = floor(x / y) ;  dz/dx = dz/dy = 0   (flat between jumps; PyTorch refuses to differentiate it)
+    def forward(self, x, y):
+        return get_array_module(x).floor_divide(x, y)
+
+    def backward(self, g):
+        zero = get_array_module(g).zeros_like(g)
+        return zero, zero
+
+
+class Remainder(Function):
+    # z = x - floor(x / y) y   (the sign of y, Python's %) ;  dz/dx = 1, dz/dy = -floor(x / y)
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return get_array_module(x).remainder(x, y)
+
+    def backward(self, g):
+        gy = -g * get_array_module(g).floor_divide(self.x, self.y) if self.needs_input_grad[1] else None
+        return g, gy
+
+
 class Neg(Function):
     # z = -x ;  dz/dx = -1
     def forward(self, x):
@@ -225,6 +246,8 @@ def add(x, y): return Add.apply(*_arithmetic_operands(x, y))
 def sub(x, y): return Sub.apply(*_arithmetic_operands(x, y))
 def mul(x, y): return Mul.apply(*_arithmetic_operands(x, y))
 def div(x, y): return Div.apply(*_arithmetic_operands(x, y, true_division=True))
+def floor_divide(x, y): return FloorDivide.apply(*_arithmetic_operands(x, y))
+def remainder(x, y): return Remainder.apply(*_arithmetic_operands(x, y))
 def neg(x): return Neg.apply(x)
 def pow(x, y): return Pow.apply(*_arithmetic_operands(x, y))  # noqa: A001 - the op's name
 def exp(x): return Exp.apply(floating(x))
@@ -245,11 +268,18 @@ def where(cond, x, y):
 def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's names
     """Clamp ``x`` into [min, max] (either may be None). Bounds are numbers or tensors that broadcast.
 
-    Tensor bounds are constants, as the numbers are: the gradient goes to ``x`` only, and only where
-    ``x`` was inside the bounds (PyTorch would also send gradient to a bound that requires grad).
+    The gradient goes to ``x`` where it was inside the bounds (ties count as inside), and, as in PyTorch,
+    to a tensor bound that requires grad where that bound won.
     """
-    from ..tensor import data_of  # noqa: PLC0415
+    from ..tensor import Tensor, data_of  # noqa: PLC0415
 
+    if any(isinstance(b, Tensor) and b.requires_grad for b in (min, max)):
+        # Trainable bounds get gradient where they win, as PyTorch's clamp: min(max(x, lo), hi), ties to x
+        if min is not None:
+            x = where(x >= min, x, min)
+        if max is not None:
+            x = where(x <= max, x, max)
+        return x
     return Clip.apply(x, min=data_of(min, like=x), max=data_of(max, like=x))
 
 

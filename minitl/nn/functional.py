@@ -32,3 +32,10 @@ __all__ = [
     "cross_entropy", "dropout", "elu", "gelu", "layer_norm", "leaky_relu", "linear", "log_softmax",
     "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "softmax", "softplus", "tanh",
 ]
+
+# issue 13: more activations and the ops a PyTorch user reaches for in F
+from ..functional.activation import (hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6,  # noqa: E402
+                                     selu, silu)
+from ..functional.indexing import one_hot  # noqa: E402
+
+__all__ += ["hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "one_hot", "relu6", "selu", "silu"]

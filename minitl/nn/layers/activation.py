@@ -35,16 +35,19 @@ class ELU(Module):
 
 
 class GELU(Module):
-    """The tanh approximation of GELU (PyTorch's ``GELU(approximate="tanh")``)."""
+    """x Phi(x): the exact erf form by default, as PyTorch; ``approximate="tanh"`` for the tanh form."""
 
-    def __init__(self, approximate="tanh"):
+    def __init__(self, approximate="none"):
         super().__init__()
-        if approximate != "tanh":
-            raise ValueError("minitl implements GELU's tanh form only: use approximate='tanh'")
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' (exact, the default) or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, x):
-        return F.gelu(x)
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
 
 
 class Tanh(Module):
@@ -73,3 +76,84 @@ class LogSoftmax(Module):
 
     def forward(self, x):
         return F.log_softmax(x, self.dim)
+
+
+class SiLU(Module):
+    """x sigmoid(x) (also called swish), elementwise."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, x):
+        return F.silu(x)
+
+
+class Mish(Module):
+    """x tanh(softplus(x)), elementwise."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, x):
+        return F.mish(x)
+
+
+class Hardtanh(Module):
+    """clamp(x, min_val, max_val), elementwise; no gradient on and beyond the edges."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Module):
+    """min(max(x, 0), 6), elementwise (MobileNet's activation)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, x):
+        return F.relu6(x)
+
+
+class Hardsigmoid(Module):
+    """clamp(x / 6 + 1/2, 0, 1): a piecewise-linear sigmoid."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, x):
+        return F.hardsigmoid(x)
+
+
+class Hardswish(Module):
+    """x hardsigmoid(x): a piecewise stand-in for SiLU (MobileNetV3)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, x):
+        return F.hardswish(x)
+
+
+class SELU(Module):
+    """Scaled ELU with the self-normalising constants of Klambauer et al."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, x):
+        return F.selu(x)
+
+
+class LogSigmoid(Module):
+    """log(sigmoid(x)), computed without overflow."""
+
+    def forward(self, x):
+        return F.logsigmoid(x)
