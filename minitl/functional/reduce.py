@@ -10,6 +10,8 @@ why each backward first restores those axes with ``_restore``.
 import builtins
 import collections
 
+import numpy
+
 from ..autograd import Function
 from ..backend import get_array_module
 from .dims import normalize_dim, normalize_dims
@@ -272,7 +274,8 @@ class LogSumExp(Function):
         m = x.max(axis=self.axis, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
         m = xp.where(xp.isfinite(m), m, 0)  # a row of -inf (or an inf) must not give inf - inf = nan
         self.x = x
-        self.z = xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True)) + m
+        with numpy.errstate(divide="ignore"):  # a row of only -inf has log(0) = -inf as its answer
+            self.z = xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True)) + m
         return self.z if self.keepdims else self.z.reshape([n for i, n in enumerate(self.z.shape) if i not in self.axis])
 
     def backward(self, g):
