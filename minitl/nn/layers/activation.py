@@ -78,24 +78,51 @@ class LogSoftmax(Module):
         return F.log_softmax(x, self.dim)
 
 
-class SiLU(Module):
+class _Pointwise(Module):
+    """An activation layer with no settings: ``forward`` applies ``function`` (``inplace`` accepted, ignored)."""
+
+    function = None
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, x):
+        return type(self).function(x)
+
+
+class SiLU(_Pointwise):
     """x sigmoid(x) (also called swish), elementwise."""
-
-    def __init__(self, inplace=False):
-        super().__init__()
-
-    def forward(self, x):
-        return F.silu(x)
+    function = staticmethod(F.silu)
 
 
-class Mish(Module):
+class Mish(_Pointwise):
     """x tanh(softplus(x)), elementwise."""
+    function = staticmethod(F.mish)
 
-    def __init__(self, inplace=False):
-        super().__init__()
 
-    def forward(self, x):
-        return F.mish(x)
+class ReLU6(_Pointwise):
+    """min(max(x, 0), 6), elementwise (MobileNet's activation)."""
+    function = staticmethod(F.relu6)
+
+
+class Hardsigmoid(_Pointwise):
+    """clamp(x / 6 + 1/2, 0, 1): a piecewise-linear sigmoid."""
+    function = staticmethod(F.hardsigmoid)
+
+
+class Hardswish(_Pointwise):
+    """x hardsigmoid(x): a piecewise stand-in for SiLU (MobileNetV3)."""
+    function = staticmethod(F.hardswish)
+
+
+class SELU(_Pointwise):
+    """Scaled ELU with the self-normalising constants of Klambauer et al."""
+    function = staticmethod(F.selu)
+
+
+class LogSigmoid(_Pointwise):
+    """log(sigmoid(x)), computed without overflow."""
+    function = staticmethod(F.logsigmoid)
 
 
 class Hardtanh(Module):
@@ -110,50 +137,3 @@ class Hardtanh(Module):
 
     def extra_repr(self):
         return f"min_val={self.min_val}, max_val={self.max_val}"
-
-
-class ReLU6(Module):
-    """min(max(x, 0), 6), elementwise (MobileNet's activation)."""
-
-    def __init__(self, inplace=False):
-        super().__init__()
-
-    def forward(self, x):
-        return F.relu6(x)
-
-
-class Hardsigmoid(Module):
-    """clamp(x / 6 + 1/2, 0, 1): a piecewise-linear sigmoid."""
-
-    def __init__(self, inplace=False):
-        super().__init__()
-
-    def forward(self, x):
-        return F.hardsigmoid(x)
-
-
-class Hardswish(Module):
-    """x hardsigmoid(x): a piecewise stand-in for SiLU (MobileNetV3)."""
-
-    def __init__(self, inplace=False):
-        super().__init__()
-
-    def forward(self, x):
-        return F.hardswish(x)
-
-
-class SELU(Module):
-    """Scaled ELU with the self-normalising constants of Klambauer et al."""
-
-    def __init__(self, inplace=False):
-        super().__init__()
-
-    def forward(self, x):
-        return F.selu(x)
-
-
-class LogSigmoid(Module):
-    """log(sigmoid(x)), computed without overflow."""
-
-    def forward(self, x):
-        return F.logsigmoid(x)
