@@ -79,7 +79,9 @@ class Tensor(TensorMethods):
 
     def size(self, dim=None):
         """The shape tuple, or the size of axis ``dim``, as ``torch.Tensor.size``; ``numel()`` counts elements."""
-        return self.shape if dim is None else self.shape[dim]
+        from .functional.dims import normalize_dim  # noqa: PLC0415
+
+        return self.shape if dim is None else self.shape[normalize_dim(dim, self.ndim, "size")]
 
     def __len__(self):
         if self.ndim == 0:

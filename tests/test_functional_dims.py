@@ -103,3 +103,10 @@ def test_0d_max_dim_gives_index_0_and_out_of_range_raises():
 def test_softmax_of_integer_tensor_along_bad_dim_names_softmax():
     with pytest.raises(IndexError, match="softmax"):
         F.softmax(minitl.tensor([[1.0, 2.0]]), dim=5)
+
+
+def test_size_of_a_dim_uses_the_same_rule():
+    x = minitl.tensor(numpy.zeros((2, 3)))
+    assert x.size(-1) == 3 and x.size(0) == 2
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        x.size(2)

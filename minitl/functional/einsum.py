@@ -43,6 +43,11 @@ def _parse(equation, ndims):
     return spelled, output
 
 
+def _optimize(xp, operands):
+    """NumPy's einsum loops in C unless told to plan the contraction (then it uses BLAS matmuls)."""
+    return {"optimize": True} if operands > 1 and xp.__name__ == "numpy" else {}
+
+
 class Einsum(Function):
     # z = einsum(s_1, ..., s_n -> o) ;  dL/dx_k = einsum(o, s_j (j != k) -> s_k) of g and the other operands
     def __init__(self, inputs, output):
@@ -51,7 +56,7 @@ class Einsum(Function):
     def forward(self, *arrays):
         self.arrays = arrays
         xp = get_array_module(*arrays)
-        return xp.einsum(",".join(self.subs) + "->" + self.out, *arrays, optimize=len(arrays) > 1)
+        return xp.einsum(",".join(self.subs) + "->" + self.out, *arrays, **_optimize(xp, len(arrays)))
 
     def backward(self, g):
         xp = get_array_module(g)
@@ -64,7 +69,7 @@ class Einsum(Function):
             reachable = set(self.out).union(*[set(s) for s, _ in others])
             target = "".join(c for c in subs if c in reachable)
             equation = ",".join([self.out] + [s for s, _ in others]) + "->" + target
-            grad = xp.einsum(equation, g, *[a for _, a in others], optimize=len(others) > 0)
+            grad = xp.einsum(equation, g, *[a for _, a in others], **_optimize(xp, len(others) + 1))
             # letters this operand alone had: the gradient does not vary along them, broadcast it back
             grad = grad.reshape([grad.shape[target.index(c)] if c in target else 1 for c in subs])
             # (axes where x itself was broadcast, size 1 against larger operands, autograd sums back down)

@@ -239,10 +239,9 @@ def argmin(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
 
 def _shift_along(a, axis, xp):
     """``[1, a_0, ..., a_(n-2)]`` along ``axis``: a running product made exclusive."""
-    lead = [slice(None)] * a.ndim
-    lead[axis] = slice(0, -1)
-    ones = xp.ones_like(xp.take(a, [0], axis=axis))
-    return xp.concatenate([ones, a[tuple(lead)]], axis=axis)
+    lead, first = [slice(None)] * a.ndim, [slice(None)] * a.ndim
+    lead[axis], first[axis] = slice(0, -1), slice(0, 1)
+    return xp.concatenate([xp.ones_like(a[tuple(first)]), a[tuple(lead)]], axis=axis)
 
 
 class Prod(Function):
