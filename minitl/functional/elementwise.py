@@ -239,6 +239,10 @@ def _arithmetic_operands(*operands, true_division=False):
 def floating(x):
     """``x`` as a floating tensor: an integer or bool one becomes float32, as PyTorch's unary math ops
     (``exp``, ``log``, ``sin``, ``sigmoid``, ...) do; NumPy would give float64."""
+    from ..tensor import Tensor  # noqa: PLC0415 - tensor.py imports this module
+
+    if isinstance(x, Tensor) and x.dtype.kind in "fc":
+        return x  # the common case, without the promotion machinery
     return _arithmetic_operands(x, true_division=True)[0]
 
 
