@@ -6,17 +6,23 @@
 """
 
 
-def _dims(dims):
-    """``flip(0, 1)``, ``flip((0, 1))`` and ``flip(0)`` all name the same dims."""
-    return tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else tuple(dims)
+def _dims(dims, keyword=None):
+    """``flip(0, 1)``, ``flip((0, 1))``, ``flip(dims=(0, 1))``: the same dims; ``flip(0)`` is ``(0,)``."""
+    if keyword is not None:
+        if dims:
+            raise TypeError("give the dims as arguments or as dims=, not both")
+        dims = (keyword,)
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        return tuple(dims[0])
+    return tuple(dims)
 
 
 class TensorMethods:
     # rearranging (functional/rearrange.py)
-    def flip(self, *dims): return _re.flip(self, _dims(dims))
+    def flip(self, *positional, dims=None): return _re.flip(self, _dims(positional, dims))
     def roll(self, shifts, dims=None): return _re.roll(self, shifts, dims)
     def repeat(self, *sizes): return _re.repeat(self, *sizes)
-    def tile(self, *dims): return _re.tile(self, _dims(dims))
+    def tile(self, *positional, dims=None): return _re.tile(self, _dims(positional, dims))
 
     # indexing along an axis (functional/indexing.py)
     def gather(self, dim, index): return _ix.gather(self, dim, index)

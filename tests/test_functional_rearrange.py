@@ -44,3 +44,13 @@ def test_flip_refuses_out_of_range_dims():
 def test_flip_of_image_batch_is_a_mirror():
     x = minitl.tensor(numpy.arange(6.0).reshape(1, 1, 2, 3))
     numpy.testing.assert_array_equal(x.flip(3).numpy()[0, 0], [[2, 1, 0], [5, 4, 3]])
+
+
+def test_dims_as_arguments_tuple_or_keyword():
+    x = minitl.tensor(numpy.arange(6.0).reshape(2, 3))
+    expected = x.flip(0, 1).numpy()
+    for flipped in (x.flip((0, 1)), x.flip([0, 1]), x.flip(dims=(0, 1))):
+        numpy.testing.assert_array_equal(flipped.numpy(), expected)
+    assert x.tile(dims=(2,)).shape == (2, 6) and x.tile(2, 1).shape == (4, 3)
+    with pytest.raises(TypeError, match="not both"):
+        x.flip(0, dims=(1,))
