@@ -32,3 +32,28 @@ float64 = "float64"
 int64 = "int64"
 from . import inspect  # noqa: E402
 from . import viz  # noqa: E402
+
+# issue 13: PyTorch's everyday API
+from . import cuda  # noqa: E402
+from .backend import device  # noqa: E402
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,  # noqa: E402
+                       linspace, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like,
+                       randperm, zeros, zeros_like)
+
+float16 = half = "float16"
+double = "float64"
+long = "int64"
+int32 = int = "int32"  # noqa: A001 - PyTorch's names (torch.int is int32)
+int16 = "int16"
+int8 = "int8"
+uint8 = "uint8"
+bool = "bool"  # noqa: A001
+float = "float32"  # noqa: A001 - torch.float is float32
+from .functional.einsum import einsum  # noqa: E402
+from .functional.elementwise import floor_divide, remainder  # noqa: E402
+from .functional.indexing import gather, index_select, masked_fill, scatter, scatter_add  # noqa: E402
+from .functional.rearrange import flip, repeat, roll, tile  # noqa: E402
+from .functional.reduce import all, any, argmin, cumsum, logsumexp, prod, std  # noqa: E402,A004
+from .functional.sorting import argsort, sort, topk  # noqa: E402
+from .functional.unary import ceil, cos, expm1, floor, log1p, log2, round, rsqrt, sign, sin, trunc  # noqa: E402,A004
+from .functional.activation import gelu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu, silu  # noqa: E402,I001

@@ -147,3 +147,46 @@ def random_array(kind: str, shape, dtype, device, low=0.0, high=1.0):
     else:
         raise ValueError(f"unknown random kind {kind!r}: use 'uniform' or 'normal'")
     return to_device(host.astype(dtype, copy=False), device)
+
+
+class device(str):  # noqa: N801 - PyTorch's name
+    """A device name as PyTorch spells it: ``minitl.device("cuda:0")``, ``tensor.device.type``.
+
+    It is a ``str`` ("cpu" or "cuda"), so it compares equal to the plain names and goes wherever a
+    device string goes. minitl uses one GPU, so ``"cuda:0"`` and ``"cuda"`` are the same device.
+    """
+
+    def __new__(cls, type_or_name="cpu", index=None):
+        name = normalize_device(type_or_name)
+        made = super().__new__(cls, name)
+        made.type = name
+        made.index = (0 if index is None else int(index)) if name == "cuda" else None
+        return made
+
+    def __repr__(self):
+        return f"device(type='{self.type}')"
+
+
+_DEVICES = {"cpu": device("cpu"), "cuda": device("cuda")}
+
+
+def device_object(array) -> device:
+    """The ``device`` an array sits on (one shared object per device: no allocation per call)."""
+    return _DEVICES[device_of(array)]
+
+
+def erf(x):
+    """The error function, elementwise (exact GELU needs it; NumPy has none).
+
+    CuPy brings its own; on the CPU SciPy's is used when SciPy is installed, else Python's ``math.erf``
+    element by element (exact, but slow on big arrays: ``pip install scipy`` speeds it up).
+    """
+    if _is_cupy_array(x):
+        import cupyx.scipy.special  # noqa: PLC0415 - GPU path only
+        return cupyx.scipy.special.erf(x)
+    try:
+        from scipy.special import erf as scipy_erf  # noqa: PLC0415 - optional accelerator
+    except ImportError:
+        import math  # noqa: PLC0415
+        return numpy.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
+    return scipy_erf(x).astype(x.dtype, copy=False)

@@ -11,6 +11,7 @@ import numpy
 
 from . import backend
 from .autograd import RemovableHandle, run_backward
+from .tensor_methods import TensorMethods
 
 DEFAULT_FLOAT = numpy.float32
 
@@ -36,7 +37,7 @@ def _to_array(data, dtype=None, device=None):
     return array.astype(dtype, copy=False)
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array that can record the ops applied to it.
 
     Build one with ``minitl.tensor(data, requires_grad=...)``. Floating data becomes float32
@@ -73,12 +74,14 @@ class Tensor:
     shape = property(lambda self: tuple(self.data.shape), doc="Sizes of each axis, a tuple.")
     dtype = property(lambda self: self.data.dtype, doc="The element type (a NumPy dtype).")
     ndim = property(lambda self: self.data.ndim, doc="Number of axes.")
-    device = property(lambda self: backend.device_of(self.data), doc="'cpu' or 'cuda'.")
+    device = property(lambda self: backend.device_object(self.data), doc="A minitl.device, equal to 'cpu' or 'cuda'.")
     is_leaf = property(lambda self: self.grad_fn is None, doc="Made by the user, not by a recorded op.")
 
     def size(self, dim=None):
         """The shape tuple, or the size of axis ``dim``, as ``torch.Tensor.size``; ``numel()`` counts elements."""
-        return self.shape if dim is None else self.shape[dim]
+        from .functional.dims import normalize_dim  # noqa: PLC0415
+
+        return self.shape if dim is None else self.shape[normalize_dim(dim, self.ndim, "size")]
 
     def __len__(self):
         if self.ndim == 0:
@@ -298,6 +301,39 @@ class Tensor:
     def __int__(self):
         return int(self.item())
 
+    def __index__(self):
+        """A one-element integer tensor used as an index: ``classes[pred]`` with ``pred = logits.argmax()``."""
+        if self.data.size != 1 or self.dtype.kind not in "iu":
+            raise TypeError(f"only one-element integer tensors can be used as an index, got shape {self.shape} "
+                            f"and dtype {self.dtype}; use int(t) or t.long()")
+        return int(self.item())
+
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value; other tensors take only ``{t}`` (their repr)."""
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"format spec {spec!r} needs a 0-d tensor, got shape {self.shape}: format t.item() "
+                            "or each element of t.tolist()")
+        return str(self)
+
+    # ----- new tensors like this one (same dtype and device unless told otherwise), as PyTorch -----
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return _cr.zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return _cr.ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return _cr.empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return _cr.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                        requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
 
 def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
     """Make a leaf Tensor from a number, nested list, NumPy/CuPy array or Tensor (data is copied)."""
@@ -356,3 +392,4 @@ from .functional import elementwise as _ew  # noqa: E402
 from .functional import linalg as _la  # noqa: E402
 from .functional import reduce as _red  # noqa: E402
 from .functional import shape as _sh  # noqa: E402
+from . import creation as _cr  # noqa: E402,I001

@@ -20,6 +20,10 @@ def _torch_ops():
         "relu": torch.relu, "leaky_relu": functional.leaky_relu,
         "leaky_relu_0.2": lambda t: functional.leaky_relu(t, 0.2), "elu": functional.elu,
         "elu_0.5": lambda t: functional.elu(t, alpha=0.5), "gelu": lambda t: functional.gelu(t, approximate="tanh"),
+        "gelu_exact": functional.gelu, "silu": functional.silu, "mish": functional.mish,
+        "hardtanh": functional.hardtanh, "hardtanh_range": lambda t: functional.hardtanh(t, -2.0, 0.5),
+        "relu6": functional.relu6, "hardsigmoid": functional.hardsigmoid, "hardswish": functional.hardswish,
+        "selu": functional.selu, "logsigmoid": functional.logsigmoid,
         "sigmoid": torch.sigmoid, "tanh": torch.tanh, "softplus": functional.softplus,
         "softplus_beta": lambda t: functional.softplus(t, beta=2.0, threshold=5.0),
         "softmax": lambda t: t.softmax(-1), "softmax_0": lambda t: t.softmax(0),
@@ -29,7 +33,10 @@ def _torch_ops():
 
 ACTIVATIONS = {
     "relu": minitl.relu, "leaky_relu": act.leaky_relu, "leaky_relu_0.2": lambda x: act.leaky_relu(x, 0.2),
-    "elu": act.elu, "elu_0.5": lambda x: act.elu(x, alpha=0.5), "gelu": act.gelu, "sigmoid": minitl.sigmoid,
+    "elu": act.elu, "elu_0.5": lambda x: act.elu(x, alpha=0.5), "gelu": lambda x: act.gelu(x, approximate="tanh"),
+    "gelu_exact": act.gelu, "silu": act.silu, "mish": act.mish, "hardtanh": act.hardtanh,
+    "hardtanh_range": lambda x: act.hardtanh(x, -2.0, 0.5), "relu6": act.relu6, "hardsigmoid": act.hardsigmoid,
+    "hardswish": act.hardswish, "selu": act.selu, "logsigmoid": act.logsigmoid, "sigmoid": minitl.sigmoid,
     "tanh": minitl.tanh, "softplus": act.softplus, "softplus_beta": lambda x: act.softplus(x, beta=2.0, threshold=5.0),
     "softmax": minitl.softmax, "softmax_0": lambda x: minitl.softmax(x, axis=0), "log_softmax": minitl.log_softmax,
     "log_softmax_0": lambda x: minitl.log_softmax(x, axis=0),
@@ -121,3 +128,50 @@ def test_softmax_refuses_dim_and_axis_together(op):
         op(x, dim=0, axis=1)
     numpy.testing.assert_allclose(op(x, axis=0).numpy(), op(x, 0).numpy())
     numpy.testing.assert_allclose(op(x).numpy(), op(x, dim=-1).numpy())
+
+
+# ----- issue 13: the modern activations at their edges, on integers, and GELU's two forms -----
+
+HARD_EDGES = numpy.array([-7.0, -6.0, -3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, 6.0, 7.0], dtype=numpy.float32)
+
+
+@pytest.mark.parametrize("name", ["hardtanh", "hardtanh_range", "relu6", "hardsigmoid", "hardswish", "selu",
+                                  "silu", "mish", "logsigmoid", "gelu_exact"])
+def test_new_activations_at_their_kinks_match_torch(name, device):
+    assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], [HARD_EDGES], device)
+
+
+@pytest.mark.parametrize("name", ["silu", "mish", "logsigmoid", "selu", "gelu_exact", "hardswish"])
+def test_new_activations_at_huge_inputs_match_torch(name, device):
+    array = numpy.array([-1e4, -50.0, 0.0, 50.0, 1e4], dtype=numpy.float32)
+    with numpy.errstate(over="ignore"):  # exp(1e4) may overflow on the way to a finite answer, as in PyTorch
+        assert_matches_torch(ACTIVATIONS[name], _torch_ops()[name], [array], device)
+
+
+def test_gelu_default_is_exact_and_tanh_form_is_kept():
+    torch = torch_or_skip()
+    x = numpy.linspace(-4, 4, 41).astype(numpy.float32)
+    exact, tanh_form = act.gelu(minitl.tensor(x)), act.gelu(minitl.tensor(x), approximate="tanh")
+    numpy.testing.assert_allclose(exact.numpy(), torch.nn.functional.gelu(torch.from_numpy(x)).numpy(), atol=1e-6)
+    assert numpy.abs(exact.numpy() - tanh_form.numpy()).max() > 1e-5  # two different functions
+    with pytest.raises(ValueError, match="approximate"):
+        act.gelu(minitl.tensor(x), approximate="fast")
+    assert act.silu(minitl.tensor([1, 2])).dtype == numpy.float32
+
+
+def test_erf_fallback_without_scipy_matches(monkeypatch):
+    import builtins
+    import math
+    from minitl import backend
+    real_import = builtins.__import__
+
+    def no_scipy(name, *args, **kwargs):
+        if name.startswith("scipy"):
+            raise ImportError("no scipy here")
+        return real_import(name, *args, **kwargs)
+
+    x = numpy.linspace(-3, 3, 13)
+    monkeypatch.setattr(builtins, "__import__", no_scipy)
+    out = backend.erf(x)
+    assert out.dtype == numpy.float64
+    numpy.testing.assert_allclose(out, [math.erf(v) for v in x], rtol=1e-15)

@@ -221,3 +221,65 @@ def test_clamp_with_tensor_bounds_sends_gradient_to_x_where_inside(device):
     assert y.dtype == numpy.float32
     numpy.testing.assert_array_equal(y.numpy(), t_y.detach().numpy())
     numpy.testing.assert_array_equal(x.grad.numpy(), t_x.grad.numpy())
+
+
+# ----- issue 13 regressions -----
+
+@pytest.mark.parametrize("op", ["exp", "log", "sqrt", "sigmoid", "tanh"])
+def test_unary_float_op_on_integer_tensor_gives_float32(op):
+    x = minitl.tensor([1, 2, 3])
+    out = getattr(x, op)()
+    assert out.dtype == numpy.float32
+    torch = torch_or_skip()
+    numpy.testing.assert_allclose(out.numpy(), getattr(torch.tensor([1, 2, 3]), op)()
+                                  .numpy(), rtol=1e-6)
+
+
+def test_grad_of_x_to_the_0_is_0_at_infinities_and_zero(device):
+    x = minitl.tensor([-numpy.inf, 0.0, 2.0, numpy.inf], requires_grad=True, device=device)
+    with numpy.errstate(invalid="ignore"):
+        (x ** 0).sum().backward()
+    numpy.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0, 0.0])
+
+
+# ----- issue 13: // and %, clamp with tensor bounds -----
+
+def test_floor_divide_and_remainder_match_torch(rng, device):
+    torch = torch_or_skip()
+    x, y = rng.uniform(-5, 5, (3, 4)), away_from_zero(rng, (3, 4), 0.7, 2.0)
+    assert_matches_torch(lambda a, b: a % b, lambda a, b: a % b, [x, y], device)
+    assert minitl.gradcheck(lambda a, b: a % b, [t64(x, device), t64(y, device)])
+    assert minitl.gradcheck(lambda a: 2.5 % a, [t64(y, device)])
+    ours = minitl.tensor(x, device=device) // minitl.tensor(y, device=device)
+    numpy.testing.assert_array_equal(ours.numpy(), (torch.tensor(x, dtype=torch.float32) //
+                                                    torch.tensor(y, dtype=torch.float32)).numpy())
+    ints = minitl.tensor([5, -3, 7])
+    assert (ints // 2).tolist() == [2, -2, 3] and (ints % 2).tolist() == [1, 1, 1] and (ints // 2).dtype == numpy.int64
+    assert (7 // minitl.tensor([2])).tolist() == [3] and (ints // 2.0).dtype == numpy.float32
+
+
+def test_floor_divide_has_zero_gradient(device):
+    x = minitl.tensor([5.0, -3.0], requires_grad=True, device=device)
+    (x // 2).sum().backward()
+    numpy.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+
+
+@pytest.mark.parametrize("bounds", ["min", "max", "both", "crossed"])
+def test_clamp_with_trainable_tensor_bounds_matches_torch(bounds, device):
+    torch = torch_or_skip()
+    x = numpy.array([-2.0, -1.0, 0.0, 0.5, 1.0, 2.0, 3.0])
+    lo, hi = numpy.full(7, -1.0), numpy.full(7, 1.0)
+    if bounds == "crossed":
+        lo, hi = hi, lo  # lo > hi: PyTorch gives hi everywhere
+    pick = {"min": lambda a, b, c: dict(min=b), "max": lambda a, b, c: dict(max=c)}
+    kwargs = pick.get(bounds, lambda a, b, c: dict(min=b, max=c))
+    assert_matches_torch(lambda a, b, c: minitl.clamp(a, **kwargs(a, b, c)) + 0 * (b + c).sum(),
+                         lambda a, b, c: torch.clamp(a, **kwargs(a, b, c)) + 0 * (b + c).sum(), [x, lo, hi], device)
+
+
+def test_clamp_with_tensor_bounds_gradcheck(rng, device):
+    x = t64(rng.standard_normal((3, 4)), device)
+    lo, hi = t64(rng.uniform(-1, -0.2, (4,)), device), t64(rng.uniform(0.2, 1, (3, 1)), device)
+    assert minitl.gradcheck(lambda a, b, c: a.clamp(min=b, max=c), [x, lo, hi])
+    constant = minitl.tensor(numpy.full(4, -0.5), dtype="float64", device=device)  # no grad: the old constant path
+    assert minitl.gradcheck(lambda a: a.clamp(min=constant), [x])

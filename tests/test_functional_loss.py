@@ -207,3 +207,31 @@ def test_bce_with_logits_refuses_different_shapes_naming_both():
     out, target = minitl.tensor(numpy.zeros((4, 1))), minitl.tensor(numpy.zeros(4))
     with pytest.raises(ValueError, match=r"target shape \(4,\) must equal input shape \(4, 1\)"):
         binary_cross_entropy_with_logits(out, target)
+
+
+# ----- issue 13 regression: a probability target that requires grad gets its gradient -----
+
+@pytest.mark.parametrize("settings", [dict(), dict(reduction="sum"), dict(reduction="none"),
+                                      dict(label_smoothing=0.1, weight=WEIGHT)], ids=["mean", "sum", "none", "smooth_w"])
+def test_cross_entropy_probability_target_gradient_matches_torch(settings, rng, device):
+    torch = torch_or_skip()
+    logits = rng.standard_normal((N, C)).astype(numpy.float32)
+    probs = rng.dirichlet(numpy.ones(C), N).astype(numpy.float32)
+    z, p = minitl.tensor(logits, requires_grad=True, device=device), minitl.tensor(probs, requires_grad=True, device=device)
+    tz, tp = torch.tensor(logits, requires_grad=True), torch.tensor(probs, requires_grad=True)
+    ours = {k: minitl.tensor(v, device=device) if k == "weight" else v for k, v in settings.items()}
+    theirs = {k: torch.tensor(v, dtype=torch.float32) if k == "weight" else v for k, v in settings.items()}
+    out, expected = cross_entropy(z, p, **ours), torch.nn.functional.cross_entropy(tz, tp, **theirs)
+    numpy.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    out.sum().backward()
+    expected.sum().backward()
+    assert p.grad is not None
+    numpy.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(z.grad.numpy(), tz.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_cross_entropy_probability_target_gradcheck(rng, device):
+    logits = minitl.tensor(rng.standard_normal((3, 4, 2)), dtype="float64", requires_grad=True, device=device)
+    probs = minitl.tensor(rng.dirichlet(numpy.ones(4), (3, 2)).transpose(0, 2, 1), dtype="float64",
+                          requires_grad=True, device=device)
+    assert minitl.gradcheck(lambda z, p: cross_entropy(z, p), [logits, probs])

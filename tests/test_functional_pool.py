@@ -101,3 +101,12 @@ def test_pool_bad_settings_say_what_is_wrong(call, words):
     x = minitl.tensor(numpy.zeros((1, 1, 4, 4)))
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
         call(x)
+
+
+def test_max_pool2d_padding_on_integer_tensor_pads_with_the_lowest_value():
+    torch = torch_or_skip()
+    data = -numpy.arange(16, dtype=numpy.int64).reshape(1, 1, 4, 4)  # all <= 0: a 0 pad would win
+    out = max_pool2d(minitl.tensor(data), 3, stride=2, padding=1)
+    expected = torch.nn.functional.max_pool2d(torch.from_numpy(data).double(), 3, stride=2, padding=1)
+    assert out.dtype == numpy.int64
+    numpy.testing.assert_array_equal(out.numpy(), expected.numpy().astype(numpy.int64))

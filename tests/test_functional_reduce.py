@@ -8,7 +8,7 @@ from hypothesis.extra import numpy as hnp
 
 import minitl
 from minitl.functional.reduce import amax, amin
-from parity import assert_matches_torch, t64
+from parity import assert_matches_torch, t64, torch_or_skip
 
 HYPOTHESIS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 AXES = [None, 0, 1, -1, (0, 2), (-1, 0), (0, 1, 2)]
@@ -190,3 +190,59 @@ def test_max_with_many_ties_matches_torch(device, case, seed):
     array = numpy.random.default_rng(seed).integers(0, 3, shape).astype(numpy.float32)  # ties everywhere
     assert_matches_torch(lambda x: amax(x, axis=axis, keepdims=keepdims),
                          lambda t: t.amax(dim=_torch_dim(axis, len(shape)), keepdim=keepdims), [array], device)
+
+
+# ----- issue 13: prod, std, logsumexp, cumsum, argmin, any, all -----
+
+NEW_REDUCTIONS = [
+    ("prod_all", lambda x: x.prod(), lambda t: t.prod()),
+    ("prod_dim", lambda x: x.prod(1), lambda t: t.prod(1)),
+    ("prod_dim_keepdim", lambda x: minitl.prod(x, -1, keepdim=True), lambda t: t.prod(-1, keepdim=True)),
+    ("std_all", lambda x: x.std(), lambda t: t.std()),
+    ("std_dim_biased", lambda x: x.std(0, correction=0), lambda t: t.std(0, correction=0)),
+    ("logsumexp", lambda x: x.logsumexp(1), lambda t: t.logsumexp(1)),
+    ("logsumexp_dims_keepdim", lambda x: minitl.logsumexp(x, (0, 2), keepdim=True),
+     lambda t: t.logsumexp((0, 2), keepdim=True)),
+    ("cumsum", lambda x: x.cumsum(1), lambda t: t.cumsum(1)),
+    ("cumsum_last", lambda x: minitl.cumsum(x, -1), lambda t: t.cumsum(-1)),
+]
+
+
+@pytest.mark.parametrize("name, op, torch_op", NEW_REDUCTIONS, ids=[r[0] for r in NEW_REDUCTIONS])
+def test_new_reduction_gradcheck(name, op, torch_op, rng, device):
+    assert minitl.gradcheck(op, [t64(rng.uniform(0.5, 1.5, (2, 3, 4)) * rng.choice([-1, 1], (2, 3, 4)), device)])
+
+
+@pytest.mark.parametrize("name, op, torch_op", NEW_REDUCTIONS, ids=[r[0] for r in NEW_REDUCTIONS])
+def test_new_reduction_matches_torch(name, op, torch_op, rng, device):
+    assert_matches_torch(op, torch_op, [rng.uniform(0.5, 1.5, (2, 3, 4))], device)
+
+
+def test_prod_gradient_with_zeros_matches_torch(device):
+    data = numpy.array([[1.0, 0.0, 3.0, 2.0], [0.0, 0.0, 2.0, 1.0], [1.5, 2.0, 0.5, 1.0]])
+    assert_matches_torch(lambda x: x.prod(1), lambda t: t.prod(1), [data], device)
+    assert_matches_torch(lambda x: x.prod(), lambda t: t.prod(), [data[2:]], device)
+    assert minitl.gradcheck(lambda x: x.prod(1), [t64(data, device)])
+
+
+def test_logsumexp_is_stable_at_huge_and_minus_inf_values(device):
+    torch = torch_or_skip()
+    data = numpy.array([[1e4, 1e4 - 1, 0.0], [-numpy.inf, -numpy.inf, -numpy.inf]], dtype=numpy.float32)
+    ours = minitl.tensor(data, device=device).logsumexp(1).numpy()
+    numpy.testing.assert_allclose(ours, torch.from_numpy(data).logsumexp(1).numpy())
+
+
+def test_argmin_any_all_match_torch(rng, device):
+    torch = torch_or_skip()
+    data = rng.standard_normal((3, 4)).astype(numpy.float32)
+    x, t = minitl.tensor(data, device=device), torch.from_numpy(data)
+    assert x.argmin().item() == t.argmin().item()
+    numpy.testing.assert_array_equal(x.argmin(1).numpy(), t.argmin(1).numpy())
+    numpy.testing.assert_array_equal(minitl.argmin(x, 0, keepdim=True).numpy(), t.argmin(0, keepdim=True).numpy())
+    for name in ("any", "all"):
+        positive, tp = x > 0, t > 0
+        assert getattr(positive, name)().item() == getattr(tp, name)().item()
+        assert getattr(positive, name)().dtype == numpy.bool_
+        numpy.testing.assert_array_equal(getattr(positive, name)(1).numpy(), getattr(tp, name)(1).numpy())
+        numpy.testing.assert_array_equal(getattr(minitl, name)(positive, 0, keepdim=True).numpy(),
+                                         getattr(tp, name)(0, keepdim=True).numpy())

@@ -203,3 +203,37 @@ def test_flatten_of_a_scalar_and_unsqueeze_without_dim():
     assert x.grad.shape == ()
     with pytest.raises(TypeError, match="needs dim"):
         sh.unsqueeze(minitl.tensor([1.0]))
+
+
+# ----- issue 13 regressions -----
+
+def test_torch_pad_with_more_pairs_than_axes_raises():
+    from minitl.nn import functional as F
+    with pytest.raises(ValueError, match="only 2 axes"):
+        F.pad(minitl.tensor(numpy.ones((3, 3))), (0, 0, 0, 0, 1, 0, 3, 0))
+    assert F.pad(minitl.tensor(numpy.ones((3, 3))), (0, 0, 1, 0)).shape == (4, 3)
+
+
+@pytest.mark.parametrize("index", [
+    (0, slice(None), [0, 2]), (1, [0, 2]), (slice(None), 1, [0, 2]), (Ellipsis, 0, [1]),
+    (None, 0, slice(None), [0, 1, 2]), (0, [1, 0], slice(1, 3)), (0, slice(None), numpy.array([[0, 2], [1, 3]])),
+], ids=["int_slice_list", "int_list", "slice_int_list", "ellipsis_int_list", "none_int_slice_list",
+        "int_list_slice", "int_slice_2d_array"])
+def test_int_and_index_list_follow_torch_axis_order(index, rng, device):
+    torch = torch_or_skip()
+    data = rng.standard_normal((2, 3, 4))
+    x = minitl.tensor(data, requires_grad=True, device=device)
+    t = torch.tensor(data, dtype=torch.float32, requires_grad=True)
+    torch_index = tuple(torch.from_numpy(p) if isinstance(p, numpy.ndarray) else p for p in index)
+    out, expected = x[index], t[torch_index]
+    assert out.shape == tuple(expected.shape)
+    numpy.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-6)
+    upstream = rng.standard_normal(out.shape).astype(numpy.float32)
+    out.backward(minitl.tensor(upstream, device=device))
+    expected.backward(torch.from_numpy(upstream))
+    numpy.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-6)
+
+
+def test_0d_integer_tensor_index_counts_as_an_int():
+    x = minitl.tensor(numpy.zeros((2, 3, 4)))
+    assert x[minitl.tensor(0), :, [0, 2]].shape == (3, 2)

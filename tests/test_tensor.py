@@ -262,3 +262,31 @@ def test_pytorch_and_numpy_axis_names_are_both_accepted():
     assert x.argmax(dim=2).shape == (2, 3)
     with pytest.raises(TypeError, match="not both"):
         x.sum(dim=0, axis=1)
+
+
+# ----- issue 13: the Python protocol a PyTorch user relies on -----
+
+def test_format_spec_on_a_0d_tensor():
+    loss = minitl.tensor(0.123456)
+    assert f"{loss:.4f}" == "0.1235" and f"{minitl.tensor(7):>3d}" == "  7"
+    assert f"{minitl.ones(2)}" == str(minitl.ones(2))
+    with pytest.raises(TypeError, match="0-d"):
+        f"{minitl.ones(2):.2f}"
+
+
+def test_index_int_float_on_0d_tensors():
+    classes = ["cat", "dog", "bird"]
+    pred = minitl.tensor([[0.1, 0.7, 0.2]]).argmax()
+    assert classes[pred] == "dog" and list(range(10))[minitl.tensor(3)] == 3
+    assert int(minitl.tensor(2.7)) == 2 and float(minitl.tensor(2)) == 2.0
+    with pytest.raises(TypeError, match="integer tensors"):
+        classes[minitl.tensor(1.0)]
+    with pytest.raises(TypeError, match="one-element"):
+        classes[minitl.tensor([0, 1])]
+
+
+def test_tolist_matches_torch():
+    torch = pytest.importorskip("torch")
+    data = [[1.5, 2.0], [3.0, -4.25]]
+    assert minitl.tensor(data).tolist() == torch.tensor(data).tolist()
+    assert minitl.tensor(3).tolist() == 3 and isinstance(minitl.tensor(2.5).tolist(), float)

@@ -1,13 +1,17 @@
 """Activation functions and the softmax family.
 
 ``softmax`` and ``log_softmax`` subtract the row maximum first: ``exp`` of a logit of 1e4 would
-overflow, the shifted version cannot. ``gelu`` uses the tanh approximation (NumPy has no ``erf``),
-which is PyTorch's ``approximate="tanh"``.
+overflow, the shifted version cannot. ``gelu`` is the exact erf form by default, as PyTorch's
+(``backend.erf``), and the tanh approximation with ``approximate="tanh"``. The "hard" activations
+(``hardtanh``, ``relu6``, ``hardsigmoid``, ``hardswish``) are piecewise linear stand-ins for smooth
+ones, cheap on phones (MobileNet uses them); their gradient is 0 on the flat parts.
 """
 import math
 
 from ..autograd import Function
-from ..backend import get_array_module
+from ..backend import erf, get_array_module
+from .dims import normalize_dim
+from .elementwise import floating
 from .reduce import resolve_dim
 
 
@@ -140,17 +144,143 @@ class LogSoftmax(Function):
 def relu(x): return ReLU.apply(x)
 def leaky_relu(x, negative_slope=0.01): return LeakyReLU.apply(x, negative_slope=negative_slope)
 def elu(x, alpha=1.0): return ELU.apply(x, alpha=alpha)
-def gelu(x): return GELU.apply(x)
-def sigmoid(x): return Sigmoid.apply(x)
-def tanh(x): return Tanh.apply(x)
+
+
+def gelu(x, approximate="none"):
+    """x Phi(x), Phi the standard normal CDF: the exact form (PyTorch's default) or ``approximate="tanh"``."""
+    if approximate == "tanh":
+        return GELU.apply(floating(x))
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' (exact, the default) or 'tanh', got {approximate!r}")
+    return GELUErf.apply(floating(x))
+
+
+def sigmoid(x): return Sigmoid.apply(floating(x))
+def tanh(x): return Tanh.apply(floating(x))
 def softplus(x, beta=1.0, threshold=20.0): return Softplus.apply(x, beta=beta, threshold=threshold)
 
 
 def softmax(x, dim=None, *, axis=None):
     """Probabilities along ``dim`` (the last axis by default; each slice sums to 1); NumPy's ``axis=`` works too."""
-    return Softmax.apply(x, axis=resolve_dim(dim, axis, default=-1)[0])
+    return Softmax.apply(floating(x), axis=_softmax_axis(x, resolve_dim(dim, axis, default=-1)[0], "softmax"))
 
 
 def log_softmax(x, dim=None, *, axis=None):
     """``log(softmax(x))`` computed stably along ``dim`` (the last axis by default)."""
-    return LogSoftmax.apply(x, axis=resolve_dim(dim, axis, default=-1)[0])
+    return LogSoftmax.apply(floating(x), axis=_softmax_axis(x, resolve_dim(dim, axis, default=-1)[0], "log_softmax"))
+
+
+def _softmax_axis(x, dim, op):
+    """The checked axis; None for a 0-d tensor, whose softmax runs over its one value."""
+    ndim = getattr(x, "ndim", 0)
+    axis = normalize_dim(dim, ndim, op)
+    return axis if ndim else None
+
+
+# ----- the activations of modern small networks (MobileNet, EfficientNet, ...) -----
+
+_SQRT_HALF, _INV_SQRT_2PI = math.sqrt(0.5), 1 / math.sqrt(2 * math.pi)
+
+
+class GELUErf(Function):
+    # z = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 ;  dz/dx = Phi(x) + x phi(x), phi the normal density
+    def forward(self, x):
+        self.x = x
+        self.cdf = 0.5 * (1 + erf(x * x.dtype.type(_SQRT_HALF)))
+        return x * self.cdf
+
+    def backward(self, g):
+        density = get_array_module(g).exp(-0.5 * self.x ** 2) * _INV_SQRT_2PI
+        return g * (self.cdf + self.x * density)
+
+
+class SiLU(Function):
+    # z = x sigmoid(x) ;  dz/dx = s (1 + x (1 - s))
+    def forward(self, x):
+        self.x, self.s = x, Sigmoid().forward(x)
+        return x * self.s
+
+    def backward(self, g):
+        return g * self.s * (1 + self.x * (1 - self.s))
+
+
+class Mish(Function):
+    # z = x tanh(softplus(x)) ;  dz/dx = t + x sigmoid(x) (1 - t^2)
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.x, self.t = x, xp.tanh(Softplus().forward(x))
+        return x * self.t
+
+    def backward(self, g):
+        return g * (self.t + self.x * Sigmoid().forward(self.x) * (1 - self.t ** 2))
+
+
+class Hardtanh(Function):
+    # z = clamp(x, lo, hi) ;  dz/dx = 1 strictly inside (lo, hi), 0 on and beyond the edges (as PyTorch)
+    def __init__(self, min_val=-1.0, max_val=1.0):
+        self.lo, self.hi = min_val, max_val
+
+    def forward(self, x):
+        self.inside = (x > self.lo) & (x < self.hi)
+        return get_array_module(x).clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return g * self.inside
+
+
+class Hardsigmoid(Function):
+    # z = clamp(x / 6 + 1/2, 0, 1) ;  dz/dx = 1/6 for -3 < x < 3, else 0
+    def forward(self, x):
+        self.inside = (x > -3) & (x < 3)
+        return get_array_module(x).clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return g * self.inside / 6
+
+
+class Hardswish(Function):
+    # z = x hardsigmoid(x) ;  dz/dx = 0 for x <= -3, x/3 + 1/2 for -3 < x < 3, 1 from 3 on (PyTorch's edges)
+    def forward(self, x):
+        self.x = x
+        return x * get_array_module(x).clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        slope = xp.where(self.x <= -3, 0, xp.where(self.x < 3, self.x / 3 + 0.5, 1)).astype(g.dtype, copy=False)
+        return g * slope
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+class SELU(Function):
+    # z = s x for x > 0, s a (e^x - 1) otherwise ;  dz/dx = s, or s a e^x
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.positive = x > 0
+        self.negative_part = _SELU_SCALE * _SELU_ALPHA * xp.exp(xp.minimum(x, 0))  # also the slope there
+        return xp.where(self.positive, _SELU_SCALE * x, self.negative_part - _SELU_SCALE * _SELU_ALPHA).astype(x.dtype)
+
+    def backward(self, g):
+        return get_array_module(g).where(self.positive, _SELU_SCALE * g, g * self.negative_part).astype(g.dtype)
+
+
+class LogSigmoid(Function):
+    # z = log sigmoid(x) = min(x, 0) - log(1 + e^-|x|) ;  dz/dx = 1 - sigmoid(x) = sigmoid(-x)
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.x = x
+        return xp.minimum(x, 0) - xp.log1p(xp.exp(-abs(x)))
+
+    def backward(self, g):
+        return g * Sigmoid().forward(-self.x)
+
+
+def silu(x): return SiLU.apply(floating(x))
+def mish(x): return Mish.apply(floating(x))
+def hardtanh(x, min_val=-1.0, max_val=1.0): return Hardtanh.apply(floating(x), min_val=min_val, max_val=max_val)
+def relu6(x): return Hardtanh.apply(floating(x), min_val=0.0, max_val=6.0)
+def hardsigmoid(x): return Hardsigmoid.apply(floating(x))
+def hardswish(x): return Hardswish.apply(floating(x))
+def selu(x): return SELU.apply(floating(x))
+def logsigmoid(x): return LogSigmoid.apply(floating(x))

@@ -51,6 +51,27 @@ class Div(Function):
         return gx, -gx * self.x / self.y if self.needs_input_grad[1] else None
 
 
+class FloorDivide(Function):
+    # z = floor(x / y) ;  dz/dx = dz/dy = 0   (flat between jumps; PyTorch refuses to differentiate it)
+    def forward(self, x, y):
+        return get_array_module(x).floor_divide(x, y)
+
+    def backward(self, g):
+        zero = get_array_module(g).zeros_like(g)
+        return zero, zero
+
+
+class Remainder(Function):
+    # z = x - floor(x / y) y   (the sign of y, Python's %) ;  dz/dx = 1, dz/dy = -floor(x / y)
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return get_array_module(x).remainder(x, y)
+
+    def backward(self, g):
+        gy = -g * get_array_module(g).floor_divide(self.x, self.y) if self.needs_input_grad[1] else None
+        return g, gy
+
+
 class Neg(Function):
     # z = -x ;  dz/dx = -1
     def forward(self, x):
@@ -70,8 +91,8 @@ class Pow(Function):
     def backward(self, g):
         xp = get_array_module(g)
         gx = None
-        if self.needs_input_grad[0]:  # x^0 is constant: 0 * 0^(-1) would be 0 * inf = nan, so use x^1 there
-            gx = g * self.y * self.x ** xp.where(self.y == 0, 1, self.y - 1)
+        if self.needs_input_grad[0]:  # x^0 is constant: its gradient is 0 even where y x^(y-1) is 0 * inf (x = 0, inf)
+            gx = xp.where(self.y == 0, 0, g * self.y * self.x ** xp.where(self.y == 0, 1, self.y - 1)).astype(g.dtype)
         gy = None
         if self.needs_input_grad[1]:
             safe_log = xp.log(xp.where(self.x > 0, self.x, 1))
@@ -215,15 +236,27 @@ def _arithmetic_operands(*operands, true_division=False):
     return [t if t.dtype.kind in "fc" else Tensor._from_op(t.data.astype(target), None) for t in tensors]
 
 
+def floating(x):
+    """``x`` as a floating tensor: an integer or bool one becomes float32, as PyTorch's unary math ops
+    (``exp``, ``log``, ``sin``, ``sigmoid``, ...) do; NumPy would give float64."""
+    from ..tensor import Tensor  # noqa: PLC0415 - tensor.py imports this module
+
+    if isinstance(x, Tensor) and x.dtype.kind in "fc":
+        return x  # the common case, without the promotion machinery
+    return _arithmetic_operands(x, true_division=True)[0]
+
+
 def add(x, y): return Add.apply(*_arithmetic_operands(x, y))
 def sub(x, y): return Sub.apply(*_arithmetic_operands(x, y))
 def mul(x, y): return Mul.apply(*_arithmetic_operands(x, y))
 def div(x, y): return Div.apply(*_arithmetic_operands(x, y, true_division=True))
+def floor_divide(x, y): return FloorDivide.apply(*_arithmetic_operands(x, y))
+def remainder(x, y): return Remainder.apply(*_arithmetic_operands(x, y))
 def neg(x): return Neg.apply(x)
 def pow(x, y): return Pow.apply(*_arithmetic_operands(x, y))  # noqa: A001 - the op's name
-def exp(x): return Exp.apply(x)
-def log(x): return Log.apply(x)
-def sqrt(x): return Sqrt.apply(x)
+def exp(x): return Exp.apply(floating(x))
+def log(x): return Log.apply(floating(x))
+def sqrt(x): return Sqrt.apply(floating(x))
 def abs(x): return Abs.apply(x)  # noqa: A001
 def maximum(x, y): return Maximum.apply(*_arithmetic_operands(x, y))
 def minimum(x, y): return Minimum.apply(*_arithmetic_operands(x, y))
@@ -239,11 +272,18 @@ def where(cond, x, y):
 def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's names
     """Clamp ``x`` into [min, max] (either may be None). Bounds are numbers or tensors that broadcast.
 
-    Tensor bounds are constants, as the numbers are: the gradient goes to ``x`` only, and only where
-    ``x`` was inside the bounds (PyTorch would also send gradient to a bound that requires grad).
+    The gradient goes to ``x`` where it was inside the bounds (ties count as inside), and, as in PyTorch,
+    to a tensor bound that requires grad where that bound won.
     """
-    from ..tensor import data_of  # noqa: PLC0415
+    from ..tensor import Tensor, data_of  # noqa: PLC0415
 
+    if any(isinstance(b, Tensor) and b.requires_grad for b in (min, max)):
+        # Trainable bounds get gradient where they win, as PyTorch's clamp: min(max(x, lo), hi), ties to x
+        if min is not None:
+            x = where(x >= min, x, min)
+        if max is not None:
+            x = where(x <= max, x, max)
+        return x
     return Clip.apply(x, min=data_of(min, like=x), max=data_of(max, like=x))
 
 

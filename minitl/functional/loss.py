@@ -88,12 +88,16 @@ def _nll(log_probs, target, weight, ignore_index, reduction, label_smoothing):
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0 and 1, got {label_smoothing}")
     c = log_probs.shape[1]
+    given_target = target
     target = data_of(target, like=log_probs)
     soft = target.dtype.kind == "f"
     expected = tuple(log_probs.shape) if soft else (log_probs.shape[0],) + tuple(log_probs.shape[2:])
     if tuple(target.shape) != expected:
         raise ValueError(f"target shape {tuple(target.shape)} does not match input shape "
                          f"{tuple(log_probs.shape)}: expected {expected}")
+    if soft and getattr(given_target, "requires_grad", False):
+        return _trainable_soft_target_nll(log_probs, given_target, data_of(weight, like=log_probs), reduction,
+                                          label_smoothing)
     per_sample_shape = expected if not soft else expected[:1] + expected[2:]
     if log_probs.ndim > 2:  # (N, C, d1, ...) -> (N*d1*..., C): every position is a sample
         log_probs = log_probs.permute(0, *range(2, log_probs.ndim), 1).reshape(-1, c)
@@ -105,6 +109,20 @@ def _nll(log_probs, target, weight, ignore_index, reduction, label_smoothing):
     if reduction == "none":
         return losses.reshape(per_sample_shape)
     return _reduce(losses, reduction, divisor)
+
+
+def _trainable_soft_target_nll(log_probs, target, weight, reduction, label_smoothing):
+    """Probability targets that require grad (distillation, learned labels): built from recorded ops,
+    so the target gets its gradient too: dloss_i/dt_ic = -(1 - s) w_c log_p_ic, as PyTorch."""
+    from ..tensor import Tensor  # noqa: PLC0415
+
+    xp = get_array_module(log_probs.data)
+    c = log_probs.shape[1]
+    w = xp.ones(c, dtype=log_probs.dtype) if weight is None else weight.astype(log_probs.dtype, copy=False)
+    w = Tensor(w.reshape((1, c) + (1,) * (log_probs.ndim - 2)), dtype=log_probs.dtype)
+    q = target * (w * (1 - label_smoothing)) + w * (label_smoothing / c)
+    losses = -(q * log_probs).sum(1)
+    return losses if reduction == "none" else _reduce(losses, reduction)
 
 
 def nll_loss(log_probs, target, weight=None, ignore_index=-100, reduction="mean"):

@@ -35,7 +35,8 @@ class MaxPool2d(Function):
     def forward(self, x):
         xp = get_array_module(x)
         (kh, kw), no_dilation = self.kernel, (1, 1)
-        view = windows(pad_hw(x, self.padding, -xp.inf), self.kernel, self.stride, no_dilation)
+        lowest = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min  # integers have no -inf
+        view = windows(pad_hw(x, self.padding, lowest), self.kernel, self.stride, no_dilation)
         best = view[..., 0, 0].copy()
         self.winner = xp.zeros(best.shape, dtype=xp.int32)  # flat index i*kw + j of the max in each window
         for tap in range(1, kh * kw):

@@ -10,17 +10,17 @@ why each backward first restores those axes with ``_restore``.
 import builtins
 import collections
 
+import numpy
+
 from ..autograd import Function
 from ..backend import get_array_module
+from .dims import normalize_dim, normalize_dims
+from .elementwise import floating
 
 
 def _axes(axis, ndim):
-    """Normalise ``axis`` to a sorted tuple of non-negative ints."""
-    if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, int):
-        axis = (axis,)
-    return tuple(sorted(a % ndim if ndim else 0 for a in axis))
+    """Normalise ``axis`` to a sorted tuple of non-negative ints (IndexError when out of range)."""
+    return normalize_dims(axis, ndim)
 
 
 def _restore(g, axes, keepdims):
@@ -164,9 +164,9 @@ def _pick_extreme(x, dim, keepdim, smallest, name):
 
     if not isinstance(dim, int):
         raise TypeError(f"{name}(dim=...) takes one int dim, got {dim!r}; for several axes use a{name} (values only)")
-    if x.ndim == 0:
-        raise ValueError(f"{name}(dim={dim}) of a 0-d tensor: there is no axis to pick along; use {name}()")
-    axis = dim % x.ndim
+    axis = normalize_dim(dim, x.ndim, name)
+    if x.ndim == 0:  # dim 0 / -1 of a 0-d tensor: the value itself, at index 0 (as PyTorch)
+        x, keepdim = x.reshape(1), False
     xp = get_array_module(x.data)
     index = (xp.argmin if smallest else xp.argmax)(x.data, axis=axis, keepdims=True)  # the first extreme on ties
     values = PickAlongAxis.apply(x, index=index, axis=axis, keepdims=keepdim)
@@ -209,12 +209,132 @@ def var(x, dim=None, keepdim=False, correction=None, *, unbiased=None, axis=None
     return Var.apply(x, axis=dim, keepdims=keepdim, correction=correction)
 
 
-def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
-    """Index of the largest value (an int64 tensor, no gradient: indices are not differentiable)."""
+def _arg_extreme(x, dim, keepdim, axis, keepdims, smallest):
+    """Shared body of argmax and argmin: an int64 tensor of positions, the first extreme on ties."""
     from ..tensor import Tensor  # noqa: PLC0415
 
+    name = "argmin" if smallest else "argmax"
     dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
     data = x.data if isinstance(x, Tensor) else x
     xp = get_array_module(data)
-    out = xp.argmax(data, axis=dim, keepdims=keepdim) if dim is not None else xp.argmax(data)
+    pick = xp.argmin if smallest else xp.argmax
+    if dim is not None:
+        dim = normalize_dim(dim, data.ndim, name)
+    if dim is not None and data.ndim:
+        out = pick(data, axis=dim, keepdims=keepdim)
+    else:
+        out = pick(data)
     return Tensor._from_op(xp.asarray(out, dtype="int64"), None)
+
+
+def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    """Index of the largest value (an int64 tensor, no gradient: indices are not differentiable)."""
+    return _arg_extreme(x, dim, keepdim, axis, keepdims, smallest=False)
+
+
+def argmin(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    """Index of the smallest value (int64, no gradient); the first one on ties, as ``argmax``."""
+    return _arg_extreme(x, dim, keepdim, axis, keepdims, smallest=True)
+
+
+def _shift_along(a, axis, xp):
+    """``[1, a_0, ..., a_(n-2)]`` along ``axis``: a running product made exclusive."""
+    lead, first = [slice(None)] * a.ndim, [slice(None)] * a.ndim
+    lead[axis], first[axis] = slice(0, -1), slice(0, 1)
+    return xp.concatenate([xp.ones_like(a[tuple(first)]), a[tuple(lead)]], axis=axis)
+
+
+class Prod(Function):
+    # z = prod_i x_i ;  dz/dx_i = prod_(j<i) x_j * prod_(j>i) x_j   (no division by x_i, so zeros are fine)
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims  # one int, or None for all elements
+
+    def forward(self, x):
+        self.x = x
+        return x.prod(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        x, axis = (self.x.reshape(-1), 0) if self.axis is None else (self.x, self.axis)
+        left = _shift_along(xp.cumprod(x, axis=axis), axis, xp)
+        right = xp.flip(_shift_along(xp.cumprod(xp.flip(x, axis=axis), axis=axis), axis, xp), axis=axis)
+        if self.axis is None:
+            return (g.reshape(()) * left * right).reshape(self.x.shape)
+        return _restore(g, (axis,), self.keepdims) * left * right
+
+
+class LogSumExp(Function):
+    # z = log sum_i e^(x_i) = m + log sum_i e^(x_i - m) ;  dz/dx_i = e^(x_i - z) = softmax(x)_i
+    def __init__(self, axis, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims  # a tuple of axes
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        m = x.max(axis=self.axis, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
+        m = xp.where(xp.isfinite(m), m, 0)  # a row of -inf (or an inf) must not give inf - inf = nan
+        self.x = x
+        with numpy.errstate(divide="ignore"):  # a row of only -inf has log(0) = -inf as its answer
+            self.z = xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True)) + m
+        return self.z if self.keepdims else self.z.reshape([n for i, n in enumerate(self.z.shape) if i not in self.axis])
+
+    def backward(self, g):
+        return _restore(g, self.axis, self.keepdims) * get_array_module(g).exp(self.x - self.z)
+
+
+class Cumsum(Function):
+    # z_i = sum_(j<=i) x_j ;  dL/dx_j = sum_(i>=j) g_i   (a cumulative sum run backwards)
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return get_array_module(x).cumsum(x, axis=self.axis)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return xp.flip(xp.cumsum(xp.flip(g, axis=self.axis), axis=self.axis), axis=self.axis)
+
+
+def prod(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    """Product over one ``dim`` (or all elements). Notice the gradient is the product of the *other*
+    elements, computed without dividing, so a zero among them gives no nan."""
+    dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
+    if dim is not None:
+        dim = normalize_dim(dim, x.ndim, "prod")
+        if x.ndim == 0:
+            dim = None
+    return Prod.apply(x, axis=dim, keepdims=keepdim)
+
+
+def std(x, dim=None, keepdim=False, correction=None, *, unbiased=None, axis=None, keepdims=False):
+    """Standard deviation: ``sqrt(var(...))`` with ``var``'s arguments (``correction=1`` by default)."""
+    return var(x, dim, keepdim, correction, unbiased=unbiased, axis=axis, keepdims=keepdims) ** 0.5
+
+
+def logsumexp(x, dim, keepdim=False):
+    """``log(sum(exp(x)))`` over ``dim`` without overflow (the max is subtracted first); its gradient is the softmax."""
+    x = floating(x)
+    return LogSumExp.apply(x, axis=normalize_dims(dim, x.ndim, "logsumexp"), keepdims=keepdim)
+
+
+def cumsum(x, dim):
+    """Running sum along ``dim``: ``cumsum([1, 2, 3], 0)`` is ``[1, 3, 6]``."""
+    axis = normalize_dim(dim, x.ndim, "cumsum")
+    return Cumsum.apply(x.reshape(1) if x.ndim == 0 else x, axis=axis).reshape(x.shape)
+
+
+def _truth(x, dim, keepdim, op):
+    from ..tensor import Tensor  # noqa: PLC0415
+
+    data = x.data if isinstance(x, Tensor) else x
+    axes = None if dim is None else normalize_dims(dim, data.ndim, op.__name__)
+    return Tensor._from_op(get_array_module(data).asarray(op(data, axis=axes, keepdims=keepdim)), None)
+
+
+def any(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+    """Whether any element (along ``dim``) is non-zero: a bool tensor, no gradient."""
+    return _truth(x, dim, keepdim, get_array_module(getattr(x, "data", x)).any)
+
+
+def all(x, dim=None, keepdim=False):  # noqa: A001
+    """Whether every element (along ``dim``) is non-zero: a bool tensor, no gradient."""
+    return _truth(x, dim, keepdim, get_array_module(getattr(x, "data", x)).all)

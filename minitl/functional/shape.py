@@ -8,6 +8,7 @@ import itertools
 
 from ..autograd import Function
 from ..backend import get_array_module, scatter_add, to_device as _move, device_of
+from .dims import normalize_dim
 from .reduce import resolve_dim
 
 
@@ -144,9 +145,11 @@ def flatten(x, start_dim=0, end_dim=-1):
     A 0-d tensor becomes shape (1,), as in PyTorch.
     """
     shape = x.shape
+    start, end = normalize_dim(start_dim, x.ndim, "flatten"), normalize_dim(end_dim, x.ndim, "flatten")
     if not shape:
         return Reshape.apply(x, shape=(1,))
-    start, end = start_dim % len(shape), end_dim % len(shape)
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     merged = 1
     for n in shape[start:end + 1]:
         merged *= n
@@ -157,11 +160,17 @@ def permute(x, *axes):
     """Reorder axes: ``permute(x, 0, 2, 3, 1)`` turns NCHW into NHWC."""
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
+    axes = tuple(normalize_dim(a, x.ndim, "permute") for a in axes) if x.ndim else tuple(axes)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"permute: dims {tuple(axes)} must name each of the tensor's {x.ndim} axes exactly once")
     return Permute.apply(x, axes=axes)
 
 
 def transpose(x, dim0=-2, dim1=-1):
     """Swap two axes (the last two by default, a matrix transpose)."""
+    dim0, dim1 = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
+    if x.ndim == 0:
+        return Reshape.apply(x, shape=())
     axes = list(range(x.ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return Permute.apply(x, axes=tuple(axes))
@@ -173,8 +182,8 @@ def squeeze(x, dim=None, *, axis=None):
     if axis is None:
         shape = tuple(n for n in x.shape if n != 1)
     else:
-        axis = axis % x.ndim
-        shape = x.shape if x.shape[axis] != 1 else x.shape[:axis] + x.shape[axis + 1:]
+        axis = normalize_dim(axis, x.ndim, "squeeze")
+        shape = x.shape if not x.ndim or x.shape[axis] != 1 else x.shape[:axis] + x.shape[axis + 1:]
     return Reshape.apply(x, shape=shape)
 
 
@@ -183,7 +192,7 @@ def unsqueeze(x, dim=None, *, axis=None):
     axis = resolve_dim(dim, axis)[0]
     if axis is None:
         raise TypeError("unsqueeze() needs dim, the position of the new axis: e.g. x.unsqueeze(0) adds a batch axis")
-    axis = axis % (x.ndim + 1)
+    axis = normalize_dim(axis, x.ndim + 1, "unsqueeze")
     return Reshape.apply(x, shape=x.shape[:axis] + (1,) + x.shape[axis:])
 
 
@@ -200,18 +209,68 @@ expand = broadcast_to
 
 
 def getitem(x, index):
-    """``x[index]`` with ints, slices, None, Ellipsis, integer arrays and boolean masks."""
-    return GetItem.apply(x, index=_unwrap_index(index))
+    """``x[index]`` with ints, slices, None, Ellipsis, integer arrays and boolean masks.
+
+    Notice PyTorch's rule where ints and index lists meet: ``x[0, :, [0, 2]]`` on a (2, 3, 4) tensor
+    is (3, 2) (the int selects first, then the list indexes what is left), where NumPy would give
+    (2, 3). So such an index runs as two steps: the ints, then the lists.
+    """
+    index = _unwrap_index(index)
+    steps = _ints_first(index)
+    if steps is None:
+        return GetItem.apply(x, index=index)
+    return GetItem.apply(GetItem.apply(x, index=steps[0]), index=steps[1])
+
+
+def _ints_first(index):
+    """``(int step, array step)`` for an index mixing ints with integer arrays or lists, else None."""
+    if not isinstance(index, tuple):
+        return None
+    parts = [int(p) if _is_int_scalar(p) else p for p in index]
+    ints = [p for p in parts if isinstance(p, int) and not isinstance(p, bool)]
+    arrays = [p for p in parts if not (isinstance(p, (int, slice)) or p is None or p is Ellipsis)]
+    if not ints or not arrays:
+        return None
+    first, second = [], []
+    for p in parts:
+        if isinstance(p, int) and not isinstance(p, bool):
+            first.append(p)  # selected away in the first step
+        elif isinstance(p, slice) or p is None:
+            first.append(p)
+            second.append(slice(None))
+        elif p is Ellipsis:
+            first.append(p)
+            second.append(p)
+        else:  # an index array consumes one axis (a boolean mask: as many as it has)
+            consumed = getattr(p, "ndim", 1) if getattr(p, "dtype", None) == bool else 1
+            first.extend([slice(None)] * consumed)
+            second.append(p)
+    return tuple(first), tuple(second)
+
+
+def _is_int_scalar(p) -> bool:
+    """A Python or NumPy integer, or a 0-d integer array (PyTorch reads a 0-d tensor index as an int)."""
+    dtype = getattr(p, "dtype", None)
+    if dtype is not None:
+        return getattr(p, "ndim", 1) == 0 and dtype.kind in "iu"
+    return isinstance(p, int) and not isinstance(p, bool)
 
 
 def cat(tensors, dim=None, *, axis=None):
     """Join tensors along an existing axis (``dim``, 0 by default)."""
-    return Cat.apply(*tensors, axis=resolve_dim(dim, axis, default=0)[0])
+    tensors = list(tensors)
+    axis = resolve_dim(dim, axis, default=0)[0]
+    if tensors and tensors[0].ndim:
+        axis = normalize_dim(axis, tensors[0].ndim, "cat")
+    return Cat.apply(*tensors, axis=axis)
 
 
 def stack(tensors, dim=None, *, axis=None):
     """Join tensors along a new axis (``dim``, 0 by default): ``unsqueeze`` each, then ``cat``."""
+    tensors = list(tensors)
     axis = resolve_dim(dim, axis, default=0)[0]
+    if tensors:
+        axis = normalize_dim(axis, tensors[0].ndim + 1, "stack")
     return Cat.apply(*[unsqueeze(t, axis) for t in tensors], axis=axis)
 
 
@@ -220,7 +279,7 @@ def split(x, split_size_or_sections, dim=None, *, axis=None):
 
     Each piece is an indexing op, so each gets its own gradient slice.
     """
-    axis = resolve_dim(dim, axis, default=0)[0]
+    axis = normalize_dim(resolve_dim(dim, axis, default=0)[0], x.ndim, "split")
     n = x.shape[axis]
     if isinstance(split_size_or_sections, int):
         sizes = [split_size_or_sections] * (n // split_size_or_sections)

@@ -18,6 +18,9 @@ def pad(x, pad, value=0.0):  # noqa: A002 - PyTorch's name
     """PyTorch's form: ``pad=(left, right, top, bottom, ...)``, last axis first, constant ``value``."""
     if len(pad) % 2:
         raise ValueError(f"pad needs pairs (before, after) per axis, got {pad}")
+    if len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad has {len(pad) // 2} (before, after) pairs but the input has only {x.ndim} axes "
+                         f"(shape {tuple(x.shape)}): give at most one pair per axis, last axis first")
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
@@ -29,3 +32,10 @@ __all__ = [
     "cross_entropy", "dropout", "elu", "gelu", "layer_norm", "leaky_relu", "linear", "log_softmax",
     "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "softmax", "softplus", "tanh",
 ]
+
+# issue 13: more activations and the ops a PyTorch user reaches for in F
+from ..functional.activation import (hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6,  # noqa: E402
+                                     selu, silu)
+from ..functional.indexing import one_hot  # noqa: E402
+
+__all__ += ["hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "one_hot", "relu6", "selu", "silu"]
