@@ -10,3 +10,5 @@ from .layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .layers.shape import Flatten, Identity
 from .module import Module, effective_lr_scale
 from .parameter import Parameter
+from .layers.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
+                          SmoothL1Loss)

@@ -29,3 +29,8 @@ __all__ = [
     "cross_entropy", "dropout", "elu", "gelu", "layer_norm", "leaky_relu", "linear", "log_softmax",
     "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "softmax", "softplus", "tanh",
 ]
+
+from ..functional.distance_loss import l1_loss, smooth_l1_loss  # noqa: E402 - issue 13's additions below
+from ..functional.probability_loss import binary_cross_entropy, kl_div  # noqa: E402
+
+__all__ += ["binary_cross_entropy", "kl_div", "l1_loss", "smooth_l1_loss"]
