@@ -12,3 +12,8 @@ from .module import Module, effective_lr_scale
 from .parameter import Parameter
 from .layers.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
                           SmoothL1Loss)
+from .layers.conv1d import Conv1d
+from .layers.conv_transpose import ConvTranspose2d
+from .layers.embedding import Embedding
+from .layers.group_norm import GroupNorm
+from .layers.upsample import Upsample
