@@ -21,6 +21,7 @@ import weakref
 from .. import backend
 from ..autograd import RemovableHandle
 from ..tensor import Tensor
+from .input_checks import check_model_input
 from .parameter import Parameter
 
 
@@ -169,6 +170,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        if self.__dict__.get("_parent") is None:  # a whole model, called by the user: check what it is fed
+            check_model_input(self, args)
         out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             replaced = hook(self, args, out)
