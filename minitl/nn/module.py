@@ -289,8 +289,19 @@ class Module:
         return [m for m in self.children() if m is not None]
 
     def freeze_to(self, k):
-        """Freeze the first ``k`` blocks and unfreeze the rest (fastai's ``freeze_to``; ``k`` may be negative)."""
+        """Freeze the first ``k`` blocks and unfreeze the rest (fastai's ``freeze_to``; ``k`` may be negative).
+
+        ``k`` must leave at least one block to train (``k < len(blocks())``, an error otherwise, not a
+        silently frozen head); ``freeze()`` freezes everything on purpose, ``freeze_to(0)`` trains everything.
+        """
         blocks = self.blocks()
+        if blocks and k >= len(blocks):
+            names = ", ".join(f"{i}: {name}" for i, name in enumerate(
+                next((n for n, m in self.named_modules() if m is b), type(b).__name__) for b in blocks))
+            raise ValueError(f"{type(self).__name__}.freeze_to({k}): the model has {len(blocks)} blocks ({names}), "
+                             f"so this would freeze every block, the head too, and leave nothing to train. "
+                             f"freeze_to({len(blocks) - 1}) trains only the last block (the head); freeze() "
+                             "freezes everything on purpose")
         frozen_ids = {id(b) for b in blocks[:k]}
         for b in blocks:
             b.frozen = id(b) in frozen_ids
