@@ -48,13 +48,3 @@ def test_uint8_images_warn_once_per_model():
         model(images)  # the second call is silent
         model(minitl.tensor(numpy.zeros((2, 1, 28, 28))))  # float input never warns
 
-
-def test_freeze_to_past_the_last_block_is_an_error_naming_the_blocks():
-    model = SmallCNN()
-    with pytest.raises(ValueError, match=r"SmallCNN.freeze_to\(4\): the model has 4 blocks \(0: backbone.block1, "
-                                         r"1: backbone.block2, 2: backbone.block3, 3: head\).*leave nothing to train.*"
-                                         r"freeze_to\(3\)"):
-        model.freeze_to(4)
-    assert not model.head.frozen and not model.backbone.frozen  # nothing changed
-    model.freeze_to(3)
-    assert model.backbone.frozen and not model.head.frozen
