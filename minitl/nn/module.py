@@ -344,7 +344,11 @@ class Module:
         return load_into(self, path, **options)
 
     def summary(self, input_shape, device=None, print_table=True):
-        """Keras-style table: name, type, output shape, parameters, trainable, frozen, lr_scale."""
+        """Keras-style table: name, type, output shape, parameters, trainable, frozen, lr_scale.
+
+        ``input_shape`` with or without the batch axis: ``(1, 28, 28)`` and ``(8, 1, 28, 28)`` both work
+        for a model taking images (the batch axis becomes 1 when it is missing).
+        """
         from .summary import summarize  # noqa: PLC0415
 
         report = summarize(self, input_shape, device=device)
