@@ -4,7 +4,7 @@ The plain call (no dilation, floor mode, no indices) goes to the fast path in ``
 general path here pads with the dtype's lowest value (so padding never wins, on integers too),
 adds extra rows and columns on the far side when ``ceil_mode`` keeps a last partial window, and
 reads dilated windows through the same strided views as the convolution. The indices are flat
-positions ``row * W + col`` in each (H, W) input plane, PyTorch's convention (``max_unpool2d``'s input).
+positions ``row * W + col`` in each (H, W) input plane, PyTorch's convention (what its ``max_unpool2d`` reads).
 
 Talks to: ``autograd.py`` (Function), ``conv.py`` (window helpers), ``pool.py`` (the fast path).
 """
