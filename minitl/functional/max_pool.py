@@ -16,6 +16,7 @@ from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor
 from .conv import pair, window_tap, windows
+from .pool import _pool_settings
 from .pool import max_pool2d as fast_max_pool2d
 
 
@@ -84,13 +85,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     dilation = pair(dilation, "dilation")
     if dilation == (1, 1) and not ceil_mode and not return_indices:
         return fast_max_pool2d(x, kernel_size, stride, padding)
-    if x.ndim != 4:
-        raise ValueError(f"max_pool2d expects an (N, C, H, W) input, got shape {tuple(x.shape)}")
-    kernel = pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None else pair(stride, "stride")
-    padding = pair(padding, "padding")
-    if any(2 * p > k for p, k in zip(padding, kernel)):
-        raise ValueError(f"max_pool2d: padding {padding} must be at most half the kernel size {kernel}")
+    settings = _pool_settings(x, kernel_size, stride, padding, "max_pool2d")  # the fast path's checks
+    kernel, stride, padding = settings["kernel"], settings["stride"], settings["padding"]
     out_hw = tuple(pooled_size(*args, ceil_mode) for args in zip(x.shape[2:], kernel, stride, padding, dilation))
     if min(out_hw) < 1:
         raise ValueError(f"max_pool2d: kernel {kernel} with dilation {dilation} does not fit the input of "
