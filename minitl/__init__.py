@@ -23,7 +23,7 @@ from . import io  # noqa: E402
 from . import data  # noqa: E402
 from . import optim  # noqa: E402
 from . import train  # noqa: E402
-from .io.native import load, save  # noqa: E402
+from .io.save_load import load, save  # noqa: E402 - by file name: .pt is PyTorch, else .npz
 
 __version__ = "0.1.0"
 

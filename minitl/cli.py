@@ -39,7 +39,7 @@ def _summary(args, out):
     name, input_shape = MODELS[args.model]
     model = getattr(minitl.models, name)(num_classes=args.num_classes)
     if args.input_shape:
-        input_shape = (1,) + tuple(int(n) for n in args.input_shape.split(","))
+        input_shape = tuple(int(n) for n in args.input_shape.split(","))  # summary() adds a missing batch axis
     if args.freeze_to:
         model.freeze_to(args.freeze_to)
     out.write(str(model.summary(input_shape, print_table=False)) + "\n")
@@ -97,7 +97,7 @@ def build_parser():
     summary.add_argument("model", choices=sorted(MODELS))
     summary.add_argument("--num-classes", type=int, default=10)
     summary.add_argument("--freeze-to", type=int, default=0, help="freeze the first K blocks")
-    summary.add_argument("--input-shape", help="C,H,W of one input (default: the model's usual size)")
+    summary.add_argument("--input-shape", help="C,H,W of one input or N,C,H,W of a batch, as summary() takes (default: the model's usual size)")
     summary.set_defaults(run=_summary)
     inspect = commands.add_parser("inspect", help="list what a weight file holds (read safely)")
     inspect.add_argument("path")

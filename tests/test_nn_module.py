@@ -371,3 +371,14 @@ def test_root_module_walks_up_to_the_model():
 
     model = nn.Sequential(nn.Sequential(nn.Linear(2, 2)), nn.Linear(2, 1))
     assert root_module(model[0][0]) is model and root_module(model) is model
+
+
+def test_freeze_to_past_the_last_block_is_an_error_naming_the_blocks():
+    model = SmallCNN()
+    with pytest.raises(ValueError, match=r"SmallCNN.freeze_to\(4\): the model has 4 blocks \(0: backbone.block1, "
+                                         r"1: backbone.block2, 2: backbone.block3, 3: head\).*leave nothing to train.*"
+                                         r"freeze_to\(3\)"):
+        model.freeze_to(4)
+    assert not model.head.frozen and not model.backbone.frozen  # nothing changed
+    model.freeze_to(3)
+    assert model.backbone.frozen and not model.head.frozen

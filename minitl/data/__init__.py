@@ -9,6 +9,8 @@
     loader.py         DataLoader: reproducible batches of Tensors on a device
     transforms.py     ToTensor, Normalize, RandomCrop, RandomShift, RandomHorizontalFlip, Resize,
                       Grayscale, Compose (each works on one image or a whole batch)
+    geometry_transforms.py  CenterCrop, RandomResizedCrop, RandomRotation (torchvision's arguments)
+    color_transforms.py     ColorJitter (brightness, contrast, saturation)
     splits.py         class_subset, few_shot, train_val_split, fashion_split("A" / "B")
     errors.py         the package's exceptions
     bundled/          fashion_mnist_mini.npz (13,000 images) and its licence notice
@@ -25,6 +27,9 @@ from .splits import (FASHION_SPLITS, class_subset, define_split, fashion_split, 
 from .transforms import (Compose, Grayscale, Normalize, RandomCrop, RandomHorizontalFlip,
                                     RandomShift, Resize, ToTensor, channel_mean_std)
 
+from .color_transforms import ColorJitter  # noqa: E402 - issue 13's transforms
+from .geometry_transforms import CenterCrop, RandomResizedCrop, RandomRotation  # noqa: E402
+
 __all__ = [
     "ArrayDataset", "Dataset", "Subset",
     "ChecksumError", "DatasetError", "DatasetNotFoundError", "DownloadError", "IdxFormatError",
@@ -36,4 +41,5 @@ __all__ = [
     "FASHION_SPLITS", "class_subset", "define_split", "fashion_split", "few_shot", "train_val_split",
     "Compose", "Grayscale", "Normalize", "RandomCrop", "RandomHorizontalFlip", "RandomShift",
     "Resize", "ToTensor", "channel_mean_std",
+    "CenterCrop", "ColorJitter", "RandomResizedCrop", "RandomRotation",
 ]

@@ -6,7 +6,7 @@
 
 ``ImageFolder("my_photos", grayscale=True, size=28)`` gives classes ``["sandal", "sneaker"]``
 (folder names, sorted, so labels do not depend on the order the disk lists them) and images as
-float32 ``(1, 28, 28)`` in [0, 1]: the same form as Fashion-MNIST, so the same demos run on them.
+float32 ``(1, 28, 28)`` in [0, 1]: the same form as Fashion-MNIST, so the same models and training code run on them.
 
 Every file with an image extension Pillow knows is decoded once when the data set is built (a
 structure check alone would pass a JPEG cut short). A file that fails is never dropped silently:

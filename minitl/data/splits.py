@@ -1,6 +1,6 @@
 """Splits for transfer learning: which classes, how many images, which ones held out.
 
-The teaching set-up (see DESIGN.md): a *source* task, Fashion-MNIST classes 0-4, on which a network
+The teaching set-up: a *source* task, Fashion-MNIST classes 0-4, on which a network
 is pretrained, and a *target* task, classes 5-9 relabelled 0-4, with only a few labelled images per
 class. Three operations build every such split from any data set with ``labels`` and ``classes``:
 
@@ -10,7 +10,7 @@ class. Three operations build every such split from any data set with ``labels``
                                      that builds the bundled sample uses too)
     train_val_split(ds, fraction)    hold out a (stratified) validation part
 
-and ``fashion_split("A")`` / ``fashion_split("B")`` name the two demo tasks; ``define_split`` adds
+and ``fashion_split("A")`` / ``fashion_split("B")`` name the two teaching tasks; ``define_split`` adds
 more. All randomness is seeded (``seed=`` or ``minitl.manual_seed``), and chosen indices are
 returned in data-set order, so a split is a pure function of the data and the seed.
 

@@ -15,6 +15,7 @@ from ..autograd import Function
 from ..backend import device_of, get_array_module
 from ..tensor import as_tensor, data_of
 from .activation import log_softmax
+from .target_checks import check_class_target
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -132,6 +133,7 @@ def nll_loss(log_probs, target, weight=None, ignore_index=-100, reduction="mean"
     and ``"mean"`` divides by the total weight of the samples that count. Trailing axes
     (N, C, d1, ...) with target (N, d1, ...) are extra samples, as in PyTorch.
     """
+    check_class_target("nll_loss", log_probs, target)
     return _nll(log_probs, target, weight, ignore_index, reduction, 0.0)
 
 
@@ -143,6 +145,7 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
     is read as class probabilities. Notice that no softmax is ever exponentiated unshifted, so
     huge logits are safe.
     """
+    check_class_target("cross_entropy", logits, target)
     return _nll(log_softmax(logits, axis=1), target, weight, ignore_index, reduction, label_smoothing)
 
 

@@ -1,6 +1,6 @@
 """Weight files in and out of minitl, and loading them into models with a report.
 
-Three layers (see DESIGN.md, "Weights"):
+Three layers:
 
 * readers, each turning one file format into an ordered ``{name: numpy array}`` (a
   :class:`WeightDict`) without importing the framework that wrote it: ``load`` (minitl's npz),

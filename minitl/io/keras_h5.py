@@ -1,6 +1,6 @@
 """Read Keras weight files (HDF5) into NumPy, through ``h5py`` (an optional extra).
 
-Two layouts exist (see /work/shared/reference/weight-formats.md, section 3):
+Two layouts exist:
 
 * Keras 3 ``save_weights("x.weights.h5")`` (also ``model.weights.h5`` inside a ``.keras`` zip):
   each layer is a group named after its *class* (``dense``, ``dense_1``, ``conv2d``,

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 import numpy
 
 from .. import backend
+from .architecture import different_model_error
 from .errors import StateDictMismatchError
 from .formats import read_weights
 from .layouts import converters_for
@@ -223,7 +224,9 @@ def load_into(model, source, strict=True, prefix=None, ignore=(), key_map=None, 
     current = _apply_key_map(current, key_map, report)
     assignments = _compare(current, targets, ignore, skip_mismatch, report)
     settings = [s for s in settings if not matches(f"{s[0]}.{s[1]}", ignore)]
-    error = _error(report, strict, skip_mismatch)
+    error = different_model_error(report, meta, type(model).__name__, list(current), list(targets), strict,
+                                  getattr(weights, "path", None)) \
+        or _error(report, strict, skip_mismatch)
     if error is not None:
         raise error
     _assign(assignments, settings, model, report)

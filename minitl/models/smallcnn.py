@@ -1,4 +1,4 @@
-"""SmallCNN: three conv blocks and a linear head, the workhorse of the Fashion-MNIST demos.
+"""SmallCNN: three conv blocks and a linear head, the workhorse of the Fashion-MNIST transfer tasks.
 
     block1: conv3x3(in->32, pad 1) - BN - ReLU - maxpool2      28x28 -> 14x14
     block2: conv3x3(32->64, pad 1) - BN - ReLU - maxpool2      14x14 -> 7x7

@@ -11,3 +11,10 @@ from .layers.shape import Flatten, Identity
 from .module import Module, effective_lr_scale
 from .parameter import Parameter
 from .layers.activation import Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, ReLU6, SELU, SiLU  # noqa: E402
+from .layers.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
+                          SmoothL1Loss)
+from .layers.conv1d import Conv1d
+from .layers.conv_transpose import ConvTranspose2d
+from .layers.embedding import Embedding
+from .layers.group_norm import GroupNorm
+from .layers.upsample import Upsample

@@ -10,12 +10,20 @@ from ..functional.dropout import dropout
 from ..functional.linalg import linear
 from ..functional.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from ..functional.norm import batch_norm, layer_norm
-from ..functional.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from ..functional.max_pool import max_pool2d
+from ..functional.pool import adaptive_avg_pool2d, avg_pool2d
 from ..functional.shape import pad as _pad_numpy_style
 
 
-def pad(x, pad, value=0.0):  # noqa: A002 - PyTorch's name
-    """PyTorch's form: ``pad=(left, right, top, bottom, ...)``, last axis first, constant ``value``."""
+def pad(x, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's name
+    """PyTorch's form: ``pad=(left, right, top, bottom, ...)``, last axis first, constant ``value``.
+
+    ``mode="reflect"``, ``"replicate"`` or ``"circular"`` fill with the input's own pixels instead
+    (``functional/pad_modes.py``).
+    """
+    if mode != "constant":
+        return pad_copying(x, pad, mode)
+    value = 0.0 if value is None else value
     if len(pad) % 2:
         raise ValueError(f"pad needs pairs (before, after) per axis, got {pad}")
     if len(pad) // 2 > x.ndim:
@@ -39,3 +47,15 @@ from ..functional.activation import (hardsigmoid, hardswish, hardtanh, logsigmoi
 from ..functional.indexing import one_hot  # noqa: E402
 
 __all__ += ["hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "one_hot", "relu6", "selu", "silu"]
+from ..functional.distance_loss import l1_loss, smooth_l1_loss  # noqa: E402 - issue 13's additions below
+from ..functional.probability_loss import binary_cross_entropy, kl_div  # noqa: E402
+
+__all__ += ["binary_cross_entropy", "kl_div", "l1_loss", "smooth_l1_loss"]
+from ..functional.conv1d import conv1d  # noqa: E402
+from ..functional.conv_transpose import conv_transpose2d  # noqa: E402
+from ..functional.embedding import embedding  # noqa: E402
+from ..functional.group_norm import group_norm  # noqa: E402
+from ..functional.interpolate import interpolate  # noqa: E402
+from ..functional.pad_modes import pad_copying  # noqa: E402
+
+__all__ += ["conv1d", "conv_transpose2d", "embedding", "group_norm", "interpolate"]

@@ -22,6 +22,7 @@ from .. import backend
 from ..autograd import RemovableHandle
 from ..tensor import Tensor
 from .backward_hooks import HookedCall
+from .input_checks import check_model_input
 from .parameter import Parameter
 
 
@@ -171,6 +172,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        if self.__dict__.get("_parent") is None:  # a whole model, called by the user: check what it is fed
+            check_model_input(self, args)
         watch = HookedCall(self, args) if self._backward_hooks else None
         if watch is not None:
             args = watch.args
@@ -304,8 +307,19 @@ class Module:
         return [m for m in self.children() if m is not None]
 
     def freeze_to(self, k):
-        """Freeze the first ``k`` blocks and unfreeze the rest (fastai's ``freeze_to``; ``k`` may be negative)."""
+        """Freeze the first ``k`` blocks and unfreeze the rest (fastai's ``freeze_to``; ``k`` may be negative).
+
+        ``k`` must leave at least one block to train (``k < len(blocks())``, an error otherwise, not a
+        silently frozen head); ``freeze()`` freezes everything on purpose, ``freeze_to(0)`` trains everything.
+        """
         blocks = self.blocks()
+        if blocks and k >= len(blocks):
+            names = ", ".join(f"{i}: {name}" for i, name in enumerate(
+                next((n for n, m in self.named_modules() if m is b), type(b).__name__) for b in blocks))
+            raise ValueError(f"{type(self).__name__}.freeze_to({k}): the model has {len(blocks)} blocks ({names}), "
+                             f"so this would freeze every block, the head too, and leave nothing to train. "
+                             f"freeze_to({len(blocks) - 1}) trains only the last block (the head); freeze() "
+                             "freezes everything on purpose")
         frozen_ids = {id(b) for b in blocks[:k]}
         for b in blocks:
             b.frozen = id(b) in frozen_ids
@@ -348,7 +362,11 @@ class Module:
         return load_into(self, path, **options)
 
     def summary(self, input_shape, device=None, print_table=True):
-        """Keras-style table: name, type, output shape, parameters, trainable, frozen, lr_scale."""
+        """Keras-style table: name, type, output shape, parameters, trainable, frozen, lr_scale.
+
+        ``input_shape`` with or without the batch axis: ``(1, 28, 28)`` and ``(8, 1, 28, 28)`` both work
+        for a model taking images (the batch axis becomes 1 when it is missing).
+        """
         from .summary import summarize  # noqa: PLC0415
 
         report = summarize(self, input_shape, device=device)

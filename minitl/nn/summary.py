@@ -36,8 +36,30 @@ class Summary:
     __repr__ = __str__
 
 
+def batched_input_shape(model, input_shape):
+    """``input_shape`` with a batch axis of 1 in front if it has none: ``(1, 28, 28)`` -> ``(1, 1, 28, 28)``.
+
+    Both forms are accepted wherever a model's input shape is asked for (``summary()``, the CLI's
+    ``--input-shape``). The model's first convolution tells the rank it takes (Conv2d: N, C, H, W;
+    Conv1d: N, C, L); without one, a single number is a feature count and gets the batch axis.
+    """
+    shape = tuple(int(n) for n in input_shape)
+    first_conv = next((m for m in model.modules() if type(m).__name__ in ("Conv2d", "Conv1d")), None)
+    if first_conv is None:
+        return (1,) + shape if len(shape) == 1 else shape
+    rank = 4 if type(first_conv).__name__ == "Conv2d" else 3
+    if len(shape) == rank - 1:
+        return (1,) + shape
+    if len(shape) != rank:
+        layout = "(C, H, W) or (N, C, H, W)" if rank == 4 else "(C, L) or (N, C, L)"
+        raise ValueError(f"input shape {shape} does not fit {type(model).__name__}, whose first layer is a "
+                         f"{type(first_conv).__name__}: give {layout}")
+    return shape
+
+
 def summarize(model, input_shape, device=None, dtype=numpy.float32):
-    """Run one forward pass of zeros of ``input_shape`` (batch axis included) and tabulate."""
+    """Run one forward pass of zeros of ``input_shape`` (with or without the batch axis) and tabulate."""
+    input_shape = batched_input_shape(model, input_shape)
     shapes, handles = {}, []
     layers = [(name, m) for name, m in model.named_modules() if name and not m._modules]
     for name, module in layers:

@@ -29,6 +29,7 @@ from ..tensor import Tensor
 from .checkpoint import Checkpoint, capture_rng, restore_rng, resume
 from .errors import TrainingDivergedError
 from .history import History
+from .optimizer_check import check_optimizer_holds_model
 from ..progress import make_bar, progress_mode
 
 ON_NAN = ("raise", "skip")
@@ -118,6 +119,7 @@ class TrainingLoop:
             raise ValueError(f"on_nan must be one of {ON_NAN}, got {on_nan!r}")
         if scheduler_interval not in INTERVALS:
             raise ValueError(f"scheduler_interval must be one of {INTERVALS}, got {scheduler_interval!r}")
+        check_optimizer_holds_model(model, optimizer)
         self.model, self.optimizer, self.train_loader, self.val_loader = model, optimizer, train_loader, val_loader
         self.epochs, self.steps, self.loss_fn, self.scheduler = epochs, steps, loss_fn, scheduler
         self.callbacks = sorted(callbacks, key=lambda callback: callback.runs_last)  # stable: order kept otherwise

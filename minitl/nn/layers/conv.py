@@ -3,6 +3,7 @@ import numpy
 
 from ...functional.conv import pair
 from .. import functional as F
+from ..input_checks import check_conv_channels
 from ..init import add_weight_and_bias, default_layer_init_
 from ..module import Module
 
@@ -30,6 +31,7 @@ class Conv2d(Module):
         default_layer_init_(self.weight, self.bias)
 
     def forward(self, x):
+        check_conv_channels(self, x)  # names this layer and the likely fix, not F.conv2d's groups message
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):

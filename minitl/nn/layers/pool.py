@@ -15,10 +15,18 @@ class _Pool2d(Module):
 
 
 class MaxPool2d(_Pool2d):
-    """Largest value in each window; the default stride gives non-overlapping windows."""
+    """Largest value in each window; the default stride gives non-overlapping windows.
+
+    ``dilation``, ``ceil_mode`` and ``return_indices`` as in PyTorch (``functional/max_pool.py``).
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__(kernel_size, stride, padding)
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
 
 class AvgPool2d(_Pool2d):

@@ -1,0 +1,71 @@
+"""Regression losses on the difference ``d = input - target``: L1 (absolute error) and smooth L1 (Huber-like).
+
+Both are elementwise ops followed by the reduction of ``loss.py`` (``"mean"``, ``"sum"``, ``"none"``);
+the mean squared error lives in ``loss.py``. Input and target must have the same shape: a
+broadcast (N, 1) against (N,) would quietly train on an (N, N) loss.
+Talks to: ``autograd.py`` (Function), ``loss.py`` (reductions), ``backend.py``.
+"""
+from ..autograd import Function
+from ..backend import get_array_module
+from ..tensor import as_tensor
+from .loss import _check_reduction, _reduce
+
+
+def check_same_shape(name, input, target):  # noqa: A002 - PyTorch's name
+    """Raise unless ``target`` has the shape of ``input``, naming both and the usual fix."""
+    target_shape = as_tensor(target, like=input).shape
+    if target_shape != tuple(input.shape):
+        raise ValueError(f"{name}: target shape {target_shape} must equal input shape {tuple(input.shape)}; "
+                         "reshape one to match the other (e.g. output.squeeze(1) for an (N, 1) output)")
+
+
+class AbsoluteError(Function):
+    # loss = |x - t| ;  dloss/dx = sign(x - t) (0 at x = t, as PyTorch), dloss/dt = -sign(x - t)
+    def forward(self, x, target):
+        self.sign = get_array_module(x).sign(x - target)
+        return abs(x - target)
+
+    def backward(self, grad):
+        gx = self.sign * grad
+        return gx, -gx if self.needs_input_grad[1] else None
+
+
+class SmoothAbsoluteError(Function):
+    # loss = d^2 / (2 beta) if |d| < beta else |d| - beta / 2 ;  dloss/dd = d / beta if |d| < beta else sign(d)
+    def __init__(self, beta):
+        self.beta = beta
+
+    def forward(self, x, target):
+        xp = get_array_module(x)
+        d = x - target
+        self.inside = abs(d) < self.beta  # always False when beta = 0: plain L1
+        self.slope = xp.where(self.inside, d / (self.beta or 1), xp.sign(d))
+        return xp.where(self.inside, 0.5 * d * d / (self.beta or 1), abs(d) - 0.5 * self.beta)
+
+    def backward(self, grad):
+        gx = self.slope * grad
+        return gx, -gx if self.needs_input_grad[1] else None
+
+
+def l1_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's name
+    """Mean absolute error ``|input - target|``, reduced; input and target of the same shape.
+
+    Notice that the gradient is +-1 whatever the size of the error: unlike the squared error, an
+    outlier pulls no harder than any other sample.
+    """
+    _check_reduction(reduction)
+    check_same_shape("l1_loss", input, target)
+    return _reduce(AbsoluteError.apply(input, target), reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):  # noqa: A002 - PyTorch's name
+    """Squared error near zero, absolute error beyond ``beta``: ``d^2 / (2 beta)`` if ``|d| < beta`` else ``|d| - beta / 2``.
+
+    The two pieces meet with the same value and slope at ``|d| = beta``; ``beta=0`` is ``l1_loss``.
+    Notice the gradient: ``d / beta`` for small errors (smooth near the optimum), ``+-1`` for large ones.
+    """
+    _check_reduction(reduction)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    check_same_shape("smooth_l1_loss", input, target)
+    return _reduce(SmoothAbsoluteError.apply(input, target, beta=float(beta)), reduction)

@@ -1,0 +1,110 @@
+"""Losses on probabilities: binary cross entropy (on probabilities, not logits) and the KL divergence.
+
+``binary_cross_entropy`` takes the sigmoid's output; ``loss.py``'s ``binary_cross_entropy_with_logits``
+takes the logits and is the stable choice for training. ``kl_div`` follows PyTorch's argument
+order: the *input* is log-probabilities, the target probabilities (or log-probabilities with
+``log_target=True``). Talks to: ``autograd.py`` (Function), ``loss.py`` (reductions), ``backend.py``.
+"""
+import warnings
+
+import numpy
+
+from ..autograd import Function
+from ..backend import device_of, get_array_module
+from .distance_loss import check_same_shape
+from .loss import _check_reduction, _reduce
+
+LOG_FLOOR = -100.0  # PyTorch clamps log(p) at -100, so p = 0 gives a large, finite loss
+GRAD_EPS = 1e-12    # and divides by max(p (1 - p), 1e-12) in the gradient
+
+
+class BinaryCrossEntropy(Function):
+    # loss = -w [t log p + (1 - t) log(1 - p)] ;  dloss/dp = w (p - t) / (p (1 - p)), dloss/dt = w [log(1 - p) - log p]
+    def __init__(self, has_weight):
+        self.has_weight = has_weight
+
+    def forward(self, p, target, *weight):
+        xp = get_array_module(p)
+        self.weight = weight[0] if self.has_weight else 1
+        with numpy.errstate(divide="ignore"):  # log(0) = -inf is expected here and clamped
+            self.log_p = xp.maximum(xp.log(p), LOG_FLOOR)
+            self.log_not_p = xp.maximum(xp.log1p(-p), LOG_FLOOR)
+        self.p, self.target = p, target
+        return -self.weight * (target * self.log_p + (1 - target) * self.log_not_p)
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        w = self.weight * grad
+        needs = self.needs_input_grad
+        gp = w * (self.p - self.target) / xp.maximum(self.p * (1 - self.p), GRAD_EPS) if needs[0] else None
+        gt = w * (self.log_not_p - self.log_p) if needs[1] else None
+        return gp, gt, None  # the weight is a constant, as in PyTorch
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa: A002 - PyTorch's name
+    """Binary cross entropy of probabilities ``input`` in [0, 1] against targets in [0, 1] of the same shape.
+
+    ``weight`` rescales each element (broadcast, no gradient). log(0) is clamped to -100 as in PyTorch.
+    Notice: if your model ends in a sigmoid, drop it and use ``binary_cross_entropy_with_logits`` on
+    the logits instead; the two are the same loss, but that one never takes the log of a rounded 0.
+    """
+    _check_reduction(reduction)
+    check_same_shape("binary_cross_entropy", input, target)
+    if device_of(input.data) == "cpu":  # a device-wide check would stall the GPU every batch: CPU only
+        p = input.data
+        if ((p < 0) | (p > 1)).any():
+            raise ValueError(f"binary_cross_entropy: input values must be probabilities in [0, 1], got values in "
+                             f"[{float(p.min()):.4g}, {float(p.max()):.4g}]; pass logits to "
+                             "binary_cross_entropy_with_logits (or apply sigmoid first)")
+    extras = [] if weight is None else [weight]
+    losses = BinaryCrossEntropy.apply(input, target, *extras, has_weight=weight is not None)
+    return _reduce(losses, reduction)
+
+
+class KLDivergence(Function):
+    # loss = t (log t - x) (0 where t = 0) ;  dloss/dx = -t, dloss/dt = log t + 1 - x
+    # log_target: loss = e^t (t - x) ;  dloss/dx = -e^t, dloss/dt = e^t (t - x + 1)
+    def __init__(self, log_target):
+        self.log_target = log_target
+
+    def forward(self, x, target):
+        xp = get_array_module(x)
+        self.x = x
+        if self.log_target:
+            self.prob = xp.exp(target)
+            self.log_t = target
+        else:
+            self.prob = target
+            self.log_t = xp.log(xp.where(target > 0, target, 1))  # t log t -> 0 as t -> 0
+        return self.prob * (self.log_t - x)
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        gx = -self.prob * grad if self.needs_input_grad[0] else None
+        gt = None
+        if self.needs_input_grad[1]:
+            gt = self.prob * (self.log_t - self.x + 1) if self.log_target else \
+                xp.where(self.prob > 0, self.log_t + 1 - self.x, 0)
+            gt = gt * grad
+        return gx, gt
+
+
+def kl_div(input, target, reduction="mean", log_target=False):  # noqa: A002 - PyTorch's name
+    """KL divergence ``sum t (log t - input)`` where ``input`` is LOG-probabilities and ``target`` probabilities.
+
+    The order follows PyTorch (the opposite of the math notation KL(t || q)): pass ``log_softmax``
+    output as ``input``. ``reduction="batchmean"`` divides the sum by the batch size (the true KL per
+    sample); ``"mean"`` divides by the number of elements, which PyTorch keeps for compatibility
+    and warns about, as here. ``log_target=True`` reads the target as log-probabilities too.
+    """
+    if reduction != "batchmean":
+        _check_reduction(reduction)
+    check_same_shape("kl_div", input, target)
+    losses = KLDivergence.apply(input, target, log_target=bool(log_target))
+    if reduction == "batchmean":
+        return losses.sum() / (input.shape[0] if input.ndim else 1)
+    if reduction == "mean":
+        warnings.warn("kl_div: reduction='mean' divides by the number of elements, not the batch size; use "
+                      "reduction='batchmean' for the KL divergence per sample (PyTorch warns the same)",
+                      UserWarning, stacklevel=2)
+    return _reduce(losses, reduction)

@@ -1,0 +1,37 @@
+"""``GroupNorm``: normalise groups of channels within each sample; no running statistics, any batch size."""
+import numpy
+
+from ...backend import default_device
+from .. import functional as F
+from ..module import Module
+from ..parameter import Parameter
+
+
+class GroupNorm(Module):
+    """(N, C, *) -> same shape; C must divide into ``num_groups``. Per-channel ``weight`` and ``bias`` (affine).
+
+    Notice that train() and eval() compute the same thing here, unlike BatchNorm: there is nothing
+    to freeze but the two parameters.
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=numpy.float32):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels {num_channels} must be divisible by num_groups {num_groups}")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        device = device or default_device()
+        if affine:
+            self.weight = Parameter(numpy.ones(num_channels), dtype=dtype, device=device)
+            self.bias = Parameter(numpy.zeros(num_channels), dtype=dtype, device=device)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm({self.num_groups}, {self.num_channels}) expects input "
+                             f"(N, {self.num_channels}, ...), got shape {tuple(x.shape)}")
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

@@ -1,0 +1,32 @@
+"""summary() and the CLI's --input-shape take the same shapes, with or without the batch axis."""
+import io
+
+import pytest
+
+from minitl.cli import main
+from minitl.models import MLP, SmallCNN
+from minitl.nn.summary import batched_input_shape
+
+
+def test_summary_accepts_shapes_with_and_without_the_batch_axis():
+    model = SmallCNN(5)
+    without = model.summary((1, 28, 28), print_table=False)
+    with_batch = model.summary((1, 1, 28, 28), print_table=False)
+    assert [r["output_shape"] for r in without.rows] == [r["output_shape"] for r in with_batch.rows]
+    assert without.rows[-1]["output_shape"] == (1, 5)
+    assert model.summary((8, 1, 28, 28), print_table=False).rows[-1]["output_shape"] == (8, 5)
+
+
+def test_batched_input_shape_rules():
+    assert batched_input_shape(SmallCNN(), (1, 28, 28)) == (1, 1, 28, 28)
+    assert batched_input_shape(SmallCNN(), (4, 1, 28, 28)) == (4, 1, 28, 28)
+    assert batched_input_shape(MLP([784, 10]), (784,)) == (1, 784)
+    with pytest.raises(ValueError, match=r"input shape \(28, 28\) does not fit SmallCNN.*\(C, H, W\) or \(N, C, H, W\)"):
+        batched_input_shape(SmallCNN(), (28, 28))
+
+
+@pytest.mark.parametrize("shape", ["1,28,28", "1,1,28,28"])
+def test_cli_input_shape_takes_the_same_shapes(shape):
+    out = io.StringIO()
+    assert main(["summary", "smallcnn", "--num-classes", "5", "--input-shape", shape], out=out) == 0
+    assert "(1, 5)" in out.getvalue()
