@@ -30,7 +30,9 @@ def main():
         print(strategy.describe(strategy.apply(pretrained()), lr=lr), end="\n\n")
 
     target = fashion_split("paired-target", subset="mini")
-    target.transform = Normalize(0.2860, 0.3530)
+    source = minitl.weights.entry("fashion-paired") if minitl.weights.is_registered("fashion-paired") else None
+    # the source task's statistics, stored beside the weights: the pretrained backbone expects them
+    target.transform = Normalize(**source["normalization"]) if source else Normalize.from_dataset(target)
     images, labels = target.get_batch(numpy.arange(0, len(target), len(target) // 64)[:64])
     images, labels = minitl.tensor(images), minitl.tensor(labels)
     setups = {}
