@@ -24,6 +24,8 @@ from . import data  # noqa: E402
 from . import optim  # noqa: E402
 from . import train  # noqa: E402
 from .io.save_load import load, save  # noqa: E402 - by file name: .pt is PyTorch, else .npz
+from . import weights  # noqa: E402
+from . import transfer  # noqa: E402
 
 __version__ = "0.1.0"
 

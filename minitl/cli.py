@@ -4,6 +4,8 @@
     minitl summary smallcnn --num-classes 5 --freeze-to 2
     minitl inspect weights.pth       what a weight file holds, read safely (no code runs)
     minitl view-step --freeze-to 2   one training step replayed in a self-contained HTML page
+    minitl pretrain --split paired   train SmallCNN on a source split, write weights/ + manifest
+    minitl weights                   the shipped pretrained weights (weights/manifest.json)
 
 Each command is a thin layer over the library, so what it prints is what the API returns.
 """
@@ -55,6 +57,51 @@ def _inspect(args, out):
     width = max((len(k) for k in weights), default=0)
     for key, array in weights.items():
         out.write(f"  {key:<{width}}  {str(array.dtype):<8} {tuple(array.shape)}\n")
+    _inspect_manifest_entry(args.path, out)
+    return 0
+
+
+def _inspect_manifest_entry(path, out):
+    """Beside the tensors: the weights/manifest.json entry of a shipped file (architecture, classes, ...)."""
+    from minitl import weights  # noqa: PLC0415
+
+    record = weights.entry_for_file(path)
+    if record is None:
+        return
+    out.write(f"manifest entry {record['name']!r} (weights/manifest.json):\n")
+    normalization = record.get("normalization", {})
+    lines = [("architecture", f"{record.get('architecture')} {record.get('arguments')}"),
+             ("source classes", ", ".join(record.get("source_class_names", []))),
+             ("target classes", ", ".join(record.get("target_class_names", []))),
+             ("mean / std", f"{normalization.get('mean')} / {normalization.get('std')}"),
+             ("source test accuracy", f"{record.get('source_test_accuracy', float('nan')):.2%}"),
+             ("recipe", ", ".join(f"{k}={v}" for k, v in record.get("recipe", {}).items())),
+             ("sha256", record.get("sha256")), ("size", f"{record.get('size_bytes', 0):,} bytes")]
+    for label, value in lines:
+        out.write(f"  {label:<21} {value}\n")
+
+
+def _pretrain(args, out):
+    from minitl.transfer.pretrain import pretrain  # noqa: PLC0415
+
+    record = pretrain(args.split, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                      steps=args.steps, subset=args.subset, where=args.out, verbose=True)
+    out.write(f"wrote {record['file']}: source test accuracy {record['source_test_accuracy']:.2%}, "
+              f"{record['size_bytes']:,} bytes, sha256 {record['sha256'][:16]}...\n")
+    return 0
+
+
+def _weights(args, out):
+    from minitl import weights  # noqa: PLC0415
+    from minitl.table import text_table  # noqa: PLC0415
+
+    rows = [(r["name"], r["file"], r["architecture"], ", ".join(r.get("source_class_names", [])),
+             f"{r.get('source_test_accuracy', float('nan')):.2%}", f"{r.get('size_bytes', 0) // 1024} KiB")
+            for r in weights.list()]
+    if not rows:
+        out.write(f"no shipped weights in {weights.folder()} (run `minitl pretrain --split paired`)\n")
+        return 0
+    out.write(text_table(("name", "file", "architecture", "source classes", "source acc", "size"), rows) + "\n")
     return 0
 
 
@@ -115,6 +162,17 @@ def build_parser():
                       help="show only this panel (repeat for several)")
     view.add_argument("--out", default="step.html", help="where to write the page")
     view.set_defaults(run=_view_step)
+    pretrain = commands.add_parser("pretrain", help="pretrain SmallCNN on a source split; write weights/")
+    pretrain.add_argument("--split", default="paired", choices=("paired", "default"), help="a transfer pair (minitl.data.TRANSFER_PAIRS)")
+    pretrain.add_argument("--epochs", type=int, default=5)
+    pretrain.add_argument("--batch-size", type=int, default=128)
+    pretrain.add_argument("--lr", type=float, default=0.05)
+    pretrain.add_argument("--seed", type=int, default=0)
+    pretrain.add_argument("--steps", type=int, default=None, help="stop after this many steps (a quick try)")
+    pretrain.add_argument("--subset", choices=["mini"], default=None, help="the bundled sample, not the full set")
+    pretrain.add_argument("--out", default=None, help="weights folder (default: weights/ of the checkout)")
+    pretrain.set_defaults(run=_pretrain)
+    commands.add_parser("weights", help="list the shipped pretrained weights").set_defaults(run=_weights)
     return parser
 
 

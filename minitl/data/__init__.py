@@ -24,6 +24,7 @@ from .image_folder import ImageFolder
 from .loader import DataLoader
 from .splits import (FASHION_SPLITS, class_subset, define_split, fashion_split, few_shot,
                                 train_val_split)
+from .splits import TRANSFER_PAIRS
 from .transforms import (Compose, Grayscale, Normalize, RandomCrop, RandomHorizontalFlip,
                                     RandomShift, Resize, ToTensor, channel_mean_std)
 
@@ -38,7 +39,7 @@ __all__ = [
     "read_idx", "write_idx",
     "ImageFolder",
     "DataLoader",
-    "FASHION_SPLITS", "class_subset", "define_split", "fashion_split", "few_shot", "train_val_split",
+    "FASHION_SPLITS", "TRANSFER_PAIRS", "class_subset", "define_split", "fashion_split", "few_shot", "train_val_split",
     "Compose", "Grayscale", "Normalize", "RandomCrop", "RandomHorizontalFlip", "RandomShift",
     "Resize", "ToTensor", "channel_mean_std",
     "CenterCrop", "ColorJitter", "RandomResizedCrop", "RandomRotation",

@@ -30,6 +30,14 @@ from .errors import DatasetError
 FASHION_SPLITS = {
     "A": (0, 1, 2, 3, 4),  # T-shirt/top, Trouser, Pullover, Dress, Coat  (source task)
     "B": (5, 6, 7, 8, 9),  # Sandal, Shirt, Sneaker, Bag, Ankle boot      (target task)
+    "paired-source": (0, 1, 2, 5, 7),  # T-shirt/top, Trouser, Pullover, Sandal, Sneaker
+    "paired-target": (3, 4, 6, 8, 9),  # Dress, Coat, Shirt, Bag, Ankle boot: each near a source class
+}
+# A source task and its target task, by one name: the shipped weights (weights/smallcnn-fashion-<name>.npz)
+# were pretrained on the source split; ``minitl compare`` fine-tunes on the target split.
+TRANSFER_PAIRS = {
+    "default": ("A", "B"),
+    "paired": ("paired-source", "paired-target"),
 }
 
 

@@ -4,7 +4,8 @@ A load is only trustworthy if you can see it. ``load_into`` (mapping.py) fills o
 returns it (or attaches it to the error it raises): which model keys were ``loaded``, which the file
 lacked (``missing``), which file keys had no place in the model (``unexpected``), which had the
 wrong shape (``mismatched``, with both shapes), which were rearranged on the way (``converted``,
-with what was done) and which were left out on purpose (``ignored``). ``print(report)`` shows a
+with what was done), which were left out on purpose (``ignored``) and which were left out and
+freshly initialised, like a new head for the target task (``replaced``). ``print(report)`` shows a
 table in a stable order.
 """
 
@@ -21,6 +22,7 @@ class LoadReport:
         self.mismatched = []    # [(name, expected, got)]      shapes as tuples
         self.converted = []     # [(name, what was done)]
         self.ignored = []       # [name]                       left out by ``ignore`` / ``key_map``
+        self.replaced = []      # [(name, why)]                left out and freshly initialised (a new head)
         self.shapes = {}        # name -> shape of what was loaded (for the table)
 
     @property
@@ -42,6 +44,7 @@ class LoadReport:
         rows += [("MISSING", name, "not in the file: keeps its current value") for name in self.missing]
         rows += [("UNEXPECTED", name, "no such key in the model: not used") for name in self.unexpected]
         rows += [("converted", name, what) for name, what in self.converted]
+        rows += [("replaced", name, why) for name, why in self.replaced]
         rows += [("ignored", name, "left out on request") for name in self.ignored]
         rows += [("loaded", name, str(self.shapes.get(name, ""))) for name in self.loaded]
         return rows
@@ -51,7 +54,8 @@ class LoadReport:
         into = f" into {self.target}" if self.target else ""
         return (f"LoadReport{where}{into}: {len(self.loaded)} loaded, {len(self.missing)} missing, "
                 f"{len(self.unexpected)} unexpected, {len(self.mismatched)} mismatched, "
-                f"{len(self.converted)} converted, {len(self.ignored)} ignored")
+                f"{len(self.converted)} converted, {len(self.ignored)} ignored"
+                + (f", {len(self.replaced)} replaced" if self.replaced else ""))
 
     def __str__(self) -> str:
         rows = self.rows()

@@ -63,12 +63,25 @@ class TransferModel(Module):
 
 
 def build(model, weights=None):
-    """Finish a model constructor: when ``weights`` (a path) is given, load it by name.
+    """Finish a model constructor: load ``weights``, which every model's ``weights=`` accepts as
 
-    A head whose shape differs from the file's (the transfer case: ``SmallCNN(num_classes=5,
+    - None: random initialisation;
+    - a shipped name (``"fashion-paired"``, ``"fashion-default"``; see ``minitl.weights.list()``):
+      the file's sha256 is checked, the backbone must fit exactly, and the head is always replaced
+      by a fresh one and listed in ``model.load_report.replaced``;
+    - a path to a weight file (any format ``Module.load`` reads). A head whose shape differs from the file's (the transfer case: ``SmallCNN(num_classes=5,
     weights=...)`` from a 10-class file) is left freshly initialised and reported as mismatched;
     every other key must load. The report is kept as ``model.load_report``.
     """
+    from .. import weights as registry  # noqa: PLC0415 - the registry knows the models only lazily
+
+    if isinstance(weights, str) and registry.is_registered(weights):
+        record = registry.entry(weights)
+        if record["architecture"] != type(model).__name__:
+            raise ValueError(f"weights={weights!r} are for {record['architecture']}, not {type(model).__name__}; "
+                             f"see minitl.weights.list()")
+        model.load_report = registry.load_named(model, weights)
+        return model
     if weights is not None:
         head_keys = set(model.head_keys())
         report = model.load_weights(weights, strict=False, skip_mismatch=True)

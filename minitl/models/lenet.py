@@ -15,7 +15,11 @@ from .base import TransferModel, build
 
 
 class LeNet5(TransferModel):
-    """(N, in_channels, 28, 28) -> (N, num_classes). ``input_size=32`` drops the first conv's padding."""
+    """(N, in_channels, 28, 28) -> (N, num_classes). ``input_size=32`` drops the first conv's padding.
+
+    ``weights``: None (random init), a shipped name from ``minitl.weights.list()`` made for LeNet5
+    (none ships yet), or a weight-file path (a head of another shape stays fresh, reported).
+    """
 
     head_path = "classifier.5"
 

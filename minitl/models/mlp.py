@@ -14,7 +14,11 @@ ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "gelu": GELU}
 
 
 class MLP(TransferModel):
-    """(N, *) -> (N, sizes[-1]); the input is flattened from axis 1 on."""
+    """(N, *) -> (N, sizes[-1]); the input is flattened from axis 1 on.
+
+    ``weights``: None (random init), a shipped name from ``minitl.weights.list()`` made for MLP
+    (none ships yet), or a weight-file path (a head of another shape stays fresh, reported).
+    """
 
     def __init__(self, sizes, activation="relu", dropout=0.0, weights=None):
         super().__init__()

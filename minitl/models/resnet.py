@@ -100,12 +100,20 @@ class ResNet(TransferModel):
 
 
 def resnet18(num_classes=1000, in_channels=3, weights=None):
-    """ResNet-18 with torchvision's names (``layer2.0.downsample.0.weight``, ``fc.weight``, ...)."""
+    """ResNet-18 with torchvision's names (``layer2.0.downsample.0.weight``, ``fc.weight``, ...).
+
+    ``weights``: None (random init), a path to a weight file (torchvision's ``.pth`` loads by name;
+    a head of another shape stays fresh and is reported), or a shipped name made for ResNet from
+    ``minitl.weights.list()`` (none ships yet; a SmallCNN name is refused).
+    """
     return build(ResNet([64, 128, 256, 512], [2, 2, 2, 2], num_classes, in_channels), weights)
 
 
 def resnet8(num_classes=10, in_channels=3, weights=None):
-    """A small CIFAR-style ResNet (16/32/64 channels, one block per stage), same naming scheme."""
+    """A small CIFAR-style ResNet (16/32/64 channels, one block per stage), same naming scheme.
+
+    ``weights``: as for ``resnet18``: None, a weight-file path, or a shipped name made for ResNet.
+    """
     return build(ResNet([16, 32, 64], [1, 1, 1], num_classes, in_channels, small_input=True), weights)
 
 

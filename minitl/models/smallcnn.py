@@ -26,7 +26,12 @@ def _conv_block(c_in, c_out, pool):
 
 
 class SmallCNN(TransferModel):
-    """(N, in_channels, H, W) -> (N, num_classes) logits; any H, W >= 4 (global pooling at the end)."""
+    """(N, in_channels, H, W) -> (N, num_classes) logits; any H, W >= 4 (global pooling at the end).
+
+    ``weights``: None (random init), a shipped name (``"fashion-paired"``, ``"fashion-default"``:
+    pretrained on a Fashion-MNIST source split, sha256 checked, head replaced and reported), or a
+    weight-file path. ``SmallCNN(num_classes=5, weights="fashion-paired")`` is the transfer start.
+    """
 
     def __init__(self, num_classes=10, in_channels=1, weights=None):
         super().__init__()

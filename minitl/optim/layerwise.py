@@ -39,12 +39,27 @@ class BlockScales:
     __repr__ = __str__
 
 
+def set_lr_scale(block, scale):
+    """``block.lr_scale = scale``, also for a view block (ResNet's ``stem``), which owns nothing.
+
+    The optimizer multiplies the scales of a parameter's *ancestors*; a view is nobody's ancestor,
+    so its scale would be ignored. For a view the scale goes on each of its children instead.
+    """
+    children = list(block.children())
+    if children and all(child.__dict__.get("_parent") is None or child.__dict__["_parent"]() is not block
+                        for child in children):
+        for child in children:
+            child.lr_scale = scale
+    else:
+        block.lr_scale = scale
+
+
 def _set_block_scales(model, scales, base_lr):
     blocks = model.blocks()
     names = {id(m): name for name, m in model.named_modules()}
     rows = []
     for block, scale in zip(blocks, scales):
-        block.lr_scale = scale
+        set_lr_scale(block, scale)
         rows.append({"name": names.get(id(block), type(block).__name__), "type": type(block).__name__,
                      "lr_scale": scale, "lr": None if base_lr is None else base_lr * scale})
     return BlockScales(rows)

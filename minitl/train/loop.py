@@ -8,6 +8,10 @@ One optimizer step is always the same five lines (``TrainingLoop.train_step``)::
     optimizer.step()                 update, reading lr, frozen and lr_scale right now
     scheduler.step()                 (per step only with scheduler_interval="step")
 
+With ``regularizer=`` (a callable ``regularizer(model) -> scalar Tensor``) the loss that backward
+runs on is ``loss_fn(...) + regularizer(model)``: the hook L2-SP (``minitl.transfer``) uses to pull
+the weights toward the pretrained ones. The step record keeps both (``loss`` the sum, ``penalty``).
+
 Around it the loop keeps the score: per-step and per-epoch metrics in a ``History``, a progress
 bar, callbacks at fixed moments (callbacks.py), a check that the loss is finite (a NaN loss stops
 the run with ``TrainingDivergedError`` before it can spoil the weights), and a bookmark of the data
@@ -112,7 +116,7 @@ class TrainingLoop:
 
     def __init__(self, model, optimizer, train_loader, epochs=None, steps=None, loss_fn=cross_entropy,
                  val_loader=None, scheduler=None, callbacks=(), scheduler_interval="epoch", on_nan="raise",
-                 verbose=None, stream=None):
+                 verbose=None, stream=None, regularizer=None):
         if epochs is None and steps is None:
             raise ValueError("fit() needs epochs= or steps= (or both: it stops at whichever comes first)")
         if on_nan not in ON_NAN:
@@ -129,6 +133,7 @@ class TrainingLoop:
         self.epoch, self.step, self.step_in_epoch = 0, 0, 0
         self.last_loss = self.last_finite_loss = None
         self.stop_training = False
+        self.regularizer = regularizer
 
     # ----- helpers -----
     def _call(self, hook):
@@ -240,11 +245,17 @@ class TrainingLoop:
         self.optimizer.zero_grad()
         outputs = self.model(inputs)
         loss = self.loss_fn(outputs, targets)
+        penalty = None
+        if self.regularizer is not None:
+            penalty = self.regularizer(self.model)
+            loss = loss + penalty
         value = float(loss.item())
         self.step += 1
         self.step_in_epoch += 1
         self.last_loss = value
         record = {"step": self.step, "epoch": self.epoch, "loss": value, "lr": self.lr()}
+        if penalty is not None:
+            record["penalty"] = float(penalty.item())
         if math.isfinite(value):
             loss.backward()
             self.optimizer.step()
@@ -263,7 +274,7 @@ class TrainingLoop:
 
 def fit(model, optimizer, train_loader, epochs=None, steps=None, loss_fn=cross_entropy, val_loader=None,
         scheduler=None, callbacks=(), *, scheduler_interval="epoch", on_nan="raise", verbose=None,
-        resume_from=None, stream=None):
+        resume_from=None, stream=None, regularizer=None):
     """Train ``model`` and return its :class:`History`.
 
     ``train_loader``: any iterable of ``(inputs, targets)`` Tensor pairs (a ``DataLoader``, or a
@@ -279,7 +290,8 @@ def fit(model, optimizer, train_loader, epochs=None, steps=None, loss_fn=cross_e
     index, ``checkpoint.callback_keys``; a callback new since the save keeps its own state, a saved
     one that is gone is ignored). An exception (``TrainingDivergedError``, Ctrl-C) propagates;
     ``on_train_end`` is then not called, and the model keeps the weights of the last good step.
+    ``regularizer(model)``: a scalar Tensor added to every step's loss before backward (L2-SP).
     """
     loop = TrainingLoop(model, optimizer, train_loader, epochs, steps, loss_fn, val_loader, scheduler, callbacks,
-                        scheduler_interval, on_nan, verbose, stream)
+                        scheduler_interval, on_nan, verbose, stream, regularizer)
     return loop.run(resume_from)
