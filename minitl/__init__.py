@@ -30,3 +30,7 @@ __version__ = "0.1.0"
 float32 = "float32"
 float64 = "float64"
 int64 = "int64"
+
+from .allocator import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()  # process-wide: freed arrays stay in the heap for the next step (see allocator.py)
