@@ -59,3 +59,7 @@ from .functional.reduce import all, any, argmin, cumsum, logsumexp, prod, std  #
 from .functional.sorting import argsort, sort, topk  # noqa: E402
 from .functional.unary import ceil, cos, expm1, floor, log1p, log2, round, rsqrt, sign, sin, trunc  # noqa: E402,A004
 from .functional.activation import gelu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu, silu  # noqa: E402,I001
+
+from .allocator import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()  # process-wide: freed arrays stay in the heap for the next step (see allocator.py)
