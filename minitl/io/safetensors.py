@@ -90,12 +90,14 @@ def read_safetensors_header(path, data: bytes):
     if 8 + header_len > len(data):
         raise WeightFormatError(path, f"safetensors header length {header_len} runs past the end of the "
                                       f"{len(data)}-byte file (truncated?)")
-    # every tensor entry is one JSON object: counting "{" bounds the entries before parsing builds them
+    # every tensor entry is one JSON object: counting "{" bounds the entries before parsing builds
+    # them (loosely, as a name may contain a brace), and the parsed header is counted exactly
     objects = data.count(b"{", 8, 8 + header_len)
-    if objects > MAX_TENSORS + 2:
-        raise WeightFormatError(path, f"safetensors header has {objects} JSON objects, over the limit of "
+    header = _parse_header(path, data[8:8 + header_len]) if objects <= 2 * MAX_TENSORS + 2 else None
+    if header is None or len(header) - ("__metadata__" in header) > MAX_TENSORS:
+        count = objects if header is None else len(header)
+        raise WeightFormatError(path, f"safetensors header has {count} entries, over the limit of "
                                       f"{MAX_TENSORS} tensors per file; split the file into shards")
-    header = _parse_header(path, data[8:8 + header_len])
     metadata = header.pop("__metadata__", None)
     if metadata is not None and not (isinstance(metadata, dict)
                                      and all(isinstance(v, str) for v in metadata.values())):

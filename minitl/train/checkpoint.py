@@ -84,6 +84,10 @@ class Checkpoint:
         self.callback_states = decode(meta.get("callbacks") or {}, arrays)
         self.extra = meta.get("extra")
         self.skip_batches = 0  # set by resume(): batches of a half-done epoch that fit() must skip
+        for name in ("optimizer_state", "scheduler_state", "callback_states", "lr_scales"):
+            if not isinstance(getattr(self, name), (dict, type(None))):
+                raise CheckpointError(path, f"{META} is damaged: {name} is a {type(getattr(self, name)).__name__}, "
+                                            "not a dict")
 
     @property
     def resume_point(self):
