@@ -246,5 +246,11 @@ def test_a_class_folder_1100_levels_deep_is_walked_without_recursion(tmp_path):
     Image.new("L", (3, 3)).save(folder / "x.png")
     (tmp_path / "deep" / ".hidden").mkdir()
     Image.new("L", (3, 3)).save(tmp_path / "deep" / ".hidden" / "y.png")
-    data = ImageFolder(tmp_path)
-    assert data.classes == ["deep"] and data.files == [str(folder / "x.png")]
+    try:
+        data = ImageFolder(tmp_path)
+        assert data.classes == ["deep"] and data.files == [str(folder / "x.png")]
+    finally:  # shutil.rmtree (pytest's clean-up of old tmp folders) recurses too: take the tree down here
+        os.unlink(folder / "x.png")
+        while folder != tmp_path / "deep":
+            os.rmdir(folder)
+            folder = folder.parent
