@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 import minitl
 from corruption import corrupt_bytes
+from hostile import storages_pickle
 from minitl.data import ImageFolder, read_idx, write_idx
 from minitl.data.errors import DatasetError, IdxFormatError, ImageFolderError
 from minitl.io import StateDictMismatchError, WeightFormatError, load_into, save, save_safetensors, save_torch
@@ -328,36 +329,7 @@ def _pickle_zip(data_pkl, extra=None, compression=zipfile.ZIP_DEFLATED):
     return _zip_bytes({"archive/data.pkl": data_pkl, "archive/version": b"3\n", **(extra or {})}, compression)
 
 
-def _storages_pickle(count, numel):
-    from minitl.io.torch_writer import _PickleWriter
-
-    writer = _PickleWriter()
-    writer.out += b"}"
-    writer.mark()
-    for index in range(count):
-        writer.string(f"t{index}")
-        writer.global_("torch._utils", "_rebuild_tensor_v2")
-        writer.mark()
-        writer.mark()
-        writer.string("storage")
-        writer.global_("torch", "FloatStorage")
-        writer.string(str(index))
-        writer.string("cpu")
-        writer.integer(numel)
-        writer.tuple_()
-        writer.persid()
-        writer.integer(0)
-        writer.int_tuple([numel])
-        writer.int_tuple([1])
-        writer.false()
-        writer.empty_ordered_dict()
-        writer.tuple_()
-        writer.reduce()
-    writer.setitems()
-    return writer.stop()
-
-
-def _fill_h5(compression, count=64):
+def _fill_h5(compression):
     h5py = pytest.importorskip("h5py")
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as f:
@@ -425,9 +397,9 @@ ATTACKS = {  # (format, name) -> builder(valid bytes of that format)
     ("torch", "40,000 colliding int keys"): lambda v: _pickle_zip(b"\x80\x02}(" + b"".join(
         b"\x8a\x0a" + (k * (2 ** 61 - 1)).to_bytes(10, "little") + b"N" for k in range(1, 40_000)) + b"u."),
     ("torch", "64 zero storages of 1 MiB"): lambda v: _pickle_zip(
-        _storages_pickle(64, 1 << 18), {f"archive/data/{i}": bytes(1 << 20) for i in range(64)}),
+        storages_pickle([str(i) for i in range(64)], 1 << 18), {f"archive/data/{i}": bytes(1 << 20) for i in range(64)}),
     ("torch", "byteorder record of 80 MB"): lambda v: _pickle_zip(
-        _storages_pickle(1, 1), {"archive/data/0": bytes(4), "archive/byteorder": b"little" + b" " * (80 << 20)}),
+        storages_pickle(["0"], 1), {"archive/data/0": bytes(4), "archive/byteorder": b"little" + b" " * (80 << 20)}),
     ("torch", "BUILD values on OrderedDict"): lambda v: _pickle_zip(
         b"\x80\x02ccollections\nOrderedDict\n)R}X\x06\x00\x00\x00valuesK\x01sb."),
     ("npz", "64 zero members of 1 MiB"): lambda v: _zip_bytes(

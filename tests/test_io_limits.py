@@ -14,7 +14,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from hostile import peak_python_bytes, write_zip
+from hostile import peak_python_bytes, storages_pickle, write_zip
 from minitl.io import WeightFormatError, load, load_keras, load_onnx, load_safetensors, load_torch
 from minitl.io import keras_h5
 from minitl.io.limits import MAX_TENSORS, SLACK_BYTES, ByteBudget, shape_fits
@@ -22,39 +22,9 @@ from minitl.io.limits import MAX_TENSORS, SLACK_BYTES, ByteBudget, shape_fits
 EIGHT_MIB = 8 << 20
 
 
-def _torch_storages(count, nbytes):
-    """A data.pkl of ``count`` float tensors, each on its own storage of ``nbytes`` bytes."""
-    from minitl.io.torch_writer import _PickleWriter
-
-    numel, writer = nbytes // 4, _PickleWriter()
-    writer.out += b"}"
-    writer.mark()
-    for index in range(count):
-        writer.string(f"t{index}")
-        writer.global_("torch._utils", "_rebuild_tensor_v2")
-        writer.mark()
-        writer.mark()
-        writer.string("storage")
-        writer.global_("torch", "FloatStorage")
-        for item in (str(index), "cpu"):
-            writer.string(item)
-        writer.integer(numel)
-        writer.tuple_()
-        writer.persid()
-        writer.integer(0)
-        writer.int_tuple([numel])
-        writer.int_tuple([1])
-        writer.false()
-        writer.empty_ordered_dict()
-        writer.tuple_()
-        writer.reduce()
-    writer.setitems()
-    return writer.stop()
-
-
 def test_the_slack_is_charged_once_per_torch_file_not_per_storage(tmp_path):
     # three 8 MiB storages of zeros deflate to ~24 kB; each alone is under the 16 MiB slack
-    members = {"archive/data.pkl": _torch_storages(3, EIGHT_MIB), "archive/byteorder": b"little"}
+    members = {"archive/data.pkl": storages_pickle([str(i) for i in range(3)], EIGHT_MIB // 4), "archive/byteorder": b"little"}
     members.update({f"archive/data/{i}": bytes(EIGHT_MIB) for i in range(3)})
     error, peak = peak_python_bytes(load_torch, write_zip(tmp_path / "zeros.pt", members))
     assert isinstance(error, WeightFormatError) and "zeros.pt" in str(error) and "cap" in str(error)
@@ -86,7 +56,7 @@ def test_hdf5_datasets_never_written_are_paid_from_one_budget(tmp_path):
 
 
 def test_byteorder_record_is_size_checked(tmp_path):
-    members = {"archive/data.pkl": _torch_storages(1, 4), "archive/data/0": bytes(4),
+    members = {"archive/data.pkl": storages_pickle(["0"], 1), "archive/data/0": bytes(4),
                "archive/byteorder": b"little" + b" " * 100_000}
     with pytest.raises(WeightFormatError, match="byteorder.*16-byte limit"):
         load_torch(write_zip(tmp_path / "order.pt", members))
