@@ -5,10 +5,16 @@ file system, which POSIX and Windows make atomic), write and ``fsync`` it, then 
 target. If anything fails on the way the temporary file is removed and the target is untouched.
 ``mkstemp`` creates files readable by their owner only (0600); before the rename the file gets the
 mode a plain ``open(path, "w")`` would give it: the old target's mode, else 0666 minus the umask.
+After the rename the directory is fsync-ed too, so the new name itself survives a power cut.
+
+A process killed with SIGKILL cannot clean up, so its temporary file would stay forever. Each
+temporary name carries the writer's process id (``.name.<pid>.<random>.tmp``), and before writing
+``path`` the temporary siblings of ``path`` whose process no longer exists are removed.
 Used by the weight writers (``io/``), checkpoints (``train/``) and downloads (``data/``).
 """
 import contextlib
 import os
+import re
 import stat
 import tempfile
 
@@ -32,6 +38,40 @@ def _mode_for(path) -> int:
         return 0o666 & ~_umask()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process: leave its file alone
+    return True
+
+
+def sweep_stale_temporaries(path) -> list:
+    """Remove ``.name.<pid>.*.tmp`` siblings of ``path`` left by writers that were killed; return them."""
+    directory, name = os.path.split(os.path.abspath(path))
+    pattern = re.compile(re.escape("." + name + ".") + r"(\d+)\.[^/]*\.tmp")
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(directory):
+            match = pattern.fullmatch(entry.name)
+            if match and int(match.group(1)) != os.getpid() and not _alive(int(match.group(1))):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(entry.path)
+    return removed
+
+
+def _fsync_directory(directory) -> None:
+    with contextlib.suppress(OSError, AttributeError):  # Windows cannot open a directory
+        handle = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+
+
 @contextlib.contextmanager
 def atomic_write(path):
     """Yield a binary file object; on clean exit it replaces ``path`` in one step.
@@ -40,7 +80,9 @@ def atomic_write(path):
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    handle, temp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    sweep_stale_temporaries(path)
+    handle, temp_path = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.{os.getpid()}.",
+                                         suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
             yield file
@@ -48,6 +90,7 @@ def atomic_write(path):
             os.fsync(file.fileno())
         os.chmod(temp_path, _mode_for(path))
         os.replace(temp_path, path)
+        _fsync_directory(directory)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp_path)

@@ -34,3 +34,9 @@ def cuda():
     if not backend.is_gpu_available():
         pytest.skip("CuPy with a CUDA GPU is not available")
     return "cuda"
+
+
+def pytest_addoption(parser):
+    """``--fuzz-long``: tests/test_io_fuzz.py runs a million cases per format instead of a dozen (hours)."""
+    parser.addoption("--fuzz-long", action="store_true", default=False,
+                     help="run the file-format fuzzers for hours instead of a few seconds")

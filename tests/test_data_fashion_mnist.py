@@ -52,17 +52,28 @@ def test_minitl_data_may_point_at_the_folder_itself(places, monkeypatch):
 
 
 def test_incomplete_folder_is_passed_over(places):
+    make_fake_set(places["cache"], 1)
+    (places["cache"] / "t10k-labels-idx1-ubyte.gz").unlink()
+    make_fake_set(places["debian"], 2)
+    assert FashionMNIST().labels[0] == 2
+
+
+def test_an_explicit_root_is_the_only_place_looked_at(places):
+    # issue 15: a root lacking the test files used to be passed over for the Debian copy, silently
     make_fake_set(places["root"], 1)
     (places["root"] / "t10k-labels-idx1-ubyte.gz").unlink()
     make_fake_set(places["debian"], 2)
-    assert FashionMNIST(root=places["root"]).labels[0] == 2
+    with pytest.raises(DatasetNotFoundError) as caught:
+        FashionMNIST(root=places["root"])
+    assert str(places["root"]) in str(caught.value) and str(places["debian"]) not in str(caught.value).split(
+        "Three ways")[0]
 
 
 def test_not_found_lists_three_ways(places):
     with pytest.raises(DatasetNotFoundError) as caught:
-        FashionMNIST(root=places["root"])
+        FashionMNIST()
     message = str(caught.value)
-    assert str(places["root"]) in message and str(places["debian"]) in message
+    assert str(places["cache"]) in message and str(places["debian"]) in message
     for way in ("apt-get install dataset-fashion-mnist", "download=True", "MINITL_DATA",
                 "subset='mini'"):
         assert way in message

@@ -118,3 +118,25 @@ def test_header_whose_size_overflows_int64_is_a_format_error():
     header = bytes([0, 0, 0x08, 3]) + b"".join(size.to_bytes(4, "big") for size in (2**31, 2**31, 4))
     with pytest.raises(IdxFormatError, match="truncated"):
         parse_idx(header)  # numpy.prod of the shape would wrap around to 0 in int64
+
+
+def test_gzip_of_zeros_is_inflated_only_as_far_as_the_budget_allows(tmp_path):
+    # issue 15: 1 MB of gzipped zeros used to inflate to 2.1 GB; scaled down, 24 MB of zeros
+    # (a valid header for 30,000 images) gzip to 24 kB and are refused before inflating
+    from hostile import peak_python_bytes
+
+    header = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (30_000, 28, 28))
+    path = tmp_path / "zeros-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(header + bytes(30_000 * 28 * 28)))
+    assert path.stat().st_size < 100_000
+    error, peak = peak_python_bytes(read_idx, path, expect_ndim=3)
+    assert isinstance(error, IdxFormatError) and "zeros-idx3-ubyte.gz" in str(error) and "cap" in str(error)
+    assert peak < 4 << 20
+
+
+def test_gzip_longer_than_its_header_is_refused(tmp_path):
+    header = bytes([0, 0, 8, 1]) + (3).to_bytes(4, "big")
+    path = tmp_path / "long.gz"
+    path.write_bytes(gzip.compress(header + bytes(10)))
+    with pytest.raises(IdxFormatError, match="longer than its header says"):
+        read_idx(path)

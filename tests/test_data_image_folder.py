@@ -1,5 +1,6 @@
 """ImageFolder on temporary folders of PNG/JPEG files written with Pillow, corrupt files included."""
 import io
+import os
 import warnings
 
 import numpy
@@ -202,3 +203,54 @@ def test_exif_orientation_is_applied(tmp_path):
     exif[0x0112] = 6
     image.save(tmp_path / "x" / "phone.jpg", exif=exif)
     assert ImageFolder(tmp_path).load(0).shape == (1, 6, 4)
+
+
+# ----- issue 15: folders from anyone -----
+
+def test_a_postscript_file_named_png_never_reaches_the_eps_plugin(tmp_path):
+    (tmp_path / "cats").mkdir()
+    Image.new("L", (4, 4)).save(tmp_path / "cats" / "ok.png")
+    (tmp_path / "cats" / "cat.png").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 4 4\nshowpage\n")
+    (tmp_path / "cats" / "doc.eps").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 4 4\nshowpage\n")
+    with pytest.warns(UserWarning) as caught:
+        data = ImageFolder(tmp_path, on_error="skip")
+    assert data.files == [str(tmp_path / "cats" / "ok.png")]
+    # identified by no plugin at all (the EPS plugin would have said "Ghostscript" or decoded it)
+    assert [reason.split(":")[0] for _, reason in data.skipped] == ["UnidentifiedImageError"]
+    assert any("doc.eps" in str(w.message) and "extension" in str(w.message) for w in caught)
+
+
+def test_the_declared_size_is_checked_before_decoding(tmp_path, monkeypatch):
+    from minitl.data import image_folder
+
+    (tmp_path / "big").mkdir()
+    Image.new("RGBA", (40, 30)).save(tmp_path / "big" / "wide.png")
+    Image.new("RGBA", (10, 10)).save(tmp_path / "big" / "small.png")
+    monkeypatch.setattr(image_folder, "MAX_IMAGE_PIXELS", 1000)  # stands in for 50 MP: 40x30 is over it
+    decoded = []
+    real_load = Image.Image.load
+    monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(self.size) or real_load(self))
+    with pytest.warns(UserWarning, match="skipping 1 unreadable"):
+        data = ImageFolder(tmp_path, on_error="skip")
+    assert data.files == [str(tmp_path / "big" / "small.png")]
+    assert "40x30 pixels, over the limit of 1000" in data.skipped[0][1]
+    assert (40, 30) not in decoded
+
+
+def test_a_class_folder_1100_levels_deep_is_walked_without_recursion(tmp_path):
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    for _ in range(1100):  # one level at a time: os.makedirs and Path.mkdir(parents=True) recurse
+        folder = folder / "d"
+        os.mkdir(str(folder))
+    Image.new("L", (3, 3)).save(folder / "x.png")
+    (tmp_path / "deep" / ".hidden").mkdir()
+    Image.new("L", (3, 3)).save(tmp_path / "deep" / ".hidden" / "y.png")
+    try:
+        data = ImageFolder(tmp_path)
+        assert data.classes == ["deep"] and data.files == [str(folder / "x.png")]
+    finally:  # shutil.rmtree (pytest's clean-up of old tmp folders) recurses too: take the tree down here
+        os.unlink(folder / "x.png")
+        while folder != tmp_path / "deep":
+            os.rmdir(folder)
+            folder = folder.parent

@@ -265,33 +265,11 @@ def _torch_zip(path, data_pkl, storages):
 
 def test_many_tensors_viewing_one_storage_are_capped(tmp_path):
     # 12 tensors rebuilt from one 4 MiB storage would take 48 MiB from a 4 MiB file; the cap is
-    # 4 x the storage + 16 MiB, so loading stops before the allocation runs away.
-    from minitl.io.torch_writer import _PickleWriter
+    # 5 x the file's data (the storage and four copies of it) + 16 MiB once, so loading stops first.
+    from hostile import storages_pickle
 
-    numel, writer = 1 << 20, _PickleWriter()
-    writer.out += b"}"  # EMPTY_DICT
-    writer.mark()
-    for index in range(12):
-        writer.string(f"t{index}")
-        writer.global_("torch._utils", "_rebuild_tensor_v2")
-        writer.mark()
-        writer.mark()
-        writer.string("storage")
-        writer.global_("torch", "FloatStorage")
-        for item in ("0", "cpu"):
-            writer.string(item)
-        writer.integer(numel)
-        writer.tuple_()
-        writer.persid()
-        writer.integer(0)
-        writer.int_tuple([numel])
-        writer.int_tuple([1])
-        writer.false()
-        writer.empty_ordered_dict()
-        writer.tuple_()
-        writer.reduce()
-    writer.setitems()
-    _torch_zip(tmp_path / "amplified.pt", writer.stop(), {"0": bytes(numel * 4)})
+    numel = 1 << 20
+    _torch_zip(tmp_path / "amplified.pt", storages_pickle(["0"] * 12, numel), {"0": bytes(numel * 4)})
     with pytest.raises(WeightFormatError, match="amplified.pt.*over this file's cap"):
         load_torch(tmp_path / "amplified.pt")
 

@@ -228,3 +228,112 @@ def test_a_damaged_checkpoint_is_a_checkpoint_error_naming_the_file(tmp_path, da
         numpy.savez(path, **arrays)
     with pytest.raises(CheckpointError, match=r"run\.npz: .*(BadZipFile|missing field\(s\) \['epoch'\])"):
         load_checkpoint(path)
+
+
+# ----- issue 15: hostile checkpoints are bounded, and resume() is all or nothing -----
+
+def _rewrite(path, edit_meta=None, compression=None, extra=None):
+    """Re-save the checkpoint at ``path`` with its checkpoint.json edited (and maybe extra members)."""
+    with numpy.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    meta = json.loads(bytes(arrays["checkpoint.json"]).decode())
+    if edit_meta is not None:
+        edit_meta(meta)
+    arrays["checkpoint.json"] = numpy.frombuffer(json.dumps(meta).encode(), dtype=numpy.uint8)
+    arrays.update(extra or {})
+    (numpy.savez_compressed if compression else numpy.savez)(path, **arrays)
+
+
+def _model_snapshot(model):
+    return ({k: v.copy() for k, v in model.state_dict().items()}, [p.requires_grad for p in model.parameters()],
+            [m.lr_scale for m in model.modules()])
+
+
+def _assert_unchanged(model, snapshot):
+    weights, trainable, scales = snapshot
+    for name, array in model.state_dict().items():
+        numpy.testing.assert_array_equal(array, weights[name])
+    assert [p.requires_grad for p in model.parameters()] == trainable
+    assert [m.lr_scale for m in model.modules()] == scales
+
+
+def test_an_rng_entry_with_a_huge_dtype_is_refused_without_allocating(tmp_path):
+    from hostile import peak_python_bytes
+
+    model, optimizer, _ = build_mlp()
+    save_checkpoint(tmp_path / "rng.npz", model, optimizer)
+    # "(100,100)f8" makes each of the 2 numbers an 80 kB block; the real attack used (8000,8000): 1.5 GB
+    _rewrite(tmp_path / "rng.npz", lambda meta: meta.update(rng={"__ndarray__": [0, 1], "dtype": "(100,100)f8"}))
+    error, _ = peak_python_bytes(load_checkpoint, tmp_path / "rng.npz")
+    assert isinstance(error, CheckpointError) and "rng.npz" in str(error) and "random state" in str(error)
+
+
+def test_a_deflated_bomb_member_is_refused(tmp_path):
+    model, optimizer, _ = build_mlp()
+    save_checkpoint(tmp_path / "bomb.npz", model, optimizer)
+    _rewrite(tmp_path / "bomb.npz", compression=True, extra={"optimizer/99": numpy.zeros(6 << 20, numpy.float32)})
+    with pytest.raises(CheckpointError, match=r"bomb\.npz: .*over this file's cap"):
+        load_checkpoint(tmp_path / "bomb.npz")
+
+
+DAMAGES = {
+    "history not a dict": lambda meta: meta.update(history=7),
+    "optimizer a string": lambda meta: meta.update(optimizer="x"),
+    "model_keys a number": lambda meta: meta.update(model_keys=3),
+    "callbacks a list": lambda meta: meta.update(callbacks=[[1]]),
+    "array marker to nowhere": lambda meta: meta.update(optimizer={"__array__": "nope", "kind": "array"}),
+    "format_version a string": lambda meta: meta.update(format_version="9"),
+    "rng ndarray nested": lambda meta: meta.update(rng={"__ndarray__": [[1]], "dtype": "<u4"}),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+def test_every_parse_error_is_a_checkpoint_error_naming_the_file(tmp_path, damage):
+    model, optimizer, _ = build_mlp()
+    save_checkpoint(tmp_path / "run.npz", model, optimizer)
+    _rewrite(tmp_path / "run.npz", DAMAGES[damage])
+    with pytest.raises(CheckpointError, match=r"run\.npz: "):
+        load_checkpoint(tmp_path / "run.npz")
+
+
+def test_a_string_array_member_is_refused(tmp_path):
+    model, optimizer, _ = build_mlp()
+    save_checkpoint(tmp_path / "text.npz", model, optimizer)
+    _rewrite(tmp_path / "text.npz", extra={"extra/0": numpy.array(["a", "b"])})
+    with pytest.raises(CheckpointError, match=r"text\.npz: .*not a numeric"):
+        load_checkpoint(tmp_path / "text.npz")
+
+
+RESUME_DAMAGES = {
+    "bad global rng": lambda meta: meta.update(rng={"bit_generator": "PCG64", "state": "x"}),
+    "resume point without rng": lambda meta: meta["history"]["resume_point"].pop("rng"),
+    "mid-epoch point without rng": lambda meta: (meta["history"]["resume_point"].pop("rng"),
+                                                 meta["history"]["resume_point"].update(step_in_epoch=2)),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(RESUME_DAMAGES) + ["callback state without best"])
+def test_resume_validates_everything_before_changing_anything(tmp_path, damage):
+    from minitl.train import EarlyStopping
+
+    model, optimizer, _ = build_mlp()
+    loader = DataLoader(make_data(), batch_size=16, shuffle=True)
+    fit(model, optimizer, loader, epochs=1, verbose=False)
+    save_checkpoint(tmp_path / "run.npz", model, optimizer, history=None if damage.startswith("bad") else
+                    fit(model, optimizer, loader, epochs=1, verbose=False),
+                    callbacks=[EarlyStopping(monitor="train_loss")])
+    if damage in RESUME_DAMAGES:
+        _rewrite(tmp_path / "run.npz", RESUME_DAMAGES[damage])
+    else:
+        _rewrite(tmp_path / "run.npz", lambda meta: meta["callbacks"]["EarlyStopping/0"].pop("best"))
+    fresh, fresh_optimizer, _ = build_mlp(seed=5)
+    fresh.hidden[0].unfreeze()
+    fresh.head.lr_scale = None
+    snapshot, rng_before = _model_snapshot(fresh), minitl.random.get_rng().bit_generator.state
+    stopper = EarlyStopping(monitor="train_loss")
+    stopper_before = stopper.state_dict()
+    with pytest.raises(CheckpointError, match=r"run\.npz: "):
+        resume(tmp_path / "run.npz", fresh, fresh_optimizer, loader=loader, callbacks=[stopper])
+    _assert_unchanged(fresh, snapshot)
+    assert minitl.random.get_rng().bit_generator.state == rng_before
+    assert stopper.state_dict() == stopper_before

@@ -153,3 +153,47 @@ def test_progress_on_a_terminal_is_tqdm_or_the_plain_live_bar(monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm", None)     # as if tqdm were not installed
     text = run_with_stream(FakeTTY(), verbose=None)
     assert text.startswith("\repoch 1/2 [") and text.count("\n") == 2
+
+
+# ----- issue 15: empty loaders and bad targets are errors, not endless or silent runs -----
+
+class _EmptyIterable:
+    """Yields nothing, has no len(), and gives up after 50 passes (so the old endless loop fails fast)."""
+
+    def __init__(self):
+        self.passes = 0
+
+    def __iter__(self):
+        self.passes += 1
+        if self.passes > 50:
+            raise RuntimeError("iterated 50 times: fit() is looping over an empty loader")
+        return iter(())
+
+
+def test_fit_on_an_empty_loader_without_len_raises_instead_of_looping():
+    model = small_model()
+    optimizer = SGD(model, lr=0.1)
+    with pytest.raises(ValueError, match="_EmptyIterable yielded no batches in epoch 1"):
+        fit(model, optimizer, _EmptyIterable(), steps=3, verbose=False)
+
+
+class _EmptyWithLen(_EmptyIterable):
+    def __len__(self):
+        return 0
+
+
+@pytest.mark.parametrize("targets", [{"steps": 3}, {"epochs": 2}])
+def test_fit_on_an_empty_loader_with_len_zero_raises(targets):
+    model = small_model()
+    optimizer = SGD(model, lr=0.1)
+    with pytest.raises(ValueError, match="yielded no batches"):
+        fit(model, optimizer, _EmptyWithLen(), verbose=False, **targets)
+
+
+@pytest.mark.parametrize("targets", [{"steps": -1}, {"steps": 0}, {"epochs": 0}, {"epochs": 1.5},
+                                     {"epochs": True}, {"epochs": 2, "steps": -3}])
+def test_fit_refuses_epochs_and_steps_that_are_not_positive_integers(targets):
+    model = small_model()
+    optimizer = SGD(model, lr=0.1)
+    with pytest.raises(ValueError, match="must be a positive integer"):
+        fit(model, optimizer, batches(), verbose=False, **targets)

@@ -1,9 +1,10 @@
 """Fashion-MNIST: 70,000 grey 28x28 pictures of clothes in 10 classes (Zalando, MIT licence).
 
 Where the files come from, in the order they are searched (the first folder holding all four
-standard files wins; each file may be gzipped, ``.gz``, or unpacked):
+standard files wins; each file may be gzipped, ``.gz``, or unpacked). A ``root`` you pass is the
+only place looked at: a folder that lacks the files is an error, never a silent read of another.
 
-    1. ``root``                              the folder you pass
+    1. ``root``                              the folder you pass (then nothing else)
     2. ``$MINITL_DATA/fashion-mnist``, then ``$MINITL_DATA``
     3. ``~/.cache/minitl/fashion-mnist``     where ``download=True`` puts them
     4. ``/usr/share/datasets/fashion-mnist`` Debian's ``dataset-fashion-mnist`` package
@@ -104,9 +105,9 @@ def fashion_mnist_mini(train: bool = True, transform=None) -> FashionMNIST:
 
 def search_folders(root=None) -> list:
     """The folders ``FashionMNIST`` looks in, in order (see the module docstring)."""
-    folders = []
     if root is not None:
-        folders.append(Path(root).expanduser())
+        return [Path(root).expanduser()]
+    folders = []
     data_root = os.environ.get(DATA_ENV)
     if data_root:
         folders += [Path(data_root).expanduser() / "fashion-mnist", Path(data_root).expanduser()]

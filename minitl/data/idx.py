@@ -18,6 +18,7 @@ tells them apart by the gzip signature, not by the file name.
 Talks to: ``fashion_mnist.py`` (the only reader of real files) and ``errors.py``.
 """
 import gzip
+import io
 import math
 import os
 import zlib
@@ -97,12 +98,34 @@ def read_idx(path, expect_ndim: int | None = None) -> numpy.ndarray:
         raw = handle.read()
     if raw[:2] == _GZIP_SIGNATURE:
         try:
-            raw = gzip.decompress(raw)
+            raw = _inflate(path, raw)
         except (EOFError, OSError, zlib.error) as error:
             raise IdxFormatError(
                 f"{path}: the gzip stream is damaged or truncated ({error}). "
                 "Delete the file and download it again.") from error
     return parse_idx(raw, name=path, expect_ndim=expect_ndim)
+
+
+def _inflate(path, compressed: bytes) -> bytes:
+    """Un-gzip an IDX file, never inflating more than its header declares (plus one byte to see extra).
+
+    Notice: 1 MB of gzipped zeros inflates to 1 GB, so the header is inflated first, the size it
+    declares is checked against the file's byte budget (``minitl.io.limits``: at most 100x the
+    compressed size beyond a fixed slack), and only that many bytes are inflated.
+    """
+    from ..io.errors import WeightFormatError
+    from ..io.limits import ByteBudget
+
+    with gzip.GzipFile(fileobj=io.BytesIO(compressed)) as stream:
+        head = stream.read(4)
+        dims = stream.read(4 * head[3]) if len(head) == 4 else b""
+        declared = math.prod(int.from_bytes(dims[i:i + 4], "big") for i in range(0, len(dims) - 3, 4))
+        itemsize = IDX_DTYPES[head[2]].itemsize if len(head) == 4 and head[2] in IDX_DTYPES else 1
+        try:
+            ByteBudget(path).spend(declared * itemsize, "the IDX header's shape", stored=len(compressed))
+        except WeightFormatError as error:
+            raise IdxFormatError(f"{path}: {error.problem}. Delete the file and download it again.") from None
+        return head + dims + stream.read(declared * itemsize + 1)
 
 
 def write_idx(path, array, compress: bool | None = None) -> None:

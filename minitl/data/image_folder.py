@@ -8,12 +8,19 @@
 (folder names, sorted, so labels do not depend on the order the disk lists them) and images as
 float32 ``(1, 28, 28)`` in [0, 1]: the same form as Fashion-MNIST, so the same models and training code run on them.
 
-Every file with an image extension Pillow knows is decoded once when the data set is built (a
+Every file with the extension of a raster format (``RASTER_FORMATS``: PNG, JPEG, BMP, GIF, TIFF,
+WebP, PPM) is decoded once when the data set is built (a
 structure check alone would pass a JPEG cut short). A file that fails is never dropped silently:
 ``on_error="raise"`` (default) stops with every bad file named; ``on_error="skip"`` leaves them out
 with one warning naming them, and keeps the list in ``.skipped``. Files with other extensions are
 named in one warning. Hidden files and folders (``.DS_Store``, ``.thumbs/``) are left out quietly.
 Photos are turned upright by their EXIF orientation tag, as a phone's gallery shows them.
+
+Folders come from anyone, so: Pillow is told which formats it may use (a PostScript file named
+``cat.png`` would otherwise go to the EPS plugin, which runs Ghostscript), a picture's declared size
+is checked against ``minitl.io.limits.MAX_IMAGE_PIXELS`` before a pixel is decoded, and class
+folders are walked with a list of folders still to visit, not recursion (a folder 1,100 levels deep
+is fine).
 
 Images are decoded again when asked for (``dataset[i]`` / ``get_batch``), so a folder of large
 photos does not fill memory; ``to_array_dataset()`` decodes all of them once into uint8.
@@ -27,9 +34,41 @@ from pathlib import Path
 
 import numpy
 
+from ..io.limits import MAX_IMAGE_PIXELS
 from .dataset import ArrayDataset, Dataset, check_one_shape
 from .errors import ImageFolderError
 from .pixels import GRAY_MODES, pil_to_chw, to_unit_float
+
+
+RASTER_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")  # Pillow's names; nothing that runs a program
+
+
+def _files_under(folder: Path) -> list:
+    """Every non-hidden file below ``folder`` (hidden folders skipped whole), sorted, without recursion."""
+    found, pending = [], [folder]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue  # hidden files and everything in hidden folders (.thumbs/, .AppleDouble/)
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+                elif entry.is_file():
+                    found.append(Path(entry.path))
+    return sorted(found)
+
+
+def _open(path):
+    """Open ``path`` with a raster plugin only, refusing a picture over MAX_IMAGE_PIXELS before decoding."""
+    from PIL import Image
+
+    image = Image.open(path, formats=RASTER_FORMATS)
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:
+        image.close()
+        raise ValueError(f"the picture declares {width}x{height} pixels, over the limit of {MAX_IMAGE_PIXELS}; "
+                         "resize it first")
+    return image
 
 
 class ImageFolder(Dataset):
@@ -59,20 +98,16 @@ class ImageFolder(Dataset):
         if not self.classes:
             raise ImageFolderError(f"ImageFolder: {self.root} has no sub-folders; put each class's "
                                    "images in a sub-folder named after the class.")
-        extensions = {ext.lower() for ext in Image.registered_extensions()}
+        extensions = {ext.lower() for ext, kind in Image.registered_extensions().items() if kind in RASTER_FORMATS}
         files, labels, modes, unknown, self.skipped = [], [], [], [], []
         for label, name in enumerate(self.classes):
             folder = self.root / name
-            for path in sorted(folder.rglob("*")):
-                if any(part.startswith(".") for part in path.relative_to(folder).parts):
-                    continue  # hidden files and everything in hidden folders (.thumbs/, .AppleDouble/)
-                if not path.is_file():
-                    continue
+            for path in _files_under(folder):
                 if path.suffix.lower() not in extensions:
                     unknown.append(str(path))
                     continue
                 try:
-                    with Image.open(path) as image:
+                    with _open(path) as image:
                         image.verify()  # checks the file's structure (PNG: every chunk's CRC) ...
                     mode = _decode(path, channels=None).mode  # ... and only decoding finds a cut JPEG
                 except Exception as error:  # Pillow raises many kinds; each is reported below
@@ -162,9 +197,9 @@ class _Decoded:
 
 def _decode(path, channels, size=None) -> _Decoded:
     """Open, turn upright by the EXIF orientation tag, and decode every pixel of ``path``."""
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
 
-    with Image.open(path) as image:
+    with _open(path) as image:
         mode = image.mode
         upright = ImageOps.exif_transpose(image)  # decodes the whole image; a cut file fails here
         return _Decoded(mode, pil_to_chw(upright, channels, size, name=str(path)))

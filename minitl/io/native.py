@@ -12,27 +12,31 @@ so a corrupted or swapped file is caught on load. ``numpy.load(path)`` opens the
 and checked (no object dtypes, size matches the member) before any data is read.
 
 Public: ``save(model_or_state_dict, path, meta=None)`` and ``load(path)``, re-exported as
-``minitl.save`` / ``minitl.load``. Talks to: state.py, atomic.py, limits.py (size caps), errors.py.
+``minitl.save`` / ``minitl.load``. ``read_npz(path)`` is the bounded reader of any numeric
+``.npz`` (one byte budget for the whole file, numeric dtypes only); checkpoints use it too.
+Talks to: state.py, atomic.py, limits.py (size caps), errors.py.
 """
 import hashlib
 import io
 import json
 import math
 import os
+import tokenize
 import zipfile
+from collections import OrderedDict
 
 import numpy
 from numpy.lib import format as npy_format
 
 from ..atomic import atomic_write
 from .errors import WeightFormatError
-from .limits import ByteBudget, check_zip_member
+from .limits import MAX_METADATA_BYTES, ByteBudget, shape_fits
 from .state import WeightDict, as_state_dict
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 MAX_NPY_HEADER = 10_000
-MAX_MANIFEST_BYTES = 64 << 20
+NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex: no strings (S, U), void (V) or objects (O)
 CHUNK_BYTES = 1 << 20  # members are read in pieces straight into their arrays: no second full-size copy
 
 
@@ -89,11 +93,11 @@ def _read_npy(path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Byt
     """One ``.npy`` member -> (array, sha256 of its data bytes). Sizes checked before any allocation.
 
     Notice: three numbers must agree before a byte is allocated: the member's declared size, its
-    compressed size (limits.check_zip_member refuses a 400 MB member squeezed into 400 kB) and the
-    header's shape x itemsize. Only then is the array allocated, and filled in 1 MiB pieces.
+    compressed size (the file's one ``budget`` refuses 400 MB of members squeezed into 400 kB) and
+    the header's shape x itemsize. Only then is the array allocated, and filled in 1 MiB pieces.
     """
     name = info.filename
-    check_zip_member(path, info)
+    budget.spend_member(info)
     with archive.open(info) as member:
         version = npy_format.read_magic(member)
         if version == (1, 0):
@@ -105,11 +109,13 @@ def _read_npy(path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Byt
         if dtype.hasobject:
             raise WeightFormatError(path, f"member {name} is an object array, i.e. a pickle that could run code; "
                                           "refused. Save numeric arrays only")
+        if dtype.kind not in NUMERIC_KINDS or dtype.subdtype is not None or not shape_fits(shape, dtype.itemsize):
+            raise WeightFormatError(path, f"member {name} holds {dtype.str} of shape {shape!r:.80}: not a numeric "
+                                          "array (strings and records are refused). Save numeric arrays only")
         expected = math.prod(shape) * dtype.itemsize
         if info.file_size != member.tell() + expected:
             raise WeightFormatError(path, f"member {name}: header says shape {shape} of {dtype} ({expected} bytes) "
                                           f"but the member holds {info.file_size - member.tell()} data bytes")
-        budget.spend(expected, f"member {name}")
         array = numpy.empty(shape, dtype=dtype, order="F" if fortran else "C")
         data, digest = memoryview(array.reshape(-1, order="A")).cast("B"), hashlib.sha256()
         for start in range(0, expected, CHUNK_BYTES):
@@ -134,6 +140,42 @@ def _parse_manifest(path, raw: bytes) -> dict:
     return manifest
 
 
+def read_npz(path, metadata_members=()) -> tuple:
+    """Read every member of a numeric ``.npz`` under one byte budget for the whole file.
+
+    Returns ``(arrays, hashes, texts)``: ordered ``name -> array`` and ``name -> sha256`` of the
+    ``.npy`` members, and ``name -> bytes`` of the ``metadata_members`` (at most
+    limits.MAX_METADATA_BYTES each). Any other member, a size lie, a non-numeric dtype or a
+    malformed header raises :class:`WeightFormatError` naming the file; nothing is unpickled.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as file:
+        try:
+            with zipfile.ZipFile(file) as archive:
+                return _read_members(path, archive, metadata_members)
+        except WeightFormatError:
+            raise
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, KeyError, TypeError,
+                IndexError, MemoryError, OverflowError, SyntaxError, RecursionError, tokenize.TokenError) as exc:
+            raise WeightFormatError(path, f"not a readable .npz file ({type(exc).__name__}: {exc})") from None
+
+
+def _read_members(path, archive: zipfile.ZipFile, metadata_members):
+    arrays, hashes, texts, budget = OrderedDict(), {}, {}, ByteBudget(path)
+    for info in archive.infolist():
+        if info.filename in metadata_members:
+            budget.spend_member(info, MAX_METADATA_BYTES)
+            texts[info.filename] = archive.read(info)
+        elif info.filename.endswith(".npy"):
+            name = info.filename[: -len(".npy")]
+            if name in arrays:
+                raise WeightFormatError(path, f"member {info.filename!r} appears twice")
+            arrays[name], hashes[name] = _read_npy(path, archive, info, budget)
+        else:
+            raise WeightFormatError(path, f"unexpected member {info.filename!r} (an .npz holds only .npy members)")
+    return arrays, hashes, texts
+
+
 def load(path) -> WeightDict:
     """Read a minitl ``.npz`` (or any plain numeric ``.npz``) into a :class:`WeightDict`.
 
@@ -141,28 +183,8 @@ def load(path) -> WeightDict:
     manifest. Object arrays, pickles and size lies raise :class:`WeightFormatError`.
     """
     path = os.fspath(path)
-    with open(path, "rb") as file:
-        try:
-            with zipfile.ZipFile(file) as archive:
-                return _load_archive(path, archive)
-        except WeightFormatError:
-            raise
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, KeyError,
-                MemoryError, OverflowError, SyntaxError) as exc:
-            raise WeightFormatError(path, f"not a readable .npz file ({type(exc).__name__}: {exc})") from None
-
-
-def _load_archive(path, archive: zipfile.ZipFile) -> WeightDict:
-    manifest, arrays, hashes, budget = {}, {}, {}, ByteBudget(path)
-    for info in archive.infolist():
-        if info.filename == MANIFEST:
-            check_zip_member(path, info, MAX_MANIFEST_BYTES)
-            manifest = _parse_manifest(path, archive.read(info))
-        elif info.filename.endswith(".npy"):
-            name = info.filename[: -len(".npy")]
-            arrays[name], hashes[name] = _read_npy(path, archive, info, budget)
-        else:
-            raise WeightFormatError(path, f"unexpected member {info.filename!r} (an .npz holds only .npy members)")
+    arrays, hashes, texts = read_npz(path, (MANIFEST,))
+    manifest = _parse_manifest(path, texts[MANIFEST]) if MANIFEST in texts else {}
     order = list(arrays)
     if manifest:
         order = [entry["name"] for entry in manifest["arrays"]]

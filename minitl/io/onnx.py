@@ -16,6 +16,7 @@ import numpy
 
 from .dtypes import bfloat16_bits_to_float32
 from .errors import UnsafeWeightsError, WeightFormatError, require_optional
+from .limits import shape_fits
 from .state import WeightDict
 
 ONNX_HINT = "pip install 'minitl[onnx]'   (or just: pip install onnx)"
@@ -26,6 +27,9 @@ def _check_external(path, onnx, tensor, base_dir):
     if tensor.data_location != onnx.TensorProto.EXTERNAL:
         return
     location = {entry.key: entry.value for entry in tensor.external_data}.get("location", "")
+    if "\x00" in location:  # os.path would raise ValueError("embedded null byte")
+        raise WeightFormatError(path, f"initializer {tensor.name!r} has a NUL byte in its external-data "
+                                      f"location {location!r:.80} (corrupt file)")
     target = os.path.realpath(os.path.join(base_dir, location))
     if os.path.isabs(location) or ".." in location.replace("\\", "/").split("/") or \
             os.path.commonpath([target, os.path.realpath(base_dir)]) != os.path.realpath(base_dir):
@@ -34,6 +38,9 @@ def _check_external(path, onnx, tensor, base_dir):
 
 
 def _to_array(path, numpy_helper, onnx, tensor, base_dir) -> numpy.ndarray:
+    if not shape_fits(tuple(tensor.dims), 1):
+        raise WeightFormatError(path, f"initializer {tensor.name!r} has dims {list(tensor.dims)[:8]!r:.80} "
+                                      f"({len(tensor.dims)} of them): not the shape of an array")
     try:
         array = numpy.asarray(numpy_helper.to_array(tensor, base_dir))
     except Exception as exc:  # onnx raises many kinds on a malformed tensor

@@ -17,10 +17,8 @@ import numpy
 from ..atomic import atomic_write
 from .dtypes import bfloat16_bits_to_float32
 from .errors import WeightFormatError
-from .limits import is_count, shape_fits
+from .limits import MAX_HEADER_BYTES, MAX_TENSORS, is_count, shape_fits
 from .state import WeightDict, as_state_dict
-
-MAX_HEADER_BYTES = 100_000_000  # the reference reader's bound (HeaderTooLarge)
 
 # Every dtype the format defines, with its size in bits. Sub-byte and fp8 types are valid files
 # that minitl cannot hold in NumPy: the validator accepts them, conversion refuses them.
@@ -66,7 +64,7 @@ def _check_entry(path, name, info) -> tuple:
     if not isinstance(info, dict):
         raise WeightFormatError(path, f"tensor {name!r}: header entry must be an object, got {info!r}")
     dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-    if dtype not in DTYPE_BITS:
+    if not (isinstance(dtype, str) and dtype in DTYPE_BITS):
         raise WeightFormatError(path, f"tensor {name!r}: unknown dtype {dtype!r} (known: {', '.join(DTYPE_BITS)})")
     if not (isinstance(shape, list) and shape_fits(shape, DTYPE_BITS[dtype] // 8)):
         raise WeightFormatError(path, f"tensor {name!r}: shape must be a list of non-negative integers whose "
@@ -92,7 +90,14 @@ def read_safetensors_header(path, data: bytes):
     if 8 + header_len > len(data):
         raise WeightFormatError(path, f"safetensors header length {header_len} runs past the end of the "
                                       f"{len(data)}-byte file (truncated?)")
-    header = _parse_header(path, data[8:8 + header_len])
+    # every tensor entry is one JSON object: counting "{" bounds the entries before parsing builds
+    # them (loosely, as a name may contain a brace), and the parsed header is counted exactly
+    objects = data.count(b"{", 8, 8 + header_len)
+    header = _parse_header(path, data[8:8 + header_len]) if objects <= 2 * MAX_TENSORS + 2 else None
+    if header is None or len(header) - ("__metadata__" in header) > MAX_TENSORS:
+        count = objects if header is None else len(header)
+        raise WeightFormatError(path, f"safetensors header has {count} entries, over the limit of "
+                                      f"{MAX_TENSORS} tensors per file; split the file into shards")
     metadata = header.pop("__metadata__", None)
     if metadata is not None and not (isinstance(metadata, dict)
                                      and all(isinstance(v, str) for v in metadata.values())):

@@ -14,8 +14,13 @@ Python objects) admits an exact allow-list of ``(module, name)`` pairs and maps 
 stand-in of ours. ``persistent_load`` turns each storage reference into a NumPy array read from
 ``data/<key>``, after checking that the record is exactly as long as the reference claims.
 
-Talks to: state.py (WeightDict), dtypes.py (bfloat16), limits.py (size caps), errors.py. The writer is
-torch_writer.py.
+Before any of that, pickle_scan.py reads the opcodes and refuses a pickle that would cost far
+more memory or time than its size (memo bombs, millions of objects, huge integers), and every
+byte read -- data.pkl, byteorder, each storage, each rebuilt tensor -- is paid from ONE
+``limits.ByteBudget`` for the whole file.
+
+Talks to: state.py (WeightDict), dtypes.py (bfloat16), limits.py (size caps), pickle_scan.py,
+errors.py. The writer is torch_writer.py.
 """
 import collections
 import math
@@ -32,7 +37,8 @@ import numpy
 
 from .dtypes import bfloat16_bits_to_float32
 from .errors import UnsafeWeightsError, WeightFormatError
-from .limits import SLACK_BYTES, ByteBudget, check_zip_member, is_count, shape_fits
+from .limits import MAX_METADATA_BYTES, ByteBudget, is_count, shape_fits
+from .pickle_scan import scan_pickle
 from .state import WeightDict, strip_key_prefix
 
 # torch.<Name>Storage -> NumPy dtype of one element ("bfloat16" is widened to float32 on read).
@@ -42,11 +48,7 @@ STORAGE_DTYPES = {
     "ByteStorage": "|u1", "BoolStorage": "|b1",
 }
 LEGACY_MAGIC = bytes.fromhex("80028a0a6cfc9c46f9206aa850192e")  # pickled magic number of pre-1.6 files
-MAX_PICKLE_BYTES = 1 << 30
-# Many tensors may view one storage (w and w.t(), tied weights, x.expand(n)) and each is copied out,
-# so a 4 MB file could ask for gigabytes: all rebuilt tensors together may take at most this many
-# times the bytes of the storages they use (plus limits.SLACK_BYTES, so small expands always load).
-REBUILD_FACTOR = 4
+MAX_BYTEORDER_BYTES = 16  # the record holds "little" or "big"
 WRAPPER_KEYS = ("state_dict", "model", "model_state_dict")
 RESAVE_HINT = ("re-save it with a recent PyTorch: obj = torch.load(path, weights_only=False) (only if you trust "
                "the file), then torch.save(obj.state_dict() if hasattr(obj, 'state_dict') else obj, new_path)")
@@ -56,6 +58,21 @@ class _StorageType(typing.NamedTuple):
     """Stand-in for ``torch.FloatStorage`` etc. A NamedTuple: not callable, and BUILD cannot alter it."""
     name: str
     dtype: str
+
+
+class _StateDict(collections.OrderedDict):
+    """Stand-in for ``collections.OrderedDict``: BUILD may set ``_metadata`` (a dict) and nothing else.
+
+    Notice: BUILD on a plain object updates its ``__dict__``, so BUILD ``{"values": ...}`` on a real
+    OrderedDict would replace that one object's ``.values`` method; ``__setstate__`` forbids it.
+    """
+
+    def __setstate__(self, state):
+        if not (type(state) is dict and set(state) <= {"_metadata"} and isinstance(state.get("_metadata", {}), dict)):
+            raise pickle.UnpicklingError(f"BUILD sets {state!r:.80} on an OrderedDict; only _metadata (a dict "
+                                         "of module versions) is allowed")
+        if "_metadata" in state:
+            self._metadata = state["_metadata"]
 
 
 class _Tensor(typing.NamedTuple):
@@ -82,7 +99,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
             ("torch._utils", "_rebuild_tensor"): self._rebuild_tensor_v2,
             ("torch._utils", "_rebuild_parameter"): self._rebuild_parameter,
             ("torch._utils", "_rebuild_parameter_with_state"): self._rebuild_parameter,
-            ("collections", "OrderedDict"): collections.OrderedDict,  # the real one: BUILD sets _metadata on it
+            ("collections", "OrderedDict"): _StateDict,  # BUILD may set only _metadata on it
             ("_codecs", "encode"): self._codecs_encode,               # how protocol 2 spells a bytes object
             ("torch", "Size"): tuple,
         }
@@ -125,14 +142,13 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if info.file_size != numel * wide_dtype.itemsize:
             raise WeightFormatError(self._path, f"storage {record} holds {info.file_size} bytes but its tensor "
                                                 f"needs {numel} x {wide_dtype.itemsize} bytes (truncated or corrupt)")
-        check_zip_member(self._path, info)
+        self._budget.spend_member(info)
         raw = self._archive.read(record)
         if len(raw) != info.file_size:
             raise WeightFormatError(self._path, f"storage {record} is shorter than the archive says")
         array = numpy.frombuffer(raw, dtype=wide_dtype.newbyteorder(">" if self._byteorder == "big" else "<"))
         array = bfloat16_bits_to_float32(array) if storage_type.dtype == "bfloat16" else array.astype(wide_dtype.newbyteorder("="))
         self._storages[key] = (storage_type, array)
-        self._budget.limit += REBUILD_FACTOR * array.nbytes
         return self._storages[key]
 
     def _rebuild_tensor_v2(self, storage, storage_offset, size, stride, *_ignored):
@@ -140,8 +156,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
         Notice: every index the view can touch, offset + sum((size - 1) * stride), is checked to lie
         inside the storage *before* the view is made: NumPy's as_strided does no checking at all.
-        A tensor may have more elements than its storage (stride 0, from ``expand``); only that last
-        reachable index matters, and the copy is paid from the file's byte budget.
+        A tensor may have more elements than its storage (stride 0, from ``expand``; tied weights,
+        w and w.t()); only that last reachable index matters, and every copy is paid from the file's
+        one byte budget, so a 4 MB file cannot expand one storage into gigabytes.
         """
         if not _is_storage(storage):
             raise WeightFormatError(self._path, "a tensor in data.pkl is not built on a storage")
@@ -247,17 +264,20 @@ def _find_prefix(path, names) -> str:
 def _read_archive(path, archive: zipfile.ZipFile):
     prefix = _find_prefix(path, archive.namelist())
     info = archive.getinfo(prefix + "data.pkl")
+    budget = ByteBudget(path)  # one for the whole file: records, storages and rebuilt tensors
     byteorder = "little"
     if prefix + "byteorder" in archive.namelist():
-        byteorder = archive.read(prefix + "byteorder").decode("ascii", "replace").strip()
+        record = archive.getinfo(prefix + "byteorder")
+        budget.spend_member(record, MAX_BYTEORDER_BYTES)
+        byteorder = archive.read(record).decode("ascii", "replace").strip()
         if byteorder not in ("little", "big"):
             raise WeightFormatError(path, f"unknown byteorder record {byteorder!r:.20}")
-    check_zip_member(path, info, MAX_PICKLE_BYTES)
+    budget.spend_member(info, MAX_METADATA_BYTES)
     import io  # noqa: PLC0415 - keep the module header focused on the format
 
-    budget = ByteBudget(path, SLACK_BYTES)  # each storage read adds REBUILD_FACTOR x its bytes
-    unpickler = _RestrictedUnpickler(io.BytesIO(archive.read(info)), archive, prefix, os.fspath(path), byteorder,
-                                     budget)
+    data = archive.read(info)
+    scan_pickle(path, data)
+    unpickler = _RestrictedUnpickler(io.BytesIO(data), archive, prefix, os.fspath(path), byteorder, budget)
     return _unwrap_tensors(path, unpickler.load()), byteorder
 
 

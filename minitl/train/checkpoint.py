@@ -30,17 +30,24 @@ Three things a student should notice:
   shuffle and skips the batches already done (``History.resume_point``). So the next step after a
   resume sees the same batch, and gives the same loss, as in an uninterrupted run.
 
+Reading goes through the same bounded reader as weight files (``minitl.io.native.read_npz``: one
+byte budget per file, numeric arrays only), and any damage a file can carry -- a size lie, broken
+JSON, a random state that does not parse -- becomes one ``CheckpointError`` naming the file.
+
 Talks to: codec.py (nested state <-> JSON + arrays), history.py, ``minitl.io.atomic`` and
-``minitl.io.state`` (host arrays), ``minitl.random``, the model's ``load_state_dict``.
+``minitl.io.state`` (host arrays), ``minitl.io.native`` (the bounded reader), ``minitl.random``,
+the model's ``load_state_dict``.
 """
 import json
 import os
-import zipfile
 from collections import OrderedDict
 
 import numpy
 
 from ..atomic import atomic_write
+from ..io.errors import WeightFormatError
+from ..io.limits import MAX_METADATA_BYTES, is_count
+from ..io.native import read_npz
 from ..io.state import as_state_dict
 from ..random import get_rng
 from .codec import decode, encode, from_json_safe, to_json_safe
@@ -77,6 +84,10 @@ class Checkpoint:
         self.callback_states = decode(meta.get("callbacks") or {}, arrays)
         self.extra = meta.get("extra")
         self.skip_batches = 0  # set by resume(): batches of a half-done epoch that fit() must skip
+        for name in ("optimizer_state", "scheduler_state", "callback_states", "lr_scales"):
+            if not isinstance(getattr(self, name), (dict, type(None))):
+                raise CheckpointError(path, f"{META} is damaged: {name} is a {type(getattr(self, name)).__name__}, "
+                                            "not a dict")
 
     @property
     def resume_point(self):
@@ -220,33 +231,49 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, his
 # ----- reading -----
 
 def load_checkpoint(path) -> Checkpoint:
-    """Read a checkpoint without applying it. Never unpickles (``allow_pickle=False``)."""
+    """Read a checkpoint without applying it. Never unpickles; every defect raises ``CheckpointError``."""
     path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(path, "no such checkpoint file")
     try:
-        with numpy.load(path, allow_pickle=False) as archive:
-            if META not in archive.files:
-                raise CheckpointError(path, f"no {META} inside: this .npz is not a minitl checkpoint "
-                                            "(weights alone load with minitl.load / model.load_state_dict)")
-            meta = json.loads(bytes(archive[META]).decode("utf-8"))
-            arrays = {name: archive[name] for name in archive.files if name != META}
-    except CheckpointError:
-        raise
-    except FileNotFoundError:
-        raise CheckpointError(path, "no such checkpoint file") from None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        arrays, _, _ = read_npz(path)
+    except WeightFormatError as exc:
         # BadZipFile: a truncated copy or a half-downloaded file; the atomic save never leaves one.
-        raise CheckpointError(path, f"not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+        raise CheckpointError(path, f"not a readable checkpoint ({exc.problem})") from None
+    except OSError as exc:
+        raise CheckpointError(path, f"cannot be read ({exc})") from None
+    text = arrays.pop(META, None)
+    if text is None:
+        raise CheckpointError(path, f"no {META} inside: this .npz is not a minitl checkpoint "
+                                    "(weights alone load with minitl.load / model.load_state_dict)")
+    if text.dtype != numpy.uint8 or text.ndim != 1 or text.nbytes > MAX_METADATA_BYTES:
+        raise CheckpointError(path, f"{META} is not UTF-8 text of at most {MAX_METADATA_BYTES} bytes")
+    try:
+        meta = json.loads(text.tobytes().decode("utf-8"))
+        _check_meta(path, meta, arrays)
+        return Checkpoint(path, meta, arrays)
+    except CheckpointError as exc:
+        if exc.path is None:
+            raise CheckpointError(path, str(exc)) from None
+        raise
+    except Exception as exc:  # noqa: BLE001 - any defect of an untrusted file is one CheckpointError
+        raise CheckpointError(path, f"{META} is damaged ({type(exc).__name__}: {exc})"[:2000]) from None
+
+
+def _check_meta(path, meta, arrays) -> None:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise CheckpointError(path, f"format is {found!r}, expected {FORMAT!r}")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
+    if not isinstance(meta.get("format_version", 0), int) or meta.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(path, f"written by a newer minitl (format version {meta['format_version']}); "
                                     "upgrade minitl to read it")
     missing = [field for field in REQUIRED if field not in meta]
-    lost = [name for name in meta.get("model_keys", []) if name not in arrays]
+    keys = meta.get("model_keys", [])
+    if not isinstance(keys, list) or not all(isinstance(name, str) for name in keys):
+        raise CheckpointError(path, f"{META} is damaged: model_keys is not a list of names")
+    lost = [name for name in keys if name not in arrays]
     if missing or lost:
         raise CheckpointError(path, f"{META} is damaged: missing field(s) {missing + lost}")
-    return Checkpoint(path, meta, arrays)
 
 
 def resume(checkpoint, model, optimizer=None, scheduler=None, loader=None, callbacks=()) -> Checkpoint:
@@ -266,23 +293,59 @@ def resume(checkpoint, model, optimizer=None, scheduler=None, loader=None, callb
     the restored frozen set first, so that recipe resumes.
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    rng_state = _checked_rng_plan(ckpt, loader)  # validated before anything changes
     undo = _snapshot(model, optimizer, scheduler)
+    undo["rng"], undo["callbacks"] = capture_rng(loader), [(c, c.state_dict()) for _, c in callback_keys(callbacks)]
     try:
         _apply(ckpt, model, optimizer, scheduler)
+        restore_rng(rng_state, loader)
+        try:
+            ckpt.restore_callbacks(callbacks)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise CheckpointError(ckpt.path, f"a callback's saved state does not fit it ({type(exc).__name__}: "
+                                             f"{exc}); pass the callbacks the saved run had") from exc
     except BaseException:
         _rollback(undo, model, optimizer, scheduler)
+        restore_rng(undo["rng"], loader)
+        for callback, state in undo["callbacks"]:
+            callback.load_state_dict(state)
         raise
-    point = ckpt.resume_point
-    if point is not None and point.get("step_in_epoch", 0) > 0:
-        # Half an epoch was done: rewind to the epoch's start so fit() redraws the same shuffle,
-        # skips ``skip_batches`` batches, and then restores ``ckpt.rng`` (the state at save time).
-        restore_rng(point["rng"], loader)
-        ckpt.skip_batches = point["step_in_epoch"]
-    else:
-        restore_rng({"global": ckpt.meta.get("rng"), "loader": point["rng"]["loader"] if point else None}, loader)
-        ckpt.skip_batches = 0
-    ckpt.restore_callbacks(callbacks)
     return ckpt
+
+
+RESUME_FIELDS = {"loss_sum", "correct", "samples", "seconds", "skipped", "classified"}  # loop.RunningMeans
+
+
+def _checked_rng_plan(ckpt, loader) -> dict:
+    """The random state ``resume`` will restore, after checking every part of it parses.
+
+    Half an epoch done: rewind to the epoch's start so fit() redraws the same shuffle, skips
+    ``skip_batches`` batches, and then restores ``ckpt.rng`` (the state at save time).
+    """
+    point = ckpt.resume_point
+    if point is not None and not (isinstance(point.get("rng"), dict) and "global" in point["rng"]):
+        raise CheckpointError(ckpt.path, "its resume point has no random state ('rng'); the file is damaged")
+    mid_epoch = point is not None and point.get("step_in_epoch", 0) > 0
+    if mid_epoch:
+        accumulated = point.get("accumulated")
+        if not (is_count(point["step_in_epoch"]) and isinstance(accumulated, dict)
+                and set(accumulated) <= RESUME_FIELDS):
+            raise CheckpointError(ckpt.path, "its mid-epoch resume point is damaged (step_in_epoch/accumulated)")
+        plan = point["rng"]
+    else:
+        plan = {"global": ckpt.meta.get("rng"), "loader": point["rng"].get("loader") if point else None}
+    generator = loader_generator(loader) if loader is not None else None
+    targets = [("global", get_rng(), plan.get("global")), ("global", get_rng(), ckpt.meta.get("rng")),
+               ("loader", generator, plan.get("loader"))]
+    for name, owner, state in targets:
+        if owner is None or state is None:
+            continue
+        try:
+            type(owner.bit_generator)().state = from_json_safe(state)  # a throwaway generator: nothing changes
+        except (TypeError, ValueError, KeyError, OverflowError, CheckpointError) as exc:
+            raise CheckpointError(ckpt.path, f"its {name} random state does not parse ({exc})"[:1000]) from None
+    ckpt.skip_batches = point["step_in_epoch"] if mid_epoch else 0
+    return plan
 
 
 def _apply(ckpt, model, optimizer, scheduler) -> None:

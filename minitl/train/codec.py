@@ -92,11 +92,27 @@ def to_json_safe(value):
     return value
 
 
+# What a random state may hold (MT19937's key is 624 uint32): a file naming "(8000,8000)f8" as its
+# dtype would otherwise make one JSON number allocate half a gigabyte.
+JSON_ARRAY_DTYPES = ("<u4", "<u8", "<i4", "<i8", "<f8", "|u1")
+MAX_JSON_ARRAY = 1 << 16
+
+
 def from_json_safe(value):
-    """Undo ``to_json_safe`` (lists stay lists; tagged arrays become arrays again)."""
+    """Undo ``to_json_safe`` (lists stay lists; tagged arrays become arrays again).
+
+    Notice: the tagged arrays come from a file, so only flat lists of numbers of a few dtypes are
+    accepted; anything else raises ``CheckpointError``.
+    """
     if isinstance(value, dict):
         if "__ndarray__" in value:
-            return numpy.array(value["__ndarray__"], dtype=value["dtype"])
+            items, dtype = value["__ndarray__"], value.get("dtype")
+            if not (dtype in JSON_ARRAY_DTYPES and isinstance(items, list) and len(items) <= MAX_JSON_ARRAY
+                    and all(type(item) in (int, float) for item in items)):
+                raise CheckpointError(None, f"a stored random state holds an array of dtype {dtype!r:.40} that is "
+                                            f"not a flat list of at most {MAX_JSON_ARRAY} numbers of "
+                                            f"{JSON_ARRAY_DTYPES}: refused")
+            return numpy.array(items, dtype=dtype)
         return {k: from_json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
         return [from_json_safe(v) for v in value]

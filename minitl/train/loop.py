@@ -119,6 +119,9 @@ class TrainingLoop:
                  verbose=None, stream=None, regularizer=None):
         if epochs is None and steps is None:
             raise ValueError("fit() needs epochs= or steps= (or both: it stops at whichever comes first)")
+        for name, value in (("epochs", epochs), ("steps", steps)):
+            if value is not None and not (type(value) is int and value >= 1):
+                raise ValueError(f"fit(): {name} must be a positive integer or None, got {value!r}")
         if on_nan not in ON_NAN:
             raise ValueError(f"on_nan must be one of {ON_NAN}, got {on_nan!r}")
         if scheduler_interval not in INTERVALS:
@@ -156,7 +159,7 @@ class TrainingLoop:
         if total is None:
             try:
                 total = self.epoch - 1 + math.ceil((self.steps - self.step) / len(self.train_loader))
-            except TypeError:  # a loader without len()
+            except (TypeError, ZeroDivisionError):  # a loader without len(), or an empty one
                 total = None
         return f"epoch {self.epoch}/{total}" if total else f"epoch {self.epoch}"
 
@@ -216,6 +219,11 @@ class TrainingLoop:
         except BaseException:
             bar.close()
             raise
+        if self.step_in_epoch == 0:
+            bar.close()
+            raise ValueError(f"fit(): the training loader {type(self.train_loader).__name__} yielded no batches in "
+                             f"epoch {self.epoch}; check that the data set is not empty (and that a generator "
+                             "is not used up: pass a DataLoader or a list, which can be iterated again)")
         lr = self.lr()
         if self.scheduler is not None and self.scheduler_interval == "epoch" and not partial:
             self.scheduler.step()
