@@ -14,6 +14,7 @@ import numpy
 _cupy = None          # the cupy module once imported and usable
 _cupy_checked = False
 _cupy_error = None    # why CuPy is unusable, for the error message
+_standin = None       # a strict CuPy stand-in module for GPU-less CI (see use_gpu_standin)
 
 GPU_INSTALL_HINT = (
     "install the GPU extra: pip install 'minitl[gpu]' (CUDA 12, cupy-cuda12x) or "
@@ -25,9 +26,31 @@ class DeviceError(RuntimeError):
     """A device was asked for that this machine cannot provide, or arrays sit on different devices."""
 
 
+def use_gpu_standin(module):
+    """Test hook: make ``module`` (a strict CuPy stand-in, ``tests/standin_cupy.py``) play CuPy; None undoes it.
+
+    While set, ``device="cuda"`` means the stand-in's arrays, so the whole GPU path runs on a machine
+    with no GPU and every host/device mix-up raises as it would on CuPy. ``$MINITL_CUPY_STANDIN``
+    (an importable module name) does the same for a whole process. Returns the previous stand-in.
+    """
+    global _standin
+    previous, _standin = _standin, module
+    return previous
+
+
+def _standin_from_env():
+    name = os.environ.get("MINITL_CUPY_STANDIN")
+    if name and _standin is None:
+        import importlib  # noqa: PLC0415 - test flag only
+        use_gpu_standin(importlib.import_module(name))
+    return _standin
+
+
 def _load_cupy():
     """Import CuPy once; keep it only when a GPU answers. Never raises."""
     global _cupy, _cupy_checked, _cupy_error
+    if _standin is not None or _standin_from_env() is not None:
+        return _standin
     if not _cupy_checked:
         _cupy_checked = True
         try:
@@ -48,7 +71,7 @@ def is_gpu_available() -> bool:
 
 def _is_cupy_array(x) -> bool:
     # Checked by the class's module name so that no CuPy import happens on the CPU path.
-    return type(x).__module__.startswith("cupy")
+    return type(x).__module__.startswith("cupy") or (_standin is not None and isinstance(x, _standin.ndarray))
 
 
 def get_array_module(*arrays):
@@ -89,6 +112,19 @@ def require_gpu():
     return cupy
 
 
+def cupyx():
+    """The ``cupyx`` module (its ``scatter_add``, kernels' helpers), imported on the GPU path only."""
+    if _standin is not None:
+        return _standin.cupyx
+    import cupyx as module  # noqa: PLC0415 - GPU path only
+    return module
+
+
+def is_standin(xp) -> bool:
+    """True when ``xp`` is the CuPy stand-in: real CUDA kernels (RawKernel, ElementwiseKernel) are not there."""
+    return xp is not numpy and xp is _standin
+
+
 def asnumpy(x):
     """A NumPy array holding ``x`` (copied from the GPU if needed; NumPy input passes through)."""
     if _is_cupy_array(x):
@@ -115,8 +151,7 @@ def scatter_add(target, indices, values) -> None:
     if xp is numpy:
         numpy.add.at(target, indices, values)
     else:
-        import cupyx  # noqa: PLC0415 - GPU path only
-        cupyx.scatter_add(target, indices, values)
+        cupyx().scatter_add(target, indices, values)
 
 
 def sliding_window_view(x, window_shape, axis):
