@@ -13,7 +13,8 @@ def device(request, monkeypatch):
     """'cpu' always; 'cuda' only where CuPy and a GPU are present (skipped otherwise); 'standin': the GPU
     path on the strict CuPy stand-in (tests/standin_cupy.py), in the modules listed in STANDIN_MODULES.
 
-    The test sees ``"cuda"`` for the stand-in too, with ``$MINITL_DEVICE=cuda`` as default device.
+    The test sees ``"cuda"`` for the stand-in too; the default device stays the CPU, as for 'cuda', so a
+    tensor made without ``device=`` next to a device tensor is the mix-up it would be on a GPU.
     """
     if request.param == "cuda" and not backend.is_gpu_available():
         pytest.skip("CuPy with a CUDA GPU is not available")
@@ -50,7 +51,6 @@ def use_standin(monkeypatch):
     import standin_cupy  # noqa: PLC0415 - tests/ is on sys.path
 
     monkeypatch.setattr(backend, "_standin", standin_cupy)
-    monkeypatch.setenv("MINITL_DEVICE", "cuda")
     standin_cupy.COUNTS.reset()
     return "cuda"
 

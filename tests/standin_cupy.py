@@ -178,14 +178,15 @@ class ndarray:  # noqa: N801 - CuPy's name
         return (ndarray(row) for row in self._a)
 
     def __getitem__(self, index):
-        return _wrap(self._a[_index(index)])
+        return _wrap(self._a[_wrap_around(_index(index), self._a.shape)])
 
     def __setitem__(self, index, value):
+        index = _wrap_around(_index(index), self._a.shape)
         if isinstance(value, numpy.ndarray):
             COUNTS.host_to_device += 1  # CuPy copies a NumPy value over
-            self._a[_index(index)] = value
+            self._a[index] = value
         else:
-            self._a[_index(index)] = _unwrap(value, "__setitem__")
+            self._a[index] = _unwrap(value, "__setitem__")
 
     def __copy__(self):
         return ndarray(self._a.copy())
@@ -206,6 +207,16 @@ def _index(index):
     if isinstance(index, numpy.ndarray):
         COUNTS.host_to_device += 1
     return index
+
+
+def _wrap_around(index, shape):
+    """CuPy does not check integer-array indices: out-of-range ones wrap around silently. So here too."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if builtins.any(p is None or p is Ellipsis for p in parts) or len(parts) > len(shape):
+        return index
+    wrapped = tuple(p % shape[axis] if isinstance(p, numpy.ndarray) and p.dtype.kind in "iu" and shape[axis] else p
+                    for axis, p in enumerate(parts))
+    return wrapped if isinstance(index, tuple) else wrapped[0]
 
 
 def _operator(name):

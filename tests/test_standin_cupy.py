@@ -67,7 +67,7 @@ def test_random_generator_has_only_cupy_methods(standin):
 
 
 def test_backend_treats_standin_arrays_as_cuda(standin):
-    t = minitl.tensor([1.0, 2.0])  # MINITL_DEVICE=cuda under the fixture
+    t = minitl.tensor([1.0, 2.0], device="cuda")
     assert t.device == "cuda" and isinstance(t.data, standin.ndarray)
     assert backend.get_array_module(t.data) is standin
     assert isinstance(t.numpy(), numpy.ndarray)
@@ -93,3 +93,7 @@ def test_env_flag_selects_the_standin_for_a_process():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "6.0"
+
+
+def test_out_of_range_integer_indices_wrap_as_on_cupy(standin, x):
+    assert x[standin.asarray(numpy.array([2, 3]))].tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]  # 2 rows: 2->0, 3->1
