@@ -167,18 +167,29 @@ def as_strided(x, shape, strides):
 
 
 def random_array(kind: str, shape, dtype, device, low=0.0, high=1.0):
-    """Draw ``uniform`` or ``normal`` numbers from the seeded host generator, then move them.
+    """``uniform`` numbers in [low, high) or ``normal`` ones (mean ``low``, std ``high``) on ``device``.
 
-    Drawing on the host keeps ``manual_seed`` meaningful on both devices: the same seed gives the
-    same numbers on the CPU and on the GPU.
+    Drawn where they are used: on the CPU by the seeded host generator, on the GPU by the device
+    generator seeded from the same ``manual_seed`` (``minitl.random.get_device_rng``), so a dropout
+    mask never crosses the bus. The two devices give different streams for the same seed.
     """
-    from .random import get_rng  # noqa: PLC0415 - avoid an import cycle at package start
+    from .random import get_device_rng  # noqa: PLC0415 - avoid an import cycle at package start
 
-    rng = get_rng()
-    if kind == "uniform":
-        host = rng.uniform(low, high, size=shape)
-    elif kind == "normal":
-        host = rng.standard_normal(size=shape) * high + low
-    else:
+    if kind not in ("uniform", "normal"):
         raise ValueError(f"unknown random kind {kind!r}: use 'uniform' or 'normal'")
-    return to_device(host.astype(dtype, copy=False), device)
+    device = normalize_device(device)
+    xp = numpy if device == "cpu" else require_gpu()
+    rng = get_device_rng(xp)
+    dtype = numpy.dtype(dtype)
+    draw_dtype = dtype if dtype in (numpy.float32, numpy.float64) else numpy.dtype(numpy.float64)
+    if xp is numpy:  # the host stream as before: float64 draws, so CPU results do not change
+        draws = rng.uniform(low, high, size=shape) if kind == "uniform" else rng.standard_normal(size=shape)
+    elif kind == "uniform":
+        draws = rng.random(shape, dtype=draw_dtype)
+    else:
+        draws = rng.standard_normal(shape, dtype=draw_dtype)
+    if kind == "normal":
+        draws = draws * high + low
+    elif xp is not numpy:
+        draws = draws * (high - low) + low
+    return draws.astype(dtype, copy=False)

@@ -171,12 +171,24 @@ def test_manual_seed_makes_random_array_reproducible(kind):
     assert first.dtype == numpy.float32 and first.shape == (3, 4)
 
 
-def test_random_array_same_numbers_on_every_device(device):
+def test_random_array_is_drawn_on_the_device_and_reproducible(device):
     minitl.manual_seed(3)
-    here = backend.asnumpy(backend.random_array("normal", (5,), numpy.float32, device))
+    first = backend.random_array("normal", (5,), numpy.float32, device)
+    assert backend.device_of(first) == device and first.dtype == numpy.float32
     minitl.manual_seed(3)
-    numpy.testing.assert_array_equal(here, backend.random_array("normal", (5,), numpy.float32, "cpu"))
-    assert backend.device_of(backend.random_array("normal", (5,), numpy.float32, device)) == device
+    again = backend.random_array("normal", (5,), numpy.float32, device)
+    numpy.testing.assert_array_equal(backend.asnumpy(first), backend.asnumpy(again))
+    uniform = backend.asnumpy(backend.random_array("uniform", (4000,), numpy.float32, device, low=2.0, high=3.0))
+    assert uniform.min() >= 2.0 and uniform.max() < 3.0 and abs(uniform.mean() - 2.5) < 0.02
+
+
+def test_device_random_stream_differs_from_the_cpu_one_and_makes_no_copy(standin):
+    minitl.manual_seed(3)
+    on_device = backend.random_array("normal", (5,), numpy.float32, "cuda")
+    assert standin.COUNTS.host_to_device == 0  # drawn there, not moved there
+    minitl.manual_seed(3)
+    on_cpu = backend.random_array("normal", (5,), numpy.float32, "cpu")
+    assert not numpy.array_equal(backend.asnumpy(on_device), on_cpu)  # documented: different generators
 
 
 def test_random_array_ranges():
