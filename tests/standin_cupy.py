@@ -37,6 +37,7 @@ class Counts:
     def reset(self):
         self.device_to_host = 0
         self.host_to_device = 0
+        self.event_waits = 0
 
 
 COUNTS = Counts()
@@ -187,6 +188,13 @@ class ndarray:  # noqa: N801 - CuPy's name
             self._a[index] = value
         else:
             self._a[index] = _unwrap(value, "__setitem__")
+
+    def set(self, arr, stream=None):
+        """Host -> this array (CuPy: asynchronous when ``arr`` is pinned and a stream is given)."""
+        if not isinstance(arr, numpy.ndarray) or arr.shape != self._a.shape:
+            raise ValueError("set() needs a NumPy array of the same shape")
+        COUNTS.host_to_device += 1
+        self._a[...] = arr
 
     def __copy__(self):
         return ndarray(self._a.copy())
@@ -373,6 +381,32 @@ def scatter_add(a, slices, value):
     numpy.add.at(_unwrap(a, "scatter_add"), _index(slices), _unwrap(value, "scatter_add"))
 
 
-cupyx = types.SimpleNamespace(scatter_add=scatter_add)
+def _empty_pinned(shape, dtype=numpy.float64, order="C"):
+    """``cupyx.empty_pinned``: a NumPy array in page-locked host memory (plain host memory here)."""
+    return numpy.empty(shape, dtype, order)
+
+
+cupyx = types.SimpleNamespace(scatter_add=scatter_add, empty_pinned=_empty_pinned)
+
+
+class _Event:
+    def __init__(self):
+        self.done = True
+
+    def synchronize(self):
+        COUNTS.event_waits += 1
+
+
+class _Stream:
+    def record(self, event=None):
+        return event or _Event()
+
+    def synchronize(self):
+        pass
+
+
+_STREAM = _Stream()
+cuda = types.SimpleNamespace(get_current_stream=lambda: _STREAM, Event=_Event, Stream=_Stream,
+                             is_available=lambda: True)
 
 _module = sys.modules[__name__]
