@@ -30,3 +30,5 @@ __version__ = "0.1.0"
 float32 = "float32"
 float64 = "float64"
 int64 = "int64"
+
+from .backend import are_deterministic_algorithms_enabled, use_deterministic_algorithms  # noqa: E402

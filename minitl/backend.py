@@ -120,9 +120,15 @@ def cupyx():
     return module
 
 
-def is_standin(xp) -> bool:
-    """True when ``xp`` is the CuPy stand-in: real CUDA kernels (RawKernel, ElementwiseKernel) are not there."""
-    return xp is not numpy and xp is _standin
+def has_cuda_kernels(xp) -> bool:
+    """Whether ops may use their custom GPU kernels (``ElementwiseKernel``) on ``xp``'s arrays.
+
+    True on CuPy; on the test stand-in only when it can run kernel bodies (it compiles them as C);
+    never on NumPy. ``$MINITL_CUDA_KERNELS=0`` turns them off (the portable array code runs instead).
+    """
+    if xp is numpy or os.environ.get("MINITL_CUDA_KERNELS", "1") == "0":
+        return False
+    return hasattr(xp, "ElementwiseKernel")
 
 
 def asnumpy(x):
@@ -169,15 +175,44 @@ class PinnedUploader:
         return out
 
 
+_deterministic = False
+
+
+def use_deterministic_algorithms(mode: bool) -> None:
+    """Make every op give bit-identical results run to run on the GPU too (as ``torch.use_deterministic_algorithms``).
+
+    On NumPy everything is deterministic already. On CuPy the one non-deterministic op minitl uses is
+    ``scatter_add`` (``cupyx.scatter_add``: float atomic adds land in a different order each run), behind
+    the gradient of indexing (``x[idx]``) and anything else that adds into repeated indices. With
+    ``mode=True`` it runs on the host instead (``numpy.add.at``: one copy there and back, and a sync: slow).
+    Convolution and pooling backward need no switch: their GPU col2im is a gather kernel, deterministic
+    by design (conv_cuda.py); cuBLAS products and CUB sums give the same bits on the same GPU and shapes.
+    minitl uses no ``cumsum`` (non-deterministic on CuPy too).
+    """
+    global _deterministic
+    _deterministic = bool(mode)
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _deterministic
+
+
 def scatter_add(target, indices, values) -> None:
     """In place ``target[indices] += values`` where repeated indices all add up (``np.add.at``).
 
     Plain ``target[idx] += v`` keeps only one of the duplicates: the gradient of an indexing op
-    needs this instead.
+    needs this instead. On CuPy the adds are atomic and land in any order (see
+    ``use_deterministic_algorithms``).
     """
     xp = get_array_module(target)
     if xp is numpy:
         numpy.add.at(target, indices, values)
+    elif _deterministic:  # on the host, in index order: the same bits every run
+        host = asnumpy(target)
+        on_host = tuple(asnumpy(i) if hasattr(i, "shape") else i for i in indices) if isinstance(indices, tuple) \
+            else asnumpy(indices) if hasattr(indices, "shape") else indices
+        numpy.add.at(host, on_host, asnumpy(values) if hasattr(values, "shape") else values)
+        target[...] = xp.asarray(host)
     else:
         cupyx().scatter_add(target, indices, values)
 

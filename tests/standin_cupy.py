@@ -405,6 +405,9 @@ class _Stream:
         pass
 
 
+# CuPy's ElementwiseKernel, its CUDA C body compiled as C on the CPU (absent without a C compiler)
+from standin_kernels import ElementwiseKernel  # noqa: E402, F401 - part of this module's CuPy names
+
 _STREAM = _Stream()
 cuda = types.SimpleNamespace(get_current_stream=lambda: _STREAM, Event=_Event, Stream=_Stream,
                              is_available=lambda: True)

@@ -201,3 +201,20 @@ def test_random_array_ranges():
 def test_random_array_unknown_kind_raises():
     with pytest.raises(ValueError, match="unknown random kind"):
         backend.random_array("poisson", (2,), numpy.float32, "cpu")
+
+
+def test_deterministic_scatter_add_runs_on_the_host_with_the_same_result(standin):
+    indices, values = numpy.array([0, 0, 2, 0]), numpy.array([1.0, 2.0, 3.0, 4.0])
+    fast = standin.zeros(4)
+    backend.scatter_add(fast, standin.asarray(indices), standin.asarray(values))
+    assert not minitl.are_deterministic_algorithms_enabled()
+    minitl.use_deterministic_algorithms(True)
+    try:
+        assert minitl.are_deterministic_algorithms_enabled()
+        exact = standin.zeros(4)
+        standin.COUNTS.reset()
+        backend.scatter_add(exact, (standin.asarray(indices),), standin.asarray(values))
+        assert standin.COUNTS.device_to_host == 3  # target, indices, values: the price of the host path
+        assert exact.tolist() == fast.tolist() == [7.0, 0.0, 3.0, 0.0]
+    finally:
+        minitl.use_deterministic_algorithms(False)
