@@ -17,6 +17,8 @@ def no_gpu(monkeypatch):
     monkeypatch.setattr(backend, "_cupy_checked", True)
     monkeypatch.setattr(backend, "_cupy", None)
     monkeypatch.setattr(backend, "_cupy_error", "CuPy could not be imported (ImportError: simulated)")
+    monkeypatch.setattr(backend, "_standin", None)  # nor a CuPy stand-in ($MINITL_CUPY_STANDIN)
+    monkeypatch.delenv("MINITL_CUPY_STANDIN", raising=False)
 
 
 def test_get_array_module_of_numpy_is_numpy():
