@@ -386,7 +386,15 @@ def _empty_pinned(shape, dtype=numpy.float64, order="C"):
     return numpy.empty(shape, dtype, order)
 
 
-cupyx = types.SimpleNamespace(scatter_add=scatter_add, empty_pinned=_empty_pinned)
+def _erf(x):
+    """``cupyx.scipy.special.erf`` (exact GELU), elementwise through Python's ``math.erf``."""
+    import math  # noqa: PLC0415
+    a = _unwrap(x, "erf")
+    return ndarray(numpy.frompyfunc(math.erf, 1, 1)(a).astype(a.dtype))
+
+
+cupyx = types.SimpleNamespace(scatter_add=scatter_add, empty_pinned=_empty_pinned,
+                              scipy=types.SimpleNamespace(special=types.SimpleNamespace(erf=_erf)))
 
 
 class _Event:
