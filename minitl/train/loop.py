@@ -60,7 +60,7 @@ def read_values(loss_and_counts):
     if not loss_and_counts:
         return []
     xp = get_array_module(loss_and_counts[0][0])
-    flat = xp.stack([xp.asarray(v, dtype="float64") for pair in loss_and_counts for v in pair
+    flat = xp.stack([xp.asarray(v, dtype="float64").reshape(()) for pair in loss_and_counts for v in pair
                      if v is not None])
     host = iter(read_to_host(flat).tolist())  # also raises a failed device-side check (device_checks.py)
     return [(next(host), None if correct is None else int(next(host))) for _, correct in loss_and_counts]
