@@ -305,6 +305,7 @@ class TrainingLoop:
                 means.skipped += 1
                 record["skipped"] = True
 
+
 def fit(model, optimizer, train_loader, epochs=None, steps=None, loss_fn=cross_entropy, val_loader=None,
         scheduler=None, callbacks=(), *, scheduler_interval="epoch", on_nan="raise", verbose=None,
         resume_from=None, stream=None, log_every=1):
