@@ -185,8 +185,8 @@ def use_deterministic_algorithms(mode: bool) -> None:
     ``scatter_add`` (``cupyx.scatter_add``: float atomic adds land in a different order each run), behind
     the gradient of indexing (``x[idx]``) and anything else that adds into repeated indices. With
     ``mode=True`` it runs on the host instead (``numpy.add.at``: one copy there and back, and a sync: slow).
-    Convolution and pooling backward need no switch: their GPU col2im is a gather kernel, deterministic
-    by design (conv_cuda.py); cuBLAS products and CUB sums give the same bits on the same GPU and shapes.
+    Convolution and max-pool backward need no switch: on the GPU they are gather kernels, deterministic
+    by design (conv_cuda.py, pool_cuda.py); cuBLAS products and CUB sums give the same bits on the same GPU and shapes.
     minitl uses no ``cumsum`` (non-deterministic on CuPy too).
     """
     global _deterministic

@@ -54,3 +54,22 @@ def test_kernels_can_be_switched_off(kernels, monkeypatch):
     monkeypatch.setenv("MINITL_CUDA_KERNELS", "0")
     assert not minitl.backend.has_cuda_kernels(kernels)
     assert not minitl.backend.has_cuda_kernels(numpy)
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1), ((3, 2), (1, 2), (1, 0)), (3, 1, 1)])
+def test_max_pool2d_on_the_kernels_matches_the_numpy_code(kernels, kernel, stride, padding, rng):
+    from minitl.functional.pool import max_pool2d  # noqa: PLC0415
+
+    x = rng.standard_normal((2, 3, 7, 6))
+    x[0, 0, :2, :2] = 1.5  # a tie: the first maximum keeps the gradient on both paths
+    upstream = None
+    results = []
+    for device in ("cpu", "cuda"):
+        xt = t64(x, device)
+        y = max_pool2d(xt, kernel, stride, padding)
+        upstream = rng.standard_normal(y.shape) if upstream is None else upstream
+        y.backward(minitl.tensor(upstream, dtype="float64", device=device))
+        assert y.grad_fn.name == "MaxPool2dBackward"
+        results.append([y.numpy(), xt.grad.numpy()])
+    for ours, reference in zip(*results):
+        numpy.testing.assert_array_equal(ours, reference)

@@ -53,24 +53,21 @@ _COL2IM = """
     gx = total;
 """
 
-_GEOMETRY = ("int64 batch, int64 channels, int64 height, int64 width, int64 out_h, int64 out_w, "
+GEOMETRY = ("int64 batch, int64 channels, int64 height, int64 width, int64 out_h, int64 out_w, "
              "int64 kernel_h, int64 kernel_w, int64 stride_h, int64 stride_w, int64 pad_h, int64 pad_w, "
              "int64 dilation_h, int64 dilation_w")
 _kernels = {}  # (array module, name) -> compiled ElementwiseKernel
+_COL2IM_STRIDES = "int64 s_img, int64 s_c, int64 s_ki, int64 s_kj, int64 s_oh, int64 s_ow"
 
 
-def _kernel(xp, name):
+def elementwise_kernel(xp, name, in_params, out_params, body):
+    """``xp.ElementwiseKernel`` built once per array module and name (CuPy compiles it on first call)."""
     if (xp, name) not in _kernels:
-        if name == "im2col":
-            kernel = xp.ElementwiseKernel(f"raw T x, {_GEOMETRY}", "T cols", _IM2COL, "minitl_im2col")
-        else:
-            strides = "int64 s_img, int64 s_c, int64 s_ki, int64 s_kj, int64 s_oh, int64 s_ow"
-            kernel = xp.ElementwiseKernel(f"raw T cols, {_GEOMETRY}, {strides}", "T gx", _COL2IM, "minitl_col2im")
-        _kernels[xp, name] = kernel
+        _kernels[xp, name] = xp.ElementwiseKernel(in_params, out_params, body, f"minitl_{name}")
     return _kernels[xp, name]
 
 
-def _geometry(x_shape, out_hw, kernel, stride, padding, dilation):
+def geometry(x_shape, out_hw, kernel, stride, padding, dilation):
     values = (*x_shape, *out_hw, *kernel, *stride, *padding, *dilation)
     return [numpy.int64(v) for v in values]
 
@@ -81,8 +78,8 @@ def im2col(x, kernel, stride, padding, dilation, groups, out_hw):
     n, c = x.shape[:2]
     (kh, kw), (oh, ow) = kernel, out_hw
     cols = xp.empty((c * kh * kw, n * oh * ow), dtype=x.dtype)
-    _kernel(xp, "im2col")(xp.ascontiguousarray(x), *_geometry(x.shape, out_hw, kernel, stride, padding, dilation),
-                          cols)
+    elementwise_kernel(xp, "im2col", f"raw T x, {GEOMETRY}", "T cols", _IM2COL)(
+        xp.ascontiguousarray(x), *geometry(x.shape, out_hw, kernel, stride, padding, dilation), cols)
     return cols.reshape(groups, -1, n * oh * ow)
 
 
@@ -102,6 +99,6 @@ def col2im(columns, x_shape, x_dtype, kernel, stride, padding, dilation):
         base = columns
     strides = [numpy.int64(s // itemsize) for s in columns.strides]
     gx = xp.empty(x_shape, dtype=x_dtype)
-    _kernel(xp, "col2im")(base, *_geometry(x_shape, columns.shape[4:], kernel, stride, padding, dilation),
-                          *strides, gx)
+    elementwise_kernel(xp, "col2im", f"raw T cols, {GEOMETRY}, {_COL2IM_STRIDES}", "T gx", _COL2IM)(
+        base, *geometry(x_shape, columns.shape[4:], kernel, stride, padding, dilation), *strides, gx)
     return gx
