@@ -63,3 +63,5 @@ from .functional.activation import gelu, hardsigmoid, hardswish, hardtanh, logsi
 from .allocator import keep_freed_memory  # noqa: E402
 
 keep_freed_memory()  # process-wide: freed arrays stay in the heap for the next step (see allocator.py)
+
+from .backend import are_deterministic_algorithms_enabled, use_deterministic_algorithms  # noqa: E402

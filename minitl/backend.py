@@ -14,6 +14,7 @@ import numpy
 _cupy = None          # the cupy module once imported and usable
 _cupy_checked = False
 _cupy_error = None    # why CuPy is unusable, for the error message
+_standin = None       # a strict CuPy stand-in module for GPU-less CI (see use_gpu_standin)
 
 GPU_INSTALL_HINT = (
     "install the GPU extra: pip install 'minitl[gpu]' (CUDA 12, cupy-cuda12x) or "
@@ -25,9 +26,31 @@ class DeviceError(RuntimeError):
     """A device was asked for that this machine cannot provide, or arrays sit on different devices."""
 
 
+def use_gpu_standin(module):
+    """Test hook: make ``module`` (a strict CuPy stand-in, ``tests/standin_cupy.py``) play CuPy; None undoes it.
+
+    While set, ``device="cuda"`` means the stand-in's arrays, so the whole GPU path runs on a machine
+    with no GPU and every host/device mix-up raises as it would on CuPy. ``$MINITL_CUPY_STANDIN``
+    (an importable module name) does the same for a whole process. Returns the previous stand-in.
+    """
+    global _standin
+    previous, _standin = _standin, module
+    return previous
+
+
+def _standin_from_env():
+    name = os.environ.get("MINITL_CUPY_STANDIN")
+    if name and _standin is None:
+        import importlib  # noqa: PLC0415 - test flag only
+        use_gpu_standin(importlib.import_module(name))
+    return _standin
+
+
 def _load_cupy():
     """Import CuPy once; keep it only when a GPU answers. Never raises."""
     global _cupy, _cupy_checked, _cupy_error
+    if _standin is not None or _standin_from_env() is not None:
+        return _standin
     if not _cupy_checked:
         _cupy_checked = True
         try:
@@ -48,7 +71,7 @@ def is_gpu_available() -> bool:
 
 def _is_cupy_array(x) -> bool:
     # Checked by the class's module name so that no CuPy import happens on the CPU path.
-    return type(x).__module__.startswith("cupy")
+    return type(x).__module__.startswith("cupy") or (_standin is not None and isinstance(x, _standin.ndarray))
 
 
 def get_array_module(*arrays):
@@ -89,6 +112,26 @@ def require_gpu():
     return cupy
 
 
+def cupyx():
+    """The ``cupyx`` module (its ``scatter_add``, kernels' helpers), imported on the GPU path only."""
+    if _standin is not None:
+        return _standin.cupyx
+    import cupyx as module  # noqa: PLC0415 - GPU path only
+    import cupyx.scipy.special  # noqa: F401,PLC0415 - erf for exact GELU
+    return module
+
+
+def has_cuda_kernels(xp) -> bool:
+    """Whether ops may use their custom GPU kernels (``ElementwiseKernel``) on ``xp``'s arrays.
+
+    True on CuPy; on the test stand-in only when it can run kernel bodies (it compiles them as C);
+    never on NumPy. ``$MINITL_CUDA_KERNELS=0`` turns them off (the portable array code runs instead).
+    """
+    if xp is numpy or os.environ.get("MINITL_CUDA_KERNELS", "1") == "0":
+        return False
+    return hasattr(xp, "ElementwiseKernel")
+
+
 def asnumpy(x):
     """A NumPy array holding ``x`` (copied from the GPU if needed; NumPy input passes through)."""
     if _is_cupy_array(x):
@@ -105,18 +148,74 @@ def to_device(x, device):
     return cupy.asarray(x)
 
 
+class PinnedUploader:
+    """Host batches -> GPU arrays, each copied once through a pinned (page-locked) staging buffer,
+    asynchronously on the current stream: the host can prepare the next batch while this one crosses.
+
+    A staging buffer must outlive its copy: the last ``depth`` buffers are kept, each with the event
+    recorded after its copy, and the oldest is released only once its event has completed (normally
+    long done: the loop has read a loss since). Used by ``DataLoader(device="cuda")``.
+    """
+
+    def __init__(self, depth: int = 2):
+        self.depth = depth
+        self._in_flight = []  # (pinned buffer, event), oldest first
+
+    def __call__(self, host):
+        cupy = require_gpu()
+        host = numpy.ascontiguousarray(host)
+        pinned = cupyx().empty_pinned(host.shape, host.dtype)
+        pinned[...] = host
+        out = cupy.empty(host.shape, host.dtype)
+        stream = cupy.cuda.get_current_stream()
+        out.set(pinned, stream=stream)  # asynchronous: pinned memory and an explicit stream
+        self._in_flight.append((pinned, stream.record()))
+        while len(self._in_flight) > self.depth:
+            _, event = self._in_flight.pop(0)
+            event.synchronize()
+        return out
+
+
+_deterministic = False
+
+
+def use_deterministic_algorithms(mode: bool) -> None:
+    """Make every op give bit-identical results run to run on the GPU too (as ``torch.use_deterministic_algorithms``).
+
+    On NumPy everything is deterministic already. On CuPy the one non-deterministic op minitl uses is
+    ``scatter_add`` (``cupyx.scatter_add``: float atomic adds land in a different order each run), behind
+    the gradient of indexing (``x[idx]``) and anything else that adds into repeated indices. With
+    ``mode=True`` it runs on the host instead (``numpy.add.at``: one copy there and back, and a sync: slow).
+    Convolution and max-pool backward need no switch: on the GPU they are gather kernels, deterministic
+    by design (conv_cuda.py, pool_cuda.py); cuBLAS products and CUB sums give the same bits on the same GPU and shapes.
+    minitl uses no ``cumsum`` (non-deterministic on CuPy too).
+    """
+    global _deterministic
+    _deterministic = bool(mode)
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _deterministic
+
+
 def scatter_add(target, indices, values) -> None:
     """In place ``target[indices] += values`` where repeated indices all add up (``np.add.at``).
 
     Plain ``target[idx] += v`` keeps only one of the duplicates: the gradient of an indexing op
-    needs this instead.
+    needs this instead. On CuPy the adds are atomic and land in any order (see
+    ``use_deterministic_algorithms``).
     """
     xp = get_array_module(target)
     if xp is numpy:
         numpy.add.at(target, indices, values)
+    elif _deterministic:  # on the host, in index order: the same bits every run
+        host = asnumpy(target)
+        on_host = tuple(asnumpy(i) if hasattr(i, "shape") else i for i in indices) if isinstance(indices, tuple) \
+            else asnumpy(indices) if hasattr(indices, "shape") else indices
+        numpy.add.at(host, on_host, asnumpy(values) if hasattr(values, "shape") else values)
+        target[...] = xp.asarray(host)
     else:
-        import cupyx  # noqa: PLC0415 - GPU path only
-        cupyx.scatter_add(target, indices, values)
+        cupyx().scatter_add(target, indices, values)
 
 
 def sliding_window_view(x, window_shape, axis):
@@ -132,21 +231,32 @@ def as_strided(x, shape, strides):
 
 
 def random_array(kind: str, shape, dtype, device, low=0.0, high=1.0):
-    """Draw ``uniform`` or ``normal`` numbers from the seeded host generator, then move them.
+    """``uniform`` numbers in [low, high) or ``normal`` ones (mean ``low``, std ``high``) on ``device``.
 
-    Drawing on the host keeps ``manual_seed`` meaningful on both devices: the same seed gives the
-    same numbers on the CPU and on the GPU.
+    Drawn where they are used: on the CPU by the seeded host generator, on the GPU by the device
+    generator seeded from the same ``manual_seed`` (``minitl.random.get_device_rng``), so a dropout
+    mask never crosses the bus. The two devices give different streams for the same seed.
     """
-    from .random import get_rng  # noqa: PLC0415 - avoid an import cycle at package start
+    from .random import get_device_rng  # noqa: PLC0415 - avoid an import cycle at package start
 
-    rng = get_rng()
-    if kind == "uniform":
-        host = rng.uniform(low, high, size=shape)
-    elif kind == "normal":
-        host = rng.standard_normal(size=shape) * high + low
-    else:
+    if kind not in ("uniform", "normal"):
         raise ValueError(f"unknown random kind {kind!r}: use 'uniform' or 'normal'")
-    return to_device(host.astype(dtype, copy=False), device)
+    device = normalize_device(device)
+    xp = numpy if device == "cpu" else require_gpu()
+    rng = get_device_rng(xp)
+    dtype = numpy.dtype(dtype)
+    draw_dtype = dtype if dtype in (numpy.float32, numpy.float64) else numpy.dtype(numpy.float64)
+    if xp is numpy:  # the host stream as before: float64 draws, so CPU results do not change
+        draws = rng.uniform(low, high, size=shape) if kind == "uniform" else rng.standard_normal(size=shape)
+    elif kind == "uniform":
+        draws = rng.random(shape, dtype=draw_dtype)
+    else:
+        draws = rng.standard_normal(shape, dtype=draw_dtype)
+    if kind == "normal":
+        draws = draws * high + low
+    elif xp is not numpy:
+        draws = draws * (high - low) + low
+    return draws.astype(dtype, copy=False)
 
 
 class device(str):  # noqa: N801 - PyTorch's name
@@ -182,8 +292,7 @@ def erf(x):
     element by element (exact, but slow on big arrays: ``pip install scipy`` speeds it up).
     """
     if _is_cupy_array(x):
-        import cupyx.scipy.special  # noqa: PLC0415 - GPU path only
-        return cupyx.scipy.special.erf(x)
+        return cupyx().scipy.special.erf(x)
     try:
         from scipy.special import erf as scipy_erf  # noqa: PLC0415 - optional accelerator
     except ImportError:

@@ -1,19 +1,37 @@
 """Seeded randomness for the whole engine.
 
-One NumPy ``Generator`` drives every random initialisation, dropout mask and shuffle, so that
-``minitl.manual_seed(n)`` makes a run reproducible on the CPU. Random arrays are drawn on the host
-and then moved to the device (see ``backend.to_device``): the same seed gives the same numbers on
-NumPy and on CuPy, which is what parity tests need.
+One NumPy ``Generator`` drives every random initialisation, dropout mask and shuffle on the CPU, so
+that ``minitl.manual_seed(n)`` makes a run reproducible. On the GPU, random initialisation and
+dropout masks are drawn *on the device* by a CuPy generator seeded from the same ``manual_seed``
+(``get_device_rng``): no host->device copy of a mask every step. The two streams are different
+generators (NumPy's PCG64, CuPy's XORWOW): the same seed gives reproducible numbers on each device,
+but NOT the same numbers on the CPU and on the GPU. Parity tests that need equal numbers draw them
+on the host and move them. Shuffles (data loaders, transforms, splits) always use the host generator.
+A checkpoint stores the host generator only: after a resume the device stream starts again from the seed.
 """
 import numpy
 
 _generator = numpy.random.default_rng(0)
+_seed = 0
+_device_generators = {}  # GPU array module -> its Generator, made from _seed on first use
 
 
 def manual_seed(seed: int) -> None:
-    """Reseed the global generator; every later init, dropout mask and shuffle follows from ``seed``."""
-    global _generator
-    _generator = numpy.random.default_rng(int(seed))
+    """Reseed the global generators; every later init, dropout mask and shuffle follows from ``seed``."""
+    global _generator, _seed
+    _generator, _seed = numpy.random.default_rng(int(seed)), int(seed)
+    _device_generators.clear()
+
+
+def get_device_rng(xp):
+    """The generator that draws on ``xp``'s device: the host one for NumPy, a CuPy ``Generator``
+    (seeded from ``manual_seed``) for CuPy. Only ``random``, ``standard_normal`` and ``integers``
+    exist on both."""
+    if xp is numpy:
+        return _generator
+    if xp not in _device_generators:
+        _device_generators[xp] = xp.random.default_rng(_seed)
+    return _device_generators[xp]
 
 
 def get_rng() -> numpy.random.Generator:

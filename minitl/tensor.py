@@ -12,6 +12,7 @@ import numpy
 from . import backend
 from .autograd import RemovableHandle, run_backward
 from .tensor_methods import TensorMethods
+from .device_checks import read_to_host
 
 DEFAULT_FLOAT = numpy.float32
 
@@ -113,7 +114,8 @@ class Tensor(TensorMethods):
         """The single element as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item() needs a one-element tensor, got shape {self.shape}")
-        return self.data.reshape(()).item()
+        # one copy, shared with any device-side check still waiting (device_checks.py)
+        return read_to_host(self.data.reshape(())).item()
 
     def __array__(self, dtype=None, copy=None):
         """The data as a NumPy array, so ``numpy.asarray(t)`` is one fast copy (from the GPU if needed).

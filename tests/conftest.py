@@ -8,12 +8,58 @@ from minitl import backend
 DEVICES = ["cpu"] + (["cuda"] if backend.is_gpu_available() else [])
 
 
-@pytest.fixture(params=["cpu", "cuda"])
-def device(request):
-    """'cpu' always; 'cuda' only where CuPy and a GPU are present (skipped otherwise)."""
+@pytest.fixture(params=["cpu", "cuda", "standin"])
+def device(request, monkeypatch):
+    """'cpu' always; 'cuda' only where CuPy and a GPU are present (skipped otherwise); 'standin': the GPU
+    path on the strict CuPy stand-in (tests/standin_cupy.py), in the modules listed in STANDIN_MODULES.
+
+    The test sees ``"cuda"`` for the stand-in too; the default device stays the CPU, as for 'cuda', so a
+    tensor made without ``device=`` next to a device tensor is the mix-up it would be on a GPU.
+    """
     if request.param == "cuda" and not backend.is_gpu_available():
         pytest.skip("CuPy with a CUDA GPU is not available")
+    if request.param == "standin":
+        return use_standin(monkeypatch)
     return request.param
+
+
+# The test modules whose `device` tests also run on the stand-in (`pytest -k standin`): ops, layers,
+# optimizers, the training loop, the data loader, inspection. The rest (file formats, CLI) stay CPU-only
+# to keep CI short.
+STANDIN_MODULES = ("test_autograd", "test_tensor", "test_functional_", "test_nn_", "test_optim_", "test_train_",
+                   "test_data_loader", "test_inspect", "test_device_moves", "test_backend", "test_gradcheck",
+                   "test_models", "test_standin")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Drop the `standin` case outside STANDIN_MODULES (deselected, not skipped: no noise in the summary)."""
+    keep, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        is_standin = callspec is not None and callspec.params.get("device") == "standin"
+        if is_standin and not item.module.__name__.startswith(STANDIN_MODULES):
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def use_standin(monkeypatch):
+    """Make 'cuda' mean the strict CuPy stand-in for one test; returns 'cuda'."""
+    import standin_cupy  # noqa: PLC0415 - tests/ is on sys.path
+
+    monkeypatch.setattr(backend, "_standin", standin_cupy)
+    standin_cupy.COUNTS.reset()
+    return "cuda"
+
+
+@pytest.fixture
+def standin(monkeypatch):
+    """The stand-in module itself, active for this test (its COUNTS reset)."""
+    use_standin(monkeypatch)
+    return backend._standin
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,8 @@ def no_gpu(monkeypatch):
     monkeypatch.setattr(backend, "_cupy_checked", True)
     monkeypatch.setattr(backend, "_cupy", None)
     monkeypatch.setattr(backend, "_cupy_error", "CuPy could not be imported (ImportError: simulated)")
+    monkeypatch.setattr(backend, "_standin", None)  # nor a CuPy stand-in ($MINITL_CUPY_STANDIN)
+    monkeypatch.delenv("MINITL_CUPY_STANDIN", raising=False)
 
 
 def test_get_array_module_of_numpy_is_numpy():
@@ -171,12 +173,24 @@ def test_manual_seed_makes_random_array_reproducible(kind):
     assert first.dtype == numpy.float32 and first.shape == (3, 4)
 
 
-def test_random_array_same_numbers_on_every_device(device):
+def test_random_array_is_drawn_on_the_device_and_reproducible(device):
     minitl.manual_seed(3)
-    here = backend.asnumpy(backend.random_array("normal", (5,), numpy.float32, device))
+    first = backend.random_array("normal", (5,), numpy.float32, device)
+    assert backend.device_of(first) == device and first.dtype == numpy.float32
     minitl.manual_seed(3)
-    numpy.testing.assert_array_equal(here, backend.random_array("normal", (5,), numpy.float32, "cpu"))
-    assert backend.device_of(backend.random_array("normal", (5,), numpy.float32, device)) == device
+    again = backend.random_array("normal", (5,), numpy.float32, device)
+    numpy.testing.assert_array_equal(backend.asnumpy(first), backend.asnumpy(again))
+    uniform = backend.asnumpy(backend.random_array("uniform", (4000,), numpy.float32, device, low=2.0, high=3.0))
+    assert uniform.min() >= 2.0 and uniform.max() < 3.0 and abs(uniform.mean() - 2.5) < 0.02
+
+
+def test_device_random_stream_differs_from_the_cpu_one_and_makes_no_copy(standin):
+    minitl.manual_seed(3)
+    on_device = backend.random_array("normal", (5,), numpy.float32, "cuda")
+    assert standin.COUNTS.host_to_device == 0  # drawn there, not moved there
+    minitl.manual_seed(3)
+    on_cpu = backend.random_array("normal", (5,), numpy.float32, "cpu")
+    assert not numpy.array_equal(backend.asnumpy(on_device), on_cpu)  # documented: different generators
 
 
 def test_random_array_ranges():
@@ -189,3 +203,20 @@ def test_random_array_ranges():
 def test_random_array_unknown_kind_raises():
     with pytest.raises(ValueError, match="unknown random kind"):
         backend.random_array("poisson", (2,), numpy.float32, "cpu")
+
+
+def test_deterministic_scatter_add_runs_on_the_host_with_the_same_result(standin):
+    indices, values = numpy.array([0, 0, 2, 0]), numpy.array([1.0, 2.0, 3.0, 4.0])
+    fast = standin.zeros(4)
+    backend.scatter_add(fast, standin.asarray(indices), standin.asarray(values))
+    assert not minitl.are_deterministic_algorithms_enabled()
+    minitl.use_deterministic_algorithms(True)
+    try:
+        assert minitl.are_deterministic_algorithms_enabled()
+        exact = standin.zeros(4)
+        standin.COUNTS.reset()
+        backend.scatter_add(exact, (standin.asarray(indices),), standin.asarray(values))
+        assert standin.COUNTS.device_to_host == 3  # target, indices, values: the price of the host path
+        assert exact.tolist() == fast.tolist() == [7.0, 0.0, 3.0, 0.0]
+    finally:
+        minitl.use_deterministic_algorithms(False)

@@ -126,3 +126,17 @@ def test_array_dataset_accepts_uint8_wide_ints_and_floats():
         ArrayDataset(numpy.zeros((2, 2, 2), numpy.uint8), [0, 2], ["a", "b"])
     with pytest.raises(DatasetError, match="one per image"):
         ArrayDataset(numpy.zeros((2, 2, 2), numpy.uint8), [0])
+
+
+def test_cuda_batches_cross_once_through_pinned_buffers(standin):
+    loader = DataLoader(make_dataset(10), batch_size=2, shuffle=True, seed=0, device="cuda")
+    on_cpu = [(x.numpy(), y.numpy()) for x, y in DataLoader(make_dataset(10), batch_size=2, shuffle=True, seed=0)]
+    standin.COUNTS.reset()
+    batches = list(loader)
+    assert standin.COUNTS.host_to_device == 2 * len(batches) == 10  # images once, labels once per batch
+    assert standin.COUNTS.device_to_host == 0
+    assert standin.COUNTS.event_waits == 2 * len(batches) - 2  # two buffers in flight: only older ones are waited for
+    for (x, y), (host_x, host_y) in zip(batches, on_cpu):
+        assert x.device == y.device == "cuda" and x.dtype == numpy.float32 and y.dtype == numpy.int64
+        numpy.testing.assert_array_equal(x.numpy(), host_x)
+        numpy.testing.assert_array_equal(y.numpy(), host_y)

@@ -66,3 +66,14 @@ def test_p_one_drops_everything(device):
 def test_bad_probability_says_so(p):
     with pytest.raises(ValueError, match="between 0 and 1"):
         dropout(_ones((2, 2), "cpu"), p)
+
+
+def test_dropout_mask_is_drawn_on_the_device(standin):
+    x = minitl.tensor(numpy.ones((64, 64)), device="cuda", requires_grad=True)
+    standin.COUNTS.reset()
+    y = dropout(x, p=0.25)
+    y.sum().backward()
+    assert standin.COUNTS.host_to_device == 0 and standin.COUNTS.device_to_host == 0
+    kept = y.numpy() != 0
+    assert abs(kept.mean() - 0.75) < 0.03
+    numpy.testing.assert_array_equal(x.grad.numpy(), (kept / numpy.float32(0.75)).astype(numpy.float32))

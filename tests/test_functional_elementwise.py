@@ -192,8 +192,12 @@ def test_pow_gradient_at_zero_with_exponent_zero_is_zero_like_torch(device):
     assert_matches_torch(lambda a, b: a ** b, lambda t, u: t ** u, [x, numpy.zeros(3)], device)
 
 
+def _device_of(*operands):
+    return next(t.device for t in operands if isinstance(t, minitl.Tensor))
+
+
 @pytest.mark.parametrize("op", [ew.add, ew.sub, ew.mul, ew.div, ew.pow, ew.maximum, ew.minimum,
-                                lambda x, y: ew.where(minitl.tensor([True, False]), x, y)],
+                                lambda x, y: ew.where(minitl.tensor([True, False], device=_device_of(x, y)), x, y)],
                          ids=["add", "sub", "mul", "div", "pow", "maximum", "minimum", "where"])
 def test_arithmetic_with_integer_operands_stays_float32_like_torch(op, device):
     torch = torch_or_skip()

@@ -199,3 +199,22 @@ def test_lenet_exposes_features_and_classifier():
     lenet = LeNet5()
     assert lenet.head is lenet.classifier[5]
     assert [type(m).__name__ for m in lenet.features][:3] == ["Conv2d", "ReLU", "MaxPool2d"]
+
+
+@pytest.mark.parametrize("build, shape", [(lambda: SmallCNN(), (2, 1, 28, 28)), (lambda: LeNet5(), (2, 1, 28, 28)),
+                                          (lambda: resnet8(num_classes=3), (2, 3, 16, 16))],
+                         ids=["smallcnn", "lenet5", "resnet8"])
+def test_models_train_step_on_every_device_matches_the_cpu(build, shape, device):
+    minitl.manual_seed(0)
+    cpu_model, moved = build(), build()
+    moved.load_state_dict(cpu_model.state_dict())
+    moved.to(device)
+    x = numpy.random.default_rng(0).standard_normal(shape).astype(numpy.float32)
+    target = numpy.arange(shape[0]) % 3
+    results = []
+    for model, where in ((cpu_model, "cpu"), (moved, device)):
+        loss = F.cross_entropy(model(minitl.tensor(x, device=where)), minitl.tensor(target, device=where))
+        loss.backward()
+        results.append([loss.numpy()] + [p.grad.numpy() for p in model.parameters()])
+    for ours, reference in zip(*results):
+        numpy.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-5)

@@ -177,3 +177,41 @@ def test_repr_shows_structure_frozen_and_lr_scale():
     text = repr(seq)
     assert "Linear(in_features=2, out_features=3, bias=True)" in text
     assert "frozen" in text and "lr_scale=0.1" in text
+
+
+LAYERS_ON_EVERY_DEVICE = {  # name -> (layer factory, input shape)
+    "linear": (lambda: nn.Linear(6, 4), (3, 6)),
+    "conv2d": (lambda: nn.Conv2d(2, 4, 3, stride=2, padding=1), (2, 2, 7, 7)),
+    "conv2d-groups-dilation": (lambda: nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=2), (2, 4, 6, 6)),
+    "batchnorm2d": (lambda: nn.BatchNorm2d(3), (4, 3, 5, 5)),
+    "batchnorm1d": (lambda: nn.BatchNorm1d(5), (6, 5)),
+    "layernorm": (lambda: nn.LayerNorm(5), (3, 5)),
+    "maxpool": (lambda: nn.MaxPool2d(3, stride=2, padding=1), (2, 2, 7, 7)),
+    "avgpool": (lambda: nn.AvgPool2d(2), (2, 2, 6, 6)),
+    "adaptive-avgpool": (lambda: nn.AdaptiveAvgPool2d(1), (2, 3, 5, 5)),
+    "activations": (lambda: nn.Sequential(nn.ReLU(), nn.GELU(), nn.ELU(), nn.LeakyReLU(0.1), nn.Sigmoid(),
+                                          nn.Tanh(), nn.LogSoftmax(dim=1)), (4, 6)),
+    "flatten-linear": (lambda: nn.Sequential(nn.Flatten(), nn.Linear(12, 3)), (2, 3, 2, 2)),
+}
+
+
+@pytest.mark.parametrize("name", list(LAYERS_ON_EVERY_DEVICE))
+def test_layer_forward_backward_and_state_match_the_cpu(name, device, rng):
+    factory, shape = LAYERS_ON_EVERY_DEVICE[name]
+    minitl.manual_seed(0)
+    cpu_layer = factory()
+    moved = factory()
+    moved.load_state_dict(cpu_layer.state_dict())
+    moved.to(device)
+    x = rng.standard_normal(shape).astype(numpy.float32)
+    results = []
+    for layer, where in ((cpu_layer, "cpu"), (moved, device)):
+        inputs = minitl.tensor(x, requires_grad=True, device=where)
+        out = layer(inputs)
+        assert out.device == where
+        upstream = numpy.random.default_rng(1).standard_normal(out.shape).astype(numpy.float32)
+        out.backward(minitl.tensor(upstream, device=where))
+        results.append([out.numpy(), inputs.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()]
+                       + [b.numpy() for b in layer.buffers()])
+    for ours, reference in zip(*results):
+        numpy.testing.assert_allclose(ours, reference, rtol=1e-5, atol=1e-6)

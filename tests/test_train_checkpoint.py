@@ -337,3 +337,24 @@ def test_resume_validates_everything_before_changing_anything(tmp_path, damage):
     _assert_unchanged(fresh, snapshot)
     assert minitl.random.get_rng().bit_generator.state == rng_before
     assert stopper.state_dict() == stopper_before
+
+
+def test_resume_on_the_device_continues_exactly(tmp_path, device):
+    """Optimizer state and weights on the GPU go to the file and back (no dropout: the device stream is not saved)."""
+    data, total, stop = make_data(), 8, 5
+
+    def run(steps, resume_from=None):
+        model, optimizer, scheduler = build_cnn(seed=1 if resume_from is None else 5)
+        model.to(device)
+        history = fit(model, optimizer, DataLoader(data, 12, shuffle=True, seed=7, device=device), steps=steps,
+                      scheduler=scheduler, verbose=False, resume_from=resume_from)
+        return history, model, optimizer, scheduler
+
+    straight = run(total)[0]
+    first, model, optimizer, scheduler = run(stop)
+    save_checkpoint(tmp_path / "run.npz", model, optimizer, scheduler, history=first)
+    resumed, model, optimizer, _ = run(total, resume_from=tmp_path / "run.npz")
+    numpy.testing.assert_allclose(resumed.step_losses, straight.step_losses, rtol=1e-6)
+    assert {p.device for p in model.parameters()} == {device}
+    assert {minitl.backend.device_of(v) for state in optimizer.state_dict()["state"].values()
+            for v in state.values() if hasattr(v, "shape")} <= {device}

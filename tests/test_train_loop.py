@@ -197,3 +197,78 @@ def test_fit_refuses_epochs_and_steps_that_are_not_positive_integers(targets):
     optimizer = SGD(model, lr=0.1)
     with pytest.raises(ValueError, match="must be a positive integer"):
         fit(model, optimizer, batches(), verbose=False, **targets)
+
+
+# ----- host reads on the GPU path (the strict CuPy stand-in counts device->host copies) -----
+
+def device_batches(device, **kwargs):
+    return [(x.to(device), y.to(device)) for x, y in batches(**kwargs)]
+
+
+def test_fit_and_evaluate_on_every_device(device):
+    minitl.manual_seed(0)
+    model = small_model().to(device)
+    history = fit(model, SGD(model, lr=0.1), device_batches(device), epochs=3,
+                  val_loader=device_batches(device, seed=1), verbose=False)
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert all(isinstance(s["loss"], float) for s in history.steps)
+    scores = evaluate(model, device_batches(device, seed=1))
+    assert scores["loss"] == pytest.approx(history["val_loss"][-1]) and scores["samples"] == 32
+
+
+def test_a_training_step_makes_one_device_to_host_copy(standin):
+    from minitl.data import ArrayDataset, DataLoader  # noqa: PLC0415
+    from minitl.models import SmallCNN  # noqa: PLC0415
+
+    rng = numpy.random.default_rng(0)
+    data = ArrayDataset(rng.integers(0, 256, (32, 1, 28, 28), dtype=numpy.uint8), rng.integers(0, 10, 32),
+                        [str(c) for c in range(10)])
+    model = SmallCNN().to("cuda")
+    optimizer = minitl.optim.Adam(model.parameters(), lr=1e-3)
+    standin.COUNTS.reset()
+    history = fit(model, optimizer, DataLoader(data, batch_size=8, device="cuda"), steps=4, verbose=False)
+    assert len(history.steps) == 4 and all(math.isfinite(s["loss"]) for s in history.steps)
+    assert standin.COUNTS.device_to_host == 4  # the loss (and the correct count) of each step, one copy
+    assert standin.COUNTS.host_to_device == 8  # each batch: images once, labels once
+    standin.COUNTS.reset()
+    evaluate(model, DataLoader(data, batch_size=8, device="cuda"))
+    assert standin.COUNTS.device_to_host == 1  # the whole pass read at its end
+
+
+def test_log_every_reads_every_k_steps_and_records_every_loss(standin):
+    def run(log_every):
+        minitl.manual_seed(0)
+        model = small_model().to("cuda")
+        standin.COUNTS.reset()
+        history = fit(model, SGD(model, lr=0.1), device_batches("cuda"), steps=8, log_every=log_every,
+                      verbose=False)
+        return history, standin.COUNTS.device_to_host
+
+    every_step, copies_1 = run(1)
+    every_4, copies_4 = run(4)
+    assert (copies_1, copies_4) == (8, 2)  # 8 steps in 2 epochs of 4: one read per epoch end with k=4
+    assert every_4.step_losses == every_step.step_losses
+    assert every_4["train_loss"] == every_step["train_loss"]
+    assert every_4["train_accuracy"] == every_step["train_accuracy"]
+
+
+def test_log_every_checks_the_loss_at_the_read():
+    model = small_model()
+    with pytest.raises(TrainingDivergedError) as caught:
+        fit(model, SGD(model, lr=0.1), batches(), epochs=2, loss_fn=nan_at(2), log_every=3, verbose=False)
+    assert caught.value.step == 2  # found at the read after step 3, reported at the step that went bad
+    with pytest.raises(ValueError, match="log_every=1"):
+        fit(model, SGD(model, lr=0.1), batches(), epochs=1, on_nan="skip", log_every=2, verbose=False)
+    with pytest.raises(ValueError, match="positive integer"):
+        fit(model, SGD(model, lr=0.1), batches(), epochs=1, log_every=0, verbose=False)
+
+
+def test_out_of_range_target_on_the_device_raises_at_the_loss_read(standin):
+    model = small_model().to("cuda")
+    data = device_batches("cuda")
+    bad_x, bad_y = data[1]
+    data[1] = (bad_x, Tensor(numpy.array([0, 1, 2, 7, 0, 1, 2, 0]), device="cuda"))
+    standin.COUNTS.reset()
+    with pytest.raises(IndexError, match="class target 7 is out of range for 3 classes"):
+        fit(model, SGD(model, lr=0.1), data, epochs=1, verbose=False)
+    assert standin.COUNTS.device_to_host == 2  # no extra sync for the check: it rode with the loss read

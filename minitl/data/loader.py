@@ -18,7 +18,7 @@ import math
 
 import numpy
 
-from ..backend import default_device
+from ..backend import PinnedUploader, default_device, normalize_device
 from ..random import resolve_rng
 from ..tensor import Tensor
 from .errors import DatasetError
@@ -30,7 +30,8 @@ class DataLoader:
     ``batch_size``: images per batch. ``shuffle``: a new random order every epoch (else 0..N-1).
     ``drop_last``: skip the last, smaller batch. ``seed``: the loader's own shuffle generator
     (None: the global one). ``device``: ``"cpu"`` or ``"cuda"`` (None: ``minitl``'s default device);
-    each batch is moved there once, as a whole.
+    each batch is moved there once, as a whole (on the GPU through pinned host memory, asynchronously:
+    ``backend.PinnedUploader``).
     """
 
     def __init__(self, dataset, batch_size: int = 64, shuffle: bool = False, drop_last: bool = False,
@@ -67,12 +68,16 @@ class DataLoader:
                 for start in range(0, len(self) * self.batch_size, self.batch_size)]
 
     def __iter__(self):
-        device = self.device if self.device is not None else default_device()
+        device = normalize_device(self.device if self.device is not None else default_device())
+        # On the GPU each batch array crosses once, through a pinned buffer, asynchronously.
+        move = PinnedUploader() if device == "cuda" else None
         for indices in self.batch_indices():
             images, labels = self.dataset.get_batch(indices)
+            images, labels = numpy.asarray(images, numpy.float32), numpy.asarray(labels, numpy.int64)
+            if move is not None:
+                images, labels = move(images), move(labels)
             # The batch arrays are fresh, so the Tensors may own them without another copy.
-            yield (Tensor(images, dtype=numpy.float32, device=device),
-                   Tensor(labels, dtype=numpy.int64, device=device))
+            yield Tensor(images, device=device), Tensor(labels, device=device)
 
     def __repr__(self) -> str:
         return (f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, shuffle={self.shuffle}, "

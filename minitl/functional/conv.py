@@ -6,13 +6,15 @@ a single ``matmul`` with the weights, batched over groups. The backward is two m
 for the weights, one for the columns) and a col2im step that adds each column back into the image
 positions it was read from (``col2im``): a loop over the kh*kw kernel offsets, each one strided-slice
 ``+=`` (deterministic: no scatter, no atomics). ``pool.py`` reuses the window helpers and ``col2im``.
+On the GPU (CuPy 14 has no cuDNN) im2col and col2im are one CUDA kernel each, beside this code in
+``conv_cuda.py`` (col2im as a deterministic gather); the GEMM is cuBLAS through ``matmul`` either way.
 
 Talks to: ``autograd.py`` (Function), ``backend.py`` (array module, sliding windows).
 """
 import numbers
 
 from ..autograd import Function
-from ..backend import get_array_module, sliding_window_view
+from ..backend import get_array_module, has_cuda_kernels, sliding_window_view
 
 
 def pair(value, name):
@@ -86,19 +88,42 @@ def crop_hw(padded, padding, hw):
     return padded[:, :, ph:ph + h, pw:pw + w]
 
 
-def col2im(tap_grad, grad, x_shape, x_dtype, kernel, stride, padding, dilation):
+def col2im(tap_grad, grad, x_shape, x_dtype, kernel, stride, padding, dilation, columns=None):
     """The gradient of an (N, C, H, W) input from the gradients of what each kernel tap read: undoes ``windows``.
 
     ``tap_grad(i, j)`` gives the (N, C, OH, OW) gradient of the pixels tap (i, j) read (``grad`` is
     the op's output gradient, for its OH, OW and array module). Each tap adds its share back where it
     read from, in a zero-padded image that is cropped at the end: overlapping windows add up.
+    ``columns``: the same gradients as one (N, C, kh, kw, OH, OW) array (any strided view), when the
+    caller has it: on the GPU one gather kernel then replaces the loop over taps (conv_cuda.py).
     """
+    if columns is not None and has_cuda_kernels(get_array_module(columns)):
+        from .conv_cuda import col2im as col2im_kernel  # noqa: PLC0415 - GPU path only
+        return col2im_kernel(columns, x_shape, x_dtype, kernel, stride, padding, dilation)
     (n, c, h, w), (kh, kw), (ph, pw) = x_shape, kernel, padding
     g_padded = get_array_module(grad).zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x_dtype)
     for i in range(kh):
         for j in range(kw):
             g_padded[window_tap(i, j, grad.shape[2:], stride, dilation)] += tap_grad(i, j)
     return crop_hw(g_padded, padding, (h, w))
+
+
+def im2col(x, kernel, stride, padding, dilation, groups):
+    """x (N, C, H, W) -> (columns (G, C/G*kh*kw, N*OH*OW), (OH, OW)): every window as a column.
+
+    On the GPU one kernel builds the columns straight from the unpadded image (conv_cuda.py)."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (kh, kw), g = kernel, groups
+    out_hw = tuple(output_size(*args) for args in zip((h, w), kernel, stride, padding, dilation))
+    if has_cuda_kernels(xp):
+        from .conv_cuda import im2col as im2col_kernel  # noqa: PLC0415 - GPU path only
+        return im2col_kernel(x, kernel, stride, padding, dilation, g, out_hw), out_hw
+    view = windows(pad_hw(x, padding), kernel, stride, dilation)
+    oh, ow = out_hw
+    # (N, C, OH, OW, kh, kw) -> (G, Cg*kh*kw, N*OH*OW); this copy is the memory cost of im2col
+    view = view.reshape(n, g, c // g, oh, ow, kh, kw).transpose(1, 2, 5, 6, 0, 3, 4)
+    return xp.ascontiguousarray(view).reshape(g, -1, n * oh * ow), out_hw
 
 
 class Conv2d(Function):
@@ -111,11 +136,7 @@ class Conv2d(Function):
         n, c = x.shape[:2]
         out_channels, _, kh, kw = weight.shape
         g = self.groups
-        view = windows(pad_hw(x, self.padding), (kh, kw), self.stride, self.dilation)
-        oh, ow = view.shape[2:4]
-        # im2col: (N, C, OH, OW, kh, kw) -> (G, Cg*kh*kw, N*OH*OW); this copy is the memory cost of im2col
-        view = view.reshape(n, g, c // g, oh, ow, kh, kw).transpose(1, 2, 5, 6, 0, 3, 4)
-        cols = xp.ascontiguousarray(view).reshape(g, -1, n * oh * ow)
+        cols, (oh, ow) = im2col(x, (kh, kw), self.stride, self.padding, self.dilation, g)
         w_mat = weight.reshape(g, out_channels // g, -1)
         # the one product, over all pixels of all images at once: (G, Og, K) @ (G, K, N*OH*OW)
         y = _matmul(w_mat, cols).reshape(out_channels, n, oh, ow).transpose(1, 0, 2, 3)
@@ -147,7 +168,7 @@ class Conv2d(Function):
             w_mat = self.weight.reshape(g, out_channels // g, -1)
             d_cols = _matmul(w_mat.transpose(0, 2, 1), g_mat).reshape(c, kh, kw, n, oh, ow)
             gx = col2im(lambda i, j: d_cols[:, i, j].transpose(1, 0, 2, 3), grad, self.x_shape, self.x_dtype,
-                        (kh, kw), self.stride, self.padding, self.dilation)
+                        (kh, kw), self.stride, self.padding, self.dilation, columns=d_cols.transpose(3, 0, 1, 2, 4, 5))
         return gx, gw, gb
 
 

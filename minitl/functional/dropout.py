@@ -2,7 +2,8 @@
 
 This is *inverted* dropout: the scaling happens at training time, so the expected value of every
 element is unchanged and inference needs no correction at all (dropout is then the identity).
-The mask comes from ``backend.random_array``, so ``minitl.manual_seed`` makes it reproducible.
+The mask comes from ``backend.random_array``, drawn on the input's device (a GPU mask never crosses the bus),
+so ``minitl.manual_seed`` makes it reproducible on each device (CPU and GPU streams differ: minitl/random.py).
 Talks to: ``autograd.py`` (Function), ``backend.py`` (seeded random arrays, devices).
 """
 from ..autograd import Function

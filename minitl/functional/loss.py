@@ -12,7 +12,8 @@ all become one (N, C) matrix ``q`` of how much each log-probability counts, so t
 import warnings
 
 from ..autograd import Function
-from ..backend import device_of, get_array_module
+from ..backend import get_array_module
+from ..device_checks import deferred_check
 from ..tensor import as_tensor, data_of
 from .activation import log_softmax
 from .target_checks import check_class_target
@@ -67,11 +68,11 @@ def _target_weights(target, num_classes, weight, ignore_index, label_smoothing, 
         q = w * ((1 - label_smoothing) * target.astype(dtype, copy=False) + smoothing)
         return q, None
     kept = target != ignore_index
-    if device_of(target) == "cpu":  # on the GPU this check would stall the device every batch: CPU only
-        bad = kept & ((target < 0) | (target >= c))
-        if bad.any():
-            raise IndexError(f"class target {int(target[bad][0])} is out of range for {c} classes "
-                             f"(targets are 0..{c - 1}, or ignore_index={ignore_index})")
+    # CuPy would wrap a bad index silently. On the GPU the check waits on the device for the next loss
+    # read (device_checks.py): no sync per batch.
+    deferred_check("class target range", kept & ((target < 0) | (target >= c)), target,
+                   lambda value: IndexError(f"class target {value} is out of range for {c} classes "
+                                            f"(targets are 0..{c - 1}, or ignore_index={ignore_index})"))
     safe_target = xp.where(kept, target, 0)
     target_weight = w[safe_target] * kept  # w[y_i], 0 for ignored samples
     q = xp.zeros((n, c), dtype=dtype)

@@ -6,10 +6,12 @@ convolution, so overlapping windows add up correctly and nothing loops over pixe
 Adaptive average pooling is two small matrix products: averaging over a rectangle is averaging
 over rows, then over columns.
 
+On the GPU max pooling is one CUDA kernel each way instead (``pool_cuda.py``).
+
 Talks to: ``autograd.py`` (Function), ``conv.py`` (window helpers), ``backend.py`` (array module).
 """
 from ..autograd import Function
-from ..backend import get_array_module
+from ..backend import get_array_module, has_cuda_kernels
 from .conv import col2im, output_size, pad_hw, pair, window_tap, windows
 
 
@@ -121,7 +123,11 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     Padding counts as -inf, so it never wins. Notice that the gradient goes to one input per window
     (the first maximum on ties): every other input of the window gets zero.
     """
-    return MaxPool2d.apply(x, **_pool_settings(x, kernel_size, stride, padding, "max_pool2d"))
+    settings = _pool_settings(x, kernel_size, stride, padding, "max_pool2d")
+    if has_cuda_kernels(get_array_module(getattr(x, "data", x))):  # one kernel each way (pool_cuda.py)
+        from .pool_cuda import MaxPool2d as MaxPool2dKernel  # noqa: PLC0415 - GPU path only
+        return MaxPool2dKernel.apply(x, **settings)
+    return MaxPool2d.apply(x, **settings)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):

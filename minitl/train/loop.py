@@ -17,6 +17,11 @@ bar, callbacks at fixed moments (callbacks.py), a check that the loss is finite 
 the run with ``TrainingDivergedError`` before it can spoil the weights), and a bookmark of the data
 order so that a checkpoint can resume the run exactly (checkpoint.py).
 
+On the GPU, reading a number on the host (``float(loss)``) waits for every queued kernel: the loop
+reads the loss and the correct-count of a step together in ONE device->host copy, and with
+``fit(log_every=k)`` only every k steps (the k steps' values in one copy, still all recorded). The
+finite check then runs at those reads: with k > 1 a NaN is seen up to k - 1 steps late.
+
 ``evaluate`` measures loss and accuracy in eval mode (dropout off, BatchNorm running statistics)
 under ``no_grad`` (no graph, no saved activations), then puts every module's mode back as it was.
 
@@ -28,6 +33,8 @@ import math
 import time
 
 from ..autograd import no_grad
+from ..backend import get_array_module
+from ..device_checks import read_to_host
 from ..functional.loss import cross_entropy
 from ..tensor import Tensor
 from .checkpoint import Checkpoint, capture_rng, restore_rng, resume
@@ -43,14 +50,27 @@ INTERVALS = ("epoch", "step")
 def count_correct(outputs, targets):
     """Correct class predictions in a batch, or None when the task is not classification.
 
-    outputs (N, C) scores, targets (N,) integer class indices. Counting happens on the device;
-    only the final integer comes to the host.
+    outputs (N, C) scores, targets (N,) integer class indices. The count is a 0-d array on the
+    outputs' device: reading it (``int(...)``) is the host's business, batched with the loss.
     """
     scores = outputs.data if isinstance(outputs, Tensor) else outputs
     labels = targets.data if isinstance(targets, Tensor) else targets
     if scores.ndim != 2 or labels.ndim != 1 or labels.dtype.kind not in "iu":
         return None
-    return int((scores.argmax(axis=1) == labels).sum())
+    return (scores.argmax(axis=1) == labels).sum()
+
+
+def read_values(rows):
+    """``[(loss 0-d array, other 0-d arrays or None, ...), ...]`` -> host floats, in one device->host copy.
+
+    Each row comes back as a tuple of the same length, ``None`` where the row had ``None``.
+    """
+    if not rows:
+        return []
+    xp = get_array_module(rows[0][0])
+    flat = xp.stack([xp.asarray(v, dtype="float64").reshape(()) for row in rows for v in row if v is not None])
+    host = iter(read_to_host(flat).tolist())  # also raises a failed device-side check (device_checks.py)
+    return [tuple(None if v is None else next(host) for v in row) for row in rows]
 
 
 def batch_size(targets) -> int:
@@ -90,13 +110,16 @@ def evaluate(model, loader, loss_fn=cross_entropy):
     restored exactly (a model that was in eval mode stays in eval mode).
     """
     modes = [(module, module.training) for module in model.modules()]
-    means = RunningMeans()
+    means, pending = RunningMeans(), []
     model.eval()
     try:
         with no_grad():
             for inputs, targets in loader:
                 outputs = model(inputs)
-                means.add(float(loss_fn(outputs, targets).item()), count_correct(outputs, targets), batch_size(targets))
+                pending.append((loss_fn(outputs, targets).data, count_correct(outputs, targets), batch_size(targets)))
+                if len(pending) >= EVALUATE_READ_EVERY:
+                    _add_read(means, pending)
+            _add_read(means, pending)  # on the GPU: one host read for the whole pass (or per 256 batches)
     finally:
         for module, training in modes:
             module.training = training
@@ -105,18 +128,28 @@ def evaluate(model, loader, loss_fn=cross_entropy):
     return {"loss": means.loss, "accuracy": means.accuracy, "samples": means.samples}
 
 
+EVALUATE_READ_EVERY = 256  # batches whose (loss, correct) evaluate() reads in one copy
+
+
+def _add_read(means, pending):
+    for (loss, correct), (_, _, n) in zip(read_values([(loss, correct) for loss, correct, _ in pending]), pending):
+        means.add(loss, None if correct is None else int(correct), n)
+    pending.clear()
+
+
 class TrainingLoop:
     """The state of one ``fit`` call; callbacks receive it as ``loop``.
 
     Read: ``model``, ``optimizer``, ``scheduler``, ``train_loader``, ``val_loader``, ``history``,
     ``epoch`` (1-based, current), ``epochs`` / ``steps`` (the targets), ``step`` (optimizer steps
-    so far, across resumes), ``step_in_epoch``, ``last_loss``, ``last_finite_loss``.
+    so far, across resumes), ``step_in_epoch``, ``last_loss``, ``last_finite_loss`` (as of the last
+    read: every ``log_every`` steps; ``read_losses()`` reads the pending ones now).
     Write: ``stop_training = True`` ends the run after the current step.
     """
 
     def __init__(self, model, optimizer, train_loader, epochs=None, steps=None, loss_fn=cross_entropy,
                  val_loader=None, scheduler=None, callbacks=(), scheduler_interval="epoch", on_nan="raise",
-                 verbose=None, stream=None, regularizer=None):
+                 verbose=None, stream=None, regularizer=None, log_every=1):
         if epochs is None and steps is None:
             raise ValueError("fit() needs epochs= or steps= (or both: it stops at whichever comes first)")
         for name, value in (("epochs", epochs), ("steps", steps)):
@@ -127,6 +160,10 @@ class TrainingLoop:
         if scheduler_interval not in INTERVALS:
             raise ValueError(f"scheduler_interval must be one of {INTERVALS}, got {scheduler_interval!r}")
         check_optimizer_holds_model(model, optimizer)
+        if not isinstance(log_every, int) or log_every < 1:
+            raise ValueError(f"log_every must be a positive integer of steps, got {log_every!r}")
+        if on_nan == "skip" and log_every != 1:
+            raise ValueError("on_nan='skip' needs the loss on the host before every update: use log_every=1")
         self.model, self.optimizer, self.train_loader, self.val_loader = model, optimizer, train_loader, val_loader
         self.epochs, self.steps, self.loss_fn, self.scheduler = epochs, steps, loss_fn, scheduler
         self.callbacks = sorted(callbacks, key=lambda callback: callback.runs_last)  # stable: order kept otherwise
@@ -137,6 +174,8 @@ class TrainingLoop:
         self.last_loss = self.last_finite_loss = None
         self.stop_training = False
         self.regularizer = regularizer
+        self.log_every = log_every
+        self._unread = []  # (step record, loss 0-d array, correct 0-d array or None, batch size, means)
 
     # ----- helpers -----
     def _call(self, hook):
@@ -216,6 +255,7 @@ class TrainingLoop:
                 if self.stop_training or not self._steps_left():
                     partial = total_batches is None or self.step_in_epoch < total_batches
                     break
+            self.read_losses()
         except BaseException:
             bar.close()
             raise
@@ -248,7 +288,7 @@ class TrainingLoop:
         self._call("on_epoch_end")
 
     def train_step(self, inputs, targets, means):
-        """Forward, finite check, backward, update; one History step record."""
+        """Forward, finite check (at reads), backward, update; one History step record."""
         started = time.perf_counter()
         self.optimizer.zero_grad()
         outputs = self.model(inputs)
@@ -257,32 +297,43 @@ class TrainingLoop:
         if self.regularizer is not None:
             penalty = self.regularizer(self.model)
             loss = loss + penalty
-        value = float(loss.item())
         self.step += 1
         self.step_in_epoch += 1
-        self.last_loss = value
-        record = {"step": self.step, "epoch": self.epoch, "loss": value, "lr": self.lr()}
-        if penalty is not None:
-            record["penalty"] = float(penalty.item())
-        if math.isfinite(value):
+        record = {"step": self.step, "epoch": self.epoch, "loss": None, "lr": self.lr()}
+        self.history.steps.append(record)
+        self._unread.append((record, loss.data, count_correct(outputs, targets), batch_size(targets), means,
+                             None if penalty is None else penalty.data))
+        if len(self._unread) >= self.log_every:
+            self.read_losses()  # before backward: with log_every=1 a NaN never reaches the weights
+        if not record.get("skipped"):
             loss.backward()
             self.optimizer.step()
-            means.add(value, count_correct(outputs, targets), batch_size(targets))
-            self.last_finite_loss = value
-        elif self.on_nan == "raise":
-            raise TrainingDivergedError(self.step, self.epoch, value, self.last_finite_loss)
-        else:  # "skip": no backward, no update; the schedule still advances with the step count
-            means.skipped += 1
-            record["skipped"] = True
         if self.scheduler is not None and self.scheduler_interval == "step":
-            self.scheduler.step()
+            self.scheduler.step()  # a skipped step still advances the schedule with the step count
         record["seconds"] = time.perf_counter() - started
-        self.history.steps.append(record)
+
+    def read_losses(self):
+        """Read every unread step's loss and correct-count in one device->host copy; check they are finite."""
+        unread, self._unread = self._unread, []
+        values = read_values([(loss, correct, penalty) for _, loss, correct, _, _, penalty in unread])
+        for (record, _, _, n, means, _), (value, correct, penalty) in zip(unread, values):
+            correct = None if correct is None else int(correct)
+            record["loss"] = self.last_loss = value
+            if penalty is not None:
+                record["penalty"] = penalty
+            if math.isfinite(value):
+                means.add(value, correct, n)
+                self.last_finite_loss = value
+            elif self.on_nan == "raise":
+                raise TrainingDivergedError(record["step"], record["epoch"], value, self.last_finite_loss)
+            else:  # "skip" (log_every=1): no backward, no update
+                means.skipped += 1
+                record["skipped"] = True
 
 
 def fit(model, optimizer, train_loader, epochs=None, steps=None, loss_fn=cross_entropy, val_loader=None,
         scheduler=None, callbacks=(), *, scheduler_interval="epoch", on_nan="raise", verbose=None,
-        resume_from=None, stream=None, regularizer=None):
+        resume_from=None, stream=None, regularizer=None, log_every=1):
     """Train ``model`` and return its :class:`History`.
 
     ``train_loader``: any iterable of ``(inputs, targets)`` Tensor pairs (a ``DataLoader``, or a
@@ -298,8 +349,12 @@ def fit(model, optimizer, train_loader, epochs=None, steps=None, loss_fn=cross_e
     index, ``checkpoint.callback_keys``; a callback new since the save keeps its own state, a saved
     one that is gone is ignored). An exception (``TrainingDivergedError``, Ctrl-C) propagates;
     ``on_train_end`` is then not called, and the model keeps the weights of the last good step.
-    ``regularizer(model)``: a scalar Tensor added to every step's loss before backward (L2-SP).
+    ``regularizer(model)``: a scalar Tensor added to every step's loss before backward (L2-SP); its value
+    is recorded as each step's ``penalty``, read with the loss.
+    ``log_every``: read the loss on the host every k steps (one device->host copy for the k steps;
+    on a GPU each read waits for the queued work). With k > 1 the finite check, the progress bar and
+    ``loop.last_loss`` lag up to k - 1 steps, and ``on_nan`` must be "raise".
     """
     loop = TrainingLoop(model, optimizer, train_loader, epochs, steps, loss_fn, val_loader, scheduler, callbacks,
-                        scheduler_interval, on_nan, verbose, stream, regularizer)
+                        scheduler_interval, on_nan, verbose, stream, regularizer, log_every)
     return loop.run(resume_from)
