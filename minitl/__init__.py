@@ -32,3 +32,5 @@ __version__ = "0.1.0"
 float32 = "float32"
 float64 = "float64"
 int64 = "int64"
+from . import inspect  # noqa: E402
+from . import viz  # noqa: E402

@@ -18,6 +18,8 @@ import itertools
 from .backend import DeviceError, device_of, get_array_module, to_device
 
 _grad_enabled = True
+# ``minitl.inspect.trace`` sets this to a function called once per backward node; None costs one check per node.
+_backward_observer = None
 
 
 def is_grad_enabled() -> bool:
@@ -151,6 +153,7 @@ class Function:
     inputs = None
     needs_input_grad = ()
     freed = False
+    module = None  # the innermost Module whose output this node made (set by Module.__call__, read by inspect)
 
     def forward(self, *arrays):
         raise NotImplementedError
@@ -190,6 +193,16 @@ class Function:
     @property
     def name(self) -> str:
         return type(self).__name__ + "Backward"
+
+
+def set_backward_observer(observer):
+    """Call ``observer(fn, grad_output, grad_inputs)`` after each node's backward (None: stop); returns the previous one.
+
+    ``grad_inputs`` are as the op returned them, before summing broadcasts away. ``minitl.inspect.trace`` uses it.
+    """
+    global _backward_observer
+    previous, _backward_observer = _backward_observer, observer
+    return previous
 
 
 def _topological_order(root):
@@ -272,6 +285,8 @@ def run_backward(root, grad=None, retain_graph=False):
         in_grads = fn.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
+        if _backward_observer is not None:  # a minitl.inspect.trace() is recording
+            _backward_observer(fn, g, in_grads)
         for inp, needed, ig in zip(fn.inputs, fn.needs_input_grad, in_grads):
             if needed and ig is not None:
                 _accumulate(grads, id(inp), unbroadcast(ig, inp.shape).astype(inp.dtype, copy=False))

@@ -5,6 +5,7 @@
     minitl inspect weights.pth       what a weight file holds, read safely (no code runs)
     minitl pretrain --split paired   train SmallCNN on a source split, write weights/ + manifest
     minitl weights                   the shipped pretrained weights (weights/manifest.json)
+    minitl view-step --freeze-to 2   one training step replayed in a self-contained HTML page
 
 Each command is a thin layer over the library, so what it prints is what the API returns.
 """
@@ -104,6 +105,37 @@ def _weights(args, out):
     return 0
 
 
+def _view_step(args, out):
+    import numpy  # noqa: PLC0415
+
+    import minitl  # noqa: PLC0415
+    from minitl.data.fashion_mnist import load_bundled  # noqa: PLC0415
+
+    name, input_shape = MODELS[args.model]
+    if input_shape[1:] != (1, 28, 28):
+        raise ValueError(f"view-step runs on Fashion-MNIST images (1x28x28); {args.model} expects "
+                         f"{input_shape[1:]}: choose smallcnn or lenet5")
+    minitl.manual_seed(args.seed)
+    model = getattr(minitl.models, name)(num_classes=args.num_classes)
+    if args.freeze_to:
+        model.freeze_to(args.freeze_to)
+    images, labels = load_bundled("train")  # the bundled sample: works on a fresh machine
+    pick = numpy.random.default_rng(args.seed).choice(len(images), size=args.batch_size, replace=False)
+    pixels = images.astype(numpy.float32) / 255
+    x = (pixels[pick] - pixels.mean()) / pixels.std()  # normalised with the sample's own mean and std
+    x = minitl.tensor(x[:, None])
+    y = minitl.tensor(labels[pick].astype(numpy.int64) % args.num_classes)
+    if args.optimizer == "adam":
+        optimizer = minitl.optim.Adam(model.parameters(), lr=args.lr)
+    else:
+        optimizer = minitl.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+    record = minitl.inspect.view_step(model, x, y, optimizer, path=args.out, preset=args.preset or None,
+                                      seed=args.seed)
+    out.write(f"wrote {args.out}: {len(record['backward'])} backward nodes, loss {record['loss_before']} -> "
+              f"{record['loss_after']}; open it in a browser\n")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="minitl", description="minitl: transfer learning, step by step")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +160,19 @@ def build_parser():
     pretrain.add_argument("--out", default=None, help="weights folder (default: weights/ of the checkout)")
     pretrain.set_defaults(run=_pretrain)
     commands.add_parser("weights", help="list the shipped pretrained weights").set_defaults(run=_weights)
+    view = commands.add_parser("view-step", help="run one training step and write a page that replays it")
+    view.add_argument("--model", choices=["smallcnn", "lenet5"], default="smallcnn")
+    view.add_argument("--num-classes", type=int, default=10)
+    view.add_argument("--freeze-to", type=int, default=0, help="freeze the first K blocks")
+    view.add_argument("--batch-size", type=int, default=8)
+    view.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+    view.add_argument("--lr", type=float, default=0.01)
+    view.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
+    view.add_argument("--seed", type=int, default=0)
+    view.add_argument("--preset", action="append", choices=["forward", "backward", "update"],
+                      help="show only this panel (repeat for several)")
+    view.add_argument("--out", default="step.html", help="where to write the page")
+    view.set_defaults(run=_view_step)
     return parser
 
 

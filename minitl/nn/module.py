@@ -21,6 +21,7 @@ import weakref
 from .. import backend
 from ..autograd import RemovableHandle
 from ..tensor import Tensor
+from .backward_hooks import HookedCall
 from .parameter import Parameter
 
 
@@ -32,6 +33,7 @@ class Module:
         object.__setattr__(self, "_buffers", collections.OrderedDict())
         object.__setattr__(self, "_modules", collections.OrderedDict())
         object.__setattr__(self, "_forward_hooks", collections.OrderedDict())
+        object.__setattr__(self, "_backward_hooks", collections.OrderedDict())
         object.__setattr__(self, "_parent", None)
         self.training = True
         self.lr_scale = None
@@ -169,12 +171,18 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        watch = HookedCall(self, args) if self._backward_hooks else None
+        if watch is not None:
+            args = watch.args
         out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             replaced = hook(self, args, out)
             if replaced is not None:
                 out = replaced
-        return out
+        fn = getattr(out, "grad_fn", None)
+        if fn is not None and fn.module is None:
+            fn.module = self  # the innermost module that made this node: the module path in a backward trace
+        return out if watch is None else watch.wrap_output(out)
 
     def register_forward_hook(self, hook):
         """Call ``hook(module, inputs, output)`` after every forward; returns a handle with ``remove()``.
@@ -183,6 +191,16 @@ class Module:
         """
         handle = RemovableHandle(self._forward_hooks)
         self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_full_backward_hook(self, hook):
+        """Call ``hook(module, grad_input, grad_output)`` in backward (PyTorch's signature); returns a handle.
+
+        Watch the gradient reaching a layer: ``layer.register_full_backward_hook(lambda m, gi, go: print(go[0].norm()))``.
+        Details (what None means, replacing ``grad_input``): ``nn/backward_hooks.py``.
+        """
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
         return handle
 
     # ----- modes, devices, gradients -----

@@ -70,6 +70,12 @@ class History:
         _, index = (min if mode == "min" else max)(values)
         return self.epochs[index]
 
+    def plot(self, path=None):
+        """Loss and accuracy curves per epoch as one PNG (Pillow); returns the image. See ``minitl.viz``."""
+        from ..viz.charts import history_chart  # noqa: PLC0415 - pictures are optional to the training loop
+
+        return history_chart(self, path)
+
     # ----- serialising -----
     def to_dict(self) -> dict:
         return {"format": FORMAT, "steps": self.steps, "epochs": self.epochs, "resume_point": self.resume_point}

@@ -1,0 +1,72 @@
+"""step_report against numbers computed directly from the weights; explain() in words."""
+import numpy
+import pytest
+
+import minitl
+from minitl import nn
+from minitl.models import SmallCNN
+
+
+def _step(model, optimizer, rng):
+    x = minitl.tensor(rng.standard_normal((4, 1, 28, 28)))
+    loss = nn.functional.cross_entropy(model(x), minitl.tensor(numpy.array([0, 1, 2, 3])))
+    loss.backward()
+    optimizer.step()
+
+
+def test_step_report_matches_direct_computation(rng):
+    model = SmallCNN(10).freeze_to(2)
+    model.head.lr_scale = 10.0
+    reference = {k: v.copy() for k, v in model.state_dict().items()}
+    optimizer = minitl.optim.SGD(model.parameters(), lr=0.05)
+    _step(model, optimizer, rng)
+    report = minitl.inspect.step_report(model, optimizer, reference=reference)
+
+    assert [r["name"] for r in report] == [name for name, _ in model.named_parameters()]
+    for name, p in model.named_parameters():
+        row = report[name]
+        w, w0 = p.numpy().astype(numpy.float64), reference[name].astype(numpy.float64)
+        assert row["weight_norm"] == pytest.approx(numpy.linalg.norm(w), rel=1e-6)
+        if name.startswith(("backbone.block1", "backbone.block2")):
+            assert row["frozen"] and row["grad_norm"] == "not computed"
+            assert row["update_norm"] == 0.0 and row["lr"] is None and numpy.array_equal(w, w0)
+            continue
+        lr = 0.05 * (10.0 if name.startswith("head") else 1.0)
+        assert row["lr"] == pytest.approx(lr)
+        assert row["grad_norm"] == pytest.approx(numpy.linalg.norm(p.grad.numpy().astype(numpy.float64)), rel=1e-5)
+        # plain SGD: the update is -lr * grad, and it is what moved the weight
+        assert row["update_norm"] == pytest.approx(numpy.linalg.norm(w - w0), rel=1e-3, abs=1e-9)
+        assert row["update_norm"] == pytest.approx(lr * row["grad_norm"], rel=1e-5)
+        assert row["update_ratio"] == pytest.approx(row["update_norm"] / numpy.linalg.norm(w), rel=1e-6)
+        if numpy.linalg.norm(w0):
+            assert row["drift"] == pytest.approx(numpy.linalg.norm(w - w0) / numpy.linalg.norm(w0), rel=1e-3)
+    text = str(report)
+    assert "backbone.block1.0.weight  yes" in text and "not computed" in text
+    assert "14 parameters, 8 frozen" in text
+
+
+def test_step_report_without_reference_has_no_drift(rng):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 3))
+    optimizer = minitl.optim.SGD(model.parameters(), lr=0.1)
+    x = minitl.tensor(rng.standard_normal((2, 1, 28, 28)))
+    model(x).sum().backward()
+    optimizer.step()
+    report = minitl.inspect.step_report(model, optimizer)
+    assert all(r["drift"] is None for r in report)
+    assert report["1.weight"]["status"] == "updated"
+
+
+def test_explain_says_what_each_flag_does():
+    model = SmallCNN(10).freeze_to(2)
+    model.head.lr_scale = 10.0
+    optimizer = minitl.optim.SGD(model.parameters(), lr=0.01)
+    lines = minitl.inspect.explain(model, optimizer, print_text=False).splitlines()
+    assert lines[0] == "backbone.block1.0: frozen — no gradient, no graph recorded, skipped by SGD"
+    assert lines[1].endswith("BatchNorm uses running statistics")
+    assert lines[4] == "backbone.block3.0: trainable — gets a gradient, updated with lr 0.01"
+    assert lines[-1] == "head: trainable — gets a gradient, updated with lr 0.1 (lr_scale product 10)"
+    # a frozen layer above a trainable one still passes gradients down: the graph is recorded there
+    model.unfreeze()
+    model.backbone.block3.freeze()
+    text = minitl.inspect.explain(model, print_text=False)
+    assert "backbone.block3.0: frozen — no gradient, gradients pass through to the trainable layers below" in text

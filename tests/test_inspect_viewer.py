@@ -1,0 +1,144 @@
+"""The step viewer: the page's data equals the engine's record, and a real browser steps through it.
+
+The browser test drives Debian's chromium through /usr/bin/chromedriver (selenium, no driver
+download) and saves a screenshot as a test artifact: into $MINITL_TEST_ARTIFACTS when set, else the
+test's temporary folder. It skips, saying why, only when chromium or its driver is missing.
+"""
+import json
+import os
+import re
+import shutil
+import time
+
+import numpy
+import pytest
+
+import minitl
+from minitl import cli
+from minitl.models import SmallCNN
+
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def _page_data(path):
+    html = path.read_text()
+    blob = re.search(r'<script type="application/json" id="minitl-step">(.*?)</script>', html, flags=re.S).group(1)
+    return html, json.loads(blob)
+
+
+def _step(tmp_path, preset=None, seed=0):
+    model = SmallCNN(10).freeze_to(2)
+    optimizer = minitl.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    rng = numpy.random.default_rng(seed)
+    x = minitl.tensor(rng.standard_normal((4, 1, 28, 28)))
+    y = minitl.tensor(numpy.array([0, 3, 5, 9]))
+    path = tmp_path / "step.html"
+    record = minitl.inspect.view_step(model, x, y, optimizer, path=path, preset=preset, seed=seed)
+    return model, record, path
+
+
+def test_page_holds_the_recorded_step(tmp_path):
+    model, record, path = _step(tmp_path)
+    html, data = _page_data(path)
+    trace = record["trace"]
+    assert [s["op"] for s in data["backward"]] == [s["op"] for s in trace.steps]
+    assert len(data["backward"]) == len(trace) == 10
+    assert data["panels"] == ["forward", "backward", "update"]
+    frozen = [layer for layer in data["backward_layers"] if layer["status"] == "not computed"]
+    assert [layer["path"] for layer in frozen][-1] == "backbone.block1.0"
+    assert all(layer["path"].startswith(("backbone.block1", "backbone.block2")) for layer in frozen)
+    assert len(frozen) == 8
+    rows = {r["name"]: r for r in data["update"]}
+    assert rows["backbone.block1.0.weight"]["grad_norm"] == "not computed"
+    assert rows["backbone.block1.0.weight"]["update_norm"] == "0"
+    assert rows["head.weight"]["update_norm"] == f"{record['step_report']['head.weight']['update_norm']:.3e}"
+    assert float(data["loss_after"]) < float(data["loss_before"])  # one SGD step on the same batch helps
+    settings = data["settings"]
+    assert settings["seed"] == 0 and settings["optimizer"] == "SGD" and settings["hyperparameters"]["lr"] == 0.05
+    assert settings["frozen_parameters"][0] == "backbone.block1.0.weight" and settings["labels"] == [0, 3, 5, 9]
+    # self-contained: no external script, style sheet, image or font
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html) and "@import" not in html
+    # the forward panel: frozen layers recorded nothing
+    forward = {layer["path"]: layer for layer in data["forward"]}
+    assert not forward["backbone.block2.3"]["recorded"] and forward["backbone.block3.0"]["recorded"]
+    assert forward["head"]["output_shape"] == [4, 10]
+
+
+def test_same_seed_and_settings_recreate_the_same_step(tmp_path):
+    minitl.manual_seed(7)
+    _, first, _ = _step(tmp_path)
+    minitl.manual_seed(7)  # the same initial weights: the page's checksum says so
+    _, second, _ = _step(tmp_path)
+    assert first["settings"] == second["settings"]
+    assert first["loss_after"] == second["loss_after"] and first["backward"] == second["backward"]
+    minitl.manual_seed(8)
+    _, third, _ = _step(tmp_path)
+    assert third["settings"]["weights_sha256_before"] != first["settings"]["weights_sha256_before"]
+
+
+def test_preset_hides_panels_and_unknown_ones_are_refused(tmp_path):
+    _, _, path = _step(tmp_path, preset="backward")
+    assert _page_data(path)[1]["panels"] == ["backward"]
+    model = SmallCNN(10)
+    with pytest.raises(ValueError, match="unknown preset panel"):
+        minitl.inspect.view_step(model, None, None, None, path=None, preset="sideways")
+
+
+def test_cli_view_step(tmp_path, capsys):
+    out = tmp_path / "cli.html"
+    assert cli.main(["view-step", "--freeze-to", "2", "--batch-size", "4", "--out", str(out)]) == 0
+    assert "10 backward nodes" in capsys.readouterr().out
+    assert len(_page_data(out)[1]["backward"]) == 10
+
+
+def _browser():
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None or not os.path.exists(CHROMEDRIVER):
+        pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
+    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1400"):
+        options.add_argument(flag)  # --no-sandbox: CI runs as root, where chromium's sandbox refuses to start
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def test_browser_steps_through_every_backward_node(tmp_path):
+    started = time.perf_counter()
+    _, record, path = _step(tmp_path)
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.common.keys import Keys  # noqa: PLC0415
+
+    driver = _browser()
+    try:
+        driver.get(path.resolve().as_uri())
+        text = lambda element_id: driver.find_element(By.ID, element_id).text  # noqa: E731
+        expected = [(s["op"], s["module"] or "(no layer: the loss)") for s in record["trace"].steps]
+        seen = []
+        for index in range(len(expected)):
+            assert text("step-counter") == f"step {index + 1} of {len(expected)}"
+            seen.append((text("node-op"), text("node-module")))
+            assert text("node-formula") == record["trace"].steps[index]["formula"]
+            if index + 1 < len(expected):
+                driver.find_element(By.ID, "next").click()
+        assert seen == expected  # node names in the order backward ran them
+        assert not driver.find_element(By.ID, "next").is_enabled()
+        driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+        assert text("step-counter") == f"step {len(expected) - 1} of {len(expected)}"
+        # the frozen prefix is greyed and says "not computed"
+        greyed = driver.find_elements(By.CSS_SELECTOR, "#backward-layers .layer.not-computed")
+        assert len(greyed) == 8 and all("not computed" in box.text for box in greyed)
+        assert all(box.text.startswith(("backbone.block1", "backbone.block2")) for box in greyed)
+        frozen_row = driver.find_element(By.CSS_SELECTOR, "#update-table tr.frozen").text
+        assert frozen_row.startswith("backbone.block1.0.weight yes") and "not computed" in frozen_row
+        assert "before the update" in text("loss-line")
+        assert text("loss-after") == (f"loss on the same batch after the update: {record['loss_after']} "
+                                      f"(before: {record['loss_before']})")
+        artifacts = os.environ.get("MINITL_TEST_ARTIFACTS") or str(tmp_path)
+        os.makedirs(artifacts, exist_ok=True)
+        assert driver.save_screenshot(os.path.join(artifacts, "step_viewer.png"))
+    finally:
+        driver.quit()
+    print(f"browser test: {time.perf_counter() - started:.1f} s")
