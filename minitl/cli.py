@@ -6,6 +6,7 @@
     minitl pretrain --split paired   train SmallCNN on a source split, write weights/ + manifest
     minitl weights                   the shipped pretrained weights (weights/manifest.json)
     minitl view-step --freeze-to 2   one training step replayed in a self-contained HTML page
+    minitl compare [--quick]         freeze, fine-tune or train from scratch: accuracy, forgetting, cost
 
 Each command is a thin layer over the library, so what it prints is what the API returns.
 """
@@ -173,6 +174,9 @@ def build_parser():
                       help="show only this panel (repeat for several)")
     view.add_argument("--out", default="step.html", help="where to write the page")
     view.set_defaults(run=_view_step)
+    from minitl.compare.command import add_parser as add_compare  # noqa: PLC0415
+
+    add_compare(commands)
     return parser
 
 
