@@ -34,3 +34,7 @@ float64 = "float64"
 int64 = "int64"
 from . import inspect  # noqa: E402
 from . import viz  # noqa: E402
+
+from .allocator import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()  # process-wide: freed arrays stay in the heap for the next step (see allocator.py)

@@ -13,6 +13,7 @@ at a tensor, calls tensor hooks, accumulates into the ``.grad`` of leaves, and f
 unless ``retain_graph=True``. Talks to: ``tensor.py`` (the Tensor wrapper), ``backend.py`` (arrays).
 """
 import contextlib
+import importlib
 import itertools
 
 from .backend import DeviceError, device_of, get_array_module, to_device
@@ -118,6 +119,18 @@ class RemovableHandle:
         return False
 
 
+def _tensor_module():
+    """``minitl.tensor``, imported on first use: it imports this module, so not at the top."""
+    global _tensor
+    if _tensor is None:
+        # the module, not minitl.tensor: the package's ``tensor`` attribute is the function of that name
+        _tensor = importlib.import_module(".tensor", __package__)
+    return _tensor
+
+
+_tensor = None
+
+
 class GraphFreedError(RuntimeError):
     """backward() went through a graph whose saved values were already freed by an earlier backward."""
 
@@ -163,27 +176,32 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **settings):
-        from .tensor import Tensor, as_tensor, reference_tensor  # noqa: PLC0415 - tensor.py imports this module
-
+        # This runs once per op: a 1,000-op chain pays it 1,000 times, so it does only what it must.
+        tensor_type = _tensor_module().Tensor
         fn = cls(**settings)
-        devices = {x.device for x in inputs if isinstance(x, Tensor)}
-        if len(devices) > 1:  # else NumPy/CuPy fail with an obscure TypeError deep in forward
-            raise DeviceError(f"{cls.__name__}: inputs sit on different devices ({' and '.join(sorted(devices))}); "
-                              "move them with .to(device) (model.to(...), DataLoader(..., device=...))")
-        # Python numbers take the dtype and device of a floating tensor input (no promotion).
-        like = reference_tensor(inputs)
-        tensors = [as_tensor(x, like=like) for x in inputs]
-        needs = tuple(t.requires_grad for t in tensors)
+        if all(type(x) is tensor_type for x in inputs):
+            tensors = inputs
+        else:  # Python numbers take the dtype and device of a floating tensor input (no promotion)
+            tensor_module = _tensor_module()
+            like = tensor_module.reference_tensor(inputs)
+            tensors = [tensor_module.as_tensor(x, like=like) for x in inputs]
+        if len(tensors) > 1:
+            devices = {t.device for t in tensors}
+            if len(devices) > 1:  # else NumPy/CuPy fail with an obscure TypeError deep in forward
+                raise DeviceError(f"{cls.__name__}: inputs sit on different devices "
+                                  f"({' and '.join(sorted(map(str, devices)))}); move them with .to(device) "
+                                  "(model.to(...), DataLoader(..., device=...))")
+        needs = tuple([t.requires_grad for t in tensors])
         # The recording rule. frozen (effect 2): a frozen layer's parameters need no grad, so below
         # the first trainable layer nothing is recorded and backward never enters the frozen prefix.
-        record = _grad_enabled and any(needs)
+        record = _grad_enabled and True in needs
         # Set before forward, so an op can skip saving what no wanted gradient needs.
         fn.needs_input_grad = needs if record else (False,) * len(tensors)
-        out = fn.forward(*(t.data for t in tensors))
+        out = fn.forward(*[t.data for t in tensors])
         if record:
             fn.inputs = tensors
-            return Tensor._from_op(out, fn)
-        return Tensor._from_op(out, None)  # fn and everything it saved are dropped here
+            return tensor_type._from_op(out, fn)
+        return tensor_type._from_op(out, None)  # fn and everything it saved are dropped here
 
     def release(self):
         """Forget inputs and saved arrays (called after backward unless retain_graph)."""
@@ -238,11 +256,6 @@ def _topological_order(root):
     return order
 
 
-def _accumulate(store, key, grad):
-    previous = store.get(key)
-    store[key] = grad if previous is None else previous + grad
-
-
 def run_backward(root, grad=None, retain_graph=False):
     """Fill ``.grad`` of every leaf that ``root`` depends on. See ``Tensor.backward``."""
     from .tensor import Tensor  # noqa: PLC0415
@@ -273,23 +286,31 @@ def run_backward(root, grad=None, retain_graph=False):
         g = grads.pop(id(tensor), None)
         if g is None:
             continue
-        for hook in list(tensor._hooks.values()):  # a hook may remove itself
-            replaced = hook(Tensor._from_op(g, None))  # no dtype conversion: a float64 grad stays float64
-            if replaced is not None:
-                g = replaced.data if isinstance(replaced, Tensor) else replaced
+        if tensor._hooks:
+            for hook in list(tensor._hooks.values()):  # a hook may remove itself
+                replaced = hook(Tensor._from_op(g, None))  # no dtype conversion: a float64 grad stays float64
+                if replaced is not None:
+                    g = replaced.data if isinstance(replaced, Tensor) else replaced
         fn = tensor.grad_fn
         if fn is None or tensor._retains_grad:
             tensor._accumulate_grad(g)
         if fn is None:
             continue
         in_grads = fn.backward(g)
-        if not isinstance(in_grads, tuple):
+        if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         if _backward_observer is not None:  # a minitl.inspect.trace() is recording
             _backward_observer(fn, g, in_grads)
         for inp, needed, ig in zip(fn.inputs, fn.needs_input_grad, in_grads):
             if needed and ig is not None:
-                _accumulate(grads, id(inp), unbroadcast(ig, inp.shape).astype(inp.dtype, copy=False))
+                data = inp.data
+                if ig.shape != data.shape:
+                    ig = unbroadcast(ig, data.shape)
+                if ig.dtype != data.dtype:
+                    ig = ig.astype(data.dtype)
+                key = id(inp)
+                previous = grads.get(key)  # gradients meeting at one tensor add up
+                grads[key] = ig if previous is None else previous + ig
     if not retain_graph:
         for tensor in order:
             if tensor.grad_fn is not None:

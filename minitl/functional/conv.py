@@ -108,7 +108,7 @@ class Conv2d(Function):
 
     def forward(self, x, weight, bias=None):
         xp = get_array_module(x)
-        n, c, h, w = x.shape
+        n, c = x.shape[:2]
         out_channels, _, kh, kw = weight.shape
         g = self.groups
         view = windows(pad_hw(x, self.padding), (kh, kw), self.stride, self.dilation)
@@ -117,35 +117,45 @@ class Conv2d(Function):
         view = view.reshape(n, g, c // g, oh, ow, kh, kw).transpose(1, 2, 5, 6, 0, 3, 4)
         cols = xp.ascontiguousarray(view).reshape(g, -1, n * oh * ow)
         w_mat = weight.reshape(g, out_channels // g, -1)
-        y = w_mat @ cols  # the one product, batched over groups: (G, Og, N*OH*OW)
-        y = y.reshape(out_channels, n, oh, ow).transpose(1, 0, 2, 3)
-        if bias is not None:
-            y = y + bias.reshape(1, -1, 1, 1)
+        # the one product, over all pixels of all images at once: (G, Og, K) @ (G, K, N*OH*OW)
+        y = _matmul(w_mat, cols).reshape(out_channels, n, oh, ow).transpose(1, 0, 2, 3)
+        out = xp.empty((n, out_channels, oh, ow), dtype=y.dtype)
+        if bias is None:  # one pass turns the product's channel-major layout into (N, O, OH, OW), adding the bias
+            out[...] = y
+        else:
+            xp.add(y, bias.reshape(1, -1, 1, 1), out=out)
         # the columns are only needed for the weight's gradient: a frozen weight saves no im2col copy
         self.cols = cols if self.needs_input_grad[1] else None
         self.weight, self.x_shape, self.x_dtype = weight, x.shape, x.dtype
-        return xp.ascontiguousarray(y)
+        return out
 
     def backward(self, grad):
         xp = get_array_module(grad)
         n, c = self.x_shape[:2]
         out_channels, _, kh, kw = self.weight.shape
         g, oh, ow = self.groups, grad.shape[2], grad.shape[3]
-        w_mat = self.weight.reshape(g, out_channels // g, -1)  # (G, Og, K)
         needs = self.needs_input_grad
         gx = gw = gb = None
-        if needs[1]:  # one product over all pixels of all images: grad in the forward's (G, Og, N*OH*OW) layout
-            g_mat = xp.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(g, out_channels // g, n * oh * ow)
-            gw = (g_mat @ self.cols.transpose(0, 2, 1)).reshape(self.weight.shape)
+        # the output gradient once in the forward's channel-major layout (G, Og, N*OH*OW), shared by both products
+        g_mat = xp.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(g, out_channels // g, n * oh * ow)
+        if needs[1]:
+            gw = _matmul(g_mat, self.cols.transpose(0, 2, 1)).reshape(self.weight.shape)
         if len(needs) > 2 and needs[2]:
-            gb = grad.sum(axis=(0, 2, 3))
+            gb = g_mat.reshape(out_channels, -1).sum(axis=1)
         if needs[0]:
-            # columns' gradient batched over images and groups, so it comes out image-major: (N, G, K, OH*OW)
-            d_cols = (w_mat.transpose(0, 2, 1) @ grad.reshape(n, g, out_channels // g, oh * ow))
-            d_cols = d_cols.reshape(n, c, kh, kw, oh, ow)
-            gx = col2im(lambda i, j: d_cols[:, :, i, j], grad, self.x_shape, self.x_dtype, (kh, kw),
-                        self.stride, self.padding, self.dilation)
+            # one product for the columns' gradient of every image: (G, K, Og) @ (G, Og, N*OH*OW)
+            w_mat = self.weight.reshape(g, out_channels // g, -1)
+            d_cols = _matmul(w_mat.transpose(0, 2, 1), g_mat).reshape(c, kh, kw, n, oh, ow)
+            gx = col2im(lambda i, j: d_cols[:, i, j].transpose(1, 0, 2, 3), grad, self.x_shape, self.x_dtype,
+                        (kh, kw), self.stride, self.padding, self.dilation)
         return gx, gw, gb
+
+
+def _matmul(a, b):
+    """(G, M, K) @ (G, K, P): with one group a single 2-D GEMM (BLAS reads a transposed operand in place)."""
+    if a.shape[0] == 1:
+        return (a[0] @ b[0])[None]
+    return a @ b
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

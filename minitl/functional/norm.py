@@ -19,6 +19,13 @@ def _normalized_backward(grad_x_hat, x_hat, inv_std, axes):
                       - x_hat * (grad_x_hat * x_hat).mean(axis=axes, keepdims=True))
 
 
+def _centred_moments(x, axes):
+    """(mean, x - mean, biased variance) over ``axes``: one centring pass, reused for the variance."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
+    return mean, centred, (centred * centred).mean(axis=axes, keepdims=True)  # = x.var(axis=axes), same steps
+
+
 class _Normalize(Function):
     """Shared forward/backward of batch and layer norm; subclasses choose the axes and the statistics.
 
@@ -32,37 +39,56 @@ class _Normalize(Function):
         self.has_weight, self.has_bias = has_weight, has_bias
 
     def statistics(self, x):
-        """(mean, var, whether they depend on x), shaped to broadcast against x."""
-        return x.mean(axis=self.axes, keepdims=True), x.var(axis=self.axes, keepdims=True), True
+        """(mean, x - mean or None, var, whether they depend on x), shaped to broadcast against x."""
+        return (*_centred_moments(x, self.axes), True)
 
     def forward(self, x, *params):
         xp = get_array_module(x)
         params = list(params)
         weight = params.pop(0).reshape(self.param_shape) if self.has_weight else None
         bias = params.pop(0).reshape(self.param_shape) if self.has_bias else None
-        mean, var, self.from_batch = self.statistics(x)
+        mean, centred, var, self.from_batch = self.statistics(x)
         self.inv_std = (1 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)
-        self.x_hat = (x - mean) * self.inv_std
         self.weight = weight
-        y = self.x_hat if weight is None else self.x_hat * weight
-        return y if bias is None else y + bias
+        if not self.from_batch:
+            # fixed statistics: y = x * scale + shift, with scale = w / sqrt(var + eps), shift = b - mean * scale
+            self.scale = self.inv_std if weight is None else weight * self.inv_std
+            shift = -mean * self.scale if bias is None else bias - mean * self.scale
+            keep = self.has_weight and self.needs_input_grad[1]  # dw needs x_hat, rebuilt from x in backward
+            self.x, self.mean = (x, mean) if keep else (None, None)
+            y = x * self.scale
+            y += shift.astype(y.dtype, copy=False)
+            return y
+        centred *= self.inv_std  # in place: the centred copy becomes x_hat
+        self.x_hat = centred
+        if weight is None:
+            return centred if bias is None else centred + bias
+        y = centred * weight
+        if bias is not None:
+            y += bias
+        return y
+
+    sums = None  # (sum g, sum g x_hat) per channel when the input gradient already computed them
 
     def backward(self, grad):
         # y = w x_hat + b ;  dw = sum(g x_hat), db = sum(g), dx_hat = g w
-        grads = []
-        if self.needs_input_grad[0]:
-            grad_x_hat = grad if self.weight is None else grad * self.weight
-            if self.from_batch:
-                grads.append(_normalized_backward(grad_x_hat, self.x_hat, self.inv_std, self.axes))
-            else:  # fixed statistics: x_hat is x shifted and scaled by constants
-                grads.append(grad_x_hat * self.inv_std)
-        else:
+        grads = [self.input_grad(grad) if self.needs_input_grad[0] else None]
+        if self.has_weight and not self.needs_input_grad[1]:
             grads.append(None)
-        if self.has_weight:
-            grads.append((grad * self.x_hat).sum(axis=self.param_axes))
+        elif self.has_weight and self.sums is not None:
+            grads.append(self.sums[1].reshape(-1))
+        elif self.has_weight:
+            x_hat = self.x_hat if self.from_batch else (self.x - self.mean) * self.inv_std
+            grads.append((grad * x_hat).sum(axis=self.param_axes))
         if self.has_bias:
-            grads.append(grad.sum(axis=self.param_axes))
+            grads.append(grad.sum(axis=self.param_axes) if self.sums is None else self.sums[0].reshape(-1))
         return tuple(grads)
+
+    def input_grad(self, grad):
+        if not self.from_batch:  # fixed statistics: x_hat is x shifted and scaled by constants
+            return grad * self.scale
+        grad_x_hat = grad if self.weight is None else grad * self.weight
+        return _normalized_backward(grad_x_hat, self.x_hat, self.inv_std, self.axes)
 
 
 class BatchNorm(_Normalize):
@@ -75,9 +101,9 @@ class BatchNorm(_Normalize):
     def statistics(self, x):
         if not self.training:
             shape = self.param_shape
-            return self.running_mean.reshape(shape), self.running_var.reshape(shape), False
-        mean = x.mean(axis=self.axes, keepdims=True)
-        var = x.var(axis=self.axes, keepdims=True)  # biased: divide by the count, as the normalisation does
+            return self.running_mean.reshape(shape), None, self.running_var.reshape(shape), False
+        # var: biased, divide by the count, as the normalisation does
+        mean, centred, var = _centred_moments(x, self.axes)
         if self.running_mean is not None:
             count = x.size // mean.size
             m = self.momentum
@@ -87,7 +113,23 @@ class BatchNorm(_Normalize):
             self.running_var *= 1 - m
             unbiased = var.reshape(-1) * (count / (count - 1))
             self.running_var += (m * unbiased).astype(self.running_var.dtype, copy=False)
-        return mean, var, True
+        return mean, centred, var, True
+
+    def input_grad(self, grad):
+        # w is one number per channel, so _normalized_backward's means are the sums dw and db reused:
+        # dx = (w inv_std) * (g - db / M - x_hat * dw / M)   with M values per channel
+        if not self.from_batch:
+            return super().input_grad(grad)
+        xp = get_array_module(grad)
+        count = grad.size // self.inv_std.size
+        scale = self.inv_std if self.weight is None else self.weight * self.inv_std
+        sum_g = grad.sum(axis=self.axes, keepdims=True)
+        sum_g_x_hat = (grad * self.x_hat).sum(axis=self.axes, keepdims=True)
+        self.sums = sum_g, sum_g_x_hat  # backward's dw and db are these same sums
+        dx = self.x_hat * (scale * sum_g_x_hat / count)
+        xp.subtract(grad * scale, dx, out=dx)
+        dx -= scale * sum_g / count
+        return dx
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):

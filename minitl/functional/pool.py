@@ -10,7 +10,7 @@ Talks to: ``autograd.py`` (Function), ``conv.py`` (window helpers), ``backend.py
 """
 from ..autograd import Function
 from ..backend import get_array_module
-from .conv import col2im, output_size, pad_hw, pair, windows
+from .conv import col2im, output_size, pad_hw, pair, window_tap, windows
 
 
 def _pool_settings(x, kernel_size, stride, padding, name):
@@ -35,21 +35,40 @@ class MaxPool2d(Function):
     def forward(self, x):
         xp = get_array_module(x)
         (kh, kw), no_dilation = self.kernel, (1, 1)
-        view = windows(pad_hw(x, self.padding, -xp.inf), self.kernel, self.stride, no_dilation)
-        best = view[..., 0, 0].copy()
-        self.winner = xp.zeros(best.shape, dtype=xp.int32)  # flat index i*kw + j of the max in each window
+        lowest = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min  # integers have no -inf
+        padded = pad_hw(x, self.padding, lowest)
+        out_hw = tuple(output_size(n, k, s, p) for n, k, s, p in zip(x.shape[2:], self.kernel, self.stride,
+                                                                       self.padding))
+        # tap t = i*kw + j: the (N, C, OH, OW) strided view of the pixel each window holds at (i, j)
+        taps = [padded[window_tap(t // kw, t % kw, out_hw, self.stride, no_dilation)] for t in range(kh * kw)]
+        want_grad = self.needs_input_grad[0]
+        best = taps[0]
+        if want_grad:  # flat index of the first maximum of each window (int8: kernels up to 11x11)
+            self.winner = xp.zeros(best.shape, dtype=xp.int8 if kh * kw <= 127 else xp.int32)
+            better, rank = xp.empty(best.shape, dtype=bool), xp.empty(best.shape, dtype=self.winner.dtype)
         for tap in range(1, kh * kw):
-            candidate = view[..., tap // kw, tap % kw]
-            better = candidate > best  # strict: on a tie the first maximum keeps the gradient, as PyTorch
-            best = xp.where(better, candidate, best)
-            self.winner = xp.where(better, tap, self.winner)
+            candidate = taps[tap]
+            if want_grad:  # strict >: on a tie the first maximum keeps the gradient, as PyTorch
+                xp.greater(candidate, best, out=better)
+                # taps come in order, so the winner is the largest tap that beat the running best
+                xp.maximum(self.winner, xp.multiply(better, tap, out=rank), out=self.winner)
+            best = xp.maximum(best, candidate)
         self.x_shape, self.x_dtype = x.shape, x.dtype
-        return best
+        return xp.ascontiguousarray(best)  # a copy only for a 1x1 kernel (best is then a view of x)
 
     def backward(self, grad):
-        kw = self.kernel[1]
-        return col2im(lambda i, j: grad * (self.winner == i * kw + j), grad, self.x_shape, self.x_dtype,
-                      self.kernel, self.stride, self.padding, (1, 1))
+        xp = get_array_module(grad)
+        (kh, kw), tap_grad = self.kernel, lambda i, j: grad * (self.winner == i * kw + j)
+        if self.kernel != self.stride or self.padding != (0, 0):  # overlapping or padded windows add up
+            return col2im(tap_grad, grad, self.x_shape, self.x_dtype, self.kernel, self.stride, self.padding,
+                          (1, 1))
+        # kernel == stride: the windows tile the image, so each input pixel is written once, by its own tap
+        # (zeros first: pixels past the last whole window, when kh does not divide H, get no gradient)
+        gx = xp.zeros(self.x_shape, dtype=self.x_dtype)
+        for tap in range(kh * kw):
+            i, j = divmod(tap, kw)
+            xp.multiply(grad, self.winner == tap, out=gx[window_tap(i, j, grad.shape[2:], self.stride, (1, 1))])
+        return gx
 
 
 class AvgPool2d(Function):
