@@ -157,6 +157,17 @@ def publish(model, name, record, where=None):
     save(model, path, meta={"architecture": record.get("architecture"), "arguments": record.get("arguments"),
                             "class_names": record.get("source_class_names"), "mean": normalization.get("mean"),
                             "std": normalization.get("std"), "weights_name": name})
+    return register_file(name, record, where)
+
+
+def register_file(name, record, where=None):
+    """Add/replace ``name`` in the manifest for the existing file ``weights/<record['file']>``.
+
+    ``sha256`` and ``size_bytes`` are measured here; the manifest is rewritten atomically, sorted.
+    Used by ``publish`` and by ``scripts/export_pretrained_pth.py`` (a file torch.save wrote).
+    """
+    target = folder(where)
+    path = target / record["file"]
     entries = read_manifest(target)
     entries[name] = dict(record, sha256=sha256_of(path), size_bytes=path.stat().st_size)
     document = {"format": REGISTRY_FORMAT, "weights": {key: entries[key] for key in sorted(entries)}}

@@ -172,7 +172,8 @@ def count_flops(model, input_shape, optimizer=None):
     buffers = {name: b.copy() for name, b in model.state_dict().items() if name not in dict(model.named_parameters())}
     grads = [(p, p.grad) for p in model.parameters()]
     modes = [(m, m.training) for m in model.modules()]
-    device = model.parameters().__next__().device if list(model.parameters()) else "cpu"
+    params = list(model.parameters())
+    device = params[0].device if params else "cpu"
     try:
         model.train()
         for p in model.parameters():

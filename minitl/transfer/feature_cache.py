@@ -86,11 +86,20 @@ class CachedFeatures(Dataset):
 
 
 class ChainRest(Module):
-    """``cache.rest``: runs the chain from the cache's current cut (moves when the cache rebuilds)."""
+    """``cache.rest``: runs the chain from the cache's current cut (moves when the cache rebuilds).
+
+    It lists the model's chain as its children without taking them over (a view), so ``train()``,
+    ``parameters()`` and ``blocks()`` (what GradualUnfreezing and the History read) are the model's.
+    """
 
     def __init__(self, cache):
         super().__init__()
-        object.__setattr__(self, "_cache", cache)  # not a child: the model owns its layers
+        object.__setattr__(self, "_cache", cache)
+        for index, module in enumerate(cache.chain):
+            self._modules[str(index)] = module  # a view: the model stays the layers' parent
+
+    def blocks(self):
+        return self._cache.model.blocks()
 
     def forward(self, features):
         return run_chain(self._cache.chain, features, self._cache.cut)

@@ -168,5 +168,5 @@ class BitFit(Strategy):
         dead = bias_feeds_batchnorm(model)
         if not dead:
             return []
-        return [f"left frozen: {', '.join(dead)} (each feeds a BatchNorm, so its gradient is exactly 0;",
-                "the BatchNorm's shift is the bias there, and it trains)"]
+        return [f"left frozen: {', '.join(dead)}",
+                "(each feeds a BatchNorm, so its gradient is exactly 0; the BatchNorm's shift is the bias there)"]

@@ -14,11 +14,10 @@ Talks to: base.py, freezing.py (reset), ``minitl.functional`` (the penalty's ops
 import math
 
 from ...functional.reduce import sum as reduce_sum
-from ...optim.layerwise import set_lr_scale
 from ...tensor import Tensor
 from ...train.history import History
 from .base import Strategy, cosine_per_step
-from .freezing import reset
+from .freezing import FineTune, reset
 from ...train.loop import fit
 
 
@@ -110,11 +109,8 @@ class LPFT(Strategy):
         return model
 
     def unfreeze_for_finetune(self, model):
-        """Phase 2's set-up: everything trains, the backbone at ``backbone_lr_scale``."""
-        reset(model)
-        for block in model.blocks()[:-1]:
-            set_lr_scale(block, self.backbone_lr_scale)
-        return model
+        """Phase 2's set-up: ``FineTune(backbone_lr_scale)``'s: everything trains, the backbone slower."""
+        return FineTune(self.backbone_lr_scale).apply(model)
 
     def split_epochs(self, epochs):
         probe = min(max(1, math.floor(epochs * self.probe_fraction + 0.5)), epochs - 1)
