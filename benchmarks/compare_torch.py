@@ -39,7 +39,7 @@ from minitl.compare.task import load_task
 from minitl.data.loader import DataLoader
 from minitl.table import text_table
 
-EVAL_BATCH = 500
+EVAL_BATCH = 100
 
 
 def torch_smallcnn(num_classes, in_channels=1):

@@ -45,7 +45,7 @@ def compare(strategies=DEFAULT_STRATEGIES, n=DEFAULT_N, seeds=DEFAULT_SEEDS, spl
     task = task or load_task(split, full=full, data=data, source=source, target=target, verbose=verbose)
     source_head = task.source_model().head
     pretrained = _backbone_state(task.pretrained_model())
-    flops = {}
+    shared = {}  # FLOP counts and the test set's frozen features, reused across runs
     total = len(specs) * len(sizes) * repeats
     bar = make_bar(progress_mode(verbose, stream), total, "compare", stream, unit="run")
     runs = []
@@ -56,7 +56,7 @@ def compare(strategies=DEFAULT_STRATEGIES, n=DEFAULT_N, seeds=DEFAULT_SEEDS, spl
                 for spec in specs:
                     measure = forgetting_at == "all" or size == sizes[-1]
                     runs.append(run_one(spec, size, repeat, seed_set, task, protocol, forgetting=measure,
-                                        source_head=source_head, pretrained=pretrained, flops_cache=flops,
+                                        source_head=source_head, pretrained=pretrained, shared=shared,
                                         device=device))
                     bar.update(len(runs), {"last": f"{spec.label} n={size}"})
     finally:

@@ -34,7 +34,7 @@ from ..transfer.seeds import seeded
 from ..transfer.strategies.base import Strategy, cosine_per_step
 from .protocol import Protocol, target_subset
 
-EVAL_BATCH = 500
+EVAL_BATCH = 100  # the fastest batch for SmallCNN inference on a 2-core CPU
 
 
 def _backbone_state(model):
@@ -95,10 +95,35 @@ def train(strategy, model, subset, spec, protocol, seeds, device=None):
     return time.perf_counter() - started, cache_info
 
 
+def finetuned_any(model, pretrained):
+    """True when some backbone weight moved away from the pretrained one."""
+    return not _same_weights(_backbone_state(model), pretrained)
+
+
+def evaluate_target(model, task, frozen_backbone, shared=None, device=None):
+    """Accuracy on the full target test set. With the pretrained backbone left untouched (``fe``), its
+    features of the test images are the same in every run: computed once (a ``FeatureCache`` of the
+    test set, kept in ``shared``) and only the run's own head is evaluated on them."""
+    if frozen_backbone and shared is not None and len(model.blocks()) - 1 == _cut(model):
+        cache = shared.get("test_features")
+        if cache is None:
+            cache = shared["test_features"] = FeatureCache(model, task.target_test, batch_size=EVAL_BATCH,
+                                                           device=device)
+        features = cache.features_dataset()
+        return evaluate(model.head, DataLoader(features, batch_size=len(features), device=device))
+    return evaluate(model, DataLoader(task.target_test, batch_size=EVAL_BATCH, device=device))
+
+
+def _cut(model):
+    blocks = model.blocks()
+    return next((i for i, b in enumerate(blocks) if any(p.requires_grad for p in b.parameters())), len(blocks))
+
+
 def run_one(spec, n, repeat, seeds, task, protocol=None, forgetting=True, source_head=None, pretrained=None,
-            flops_cache=None, device=None):
+            shared=None, device=None):
     """One run as a dict (see the module docstring). ``source_head`` / ``pretrained`` (the backbone's
-    pretrained arrays) and ``flops_cache`` may be passed in to share work across runs."""
+    pretrained arrays) and ``shared`` (a dict: FLOP counts, the test set's frozen features) may be
+    passed in to share work across the runs of a comparison."""
     protocol = protocol or Protocol()
     strategy, model, subset = start(spec, n, seeds, task)
     pretrained = pretrained if pretrained is not None else _backbone_state(task.pretrained_model())
@@ -107,17 +132,18 @@ def run_one(spec, n, repeat, seeds, task, protocol=None, forgetting=True, source
     starts_pretrained = _same_weights(_backbone_state(model), pretrained)
     train_seconds, cache_info = train(strategy, model, subset, spec, protocol, seeds, device)
     started = time.perf_counter()
-    scores = evaluate(model, DataLoader(task.target_test, batch_size=EVAL_BATCH, device=device))
+    scores = evaluate_target(model, task, cache_info["cached"] and not finetuned_any(model, pretrained), shared,
+                             device)
     eval_seconds = time.perf_counter() - started
     batch = protocol.batch_size(len(subset))
+    flops = shared.setdefault("flops", {}) if shared is not None else {}
     key = (spec.label, batch)
-    if flops_cache is None or key not in flops_cache:
+    if key not in flops:
         table = count_flops(model, (batch,) + tuple(task.target_train.image_shape))
-        cost = {"forward_flops_per_step": int(table.forward_flops), "backward_flops_per_step": int(table.backward_flops),
-                "trainable_params": int(table.trainable_parameters)}
-        if flops_cache is not None:
-            flops_cache[key] = cost
-    cost = flops_cache[key] if flops_cache is not None else cost
+        flops[key] = {"forward_flops_per_step": int(table.forward_flops),
+                      "backward_flops_per_step": int(table.backward_flops),
+                      "trainable_params": int(table.trainable_parameters)}
+    cost = flops[key]
     record = {"strategy": spec.label, "registry_name": spec.name, "options": dict(spec.options), "n": int(n),
               "seed": int(repeat), "seeds": seeds.as_dict(),
               "target_accuracy": float(scores["accuracy"]), "target_test_images": int(scores["samples"]),
@@ -125,7 +151,7 @@ def run_one(spec, n, repeat, seeds, task, protocol=None, forgetting=True, source
               **cost, "batch_size": batch, "steps": protocol.steps(len(subset)),
               "epochs": protocol.epochs(len(subset)), "lr": spec.learning_rate(protocol),
               "schedule": spec.schedule_name(protocol), "fine_tune": False, "source_accuracy": None}
-    finetuned = starts_pretrained and not _same_weights(_backbone_state(model), pretrained)
+    finetuned = starts_pretrained and finetuned_any(model, pretrained)
     if finetuned:
         record["fine_tune"] = True
     if finetuned and forgetting:

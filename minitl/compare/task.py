@@ -24,7 +24,7 @@ from ..models.smallcnn import SmallCNN
 from ..transfer.pretrain import pretrain, weights_name
 
 CACHE = Path.home() / ".cache" / "minitl"
-CALIBRATION_IMAGES = 1000  # source training images for BatchNorm re-estimation
+CALIBRATION_IMAGES = 500  # source training images for BatchNorm re-estimation (two batches of 250)
 
 
 class TaskError(ValueError):

@@ -8,7 +8,8 @@
 
 ``verdicts(runs, base_lr)`` finds who plays which role in the grid from the run records
 (``scratch``; ``fe``; ``ft`` with a backbone scale below 1 at the protocol lr; ``ft`` with one lr
-for all at the protocol lr; any ``ft`` above the protocol lr), computes paired differences
+for all at the protocol lr, which claim 2 compares with, or else the high-lr run; any ``ft`` above
+the protocol lr), computes paired differences
 (stats.py) and returns one dict per claim: ``holds`` True / False (with the numbers that decide
 it) or None when the grid lacks a strategy the claim needs (the text says which to add), plus the
 trade-off line: accuracy per second of training. Talks to: stats.py only.
@@ -102,10 +103,11 @@ def claim_little_data(runs, role):
 
 
 def claim_small_lr(runs, role):
-    if not (role["small_lr"] and role["one_lr"]):
-        need = [name for name, r in (("ft", role["small_lr"]), ("ft:backbone_lr_scale=1", role["one_lr"])) if not r]
+    one = role["one_lr"] or role["too_high"]  # one lr for all layers: the protocol's, else the high one
+    if not (role["small_lr"] and one):
+        need = [name for name, r in (("ft", role["small_lr"]), ("ft:backbone_lr_scale=1", one)) if not r]
         return _missing(2, need)
-    small, one = role["small_lr"], role["one_lr"]
+    small = role["small_lr"]
     n = _with_forgetting(runs, small, one)
     if n is None:
         return _missing(2, ["a fine-tune run with forgetting measured (it is measured at the largest n)"])
