@@ -17,7 +17,6 @@ Prints the twin's table, and with ``--minitl`` both side by side: accuracy of ea
 difference against the seed spread (two-sample z over seeds), and the wall-time ratio minitl / PyTorch.
 """
 import argparse
-import collections
 import json
 import math
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # torch_twins: the models in PyTorch
 
 import torch
 from torch import nn
@@ -38,28 +38,9 @@ from minitl.compare.stats import mean_std
 from minitl.compare.task import load_task
 from minitl.data.loader import DataLoader
 from minitl.table import text_table
+from torch_twins import torch_smallcnn  # SmallCNN in PyTorch with minitl's parameter names
 
 EVAL_BATCH = 100
-
-
-def torch_smallcnn(num_classes, in_channels=1):
-    """SmallCNN in PyTorch with minitl's parameter names (as tests/torch_twins.py)."""
-    def block(c_in, c_out, tail):
-        return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(), *tail)
-
-    class TorchSmallCNN(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.backbone = nn.Sequential(collections.OrderedDict(
-                block1=block(in_channels, 32, [nn.MaxPool2d(2)]),
-                block2=block(32, 64, [nn.MaxPool2d(2)]),
-                block3=block(64, 128, [nn.AdaptiveAvgPool2d(1), nn.Flatten()])))
-            self.head = nn.Linear(128, num_classes)
-
-        def forward(self, x):
-            return self.head(self.backbone(x))
-
-    return TorchSmallCNN()
 
 
 def to_torch(minitl_model):

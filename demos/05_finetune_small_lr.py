@@ -10,7 +10,6 @@ import argparse
 from minitl import inspect
 from minitl.compare import load_task
 from minitl.data import DataLoader, few_shot
-from minitl.optim import SGD
 from minitl.train import evaluate, fit
 from minitl.transfer import get_strategy, seeded
 

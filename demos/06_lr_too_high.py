@@ -11,8 +11,7 @@ from pathlib import Path
 from minitl import viz
 from minitl.compare import load_task
 from minitl.data import DataLoader, few_shot
-from minitl.optim.lr_scheduler import CosineAnnealingLR
-from minitl.train import evaluate, fit
+from minitl.train import evaluate
 from minitl.transfer import get_strategy, seeded, source_accuracy
 
 
@@ -32,11 +31,8 @@ def main(argv=None):
         strategy = get_strategy("ft", backbone_lr_scale=1.0)    # one learning rate for every layer
         with seeded(1):
             model = strategy.apply(task.pretrained_model())
-        optimizer = strategy.optimizer(model, lr, momentum=0.9, weight_decay=5e-4)
         loader = DataLoader(train, batch_size=32, shuffle=True, seed=0)
-        epochs = 1 if args.smoke else 40
-        fit(model, optimizer, loader, epochs=epochs, steps=3 if args.smoke else None, verbose=False,
-            scheduler=CosineAnnealingLR(optimizer, T_max=epochs * len(loader)), scheduler_interval="step")
+        strategy.fit(model, loader, epochs=1 if args.smoke else 40, lr=lr, momentum=0.9, weight_decay=5e-4)
         target.append(evaluate(model, DataLoader(task.target_test, batch_size=100))["accuracy"])
         kept = source_accuracy(model, source_head, DataLoader(task.source_test, batch_size=100),
                                calibration_loader=DataLoader(task.source_calibration, batch_size=250))
