@@ -208,6 +208,22 @@ def table(records, minitl_runs=None):
     return text_table(header, rows, footer)
 
 
+def protocol_case(quick=True):
+    """Benchmark case 8 (benchmarks/run.py): ``minitl compare --quick`` then this twin on its JSON, each in
+    its own process; returns the twin's side-by-side table with the wall-time ratio."""
+    import subprocess  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as folder:
+        flags = ["--quick"] if quick else []
+        subprocess.run([sys.executable, "-m", "minitl", "compare", *flags, "--quiet", "--out", folder], cwd=root,
+                       check=True, capture_output=True)
+        twin = subprocess.run([sys.executable, __file__, "--minitl", str(Path(folder) / "compare.json")], cwd=root,
+                              check=True, capture_output=True, text=True)
+    return twin.stdout.strip()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minitl", help="a compare.json: run the same grid and print both side by side")

@@ -25,7 +25,7 @@ RUN_OPTIONS = ("lr", "schedule")
 # smallest and a large n, 3 seeds; sized to finish in about 3 minutes on a 2-core CPU (each run that
 # trains the backbone is ~300 full steps). The protocol's full grid, with one lr 0.05 for all layers
 # and LP-FT too: --strategies scratch,fe,ft,ft:backbone_lr_scale=1,ft:backbone_lr_scale=1:lr=0.5:schedule=constant,lp-ft
-# --n 1,5,20,100 (about 15 minutes).
+# --n 1,5,20,100 (about 10 minutes on a 2-core CPU).
 TOO_HIGH = "ft:backbone_lr_scale=1:lr=0.5:schedule=constant"
 DEFAULT_STRATEGIES = ("scratch", "fe", "ft", TOO_HIGH)
 DEFAULT_N = (1, 100)
