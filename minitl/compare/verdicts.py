@@ -72,9 +72,9 @@ def _src(runs, strategy, n):
     return "-" if source is None else pct(source[0])
 
 
-def _missing(claim, names):
+def _missing(claim, names, where="--strategies"):
     return {"claim": claim, "title": CLAIMS[claim], "holds": None,
-            "text": f"not tested: add {' and '.join(names)} to --strategies", "numbers": {}}
+            "text": f"not tested: add {' and '.join(names)} to {where}", "numbers": {}}
 
 
 def _verdict(claim, holds, because, numbers):
@@ -165,7 +165,7 @@ def claim_enough_data(runs, role):
     if not (role["scratch"] and role["frozen"]):
         return _missing(4, [name for name, r in (("scratch", role["scratch"]), ("fe", role["frozen"])) if not r])
     if len(sizes) < 2:
-        return _missing(4, ["a second, larger n (--n)"])
+        return _missing(4, ["a second, larger n"], "--n (e.g. --n 1,100)")
     small, big, scratch = sizes[0], sizes[-1], role["scratch"]
     best_small, best_big = _best_transfer(runs, role, small), _best_transfer(runs, role, big)
     gap_small = paired(runs, scratch, best_small, small)
