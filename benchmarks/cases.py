@@ -43,6 +43,23 @@ TARGETS = {"mlp_b64": 0.9, "mlp_b256": 0.9, "smallcnn_b64": 1.5, "smallcnn_b256"
 CHAIN_OPS = 1000
 
 
+def _chain(x):
+    """Case 6, the same code for both frameworks: 1,000 tiny ops on ``x`` and back (the sum is one op more)."""
+    def chain():
+        x.grad = None
+        y = x
+        for _ in range(CHAIN_OPS // 2):
+            y = y * 1.0001
+            y = y + 0.5
+        y.sum().backward()
+    return chain
+
+
+# op cases absorbed from the former bench_conv.py: (input channels, image size, output channels or None for a pool)
+OP_SHAPES = {"conv_1to32_b64": (1, 28, 32), "conv_32to64_b64": (32, 14, 64), "maxpool_32x28_b64": (32, 28, None),
+             "maxpool_64x14_b64": (64, 14, None)}
+
+
 def _data(case):
     """The same inputs for both frameworks: (x, labels, number of classes), NumPy float32 / int64."""
     rng = numpy.random.default_rng(0)
@@ -87,16 +104,7 @@ def _minitl_build(case, device):
     sync = _minitl_sync(device)
     x_np, y_np, classes = _data(case)
     if case == "chain_1000":
-        x = minitl.tensor(numpy.ones(8, numpy.float32), requires_grad=True, device=device)
-
-        def chain():
-            x.grad = None
-            y = x
-            for _ in range(CHAIN_OPS // 2):
-                y = y * 1.0001
-                y = y + 0.5
-            y.sum().backward()  # (the sum is one op more)
-        return chain, sync
+        return _chain(minitl.tensor(numpy.ones(8, numpy.float32), requires_grad=True, device=device)), sync
     if case.startswith(("conv", "maxpool")):
         return _minitl_op_case(case, device), sync
     x, y = minitl.tensor(x_np, device=device), minitl.tensor(y_np, device=device)
@@ -123,8 +131,7 @@ def _minitl_op_case(case, device):
     from minitl.functional.conv import conv2d  # noqa: PLC0415
     from minitl.functional.pool import max_pool2d  # noqa: PLC0415
     rng = numpy.random.default_rng(0)
-    c_in, size, c_out = {"conv_1to32_b64": (1, 28, 32), "conv_32to64_b64": (32, 14, 64),
-                         "maxpool_32x28_b64": (32, 28, None), "maxpool_64x14_b64": (64, 14, None)}[case]
+    c_in, size, c_out = OP_SHAPES[case]
     x = minitl.tensor(rng.standard_normal((64, c_in, size, size)), requires_grad=True, device=device)
     if c_out is None:
         def pool():
@@ -168,16 +175,7 @@ def _torch_build(case, device):
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     x_np, y_np, classes = _data(case)
     if case == "chain_1000":
-        x = torch.ones(8, requires_grad=True, device=device)
-
-        def chain():
-            x.grad = None
-            y = x
-            for _ in range(CHAIN_OPS // 2):
-                y = y * 1.0001
-                y = y + 0.5
-            y.sum().backward()
-        return chain, sync
+        return _chain(torch.ones(8, requires_grad=True, device=device)), sync
     if case.startswith(("conv", "maxpool")):
         return _torch_op_case(torch, case, device), sync
     x, y = torch.tensor(x_np, device=device), torch.tensor(y_np, device=device)
@@ -201,8 +199,7 @@ def _torch_build(case, device):
 
 def _torch_op_case(torch, case, device):
     rng = numpy.random.default_rng(0)
-    c_in, size, c_out = {"conv_1to32_b64": (1, 28, 32), "conv_32to64_b64": (32, 14, 64),
-                         "maxpool_32x28_b64": (32, 28, None), "maxpool_64x14_b64": (64, 14, None)}[case]
+    c_in, size, c_out = OP_SHAPES[case]
     as_torch = lambda a, grad: torch.tensor(a, dtype=torch.float32, device=device, requires_grad=grad)  # noqa: E731
     x = as_torch(rng.standard_normal((64, c_in, size, size)), True)
     if c_out is None:
