@@ -20,7 +20,7 @@ from .grid import (
     parse_strategies,
 )
 from .protocol import Protocol, run_seeds
-from .run import _backbone_state, run_one
+from .run import backbone_state, run_one
 from .task import load_task
 from .verdicts import verdicts
 
@@ -44,7 +44,7 @@ def compare(strategies=DEFAULT_STRATEGIES, n=DEFAULT_N, seeds=DEFAULT_SEEDS, spl
         raise ValueError(f"compare: --seeds must be at least 1, got {seeds}")
     task = task or load_task(split, full=full, data=data, source=source, target=target, verbose=verbose)
     source_head = task.source_model().head
-    pretrained = _backbone_state(task.pretrained_model())
+    pretrained = backbone_state(task.pretrained_model())
     shared = {}  # FLOP counts and the test set's frozen features, reused across runs
     total = len(specs) * len(sizes) * repeats
     bar = make_bar(progress_mode(verbose, stream), total, "compare", stream, unit="run")

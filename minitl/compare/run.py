@@ -37,7 +37,8 @@ from .protocol import Protocol, target_subset
 EVAL_BATCH = 100  # the fastest batch for SmallCNN inference on a 2-core CPU
 
 
-def _backbone_state(model):
+def backbone_state(model):
+    """The backbone's parameters as host arrays (copies): to tell whether training moved them."""
     return {name: asnumpy(p.data).copy() for name, p in model.backbone.named_parameters()}
 
 
@@ -97,7 +98,7 @@ def train(strategy, model, subset, spec, protocol, seeds, device=None):
 
 def finetuned_any(model, pretrained):
     """True when some backbone weight moved away from the pretrained one."""
-    return not _same_weights(_backbone_state(model), pretrained)
+    return not _same_weights(backbone_state(model), pretrained)
 
 
 def evaluate_target(model, task, frozen_backbone, shared=None, device=None):
@@ -126,10 +127,10 @@ def run_one(spec, n, repeat, seeds, task, protocol=None, forgetting=True, source
     passed in to share work across the runs of a comparison."""
     protocol = protocol or Protocol()
     strategy, model, subset = start(spec, n, seeds, task)
-    pretrained = pretrained if pretrained is not None else _backbone_state(task.pretrained_model())
+    pretrained = pretrained if pretrained is not None else backbone_state(task.pretrained_model())
     if device is not None:
         model.to(device)
-    starts_pretrained = _same_weights(_backbone_state(model), pretrained)
+    starts_pretrained = _same_weights(backbone_state(model), pretrained)
     train_seconds, cache_info = train(strategy, model, subset, spec, protocol, seeds, device)
     started = time.perf_counter()
     scores = evaluate_target(model, task, cache_info["cached"] and not finetuned_any(model, pretrained), shared,
