@@ -86,8 +86,8 @@ def run_worker(args):
 # ------------------------------------------------------------------------------------------------- driver
 def compare_case_available():
     """Case 8's hook: True once ``minitl compare`` exists. Until then the case is reported as not run."""
-    from minitl import cli  # noqa: PLC0415
-    return "compare" in getattr(cli, "COMMANDS", ()) or hasattr(cli, "_compare")
+    import importlib.util  # noqa: PLC0415
+    return importlib.util.find_spec("minitl.compare") is not None
 
 
 def _torch_installed():
@@ -232,9 +232,15 @@ def main(argv=None):
         text, figures["unset" if unset else "as_set"] = report(title, chosen, times, extras)
         texts.append(text)
         print(text + "\n", flush=True)
-    if compare_case_available():
-        print("8. minitl compare: the command exists but its benchmark case is not written yet "
-              "(benchmarks/run.py: compare_case_available)")
+    if args.cases or args.quick:
+        print("8. minitl compare --quick protocol vs its PyTorch twin: runs in the full benchmark only (no --cases, "
+              "no --quick)")
+    elif compare_case_available() and "torch" in frameworks:
+        import compare_torch  # noqa: PLC0415 - benchmarks/compare_torch.py, the protocol's PyTorch twin
+        print("8. minitl compare --quick protocol vs its PyTorch twin (each in its own process):")
+        print(compare_torch.protocol_case(), flush=True)
+    elif compare_case_available():
+        print("8. minitl compare --quick protocol vs its PyTorch twin: not run, PyTorch is not installed")
     else:
         print("8. minitl compare --quick protocol vs its PyTorch twin: not run, `minitl compare` does not exist yet "
               "(hook: compare_case_available in benchmarks/run.py)")

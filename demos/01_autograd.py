@@ -1,6 +1,6 @@
 """Demo 1: reverse-mode autograd on a two-layer network, checked by finite differences.
 
-Run:  python demos/01_autograd.py
+Run:  python demos/01_autograd.py [--smoke]   (--smoke: the same, it is quick)
 What to notice: backward fills ``.grad`` of every leaf that requires grad; the numbers agree with
 finite differences; a tensor that does not require grad records no graph node at all.
 """
@@ -35,4 +35,9 @@ def main():
 
 
 if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--smoke", action="store_true", help="the same (it takes a second)")
+    parser.parse_args()
     main()

@@ -3,9 +3,10 @@
     minitl info                      versions, GPU, where Fashion-MNIST was found
     minitl summary smallcnn --num-classes 5 --freeze-to 2
     minitl inspect weights.pth       what a weight file holds, read safely (no code runs)
-    minitl view-step --freeze-to 2   one training step replayed in a self-contained HTML page
     minitl pretrain --split paired   train SmallCNN on a source split, write weights/ + manifest
     minitl weights                   the shipped pretrained weights (weights/manifest.json)
+    minitl view-step --freeze-to 2   one training step replayed in a self-contained HTML page
+    minitl compare [--quick]         freeze, fine-tune or train from scratch: accuracy, forgetting, cost
 
 Each command is a thin layer over the library, so what it prints is what the API returns.
 """
@@ -173,6 +174,9 @@ def build_parser():
     pretrain.add_argument("--out", default=None, help="weights folder (default: weights/ of the checkout)")
     pretrain.set_defaults(run=_pretrain)
     commands.add_parser("weights", help="list the shipped pretrained weights").set_defaults(run=_weights)
+    from minitl.compare.command import add_parser as add_compare  # noqa: PLC0415
+
+    add_compare(commands)
     return parser
 
 

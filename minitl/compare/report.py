@@ -1,0 +1,187 @@
+"""What ``minitl compare`` prints and writes: the tables, the verdicts, JSON, Markdown, HTML, PNG charts.
+
+    print(results_text(result))          the table, the forgetting table, verdicts, trade-off, wall time
+    write_reports(result, "results")     compare.json, compare.md, compare.html and three PNG charts
+
+Every number comes from ``result`` (comparison.py); the tables are ``minitl.table.text_table`` (the
+Markdown tables are the same rows), the charts ``minitl.viz``, each write ``atomic_write``.
+Talks to: stats.py, ``minitl.table``, ``minitl.viz``, ``minitl.atomic``.
+"""
+import html
+import json
+from pathlib import Path
+
+from ..atomic import atomic_write
+from ..table import text_table
+from .stats import (
+    by_seed,
+    cell,
+    paired,
+    raw_source_accuracy,
+    recalibrated_source_accuracy,
+    sizes_of,
+    strategies_of,
+)
+
+CHARTS = {"accuracy": "compare_accuracy_vs_n.png", "time": "compare_time.png", "forgetting": "compare_forgetting.png"}
+MAIN_HEADER = ("strategy", "n", "target acc (mean ± std)", "train s", "fwd+bwd FLOPs/step", "trainable",
+               "vs scratch (paired)")
+FORGETTING_HEADER = ("strategy", "n", "source acc, old head (raw)", "after BN re-estimation")
+
+
+def _pct(mean, std=None):
+    return f"{100 * mean:.1f} %" if std is None else f"{100 * mean:.1f} ± {100 * std:.1f} %"
+
+
+def _count(value):
+    for size, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:.2f} {unit}"
+    return str(int(value))
+
+
+def _scratch(result):
+    return result["verdicts"]["roles"].get("scratch")
+
+
+def main_rows(result):
+    runs, scratch = result["runs"], _scratch(result)
+    rows = []
+    for n in sizes_of(runs):
+        for strategy in strategies_of(runs):
+            c = cell(runs, strategy, n)
+            if c is None:
+                continue
+            versus = "-" if strategy == scratch or scratch is None else paired(runs, strategy, scratch, n).text()
+            seconds = f"{c['seconds']:.1f}" + (" (cached)" if c["cached"] else "")
+            rows.append((strategy, str(n), _pct(c["accuracy"], c["accuracy_std"]), seconds, _count(c["step_flops"]),
+                         f"{c['trainable_params']:,}", versus))
+    return rows
+
+
+def forgetting_rows(result):
+    runs, rows = result["runs"], []
+    for n in sizes_of(runs):
+        for strategy in strategies_of(runs):
+            c = cell(runs, strategy, n)
+            if c is None or c["source_recalibrated"] is None:
+                continue
+            rows.append((strategy, str(n), _pct(*c["source_raw"]), _pct(*c["source_recalibrated"])))
+    return rows
+
+
+def settings_line(result):
+    s, p = result["settings"], result["settings"]["protocol"]
+    return (f"{s['task']['description']}; {s['seeds']} seeds, n = {', '.join(map(str, s['n']))} per class; "
+            f"SGD momentum {p['momentum']}, wd {p['weight_decay']}, lr {p['lr']} {p['schedule']}, "
+            f"max({p['min_steps']} steps, {p['min_epochs']} epochs) at batch min({p['max_batch']}, images); "
+            f"full target test set ({s['task']['target_test_images']} images)")
+
+
+def verdict_lines(result):
+    lines = [f"{c['claim']}. {c['title']}\n   {c['text']}" for c in result["verdicts"]["claims"]]
+    return lines + [result["verdicts"]["tradeoff_line"]]
+
+
+def results_text(result) -> str:
+    """Everything ``minitl compare`` prints on stdout, in order."""
+    pretrained = result["settings"].get("pretrained_source_accuracy")
+    parts = [settings_line(result), "", text_table(MAIN_HEADER, main_rows(result),
+             [("beyond seed noise = |z| > 2 and every seed agrees; FLOPs count the uncached step (1 MAC = 2 FLOPs); "
+               "(cached): the frozen prefix ran once, its time included")])]
+    rows = forgetting_rows(result)
+    if rows:
+        title = "forgetting: source test accuracy with the source head put back"
+        if pretrained is not None:
+            title += f" (pretrained: {_pct(pretrained)})"
+        parts += ["", title, text_table(FORGETTING_HEADER, rows)]
+    parts += ["", "verdicts (computed from the table above):", *verdict_lines(result),
+              "", f"wall time: {result['wall_seconds']:.1f} s"]
+    return "\n".join(parts)
+
+
+def _markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def markdown(result, charts) -> str:
+    parts = ["# minitl compare", "", settings_line(result), "", _markdown_table(MAIN_HEADER, main_rows(result))]
+    rows = forgetting_rows(result)
+    if rows:
+        parts += ["", "## Forgetting", "", _markdown_table(FORGETTING_HEADER, rows)]
+    parts += ["", "## Verdicts", ""] + [f"- {line}".replace("\n   ", "  \n  ") for line in verdict_lines(result)]
+    parts += ["", *[f"![{name}]({Path(path).name})" for name, path in charts.items()], "",
+              f"wall time: {result['wall_seconds']:.1f} s, minitl {result['settings']['minitl_version']}"]
+    return "\n".join(parts) + "\n"
+
+
+def html_page(result, charts) -> str:
+    """One self-contained page: the tables, verdicts and the charts inline (no network)."""
+    from PIL import Image
+
+    from ..viz import data_uri
+
+    def table(header, rows):
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+        return f"<table><tr>{head}</tr>{body}</table>"
+
+    verdicts = "".join(f"<li class='{'yes' if c['holds'] else 'no' if c['holds'] is False else 'na'}'><b>"
+                       f"{c['claim']}. {html.escape(c['title'])}</b><br>{html.escape(c['text'])}</li>"
+                       for c in result["verdicts"]["claims"])
+    images = "".join(f"<img alt='{name}' src='{data_uri(Image.open(path))}'>" for name, path in charts.items())
+    forgetting = forgetting_rows(result)
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>minitl compare</title><style>
+body{{font-family:sans-serif;margin:2em;max-width:1200px}} table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left}} th{{background:#eee}}
+li{{margin:.6em 0}} li.yes b{{color:#1a7f37}} li.no b{{color:#b42318}} li.na b{{color:#666}} img{{margin:.5em}}
+</style></head><body><h1>minitl compare</h1><p>{html.escape(settings_line(result))}</p>
+{table(MAIN_HEADER, main_rows(result))}
+{'<h2>Forgetting</h2>' + table(FORGETTING_HEADER, forgetting) if forgetting else ''}
+<h2>Verdicts</h2><ol>{verdicts}</ol><p>{html.escape(result['verdicts']['tradeoff_line'])}</p>
+<h2>Charts</h2>{images}<p>wall time {result['wall_seconds']:.1f} s, minitl
+{html.escape(str(result['settings']['minitl_version']))}</p></body></html>
+"""
+
+
+def draw_charts(result, folder):
+    """The three PNGs (accuracy vs n, training time, forgetting); returns ``{name: path}``."""
+    from .. import viz
+
+    runs, folder = result["runs"], Path(folder)
+    strategies, sizes = strategies_of(runs), sizes_of(runs)
+    paths = {}
+    accuracy = {s: {n: list(by_seed(runs, s, n, lambda r: r["target_accuracy"]).values()) for n in sizes}
+                for s in strategies}
+    paths["accuracy"] = folder / CHARTS["accuracy"]
+    viz.accuracy_vs_n(accuracy, paths["accuracy"], title="target accuracy vs n (mean ± std over seeds)")
+    seconds = {f"n={n}": {s: list(by_seed(runs, s, n, lambda r: r["train_seconds"] + r.get("cache_seconds", 0.0))
+                                  .values()) for s in strategies} for n in sizes}
+    paths["time"] = folder / CHARTS["time"]
+    viz.bar_chart(seconds, paths["time"], title="training time per run", y_title="seconds")
+    forgetting = {}
+    for s in strategies:
+        for n in sizes:
+            raw, recal = by_seed(runs, s, n, raw_source_accuracy), by_seed(runs, s, n, recalibrated_source_accuracy)
+            if recal:
+                forgetting[f"{s} n={n}"] = {"raw": list(raw.values()), "after BN re-estimation": list(recal.values())}
+    if forgetting:
+        paths["forgetting"] = folder / CHARTS["forgetting"]
+        viz.bar_chart(forgetting, paths["forgetting"], title="source accuracy with the old head (forgetting)",
+                      y_title="source accuracy", size=(max(760, 170 * len(forgetting)), 440))
+    return paths
+
+
+def write_reports(result, folder="results"):
+    """Write compare.json, compare.md, compare.html and the charts into ``folder``; returns the paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    charts = draw_charts(result, folder)
+    paths = {"json": folder / "compare.json", "markdown": folder / "compare.md", "html": folder / "compare.html"}
+    texts = {"json": json.dumps(result, indent=1, default=float), "markdown": markdown(result, charts),
+             "html": html_page(result, charts)}
+    for kind, text in texts.items():
+        with atomic_write(paths[kind]) as file:
+            file.write(text.encode("utf-8"))
+    return {**paths, **{f"chart_{k}": v for k, v in charts.items()}}
