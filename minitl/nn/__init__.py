@@ -10,3 +10,4 @@ from .layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .layers.shape import Flatten, Identity
 from .module import Module, effective_lr_scale
 from .parameter import Parameter
+from .layers.lora import LoRAConv2d, LoRALinear  # LoRA layers (issue 17)
