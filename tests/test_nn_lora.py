@@ -72,43 +72,35 @@ def test_gradients_of_a_and_b_by_gradcheck(make, shape, device, rng):
     assert minitl.gradcheck(lambda x_, a_, b_: layer(x_), [x, layer.lora_A, layer.lora_B])
 
 
-def test_linear_matches_the_same_math_in_torch(device, rng):
+def _torch_linear(torch, layer, x, w, b, a, bb):
+    return torch.nn.functional.linear(x, w, b) + layer.scaling * (x @ a.T) @ bb.T
+
+
+def _torch_conv(torch, layer, x, w, b, a, bb):
+    conv = torch.nn.functional.conv2d
+    h = conv(x, a, None, stride=2, padding=1)
+    return conv(x, w, b, stride=2, padding=1) + layer.scaling * conv(h, bb[:, :, None, None])
+
+
+@pytest.mark.parametrize("make, shape, torch_math", [(_linear, (7, 6), _torch_linear),
+                                                     (_conv, (2, 3, 9, 9), _torch_conv)])
+def test_matches_the_same_math_in_torch(make, shape, torch_math, device, rng):
     torch = torch_or_skip()
-    layer = _moved(_linear(device), rng)
-    x = rng.standard_normal((7, 6)).astype(numpy.float32)
+    layer = _moved(make(device), rng)
+    x = rng.standard_normal(shape).astype(numpy.float32)
     ours_x = minitl.tensor(x, requires_grad=True, device=device)
     out = layer(ours_x)
     w, b, a, bb = (torch.tensor(p.numpy()) for p in (layer.weight, layer.bias, layer.lora_A, layer.lora_B))
     a.requires_grad_(), bb.requires_grad_()
     tx = torch.tensor(x, requires_grad=True)
-    expected = torch.nn.functional.linear(tx, w, b) + layer.scaling * (tx @ a.T) @ bb.T
-    numpy.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-5)
-    upstream = rng.standard_normal(out.shape).astype(numpy.float32)
-    out.backward(minitl.tensor(upstream, device=device))
-    expected.backward(torch.from_numpy(upstream))
-    for ours, theirs in ((ours_x, tx), (layer.lora_A, a), (layer.lora_B, bb)):
-        numpy.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-4, atol=1e-5)
-    assert layer.weight.grad is None and layer.bias.grad is None
-
-
-def test_conv_matches_the_same_math_in_torch(device, rng):
-    torch = torch_or_skip()
-    functional = torch.nn.functional
-    layer = _moved(_conv(device), rng)
-    x = rng.standard_normal((2, 3, 9, 9)).astype(numpy.float32)
-    ours_x = minitl.tensor(x, requires_grad=True, device=device)
-    out = layer(ours_x)
-    w, b, a, bb = (torch.tensor(p.numpy()) for p in (layer.weight, layer.bias, layer.lora_A, layer.lora_B))
-    a.requires_grad_(), bb.requires_grad_()
-    tx = torch.tensor(x, requires_grad=True)
-    h = functional.conv2d(tx, a, None, stride=2, padding=1)
-    expected = functional.conv2d(tx, w, b, stride=2, padding=1) + layer.scaling * functional.conv2d(h, bb[:, :, None, None])
+    expected = torch_math(torch, layer, tx, w, b, a, bb)
     numpy.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-5)
     upstream = rng.standard_normal(out.shape).astype(numpy.float32)
     out.backward(minitl.tensor(upstream, device=device))
     expected.backward(torch.from_numpy(upstream))
     for ours, theirs in ((ours_x, tx), (layer.lora_A, a), (layer.lora_B, bb)):
         numpy.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-4, atol=1e-4)
+    assert layer.weight.grad is None and layer.bias.grad is None  # the base layer is frozen
 
 
 @pytest.mark.parametrize("make_optimizer", [lambda m: optim.SGD(m, lr=0.1, momentum=0.9, weight_decay=0.01),
