@@ -53,7 +53,7 @@ def main(argv=None):
         accuracy = evaluate(model, DataLoader(test, batch_size=500))["accuracy"]
         optimizer = SGD(model, lr=0.01, momentum=0.9)
         cost = transfer.count_flops(model, tuple(images.shape), optimizer)
-        step = transfer.measure_step(model, optimizer, images, labels, repeats=1 if args.smoke else 3)
+        step = transfer.measure_step(model, optimizer, images, labels, repeats=1 if args.smoke else 5)
         total = sum(int(p.data.size) for p in model.parameters())
         rows.append((label, f"{accuracy:.1%}", f"{cost.trainable_parameters:,}", f"{cost.trainable_parameters / total:.2%}",
                      f"{cost.backward_flops / 1e6:.0f}", f"{step['total'] * 1e3:.0f}",
