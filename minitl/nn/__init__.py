@@ -18,3 +18,4 @@ from .layers.conv_transpose import ConvTranspose2d
 from .layers.embedding import Embedding
 from .layers.group_norm import GroupNorm
 from .layers.upsample import Upsample
+from .layers.lora import LoRAConv2d, LoRALinear

@@ -31,3 +31,9 @@ from .seeds import Seeds, seeded
 __all__ = ["CostComparison", "Description", "FeatureCache", "FeatureCacheError", "FlopTable", "STRATEGIES", "Seeds",
            "Strategy", "cost_comparison", "count_flops", "describe_model", "get_strategy", "measure_step", "pretrain",
            "register_strategy", "run_strategy", "seeded", "source_accuracy", "strategy_names"]
+
+from . import lora  # parameter-efficient fine-tuning (issue 17): lora.wrap / merge / unwrap
+from .adapter import Adapter, add_adapter
+from .prompt import VisualPrompt, add_prompt
+
+__all__ += ["Adapter", "VisualPrompt", "add_adapter", "add_prompt", "lora"]

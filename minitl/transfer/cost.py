@@ -190,11 +190,15 @@ def count_flops(model, input_shape, optimizer=None):
             macs, flops = forward_counts(module, tuple(inputs.shape), tuple(out.shape))
             input_grad = bool(getattr(inputs, "requires_grad", False))
             weight_grad = any(p.grad is not None for p in params)
+            backward_flops = flops * (int(input_grad) + int(weight_grad))
+            if hasattr(module, "flop_counts"):  # a layer that counts itself (a LoRA layer: base + update)
+                macs, backward_macs = module.flop_counts(tuple(inputs.shape), tuple(out.shape), input_grad)
+                flops, backward_flops = 2 * macs, 2 * backward_macs
             rows.append({"name": names.get(id(module), type(module).__name__), "type": type(module).__name__,
                          "output_shape": tuple(out.shape), "forward_macs": macs, "forward_flops": flops,
                          "input_grad": input_grad, "weight_grad": weight_grad,
                          "ran_backward": out.grad_fn is not None,
-                         "backward_flops": flops * (int(input_grad) + int(weight_grad)),
+                         "backward_flops": backward_flops,
                          "trainable": sum(int(p.data.size) for p in params if p.requires_grad)})
         parameters = sum(_nbytes(p.data) for p in model.parameters())
         gradients = sum(_nbytes(p.data) for p in model.parameters() if p.requires_grad)

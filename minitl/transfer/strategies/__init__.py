@@ -61,3 +61,9 @@ __all__ = ["BatchNormOnly", "BitFit", "Description", "Discriminative", "FeatureE
            "GradualUnfreeze", "Imprint", "L2SP", "L2SPPenalty", "LPFT", "LinearProbe", "ProbeModel", "STRATEGIES",
            "Scratch", "Strategy", "Surgical", "backbone_features", "bias_feeds_batchnorm", "block_names",
            "describe_model", "get_strategy", "parameter_plan", "register_strategy", "strategy_names"]
+
+from .peft import LoRA, Adapters, Prompt  # parameter-efficient strategies (issue 17)
+
+for _name, _class in [("lora", LoRA), ("adapter", Adapters), ("prompt", Prompt)]:
+    register_strategy(_name, _class)
+__all__ += ["Adapters", "LoRA", "Prompt"]
