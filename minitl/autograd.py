@@ -15,6 +15,7 @@ unless ``retain_graph=True``. Talks to: ``tensor.py`` (the Tensor wrapper), ``ba
 import contextlib
 import importlib
 import itertools
+import weakref
 
 from .backend import DeviceError, device_of, get_array_module, to_device
 
@@ -199,7 +200,9 @@ class Function:
         fn.needs_input_grad = needs if record else (False,) * len(tensors)
         out = fn.forward(*[t.data for t in tensors])
         if record:
-            fn.inputs = tensors
+            # An input that needs no gradient is only named, not held: the node keeps alive what some
+            # backward uses (a frozen layer's output feeding an add is not kept; see UnneededInput).
+            fn.inputs = tuple(t if need else UnneededInput(t) for t, need in zip(tensors, needs))
             return tensor_type._from_op(out, fn)
         return tensor_type._from_op(out, None)  # fn and everything it saved are dropped here
 
@@ -211,6 +214,36 @@ class Function:
     @property
     def name(self) -> str:
         return type(self).__name__ + "Backward"
+
+
+class UnneededInput:
+    """Stands in a recorded node for an input that needs no gradient: its shape and dtype, and a weak reference.
+
+    No backward reads such an input (each op saves what its backward uses), so holding it would keep,
+    say, a frozen base layer's output alive until backward for nothing. ``tensor`` is the input while
+    something else still holds it (a parameter, the user's batch), else None; ``live(x)`` gives that
+    tensor, or the stand-in itself once the input is gone. The inspection tools read shapes from it.
+    """
+
+    __slots__ = ("shape", "dtype", "_ref")
+    requires_grad = False
+    grad_fn = None
+    grad = None
+
+    def __init__(self, tensor):
+        self.shape, self.dtype, self._ref = tensor.shape, tensor.dtype, weakref.ref(tensor)
+
+    @property
+    def tensor(self):
+        return self._ref()
+
+    @staticmethod
+    def live(inp):
+        """The tensor an input of ``fn.inputs`` names: the tensor itself, or the stand-in once it is gone."""
+        if isinstance(inp, UnneededInput):
+            held = inp.tensor
+            return inp if held is None else held
+        return inp
 
 
 def set_backward_observer(observer):

@@ -15,6 +15,7 @@ Talks to: ``autograd.py`` (the nodes), ``inspect/names.py``, ``viz/canvas.py`` (
 import shutil
 import subprocess
 
+from ..autograd import UnneededInput
 from .names import module_path, parameter_name
 from .trace import array_stats
 
@@ -44,7 +45,7 @@ def graph_of(tensor):
             continue
         op = node_id(fn, "op")
         edges.append((op, ids[id(t)]))
-        for inp in fn.inputs or ():
+        for inp in map(UnneededInput.live, fn.inputs or ()):
             edges.append((node_id(inp, "t"), op))
             stack.append(inp)
     for obj, kind in order:

@@ -82,7 +82,8 @@ class Trace:
             self._previous(fn, grad_output, grad_inputs)
         inputs = []
         roles = _input_roles(fn, len(fn.inputs))
-        for role, tensor, needed, grad in zip(roles, fn.inputs, fn.needs_input_grad, grad_inputs):
+        for role, tensor, needed, grad in zip(roles, map(autograd.UnneededInput.live, fn.inputs),
+                                              fn.needs_input_grad, grad_inputs):
             entry = {"role": role, "shape": tuple(tensor.shape), "parameter": parameter_name(tensor)}
             if role.startswith("input") and entry["parameter"]:  # BatchNorm's ``*params``: say "weight"
                 entry["role"] = entry["parameter"].rsplit(".", 1)[-1]

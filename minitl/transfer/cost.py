@@ -34,6 +34,7 @@ import time
 
 import numpy
 
+from ..autograd import UnneededInput
 from ..functional.reduce import sum as reduce_sum
 from ..nn.layers.activation import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Tanh
 from ..nn.layers.conv import Conv2d
@@ -135,7 +136,9 @@ def saved_activation_bytes(root, parameter_ids):
             continue
         visited.add(id(fn))
         arrays = [value for key, value in vars(fn).items() if key != "inputs" and hasattr(value, "shape")]
-        arrays += [t.data for t in fn.inputs or () if id(t.data) not in parameter_ids and t.grad_fn is None]
+        # leaves the node holds (an input that needs no gradient is only named: autograd.UnneededInput)
+        arrays += [t.data for t in fn.inputs or () if not isinstance(t, UnneededInput)
+                   and id(t.data) not in parameter_ids and t.grad_fn is None]
         for array in arrays:
             if id(array) not in seen and id(array) not in parameter_ids and hasattr(array, "nbytes"):
                 seen.add(id(array))
