@@ -12,7 +12,7 @@ backbone records no node, saves no activation and costs nothing in backward.
 at a tensor, calls tensor hooks, accumulates into the ``.grad`` of leaves, and frees the graph
 unless ``retain_graph=True``. Talks to: ``tensor.py`` (the Tensor wrapper), ``backend.py`` (arrays).
 """
-import contextlib
+import functools
 import importlib
 import itertools
 
@@ -28,15 +28,26 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-class _GradMode(contextlib.ContextDecorator):
-    """Set grad mode on entering a ``with`` block (or a decorated call) and restore the previous one on leaving.
+class _GradMode:
+    """Set grad mode on entering a ``with`` block and restore the previous one on leaving; also a decorator.
 
-    The previous modes are kept on a stack, so the same object nests and a decorated function may recurse.
+    The previous modes are kept on a stack, so the same object nests. As a decorator (``@no_grad()``)
+    it wraps the function so that each call runs inside a fresh ``_GradMode`` of the same mode: a
+    decorated function may recurse, or run in two threads, without sharing one object's stack.
     """
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
         self.previous = []
+
+    def __call__(self, function):
+        mode = self.mode
+
+        @functools.wraps(function)
+        def run_in_mode(*args, **kwargs):
+            with _GradMode(mode):
+                return function(*args, **kwargs)
+        return run_in_mode
 
     def __enter__(self):
         global _grad_enabled
@@ -88,9 +99,6 @@ class set_grad_enabled(_GradMode):
         global _grad_enabled
         _grad_enabled = self.previous.pop()  # decorating is not a call: undo the switch made by __init__
         return super().__call__(function)
-
-    def _recreate_cm(self):
-        return _GradMode(self.mode)  # each call of the decorated function enters a fresh switch
 
 
 class RemovableHandle:
