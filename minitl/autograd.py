@@ -264,10 +264,11 @@ def _topological_order(root):
     return order
 
 
-def run_backward(root, grad=None, retain_graph=False):
-    """Fill ``.grad`` of every leaf that ``root`` depends on. See ``Tensor.backward``."""
-    from .tensor import Tensor  # noqa: PLC0415
+def _seed_gradient(root, grad):
+    """The gradient ``backward`` starts from: checked against ``root``, as an array on ``root``'s device.
 
+    ``grad=None`` means ones, allowed only for a one-element output (a loss).
+    """
     if not root.requires_grad:
         raise RuntimeError(
             "backward() on a tensor that does not require grad: no input of the computation had "
@@ -280,14 +281,26 @@ def run_backward(root, grad=None, retain_graph=False):
                 f"backward() without a gradient needs a scalar (one-element) output, got shape "
                 f"{root.shape}; reduce it first (e.g. loss.mean()) or pass grad=ones of that shape"
             )
-        grad = xp.ones_like(root.data)
+        return xp.ones_like(root.data)
+    # a NumPy grad for a CuPy output (or the reverse) is moved: the two never mix in an op
+    if isinstance(grad, _tensor_module().Tensor):
+        grad = to_device(grad.data, device_of(root.data))
     else:
-        # a NumPy grad for a CuPy output (or the reverse) is moved: the two never mix in an op
-        grad = to_device(grad.data, device_of(root.data)) if isinstance(grad, Tensor) else \
-            xp.asarray(grad, dtype=root.dtype)
-        if grad.shape != root.shape:
-            raise ValueError(f"backward() grad has shape {grad.shape}, output has shape {root.shape}")
+        grad = xp.asarray(grad, dtype=root.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(f"backward() grad has shape {grad.shape}, output has shape {root.shape}")
+    return grad
 
+
+def run_backward(root, grad=None, retain_graph=False):
+    """Fill ``.grad`` of every leaf that ``root`` depends on. See ``Tensor.backward``.
+
+    Walk the tensors outputs-first; at each, run its hooks, keep the gradient if it is a leaf (or
+    retains grad), and hand its node's input gradients down, summed where paths meet.
+    """
+    from .tensor import Tensor  # noqa: PLC0415
+
+    grad = _seed_gradient(root, grad)
     order = _topological_order(root)
     grads = {id(root): grad}
     for tensor in order:
