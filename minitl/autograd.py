@@ -11,6 +11,7 @@ backbone records no node, saves no activation and costs nothing in backward.
 ``run_backward`` walks the graph in topological order without recursion, sums gradients that meet
 at a tensor, calls tensor hooks, accumulates into the ``.grad`` of leaves, and frees the graph
 unless ``retain_graph=True``. Talks to: ``tensor.py`` (the Tensor wrapper), ``backend.py`` (arrays).
+The contract an op keeps, and where this file sits in the house: ``docs/architecture.md``.
 """
 import functools
 import importlib

@@ -145,7 +145,8 @@ class Conv2d(Function):
             out[...] = y
         else:
             xp.add(y, bias.reshape(1, -1, 1, 1), out=out)
-        # the columns are only needed for the weight's gradient: a frozen weight saves no im2col copy
+        # frozen (effect 2, per input): the columns serve only the weight's gradient, so a frozen weight
+        # saves no im2col copy even where the node is recorded (an input below still needs its gradient)
         self.cols = cols if self.needs_input_grad[1] else None
         self.weight, self.x_shape, self.x_dtype = weight, x.shape, x.dtype
         return out

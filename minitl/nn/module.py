@@ -3,13 +3,16 @@
 A Module registers the Parameters, buffers and child Modules assigned to its attributes, in the
 order they were assigned, and names them PyTorch-style (``features.0.weight``).
 
-``frozen`` — one flag, every effect (grep ``frozen`` to see each one in the code):
+``frozen`` — one flag, every effect; ``grep -rn "frozen (effect" minitl`` shows each one where it happens:
   1. frozen parameters get ``requires_grad = False``: no gradient is computed for them (here);
   2. an op whose inputs all need no grad records no graph node, so backward stops at the first
-     trainable layer (``autograd.Function.apply``, the recording rule);
+     trainable layer (``autograd.Function.apply``, the recording rule). Per input, the same rule
+     lets an op that is recorded skip saving what only a frozen input's gradient needs: a conv
+     with a frozen weight keeps no im2col columns (``functional/conv.py``);
   3. the optimizer skips frozen parameters: no update, momentum or weight decay (``optim``);
   4. a frozen BatchNorm uses and keeps its running statistics, even in ``train()`` (``layers/norm.py``);
   5. ``summary()`` counts frozen parameters as non-trainable (``nn/summary.py``).
+Where each lives, and why: ``docs/architecture.md``.
 
 ``lr_scale`` — a factor on this module's learning rate. The effective scale of a parameter is the
 product of ``lr_scale`` from its module up to the root (``effective_lr_scale``); the optimizer reads
