@@ -32,7 +32,7 @@ def _to_array(data, dtype=None, device=None):
         data = data.data
     if device is None:
         # a CuPy array stays on the GPU; everything else goes to the default device ($MINITL_DEVICE)
-        device = "cuda" if backend._is_cupy_array(data) else backend.default_device()
+        device = "cuda" if backend.is_cupy_array(data) else backend.default_device()
     dtype = _resolve_dtype(data, dtype)
     array = backend.to_device(data, device)
     return array.astype(dtype, copy=False)

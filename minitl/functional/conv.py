@@ -1,6 +1,6 @@
 """2-D convolution by im2col: every receptive field becomes a column, the convolution one matrix product.
 
-The input (N, C, H, W) is padded, then ``backend.sliding_window_view`` shows every kh x kw window
+The input (N, C, H, W) is padded, then ``xp.lib.stride_tricks.sliding_window_view`` shows every kh x kw window
 without copying; copying those windows into a matrix of columns (im2col) turns the convolution into
 a single ``matmul`` with the weights, batched over groups. The backward is two more products (one
 for the weights, one for the columns) and a col2im step that adds each column back into the image
@@ -14,7 +14,7 @@ Talks to: ``autograd.py`` (Function), ``backend.py`` (array module, sliding wind
 import numbers
 
 from ..autograd import Function
-from ..backend import get_array_module, has_cuda_kernels, sliding_window_view
+from ..backend import get_array_module, has_cuda_kernels
 
 
 def pair(value, name):
@@ -67,7 +67,8 @@ def windows(x_padded, kernel, stride, dilation):
     the step slices then keep every ``stride``-th window and every ``dilation``-th tap inside it.
     """
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    view = sliding_window_view(x_padded, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+    xp = get_array_module(x_padded)
+    view = xp.lib.stride_tricks.sliding_window_view(x_padded, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
     return view[:, :, ::sh, ::sw, ::dh, ::dw]
 
 
