@@ -297,14 +297,6 @@ def split(x, split_size_or_sections, dim=None, *, axis=None):
     return tuple(pieces)
 
 
-def pad(x, widths, value=0.0):
-    """Pad with a constant. ``widths`` as NumPy: one (before, after) pair per axis.
-
-    (``minitl.nn.functional.pad`` takes PyTorch's flat last-axis-first form instead.)
-    """
-    return Pad.apply(x, widths=tuple(tuple(w) for w in widths), value=value)
-
-
 def to_device(x, device):
     """Copy to ``"cpu"`` or ``"cuda"``, recorded so that gradients flow back to the source."""
     return ToDevice.apply(x, device=device)

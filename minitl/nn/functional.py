@@ -12,7 +12,7 @@ from ..functional.loss import binary_cross_entropy_with_logits, cross_entropy, m
 from ..functional.norm import batch_norm, layer_norm
 from ..functional.max_pool import max_pool2d
 from ..functional.pool import adaptive_avg_pool2d, avg_pool2d
-from ..functional.shape import pad as _pad_numpy_style
+from ..functional.shape import Pad
 
 
 def pad(x, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's name
@@ -32,7 +32,7 @@ def pad(x, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's name
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return _pad_numpy_style(x, widths, value)
+    return Pad.apply(x, widths=tuple(widths), value=value)  # NumPy's form: one (before, after) pair per axis
 
 
 __all__ = [
