@@ -59,3 +59,6 @@ from ..functional.interpolate import interpolate  # noqa: E402
 from ..functional.pad_modes import pad_copying  # noqa: E402
 
 __all__ += ["conv1d", "conv_transpose2d", "embedding", "group_norm", "interpolate"]
+from ..functional.shape import flatten  # noqa: E402 - torch.flatten's op, here so that layers reach every op through F
+
+__all__ += ["flatten"]
