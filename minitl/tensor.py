@@ -11,8 +11,8 @@ import numpy
 
 from . import backend
 from .autograd import RemovableHandle, run_backward
-from .tensor_methods import TensorMethods
 from .device_checks import read_to_host
+from .tensor_methods import TensorMethods
 
 DEFAULT_FLOAT = numpy.float32
 
@@ -389,9 +389,9 @@ def data_of(value, like=None):
 
 
 # The ops live in minitl.functional; they import this module, so they are bound last.
-from .functional import activation as _act  # noqa: E402
+from .functional import activation as _act  # noqa: E402,I001 - bound in this order, creation last
 from .functional import elementwise as _ew  # noqa: E402
 from .functional import linalg as _la  # noqa: E402
 from .functional import reduce as _red  # noqa: E402
 from .functional import shape as _sh  # noqa: E402
-from . import creation as _cr  # noqa: E402,I001
+from . import creation as _cr  # noqa: E402

@@ -8,7 +8,6 @@ from minitl.functional import shape as sh
 from minitl.nn import functional as F
 from parity import t64, torch_or_skip
 
-
 # (name, minitl op on a (2, 3, 4) tensor, the same move in NumPy)
 SHAPE_OPS = [
     ("reshape", lambda x: x.reshape(4, 6), lambda a: a.reshape(4, 6)),

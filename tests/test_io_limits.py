@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from hostile import peak_python_bytes, storages_pickle, write_zip
-from minitl.io import WeightFormatError, load, load_keras, load_onnx, load_safetensors, load_torch
-from minitl.io import keras_h5
+from minitl.io import WeightFormatError, keras_h5, load, load_keras, load_onnx, load_safetensors, load_torch
 from minitl.io.limits import MAX_TENSORS, SLACK_BYTES, ByteBudget, shape_fits
 
 EIGHT_MIB = 8 << 20

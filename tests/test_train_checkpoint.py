@@ -12,8 +12,8 @@ from minitl.models.mlp import MLP
 from minitl.models.smallcnn import SmallCNN
 from minitl.optim import SGD, Adam
 from minitl.optim.lr_scheduler import StepLR
-from minitl.train import (CheckpointError, History, checkpoint as checkpoint_module, fit, load_checkpoint,
-                          resume, save_checkpoint)
+from minitl.train import CheckpointError, History, fit, load_checkpoint, resume, save_checkpoint
+from minitl.train import checkpoint as checkpoint_module
 
 
 def make_data(n=48, seed=3):

@@ -3,14 +3,13 @@
 Everything here is an op from ``minitl.functional`` (forward and backward side by side there);
 this module only gathers the names a PyTorch user expects.
 """
-from ..functional.activation import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax,
-                                     softplus, tanh)
+from ..functional.activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from ..functional.conv import conv2d
 from ..functional.dropout import dropout
 from ..functional.linalg import linear
 from ..functional.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
-from ..functional.norm import batch_norm, layer_norm
 from ..functional.max_pool import max_pool2d
+from ..functional.norm import batch_norm, layer_norm
 from ..functional.pool import adaptive_avg_pool2d, avg_pool2d
 from ..functional.shape import Pad
 
@@ -42,8 +41,7 @@ __all__ = [
 ]
 
 # issue 13: more activations and the ops a PyTorch user reaches for in F
-from ..functional.activation import (hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6,  # noqa: E402
-                                     selu, silu)
+from ..functional.activation import hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu, silu  # noqa: E402
 from ..functional.indexing import one_hot  # noqa: E402
 
 __all__ += ["hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "one_hot", "relu6", "selu", "silu"]

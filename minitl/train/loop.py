@@ -36,13 +36,13 @@ from ..autograd import no_grad
 from ..backend import get_array_module
 from ..device_checks import read_to_host
 from ..functional.loss import cross_entropy
+from ..progress import make_bar, progress_mode
 from ..tensor import Tensor
 from .checkpoint import Checkpoint, resume
 from .errors import TrainingDivergedError
 from .history import History
 from .mid_epoch import bookmark, skip_done_batches, start_of_epoch
 from .optimizer_check import check_optimizer_holds_model
-from ..progress import make_bar, progress_mode
 
 ON_NAN = ("raise", "skip")
 INTERVALS = ("epoch", "step")
