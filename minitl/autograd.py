@@ -223,7 +223,9 @@ class Function:
 
 
 def set_backward_observer(observer):
-    """Call ``observer(fn, grad_output, grad_inputs)`` after each node's backward (None: stop); returns the previous one.
+    """Call ``observer(fn, grad_output, grad_inputs)`` after each node's backward (None: stop).
+
+    Returns the previous observer.
 
     ``grad_inputs`` are as the op returned them, before summing broadcasts away. ``minitl.inspect.trace`` uses it.
     """

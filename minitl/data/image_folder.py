@@ -75,9 +75,10 @@ class ImageFolder(Dataset):
     """Images under ``root/<class name>/``, labelled by their sub-folder.
 
     ``grayscale``: True -> 1 channel (Pillow's ``convert("L")``); False -> 3 channels (RGB);
-    None -> 1 channel if every image is single-channel, else 3 (see ``pixels.pil_to_chw``). ``size``: int or ``(height, width)``
-    to resize every image to (Pillow bilinear); None keeps each image's own size (then a batch needs
-    images of equal size). ``transform``: called on each float32 ``(C, H, W)`` image.
+    None -> 1 channel if every image is single-channel, else 3 (see ``pixels.pil_to_chw``).
+    ``size``: int or ``(height, width)`` to resize every image to (Pillow bilinear); None keeps each
+    image's own size (then a batch needs images of equal size).
+    ``transform``: called on each float32 ``(C, H, W)`` image.
     ``on_error``: ``"raise"`` or ``"skip"`` for files Pillow cannot read.
     Attributes: ``classes``, ``labels`` int64 ``(N,)``, ``files`` (paths, label order), ``skipped``.
     """

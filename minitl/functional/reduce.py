@@ -155,7 +155,8 @@ def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
 
 
 ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
-ValuesIndices.__doc__ = """What ``max(x, dim)`` and ``min(x, dim)`` return, as PyTorch: ``values, indices = x.max(1)``."""
+ValuesIndices.__doc__ = """What ``max(x, dim)`` and ``min(x, dim)`` return, as PyTorch:
+``values, indices = x.max(1)``."""
 
 
 def _pick_extreme(x, dim, keepdim, smallest, name):
@@ -275,7 +276,9 @@ class LogSumExp(Function):
         self.x = x
         with numpy.errstate(divide="ignore"):  # a row of only -inf has log(0) = -inf as its answer
             self.z = xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True)) + m
-        return self.z if self.keepdims else self.z.reshape([n for i, n in enumerate(self.z.shape) if i not in self.axis])
+        if self.keepdims:
+            return self.z
+        return self.z.reshape([n for i, n in enumerate(self.z.shape) if i not in self.axis])
 
     def backward(self, g):
         return _restore(g, self.axis, self.keepdims) * get_array_module(g).exp(self.x - self.z)

@@ -202,7 +202,8 @@ class Module:
     def register_full_backward_hook(self, hook):
         """Call ``hook(module, grad_input, grad_output)`` in backward (PyTorch's signature); returns a handle.
 
-        Watch the gradient reaching a layer: ``layer.register_full_backward_hook(lambda m, gi, go: print(go[0].norm()))``.
+        Watch the gradient reaching a layer:
+        ``layer.register_full_backward_hook(lambda m, gi, go: print(go[0].norm()))``.
         Details (what None means, replacing ``grad_input``): ``nn/backward_hooks.py``.
         """
         handle = RemovableHandle(self._backward_hooks)
