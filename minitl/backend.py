@@ -9,9 +9,13 @@ The layers above this one: ``docs/architecture.md``.
 CuPy is optional and imported lazily: ``import minitl`` works with no CuPy, with a broken CUDA
 install, and with CuPy but no GPU. ``MINITL_DEVICE`` (``cpu`` or ``cuda``) sets the default device.
 """
+import importlib
+import math
 import os
 
 import numpy
+
+from .random import get_device_rng
 
 _cupy = None          # the cupy module once imported and usable
 _cupy_checked = False
@@ -43,7 +47,6 @@ def use_gpu_standin(module):
 def _standin_from_env():
     name = os.environ.get("MINITL_CUPY_STANDIN")
     if name and _standin is None:
-        import importlib  # noqa: PLC0415 - test flag only
         use_gpu_standin(importlib.import_module(name))
     return _standin
 
@@ -228,8 +231,6 @@ def random_array(kind: str, shape, dtype, device, low=0.0, high=1.0):
     generator seeded from the same ``manual_seed`` (``minitl.random.get_device_rng``), so a dropout
     mask never crosses the bus. The two devices give different streams for the same seed.
     """
-    from .random import get_device_rng  # noqa: PLC0415 - avoid an import cycle at package start
-
     if kind not in ("uniform", "normal"):
         raise ValueError(f"unknown random kind {kind!r}: use 'uniform' or 'normal'")
     device = normalize_device(device)
@@ -287,6 +288,5 @@ def erf(x):
     try:
         from scipy.special import erf as scipy_erf  # noqa: PLC0415 - optional accelerator
     except ImportError:
-        import math  # noqa: PLC0415
         return numpy.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
     return scipy_erf(x).astype(x.dtype, copy=False)
