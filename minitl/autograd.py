@@ -210,7 +210,7 @@ class Function:
         if record:
             fn.inputs = tensors
             return tensor_type._from_op(out, fn)
-        return tensor_type._from_op(out, None)  # fn and everything it saved are dropped here
+        return tensor_type._wrap(out)  # fn and everything it saved are dropped here
 
     def release(self):
         """Forget inputs and saved arrays (called after backward unless retain_graph)."""
@@ -312,7 +312,7 @@ def run_backward(root, grad=None, retain_graph=False):
             continue
         if tensor._hooks:
             for hook in list(tensor._hooks.values()):  # a hook may remove itself
-                replaced = hook(Tensor._from_op(g, None))  # no dtype conversion: a float64 grad stays float64
+                replaced = hook(Tensor._wrap(g))  # no dtype conversion: a float64 grad stays float64
                 if replaced is not None:
                     g = replaced.data if isinstance(replaced, Tensor) else replaced
         fn = tensor.grad_fn

@@ -172,7 +172,7 @@ def _pick_extreme(x, dim, keepdim, smallest, name):
     index = (xp.argmin if smallest else xp.argmax)(x.data, axis=axis, keepdims=True)  # the first extreme on ties
     values = PickAlongAxis.apply(x, index=index, axis=axis, keepdims=keepdim)
     indices = index if keepdim else index.squeeze(axis)
-    return ValuesIndices(values, Tensor._from_op(indices.astype("int64", copy=False), None))
+    return ValuesIndices(values, Tensor._wrap(indices.astype("int64", copy=False)))
 
 
 def max(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
@@ -225,7 +225,7 @@ def _arg_extreme(x, dim, keepdim, axis, keepdims, smallest):
         out = pick(data, axis=dim, keepdims=keepdim)
     else:
         out = pick(data)
-    return Tensor._from_op(xp.asarray(out, dtype="int64"), None)
+    return Tensor._wrap(xp.asarray(out, dtype="int64"))
 
 
 def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
@@ -330,7 +330,7 @@ def _truth(x, dim, keepdim, op):
 
     data = x.data if isinstance(x, Tensor) else x
     axes = None if dim is None else normalize_dims(dim, data.ndim, op.__name__)
-    return Tensor._from_op(get_array_module(data).asarray(op(data, axis=axes, keepdims=keepdim)), None)
+    return Tensor._wrap(get_array_module(data).asarray(op(data, axis=axes, keepdims=keepdim)))
 
 
 def any(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
