@@ -329,11 +329,6 @@ class Module:
             b.frozen = id(b) in frozen_ids
         return self
 
-    # ----- lr_scale -----
-    def effective_lr_scale(self, param):
-        """The product of ``lr_scale`` from ``param``'s module up to the root (1.0 where unset)."""
-        return effective_lr_scale(param)
-
     # ----- state -----
     def state_dict(self):
         """An ordered ``{name: array}`` of parameters then buffers per module, PyTorch's key order."""
