@@ -11,7 +11,7 @@ from .functional.activation import log_softmax, relu, sigmoid, softmax, tanh
 from .functional.elementwise import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where  # noqa: A004
 from .functional.linalg import matmul
 from .functional.reduce import amax, amin, argmax, max, mean, min, sum, var  # noqa: A004
-from .functional.shape import (broadcast_to, cat, expand, flatten, pad, permute, reshape, split,
+from .functional.shape import (broadcast_to, cat, expand, flatten, permute, reshape, split,
                                squeeze, stack, transpose, unsqueeze)
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed

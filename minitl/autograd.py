@@ -11,8 +11,9 @@ backbone records no node, saves no activation and costs nothing in backward.
 ``run_backward`` walks the graph in topological order without recursion, sums gradients that meet
 at a tensor, calls tensor hooks, accumulates into the ``.grad`` of leaves, and frees the graph
 unless ``retain_graph=True``. Talks to: ``tensor.py`` (the Tensor wrapper), ``backend.py`` (arrays).
+The contract an op keeps, and where this file sits in the house: ``docs/architecture.md``.
 """
-import contextlib
+import functools
 import importlib
 import itertools
 import weakref
@@ -29,15 +30,26 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-class _GradMode(contextlib.ContextDecorator):
-    """Set grad mode on entering a ``with`` block (or a decorated call) and restore the previous one on leaving.
+class _GradMode:
+    """Set grad mode on entering a ``with`` block and restore the previous one on leaving; also a decorator.
 
-    The previous modes are kept on a stack, so the same object nests and a decorated function may recurse.
+    The previous modes are kept on a stack, so the same object nests. As a decorator (``@no_grad()``)
+    it wraps the function so that each call runs inside a fresh ``_GradMode`` of the same mode: a
+    decorated function may recurse, or run in two threads, without sharing one object's stack.
     """
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
         self.previous = []
+
+    def __call__(self, function):
+        mode = self.mode
+
+        @functools.wraps(function)
+        def run_in_mode(*args, **kwargs):
+            with _GradMode(mode):
+                return function(*args, **kwargs)
+        return run_in_mode
 
     def __enter__(self):
         global _grad_enabled
@@ -89,9 +101,6 @@ class set_grad_enabled(_GradMode):
         global _grad_enabled
         _grad_enabled = self.previous.pop()  # decorating is not a call: undo the switch made by __init__
         return super().__call__(function)
-
-    def _recreate_cm(self):
-        return _GradMode(self.mode)  # each call of the decorated function enters a fresh switch
 
 
 class RemovableHandle:
@@ -204,7 +213,7 @@ class Function:
             # backward uses (a frozen layer's output feeding an add is not kept; see UnneededInput).
             fn.inputs = tuple(t if need else UnneededInput(t) for t, need in zip(tensors, needs))
             return tensor_type._from_op(out, fn)
-        return tensor_type._from_op(out, None)  # fn and everything it saved are dropped here
+        return tensor_type._wrap(out)  # fn and everything it saved are dropped here
 
     def release(self):
         """Forget inputs and saved arrays (called after backward unless retain_graph)."""
@@ -247,7 +256,9 @@ class UnneededInput:
 
 
 def set_backward_observer(observer):
-    """Call ``observer(fn, grad_output, grad_inputs)`` after each node's backward (None: stop); returns the previous one.
+    """Call ``observer(fn, grad_output, grad_inputs)`` after each node's backward (None: stop).
+
+    Returns the previous observer.
 
     ``grad_inputs`` are as the op returned them, before summing broadcasts away. ``minitl.inspect.trace`` uses it.
     """
@@ -289,10 +300,11 @@ def _topological_order(root):
     return order
 
 
-def run_backward(root, grad=None, retain_graph=False):
-    """Fill ``.grad`` of every leaf that ``root`` depends on. See ``Tensor.backward``."""
-    from .tensor import Tensor  # noqa: PLC0415
+def _seed_gradient(root, grad):
+    """The gradient ``backward`` starts from: checked against ``root``, as an array on ``root``'s device.
 
+    ``grad=None`` means ones, allowed only for a one-element output (a loss).
+    """
     if not root.requires_grad:
         raise RuntimeError(
             "backward() on a tensor that does not require grad: no input of the computation had "
@@ -305,14 +317,26 @@ def run_backward(root, grad=None, retain_graph=False):
                 f"backward() without a gradient needs a scalar (one-element) output, got shape "
                 f"{root.shape}; reduce it first (e.g. loss.mean()) or pass grad=ones of that shape"
             )
-        grad = xp.ones_like(root.data)
+        return xp.ones_like(root.data)
+    # a NumPy grad for a CuPy output (or the reverse) is moved: the two never mix in an op
+    if isinstance(grad, _tensor_module().Tensor):
+        grad = to_device(grad.data, device_of(root.data))
     else:
-        # a NumPy grad for a CuPy output (or the reverse) is moved: the two never mix in an op
-        grad = to_device(grad.data, device_of(root.data)) if isinstance(grad, Tensor) else \
-            xp.asarray(grad, dtype=root.dtype)
-        if grad.shape != root.shape:
-            raise ValueError(f"backward() grad has shape {grad.shape}, output has shape {root.shape}")
+        grad = xp.asarray(grad, dtype=root.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(f"backward() grad has shape {grad.shape}, output has shape {root.shape}")
+    return grad
 
+
+def run_backward(root, grad=None, retain_graph=False):
+    """Fill ``.grad`` of every leaf that ``root`` depends on. See ``Tensor.backward``.
+
+    Walk the tensors outputs-first; at each, run its hooks, keep the gradient if it is a leaf (or
+    retains grad), and hand its node's input gradients down, summed where paths meet.
+    """
+    from .tensor import Tensor  # noqa: PLC0415
+
+    grad = _seed_gradient(root, grad)
     order = _topological_order(root)
     grads = {id(root): grad}
     for tensor in order:
@@ -321,7 +345,7 @@ def run_backward(root, grad=None, retain_graph=False):
             continue
         if tensor._hooks:
             for hook in list(tensor._hooks.values()):  # a hook may remove itself
-                replaced = hook(Tensor._from_op(g, None))  # no dtype conversion: a float64 grad stays float64
+                replaced = hook(Tensor._wrap(g))  # no dtype conversion: a float64 grad stays float64
                 if replaced is not None:
                     g = replaced.data if isinstance(replaced, Tensor) else replaced
         fn = tensor.grad_fn

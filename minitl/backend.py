@@ -1,15 +1,21 @@
 """The one seam between NumPy (CPU) and CuPy (GPU).
 
 Every op gets its array module with ``xp = get_array_module(x)`` and calls ``xp.*``; nothing else in
-minitl imports CuPy. Where NumPy and CuPy spell a thing differently (scatter-add, stride tricks,
-moving arrays between devices) the difference lives in a function here, not in an ``if`` inside an op.
+minitl imports CuPy. Where NumPy and CuPy spell a thing differently (scatter-add, moving arrays
+between devices) the difference lives in a function here, not in an ``if`` inside an op; where they
+spell it the same (``xp.lib.stride_tricks.sliding_window_view``) the op calls ``xp`` directly.
+The layers above this one: ``docs/architecture.md``.
 
 CuPy is optional and imported lazily: ``import minitl`` works with no CuPy, with a broken CUDA
 install, and with CuPy but no GPU. ``MINITL_DEVICE`` (``cpu`` or ``cuda``) sets the default device.
 """
+import importlib
+import math
 import os
 
 import numpy
+
+from .random import get_device_rng
 
 _cupy = None          # the cupy module once imported and usable
 _cupy_checked = False
@@ -41,7 +47,6 @@ def use_gpu_standin(module):
 def _standin_from_env():
     name = os.environ.get("MINITL_CUPY_STANDIN")
     if name and _standin is None:
-        import importlib  # noqa: PLC0415 - test flag only
         use_gpu_standin(importlib.import_module(name))
     return _standin
 
@@ -69,7 +74,8 @@ def is_gpu_available() -> bool:
     return _load_cupy() is not None
 
 
-def _is_cupy_array(x) -> bool:
+def is_cupy_array(x) -> bool:
+    """Whether ``x`` is a CuPy array (or the test stand-in's), without importing CuPy."""
     # Checked by the class's module name so that no CuPy import happens on the CPU path.
     return type(x).__module__.startswith("cupy") or (_standin is not None and isinstance(x, _standin.ndarray))
 
@@ -77,14 +83,14 @@ def _is_cupy_array(x) -> bool:
 def get_array_module(*arrays):
     """``cupy`` if any argument is a CuPy array, else ``numpy``. Scalars and lists count as NumPy."""
     for a in arrays:
-        if _is_cupy_array(a):
+        if is_cupy_array(a):
             return _load_cupy()
     return numpy
 
 
 def device_of(array) -> str:
     """``"cuda"`` for a CuPy array, ``"cpu"`` otherwise."""
-    return "cuda" if _is_cupy_array(array) else "cpu"
+    return "cuda" if is_cupy_array(array) else "cpu"
 
 
 def normalize_device(device) -> str:
@@ -134,7 +140,7 @@ def has_cuda_kernels(xp) -> bool:
 
 def asnumpy(x):
     """A NumPy array holding ``x`` (copied from the GPU if needed; NumPy input passes through)."""
-    if _is_cupy_array(x):
+    if is_cupy_array(x):
         return x.get()
     return numpy.asarray(x)
 
@@ -218,18 +224,6 @@ def scatter_add(target, indices, values) -> None:
         cupyx().scatter_add(target, indices, values)
 
 
-def sliding_window_view(x, window_shape, axis):
-    """Read-only strided view of every window (no copy); NumPy and CuPy both provide it."""
-    xp = get_array_module(x)
-    return xp.lib.stride_tricks.sliding_window_view(x, window_shape, axis=axis)
-
-
-def as_strided(x, shape, strides):
-    """A strided view over ``x``'s memory (strides in bytes). No bounds check: callers compute them."""
-    xp = get_array_module(x)
-    return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
-
-
 def random_array(kind: str, shape, dtype, device, low=0.0, high=1.0):
     """``uniform`` numbers in [low, high) or ``normal`` ones (mean ``low``, std ``high``) on ``device``.
 
@@ -237,8 +231,6 @@ def random_array(kind: str, shape, dtype, device, low=0.0, high=1.0):
     generator seeded from the same ``manual_seed`` (``minitl.random.get_device_rng``), so a dropout
     mask never crosses the bus. The two devices give different streams for the same seed.
     """
-    from .random import get_device_rng  # noqa: PLC0415 - avoid an import cycle at package start
-
     if kind not in ("uniform", "normal"):
         raise ValueError(f"unknown random kind {kind!r}: use 'uniform' or 'normal'")
     device = normalize_device(device)
@@ -291,11 +283,10 @@ def erf(x):
     CuPy brings its own; on the CPU SciPy's is used when SciPy is installed, else Python's ``math.erf``
     element by element (exact, but slow on big arrays: ``pip install scipy`` speeds it up).
     """
-    if _is_cupy_array(x):
+    if is_cupy_array(x):
         return cupyx().scipy.special.erf(x)
     try:
         from scipy.special import erf as scipy_erf  # noqa: PLC0415 - optional accelerator
     except ImportError:
-        import math  # noqa: PLC0415
         return numpy.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
     return scipy_erf(x).astype(x.dtype, copy=False)

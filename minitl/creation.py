@@ -182,7 +182,7 @@ def from_numpy(array) -> Tensor:
     """
     if not isinstance(array, numpy.ndarray):
         raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}; use minitl.tensor for lists")
-    return Tensor._from_op(array, None)
+    return Tensor._wrap(array)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
@@ -196,5 +196,5 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     if hasattr(data, "dtype") and hasattr(data, "shape"):  # a NumPy or CuPy array
         source_device = backend.device_of(data)
         target = backend.normalize_device(device) if device is not None else source_device
-        return Tensor._from_op(backend.to_device(data, target).astype(dtype or data.dtype, copy=False), None)
+        return Tensor._wrap(backend.to_device(data, target).astype(dtype or data.dtype, copy=False))
     return Tensor(data, dtype=dtype, device=device)

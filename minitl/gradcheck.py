@@ -40,7 +40,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     xp = get_array_module(out.data)
     rng = numpy.random.default_rng(seed)
     weights = xp.asarray(rng.standard_normal(out.shape))
-    out.backward(Tensor._from_op(weights.astype(out.dtype), None))
+    out.backward(Tensor._wrap(weights.astype(out.dtype)))
 
     for i in checked:
         x = inputs[i]

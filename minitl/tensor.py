@@ -11,8 +11,8 @@ import numpy
 
 from . import backend
 from .autograd import RemovableHandle, run_backward
-from .tensor_methods import TensorMethods
 from .device_checks import read_to_host
+from .tensor_methods import TensorMethods
 
 DEFAULT_FLOAT = numpy.float32
 
@@ -32,7 +32,7 @@ def _to_array(data, dtype=None, device=None):
         data = data.data
     if device is None:
         # a CuPy array stays on the GPU; everything else goes to the default device ($MINITL_DEVICE)
-        device = "cuda" if backend._is_cupy_array(data) else backend.default_device()
+        device = "cuda" if backend.is_cupy_array(data) else backend.default_device()
     dtype = _resolve_dtype(data, dtype)
     array = backend.to_device(data, device)
     return array.astype(dtype, copy=False)
@@ -70,6 +70,11 @@ class Tensor(TensorMethods):
         out._hooks = {}
         out._retains_grad = False
         return out
+
+    @classmethod
+    def _wrap(cls, array):
+        """Wrap an array as a leaf that requires no grad, without copying (an op that records nothing)."""
+        return cls._from_op(array, None)
 
     # ----- basic properties -----
     shape = property(lambda self: tuple(self.data.shape), doc="Sizes of each axis, a tuple.")
@@ -162,7 +167,7 @@ class Tensor(TensorMethods):
 
     def detach(self):
         """The same data, cut from the graph (shares memory, requires no grad)."""
-        return Tensor._from_op(self.data, None)
+        return Tensor._wrap(self.data)
 
     def clone(self):
         """A copy of the data that stays in the graph (gradient passes straight through)."""
@@ -209,9 +214,9 @@ class Tensor(TensorMethods):
         if self.grad is None:
             # Always a fresh copy: the array may be a read-only broadcast view, or shared with
             # another leaf's grad (z = x + y hands the same g to both).
-            self.grad = Tensor._from_op(array.copy(), None)
+            self.grad = Tensor._wrap(array.copy())
         else:
-            self.grad = Tensor._from_op(self.grad.data + array, None)
+            self.grad = Tensor._wrap(self.grad.data + array)
 
     def zero_grad(self):
         """Forget the accumulated gradient (sets ``grad`` to None, as PyTorch does by default)."""
@@ -283,7 +288,7 @@ class Tensor(TensorMethods):
         if isinstance(other, (list, tuple, numpy.ndarray)) or backend.device_of(other) == "cuda":
             # CuPy refuses NumPy arrays and lists as operands: bring them to this tensor's device
             other = backend.to_device(other, self.device)
-        return Tensor._from_op(getattr(self.data, op)(other), None)
+        return Tensor._wrap(getattr(self.data, op)(other))
 
     def __lt__(self, other): return self._compare(other, "__lt__")
     def __le__(self, other): return self._compare(other, "__le__")
@@ -365,7 +370,7 @@ def as_tensor(value, like=None) -> Tensor:
         if isinstance(value, float) and dtype.kind not in "fc":
             dtype = numpy.dtype(DEFAULT_FLOAT)
         xp = backend.get_array_module(like.data)
-        return Tensor._from_op(xp.asarray(value, dtype=dtype), None)
+        return Tensor._wrap(xp.asarray(value, dtype=dtype))
     device = like.device if like is not None else None
     floating_like = like is not None and like.dtype.kind == "f"
     if hasattr(value, "dtype") and not (value.dtype.kind == "f" and floating_like):
@@ -389,9 +394,9 @@ def data_of(value, like=None):
 
 
 # The ops live in minitl.functional; they import this module, so they are bound last.
-from .functional import activation as _act  # noqa: E402
+from .functional import activation as _act  # noqa: E402,I001 - bound in this order, creation last
 from .functional import elementwise as _ew  # noqa: E402
 from .functional import linalg as _la  # noqa: E402
 from .functional import reduce as _red  # noqa: E402
 from .functional import shape as _sh  # noqa: E402
-from . import creation as _cr  # noqa: E402,I001
+from . import creation as _cr  # noqa: E402

@@ -33,7 +33,8 @@ class TensorMethods:
 
     # reductions and scans (functional/reduce.py)
     def prod(self, dim=None, keepdim=False, **numpy_names): return _red.prod(self, dim, keepdim, **numpy_names)
-    def std(self, dim=None, keepdim=False, correction=None, **names): return _red.std(self, dim, keepdim, correction, **names)
+    def std(self, dim=None, keepdim=False, correction=None, **names):
+        return _red.std(self, dim, keepdim, correction, **names)
     def argmin(self, dim=None, keepdim=False, **numpy_names): return _red.argmin(self, dim, keepdim, **numpy_names)
     def any(self, dim=None, keepdim=False): return _red.any(self, dim, keepdim)
     def all(self, dim=None, keepdim=False): return _red.all(self, dim, keepdim)

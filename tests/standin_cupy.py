@@ -260,7 +260,7 @@ def asarray(a, dtype=None, order=None):
     if isinstance(a, ndarray):
         return a if dtype is None else ndarray(a._a.astype(dtype, copy=False))
     if isinstance(a, (list, tuple)) and builtins.any(isinstance(v, ndarray) for v in a):
-        out = stack([asarray(v) for v in a])
+        out = stack([asarray(v) for v in a])  # noqa: F821 - bound from _DEVICE_FUNCTIONS below
         return out if dtype is None else out.astype(dtype)
     COUNTS.host_to_device += 1
     return ndarray(numpy.array(a, dtype=dtype, order=order or "K"))

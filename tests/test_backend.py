@@ -149,14 +149,6 @@ def test_scatter_add_adds_duplicate_indices():
     assert rows[1, 2] == 2.0 and rows.sum() == 2.0
 
 
-def test_sliding_window_view_and_as_strided():
-    x = numpy.arange(5.0)
-    windows = backend.sliding_window_view(x, 3, axis=0)
-    numpy.testing.assert_array_equal(windows, [[0, 1, 2], [1, 2, 3], [2, 3, 4]])
-    pairs = backend.as_strided(x, (4, 2), (8, 8))
-    numpy.testing.assert_array_equal(pairs, [[0, 1], [1, 2], [2, 3], [3, 4]])
-
-
 # ----- seeded randomness -----
 
 @pytest.mark.parametrize("kind", ["uniform", "normal"])

@@ -39,7 +39,8 @@ def test_creation_matches_torch_values_and_dtype(name, make):
 
 
 @pytest.mark.parametrize("make", [
-    lambda **k: minitl.zeros(2, 3, **k), lambda **k: minitl.ones((2, 3), **k), lambda **k: minitl.full((2, 3), 1.5, **k),
+    lambda **k: minitl.zeros(2, 3, **k), lambda **k: minitl.ones((2, 3), **k),
+    lambda **k: minitl.full((2, 3), 1.5, **k),
     lambda **k: minitl.empty(2, 3, **k), lambda **k: minitl.rand(2, 3, **k), lambda **k: minitl.randn(2, 3, **k),
     lambda **k: minitl.eye(2, 3, **k), lambda **k: minitl.linspace(0, 1, 6, **k),
     lambda **k: minitl.arange(0.0, 6.0, **k),

@@ -2,8 +2,7 @@
 import numpy
 import pytest
 
-from minitl.data import FASHION_MNIST_CLASSES, FashionMNIST, fashion_mnist_mini, write_idx
-from minitl.data import fashion_mnist
+from minitl.data import FASHION_MNIST_CLASSES, FashionMNIST, fashion_mnist, fashion_mnist_mini, write_idx
 from minitl.data.errors import DatasetError, DatasetNotFoundError
 
 

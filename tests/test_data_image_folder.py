@@ -7,8 +7,7 @@ import numpy
 import pytest
 from PIL import Image
 
-from minitl.data import (DataLoader, ImageFolder, Normalize, RandomHorizontalFlip, ToTensor, few_shot,
-                         train_val_split)
+from minitl.data import DataLoader, ImageFolder, Normalize, RandomHorizontalFlip, ToTensor, few_shot, train_val_split
 from minitl.data.errors import DatasetError, ImageFolderError
 
 

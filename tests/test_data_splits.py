@@ -3,8 +3,16 @@ import numpy
 import pytest
 
 import minitl
-from minitl.data import (FASHION_SPLITS, ArrayDataset, Normalize, class_subset, define_split,
-                         fashion_split, few_shot, train_val_split)
+from minitl.data import (
+    FASHION_SPLITS,
+    ArrayDataset,
+    Normalize,
+    class_subset,
+    define_split,
+    fashion_split,
+    few_shot,
+    train_val_split,
+)
 from minitl.data.errors import DatasetError
 
 NAMES = ["zero", "one", "two", "three", "four", "five"]

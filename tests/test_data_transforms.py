@@ -4,8 +4,18 @@ import pytest
 from PIL import Image
 
 import minitl
-from minitl.data import (ArrayDataset, Compose, Grayscale, Normalize, RandomCrop,
-                         RandomHorizontalFlip, RandomShift, Resize, ToTensor, channel_mean_std)
+from minitl.data import (
+    ArrayDataset,
+    Compose,
+    Grayscale,
+    Normalize,
+    RandomCrop,
+    RandomHorizontalFlip,
+    RandomShift,
+    Resize,
+    ToTensor,
+    channel_mean_std,
+)
 from minitl.data.errors import DatasetError
 
 

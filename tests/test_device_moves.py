@@ -8,8 +8,8 @@ import pytest
 
 import minitl
 from minitl import backend, nn, optim
-from minitl.models import SmallCNN
 from minitl.functional import elementwise, reduce
+from minitl.models import SmallCNN
 from minitl.nn import functional as F
 
 

@@ -162,6 +162,7 @@ def test_gelu_default_is_exact_and_tanh_form_is_kept():
 def test_erf_fallback_without_scipy_matches(monkeypatch):
     import builtins
     import math
+
     from minitl import backend
     real_import = builtins.__import__
 

@@ -1,7 +1,8 @@
 """conv2d: finite-difference gradients (float64) and PyTorch parity (float32) for every variant."""
 import numpy
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import minitl
 from minitl.functional.conv import conv2d, output_size

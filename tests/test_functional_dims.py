@@ -7,6 +7,7 @@ import minitl
 from minitl.nn import functional as F
 from parity import torch_or_skip
 
+
 def _one_more(dim):
     """The same out-of-range position for ops that insert an axis (their range is one wider)."""
     return dim + 1 if dim >= 0 else dim - 1

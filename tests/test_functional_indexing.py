@@ -54,7 +54,9 @@ def test_matches_torch(name, rng, device):
 def test_scatter_src_larger_than_index_uses_its_leading_block(rng, device):
     torch = torch_or_skip()  # PyTorch computes these values but cannot backward them: gradcheck the gradient
     index, x, src = numpy.array([[1], [0]]), rng.standard_normal((2, 3)), rng.standard_normal((3, 4))
-    op = lambda a, s: a.scatter(1, minitl.tensor(index), s)  # index built on the CPU: moved to x's device
+
+    def op(a, s):
+        return a.scatter(1, minitl.tensor(index), s)  # index built on the CPU: moved to x's device
     expected = torch.from_numpy(x).scatter(1, torch.from_numpy(index), torch.from_numpy(src))
     numpy.testing.assert_allclose(op(t64(x, device), t64(src, device)).numpy(), expected.numpy())
     assert minitl.gradcheck(op, [t64(x, device), t64(src, device)])

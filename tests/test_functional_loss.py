@@ -212,12 +212,14 @@ def test_bce_with_logits_refuses_different_shapes_naming_both():
 # ----- issue 13 regression: a probability target that requires grad gets its gradient -----
 
 @pytest.mark.parametrize("settings", [dict(), dict(reduction="sum"), dict(reduction="none"),
-                                      dict(label_smoothing=0.1, weight=WEIGHT)], ids=["mean", "sum", "none", "smooth_w"])
+                                      dict(label_smoothing=0.1, weight=WEIGHT)],
+                         ids=["mean", "sum", "none", "smooth_w"])
 def test_cross_entropy_probability_target_gradient_matches_torch(settings, rng, device):
     torch = torch_or_skip()
     logits = rng.standard_normal((N, C)).astype(numpy.float32)
     probs = rng.dirichlet(numpy.ones(C), N).astype(numpy.float32)
-    z, p = minitl.tensor(logits, requires_grad=True, device=device), minitl.tensor(probs, requires_grad=True, device=device)
+    z = minitl.tensor(logits, requires_grad=True, device=device)
+    p = minitl.tensor(probs, requires_grad=True, device=device)
     tz, tp = torch.tensor(logits, requires_grad=True), torch.tensor(probs, requires_grad=True)
     ours = {k: minitl.tensor(v, device=device) if k == "weight" else v for k, v in settings.items()}
     theirs = {k: torch.tensor(v, dtype=torch.float32) if k == "weight" else v for k, v in settings.items()}

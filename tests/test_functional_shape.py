@@ -5,8 +5,8 @@ import pytest
 
 import minitl
 from minitl.functional import shape as sh
+from minitl.nn import functional as F
 from parity import t64, torch_or_skip
-
 
 # (name, minitl op on a (2, 3, 4) tensor, the same move in NumPy)
 SHAPE_OPS = [
@@ -29,7 +29,7 @@ SHAPE_OPS = [
     ("expand", lambda x: x[:, :1].expand(2, 5, 4), lambda a: numpy.broadcast_to(a[:, :1], (2, 5, 4))),
     ("expand_minus_one", lambda x: minitl.expand(x, 3, -1, -1, -1), lambda a: numpy.broadcast_to(a, (3, 2, 3, 4))),
     ("broadcast_to", lambda x: minitl.broadcast_to(x[0, 0], (3, 4)), lambda a: numpy.broadcast_to(a[0, 0], (3, 4))),
-    ("pad", lambda x: minitl.pad(x, [(0, 0), (1, 2), (2, 1)], value=0.5),
+    ("pad", lambda x: F.pad(x, (2, 1, 1, 2), value=0.5),
      lambda a: numpy.pad(a, [(0, 0), (1, 2), (2, 1)], constant_values=0.5)),
     ("split_int_last", lambda x: minitl.split(x, 3, axis=-1)[1], lambda a: a[..., 3:]),
 ]
@@ -169,7 +169,7 @@ def test_shape_ops_match_torch(rng, device):
         (lambda x: x.permute(2, 0, 1).reshape(4, 6), lambda t: t.permute(2, 0, 1).reshape(4, 6)),
         (lambda x: x[:, None, 1:, ::2].expand(2, 3, 2, 2), lambda t: t[:, None, 1:, ::2].expand(2, 3, 2, 2)),
         (lambda x: x.flatten(1).unsqueeze(0).squeeze(0), lambda t: t.flatten(1).unsqueeze(0).squeeze(0)),
-        (lambda x: minitl.pad(x, [(1, 0), (0, 0), (2, 3)]), lambda t: torch.nn.functional.pad(t, (2, 3, 0, 0, 1, 0))),
+        (lambda x: F.pad(x, (2, 3, 0, 0, 1, 0)), lambda t: torch.nn.functional.pad(t, (2, 3, 0, 0, 1, 0))),
         (lambda x: minitl.stack([x, x * 2.0], axis=1), lambda t: torch.stack([t, t * 2.0], dim=1)),
         (lambda x: x[..., [0, 0, 3]], lambda t: t[..., [0, 0, 3]]),
     ]
@@ -208,7 +208,6 @@ def test_flatten_of_a_scalar_and_unsqueeze_without_dim():
 # ----- issue 13 regressions -----
 
 def test_torch_pad_with_more_pairs_than_axes_raises():
-    from minitl.nn import functional as F
     with pytest.raises(ValueError, match="only 2 axes"):
         F.pad(minitl.tensor(numpy.ones((3, 3))), (0, 0, 0, 0, 1, 0, 3, 0))
     assert F.pad(minitl.tensor(numpy.ones((3, 3))), (0, 0, 1, 0)).shape == (4, 3)

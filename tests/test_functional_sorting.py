@@ -8,7 +8,8 @@ from parity import assert_matches_torch, t64, torch_or_skip
 
 OPS = [
     ("sort", lambda x: x.sort().values, lambda t: t.sort().values),
-    ("sort_dim0_desc", lambda x: minitl.sort(x, 0, descending=True).values, lambda t: t.sort(0, descending=True).values),
+    ("sort_dim0_desc", lambda x: minitl.sort(x, 0, descending=True).values,
+     lambda t: t.sort(0, descending=True).values),
     ("topk", lambda x: x.topk(2).values, lambda t: t.topk(2).values),
     ("topk_smallest_dim0", lambda x: minitl.topk(x, 2, dim=0, largest=False).values,
      lambda t: t.topk(2, dim=0, largest=False).values),

@@ -3,8 +3,8 @@ import numpy
 import pytest
 
 import minitl
-from minitl.nn import functional as F
 from minitl.nn import CrossEntropyLoss
+from minitl.nn import functional as F
 
 LOGITS = minitl.tensor(numpy.random.default_rng(0).standard_normal((4, 3)))
 LABELS = minitl.tensor(numpy.array([0, 2, 1, 2]))

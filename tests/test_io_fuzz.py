@@ -397,7 +397,8 @@ ATTACKS = {  # (format, name) -> builder(valid bytes of that format)
     ("torch", "40,000 colliding int keys"): lambda v: _pickle_zip(b"\x80\x02}(" + b"".join(
         b"\x8a\x0a" + (k * (2 ** 61 - 1)).to_bytes(10, "little") + b"N" for k in range(1, 40_000)) + b"u."),
     ("torch", "64 zero storages of 1 MiB"): lambda v: _pickle_zip(
-        storages_pickle([str(i) for i in range(64)], 1 << 18), {f"archive/data/{i}": bytes(1 << 20) for i in range(64)}),
+        storages_pickle([str(i) for i in range(64)], 1 << 18),
+        {f"archive/data/{i}": bytes(1 << 20) for i in range(64)}),
     ("torch", "byteorder record of 80 MB"): lambda v: _pickle_zip(
         storages_pickle(["0"], 1), {"archive/data/0": bytes(4), "archive/byteorder": b"little" + b" " * (80 << 20)}),
     ("torch", "BUILD values on OrderedDict"): lambda v: _pickle_zip(
@@ -432,7 +433,8 @@ ATTACKS = {  # (format, name) -> builder(valid bytes of that format)
 def valid_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("valid")
     yield {kind: _valid_file(kind, folder) for kind in FORMATS}
-    rows = [[kind, f"{WORST[kind][0] / 2 ** 20:.1f}", f"{WORST[kind][1]:.2f}", WORST[kind][2]] for kind in sorted(WORST)]
+    rows = [[kind, f"{WORST[kind][0] / 2 ** 20:.1f}", f"{WORST[kind][1]:.2f}", WORST[kind][2]]
+            for kind in sorted(WORST)]
     if rows:
         print("\nworst case per format (peak MiB over the baseline, seconds, the mutation with that peak)\n"
               + text_table(["format", "peak MiB", "seconds", "worst mutation"], rows))

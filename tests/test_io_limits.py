@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from hostile import peak_python_bytes, storages_pickle, write_zip
-from minitl.io import WeightFormatError, load, load_keras, load_onnx, load_safetensors, load_torch
-from minitl.io import keras_h5
+from minitl.io import WeightFormatError, keras_h5, load, load_keras, load_onnx, load_safetensors, load_torch
 from minitl.io.limits import MAX_TENSORS, SLACK_BYTES, ByteBudget, shape_fits
 
 EIGHT_MIB = 8 << 20
@@ -24,7 +23,8 @@ EIGHT_MIB = 8 << 20
 
 def test_the_slack_is_charged_once_per_torch_file_not_per_storage(tmp_path):
     # three 8 MiB storages of zeros deflate to ~24 kB; each alone is under the 16 MiB slack
-    members = {"archive/data.pkl": storages_pickle([str(i) for i in range(3)], EIGHT_MIB // 4), "archive/byteorder": b"little"}
+    members = {"archive/data.pkl": storages_pickle([str(i) for i in range(3)], EIGHT_MIB // 4),
+               "archive/byteorder": b"little"}
     members.update({f"archive/data/{i}": bytes(EIGHT_MIB) for i in range(3)})
     error, peak = peak_python_bytes(load_torch, write_zip(tmp_path / "zeros.pt", members))
     assert isinstance(error, WeightFormatError) and "zeros.pt" in str(error) and "cap" in str(error)

@@ -208,15 +208,15 @@ def test_sequential_freeze_to_uses_children():
 
 def test_effective_lr_scale_is_the_product_up_a_three_level_tree():
     net = Net()
-    assert net.effective_lr_scale(net.features[0].weight) == 1.0
+    assert nn.effective_lr_scale(net.features[0].weight) == 1.0
     net.lr_scale = 0.5
     net.features.lr_scale = 0.2
     net.features[2].lr_scale = 3.0
-    assert net.effective_lr_scale(net.features[2].weight) == pytest.approx(0.5 * 0.2 * 3.0)
-    assert net.effective_lr_scale(net.features[0].weight) == pytest.approx(0.5 * 0.2)
-    assert net.effective_lr_scale(net.head.bias) == pytest.approx(0.5)
+    assert nn.effective_lr_scale(net.features[2].weight) == pytest.approx(0.5 * 0.2 * 3.0)
+    assert nn.effective_lr_scale(net.features[0].weight) == pytest.approx(0.5 * 0.2)
+    assert nn.effective_lr_scale(net.head.bias) == pytest.approx(0.5)
     net.features.lr_scale = None  # None means 1.0
-    assert net.effective_lr_scale(net.features[2].weight) == pytest.approx(1.5)
+    assert nn.effective_lr_scale(net.features[2].weight) == pytest.approx(1.5)
 
 
 def test_a_slice_view_does_not_change_ownership():

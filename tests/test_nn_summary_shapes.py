@@ -21,7 +21,8 @@ def test_batched_input_shape_rules():
     assert batched_input_shape(SmallCNN(), (1, 28, 28)) == (1, 1, 28, 28)
     assert batched_input_shape(SmallCNN(), (4, 1, 28, 28)) == (4, 1, 28, 28)
     assert batched_input_shape(MLP([784, 10]), (784,)) == (1, 784)
-    with pytest.raises(ValueError, match=r"input shape \(28, 28\) does not fit SmallCNN.*\(C, H, W\) or \(N, C, H, W\)"):
+    with pytest.raises(ValueError,
+                       match=r"input shape \(28, 28\) does not fit SmallCNN.*\(C, H, W\) or \(N, C, H, W\)"):
         batched_input_shape(SmallCNN(), (28, 28))
 
 

@@ -5,7 +5,6 @@ import pytest
 import minitl
 from minitl.tensor import Tensor, as_tensor
 
-
 # ----- dtypes -----
 
 @pytest.mark.parametrize("data", [1.5, [1.0, 2.0], numpy.zeros(3, dtype=numpy.float64), numpy.zeros(2, numpy.float16)])

@@ -9,7 +9,7 @@ from minitl.models.mlp import MLP
 from minitl.models.smallcnn import SmallCNN
 from minitl.optim import SGD
 from minitl.tensor import Tensor
-from minitl.train import (Callback, EarlyStopping, GradualUnfreezing, ModelCheckpoint, fit, load_checkpoint)
+from minitl.train import Callback, EarlyStopping, GradualUnfreezing, ModelCheckpoint, fit, load_checkpoint
 
 
 def batches(n_batches=3, size=8, features=6, classes=3, seed=0):

@@ -12,8 +12,8 @@ from minitl.models.mlp import MLP
 from minitl.models.smallcnn import SmallCNN
 from minitl.optim import SGD, Adam
 from minitl.optim.lr_scheduler import StepLR
-from minitl.train import (CheckpointError, History, checkpoint as checkpoint_module, fit, load_checkpoint,
-                          resume, save_checkpoint)
+from minitl.train import CheckpointError, History, fit, load_checkpoint, resume, save_checkpoint
+from minitl.train import checkpoint as checkpoint_module
 
 
 def make_data(n=48, seed=3):
@@ -204,7 +204,8 @@ def test_a_failed_resume_changes_nothing_and_names_the_file(tmp_path):
     model, optimizer = build_head_only_adam(seed=1)
     weights = {k: v.copy() for k, v in model.state_dict().items()}
     trainable = [p.requires_grad for p in model.parameters()]
-    with pytest.raises(CheckpointError, match=r"two_groups\.npz: its optimizer state does not fit Adam.*2 param groups"):
+    with pytest.raises(CheckpointError,
+                       match=r"two_groups\.npz: its optimizer state does not fit Adam.*2 param groups"):
         resume(tmp_path / "two_groups.npz", model, optimizer)
     for name, array in model.state_dict().items():
         numpy.testing.assert_array_equal(array, weights[name])

@@ -21,7 +21,8 @@ BN3 = RELU3 = N * 128 * 7 * 7                # = 12,544
 GAP = N * 128 * 7 * 7                        # = 12,544    one add per input element
 HEAD = N * 5 * 128                           # = 1,280
 
-MACS = CONV1 + BN1 + CONV2 + BN2 + CONV3 + BN3 + HEAD  # 451,584 + 50,176 + 7,225,344 + 25,088 + 7,225,344 + 12,544 + 1,280
+# 451,584 + 50,176 + 7,225,344 + 25,088 + 7,225,344 + 12,544 + 1,280
+MACS = CONV1 + BN1 + CONV2 + BN2 + CONV3 + BN3 + HEAD
 FLOPS = 2 * MACS + RELU1 + POOL1 + RELU2 + POOL2 + RELU3 + GAP
 
 

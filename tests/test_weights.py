@@ -9,8 +9,7 @@ import numpy
 import pytest
 
 import minitl
-from minitl import weights
-from minitl import cli
+from minitl import cli, weights
 from minitl.models import SmallCNN, resnet8
 
 SHIPPED = ["fashion-default", "fashion-paired", "fashion-paired-pth"]

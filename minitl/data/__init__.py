@@ -8,28 +8,33 @@
     pixels.py         what a pixel value means: PIL image / integer array -> float32 [0, 1]
     loader.py         DataLoader: reproducible batches of Tensors on a device
     transforms.py     ToTensor, Normalize, RandomCrop, RandomShift, RandomHorizontalFlip, Resize,
-                      Grayscale, Compose (each works on one image or a whole batch)
+    Grayscale, Compose (each works on one image or a whole batch)
     geometry_transforms.py  CenterCrop, RandomResizedCrop, RandomRotation (torchvision's arguments)
     color_transforms.py     ColorJitter (brightness, contrast, saturation)
     splits.py         class_subset, few_shot, train_val_split, fashion_split("A" / "B")
     errors.py         the package's exceptions
     bundled/          fashion_mnist_mini.npz (13,000 images) and its licence notice
 """
+from .color_transforms import ColorJitter
 from .dataset import ArrayDataset, Dataset, Subset
-from .errors import (ChecksumError, DatasetError, DatasetNotFoundError, DownloadError,
-                                IdxFormatError, ImageFolderError)
+from .errors import ChecksumError, DatasetError, DatasetNotFoundError, DownloadError, IdxFormatError, ImageFolderError
 from .fashion_mnist import FASHION_MNIST_CLASSES, FashionMNIST, fashion_mnist_mini
+from .geometry_transforms import CenterCrop, RandomResizedCrop, RandomRotation
 from .idx import read_idx, write_idx
 from .image_folder import ImageFolder
 from .loader import DataLoader
-from .splits import (FASHION_SPLITS, class_subset, define_split, fashion_split, few_shot,
-                                train_val_split)
-from .splits import TRANSFER_PAIRS
-from .transforms import (Compose, Grayscale, Normalize, RandomCrop, RandomHorizontalFlip,
-                                    RandomShift, Resize, ToTensor, channel_mean_std)
-
-from .color_transforms import ColorJitter  # noqa: E402 - issue 13's transforms
-from .geometry_transforms import CenterCrop, RandomResizedCrop, RandomRotation  # noqa: E402
+from .splits import FASHION_SPLITS, TRANSFER_PAIRS, class_subset, define_split, fashion_split, few_shot, train_val_split
+from .transforms import (
+    Compose,
+    Grayscale,
+    Normalize,
+    RandomCrop,
+    RandomHorizontalFlip,
+    RandomShift,
+    Resize,
+    ToTensor,
+    channel_mean_std,
+)
 
 __all__ = [
     "ArrayDataset", "Dataset", "Subset",

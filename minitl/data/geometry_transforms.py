@@ -1,4 +1,6 @@
-"""Geometric transforms with torchvision's names and arguments: ``CenterCrop``, ``RandomResizedCrop``, ``RandomRotation``.
+"""Geometric transforms with torchvision's names and arguments.
+
+``CenterCrop``, ``RandomResizedCrop``, ``RandomRotation``.
 
 Like the transforms in ``transforms.py`` each takes one float image ``(C, H, W)`` or a batch
 ``(N, C, H, W)`` (a PIL image is decoded first, as ``ToTensor`` does) and returns the same kind;

@@ -113,8 +113,8 @@ def _inflate(path, compressed: bytes) -> bytes:
     declares is checked against the file's byte budget (``minitl.io.limits``: at most 100x the
     compressed size beyond a fixed slack), and only that many bytes are inflated.
     """
-    from ..io.errors import WeightFormatError
-    from ..io.limits import ByteBudget
+    from ..io.errors import WeightFormatError  # noqa: PLC0415 - io loads when an IDX file is first read
+    from ..io.limits import ByteBudget  # noqa: PLC0415
 
     with gzip.GzipFile(fileobj=io.BytesIO(compressed)) as stream:
         head = stream.read(4)

@@ -38,7 +38,7 @@ from ..io.limits import MAX_IMAGE_PIXELS
 from .dataset import ArrayDataset, Dataset, check_one_shape
 from .errors import ImageFolderError
 from .pixels import GRAY_MODES, pil_to_chw, to_unit_float
-
+from .transforms import _pair
 
 RASTER_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")  # Pillow's names; nothing that runs a program
 
@@ -60,7 +60,7 @@ def _files_under(folder: Path) -> list:
 
 def _open(path):
     """Open ``path`` with a raster plugin only, refusing a picture over MAX_IMAGE_PIXELS before decoding."""
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 - Pillow loads on first use
 
     image = Image.open(path, formats=RASTER_FORMATS)
     width, height = image.size
@@ -75,17 +75,17 @@ class ImageFolder(Dataset):
     """Images under ``root/<class name>/``, labelled by their sub-folder.
 
     ``grayscale``: True -> 1 channel (Pillow's ``convert("L")``); False -> 3 channels (RGB);
-    None -> 1 channel if every image is single-channel, else 3 (see ``pixels.pil_to_chw``). ``size``: int or ``(height, width)``
-    to resize every image to (Pillow bilinear); None keeps each image's own size (then a batch needs
-    images of equal size). ``transform``: called on each float32 ``(C, H, W)`` image.
+    None -> 1 channel if every image is single-channel, else 3 (see ``pixels.pil_to_chw``).
+    ``size``: int or ``(height, width)`` to resize every image to (Pillow bilinear); None keeps each
+    image's own size (then a batch needs images of equal size).
+    ``transform``: called on each float32 ``(C, H, W)`` image.
     ``on_error``: ``"raise"`` or ``"skip"`` for files Pillow cannot read.
     Attributes: ``classes``, ``labels`` int64 ``(N,)``, ``files`` (paths, label order), ``skipped``.
     """
 
     def __init__(self, root, transform=None, grayscale=None, size=None, on_error: str = "raise"):
-        from PIL import Image
+        from PIL import Image  # noqa: PLC0415 - Pillow loads on first use
 
-        from .transforms import _pair
 
         if on_error not in ("raise", "skip"):
             raise ImageFolderError(f"ImageFolder: on_error must be 'raise' or 'skip', got {on_error!r}.")
@@ -197,7 +197,7 @@ class _Decoded:
 
 def _decode(path, channels, size=None) -> _Decoded:
     """Open, turn upright by the EXIF orientation tag, and decode every pixel of ``path``."""
-    from PIL import ImageOps
+    from PIL import ImageOps  # noqa: PLC0415 - Pillow loads on first use
 
     with _open(path) as image:
         mode = image.mode

@@ -25,6 +25,7 @@ import numpy
 
 from ..random import resolve_rng
 from .errors import DatasetError
+from .fashion_mnist import FASHION_MNIST_CLASSES, FashionMNIST
 
 # name -> Fashion-MNIST labels in the split's new label order; insertion order is kept.
 FASHION_SPLITS = {
@@ -134,7 +135,6 @@ def val_count(size: int, fraction: float) -> int:
 def define_split(name: str, classes) -> None:
     """Name a new Fashion-MNIST task: ``define_split("shoes", [5, 7, 9])`` (labels or names), then
     ``fashion_split("shoes")``. Redefining a name replaces it."""
-    from .fashion_mnist import FASHION_MNIST_CLASSES
 
     numbers = []
     for item in classes:
@@ -159,7 +159,6 @@ def fashion_split(name: str, train: bool = True, subset=None, root=None, downloa
     (``subset="mini"`` uses the bundled sample). Example: ``fashion_split("B", subset="mini")`` has
     classes ``["Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]`` and labels 0..4.
     """
-    from .fashion_mnist import FashionMNIST
 
     if name not in FASHION_SPLITS:
         raise DatasetError(f"fashion_split: no split named {name!r}; known: {list(FASHION_SPLITS)}. "

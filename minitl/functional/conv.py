@@ -1,6 +1,6 @@
 """2-D convolution by im2col: every receptive field becomes a column, the convolution one matrix product.
 
-The input (N, C, H, W) is padded, then ``backend.sliding_window_view`` shows every kh x kw window
+The input (N, C, H, W) is padded, then ``xp.lib.stride_tricks.sliding_window_view`` shows every kh x kw window
 without copying; copying those windows into a matrix of columns (im2col) turns the convolution into
 a single ``matmul`` with the weights, batched over groups. The backward is two more products (one
 for the weights, one for the columns) and a col2im step that adds each column back into the image
@@ -14,7 +14,7 @@ Talks to: ``autograd.py`` (Function), ``backend.py`` (array module, sliding wind
 import numbers
 
 from ..autograd import Function
-from ..backend import get_array_module, has_cuda_kernels, sliding_window_view
+from ..backend import get_array_module, has_cuda_kernels
 
 
 def pair(value, name):
@@ -67,7 +67,8 @@ def windows(x_padded, kernel, stride, dilation):
     the step slices then keep every ``stride``-th window and every ``dilation``-th tap inside it.
     """
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    view = sliding_window_view(x_padded, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+    xp = get_array_module(x_padded)
+    view = xp.lib.stride_tricks.sliding_window_view(x_padded, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
     return view[:, :, ::sh, ::sw, ::dh, ::dw]
 
 
@@ -114,16 +115,16 @@ def im2col(x, kernel, stride, padding, dilation, groups):
     On the GPU one kernel builds the columns straight from the unpadded image (conv_cuda.py)."""
     xp = get_array_module(x)
     n, c, h, w = x.shape
-    (kh, kw), g = kernel, groups
+    kh, kw = kernel
     out_hw = tuple(output_size(*args) for args in zip((h, w), kernel, stride, padding, dilation))
     if has_cuda_kernels(xp):
         from .conv_cuda import im2col as im2col_kernel  # noqa: PLC0415 - GPU path only
-        return im2col_kernel(x, kernel, stride, padding, dilation, g, out_hw), out_hw
+        return im2col_kernel(x, kernel, stride, padding, dilation, groups, out_hw), out_hw
     view = windows(pad_hw(x, padding), kernel, stride, dilation)
     oh, ow = out_hw
     # (N, C, OH, OW, kh, kw) -> (G, Cg*kh*kw, N*OH*OW); this copy is the memory cost of im2col
-    view = view.reshape(n, g, c // g, oh, ow, kh, kw).transpose(1, 2, 5, 6, 0, 3, 4)
-    return xp.ascontiguousarray(view).reshape(g, -1, n * oh * ow), out_hw
+    view = view.reshape(n, groups, c // groups, oh, ow, kh, kw).transpose(1, 2, 5, 6, 0, 3, 4)
+    return xp.ascontiguousarray(view).reshape(groups, -1, n * oh * ow), out_hw
 
 
 class Conv2d(Function):
@@ -135,9 +136,9 @@ class Conv2d(Function):
         xp = get_array_module(x)
         n, c = x.shape[:2]
         out_channels, _, kh, kw = weight.shape
-        g = self.groups
-        cols, (oh, ow) = im2col(x, (kh, kw), self.stride, self.padding, self.dilation, g)
-        w_mat = weight.reshape(g, out_channels // g, -1)
+        groups = self.groups
+        cols, (oh, ow) = im2col(x, (kh, kw), self.stride, self.padding, self.dilation, groups)
+        w_mat = weight.reshape(groups, out_channels // groups, -1)
         # the one product, over all pixels of all images at once: (G, Og, K) @ (G, K, N*OH*OW)
         y = _matmul(w_mat, cols).reshape(out_channels, n, oh, ow).transpose(1, 0, 2, 3)
         out = xp.empty((n, out_channels, oh, ow), dtype=y.dtype)
@@ -145,7 +146,8 @@ class Conv2d(Function):
             out[...] = y
         else:
             xp.add(y, bias.reshape(1, -1, 1, 1), out=out)
-        # the columns are only needed for the weight's gradient: a frozen weight saves no im2col copy
+        # frozen (effect 2, per input): the columns serve only the weight's gradient, so a frozen weight
+        # saves no im2col copy even where the node is recorded (an input below still needs its gradient)
         self.cols = cols if self.needs_input_grad[1] else None
         self.weight, self.x_shape, self.x_dtype = weight, x.shape, x.dtype
         return out
@@ -154,18 +156,18 @@ class Conv2d(Function):
         xp = get_array_module(grad)
         n, c = self.x_shape[:2]
         out_channels, _, kh, kw = self.weight.shape
-        g, oh, ow = self.groups, grad.shape[2], grad.shape[3]
+        groups, oh, ow = self.groups, grad.shape[2], grad.shape[3]
         needs = self.needs_input_grad
         gx = gw = gb = None
         # the output gradient once in the forward's channel-major layout (G, Og, N*OH*OW), shared by both products
-        g_mat = xp.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(g, out_channels // g, n * oh * ow)
+        g_mat = xp.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(groups, out_channels // groups, n * oh * ow)
         if needs[1]:
             gw = _matmul(g_mat, self.cols.transpose(0, 2, 1)).reshape(self.weight.shape)
         if len(needs) > 2 and needs[2]:
             gb = g_mat.reshape(out_channels, -1).sum(axis=1)
         if needs[0]:
             # one product for the columns' gradient of every image: (G, K, Og) @ (G, Og, N*OH*OW)
-            w_mat = self.weight.reshape(g, out_channels // g, -1)
+            w_mat = self.weight.reshape(groups, out_channels // groups, -1)
             d_cols = _matmul(w_mat.transpose(0, 2, 1), g_mat).reshape(c, kh, kw, n, oh, ow)
             gx = col2im(lambda i, j: d_cols[:, i, j].transpose(1, 0, 2, 3), grad, self.x_shape, self.x_dtype,
                         (kh, kw), self.stride, self.padding, self.dilation, columns=d_cols.transpose(3, 0, 1, 2, 4, 5))

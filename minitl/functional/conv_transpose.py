@@ -28,14 +28,14 @@ class ConvTranspose2d(Function):
         xp = get_array_module(x)
         n, c_in, h, w = x.shape
         _, c_out_per_group, kh, kw = weight.shape
-        g = self.groups
+        groups = self.groups
         out_hw = tuple(transposed_output_size(*args) for args in zip(
             (h, w), (kh, kw), self.stride, self.padding, self.dilation, self.output_padding))
         # columns W_g^T @ x_g, batched over images and groups: (N, G, Og*kh*kw, H*W)
-        w_mat = weight.reshape(g, c_in // g, -1)
-        cols = w_mat.transpose(0, 2, 1) @ x.reshape(n, g, c_in // g, h * w)
-        cols = cols.reshape(n, g * c_out_per_group, kh, kw, h, w)
-        y = col2im(lambda i, j: cols[:, :, i, j], x, (n, g * c_out_per_group) + out_hw, x.dtype, (kh, kw),
+        w_mat = weight.reshape(groups, c_in // groups, -1)
+        cols = w_mat.transpose(0, 2, 1) @ x.reshape(n, groups, c_in // groups, h * w)
+        cols = cols.reshape(n, groups * c_out_per_group, kh, kw, h, w)
+        y = col2im(lambda i, j: cols[:, :, i, j], x, (n, groups * c_out_per_group) + out_hw, x.dtype, (kh, kw),
                    self.stride, self.padding, self.dilation)
         if bias is not None:
             y = y + bias.reshape(1, -1, 1, 1)

@@ -59,7 +59,9 @@ def l1_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's name
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):  # noqa: A002 - PyTorch's name
-    """Squared error near zero, absolute error beyond ``beta``: ``d^2 / (2 beta)`` if ``|d| < beta`` else ``|d| - beta / 2``.
+    """Squared error near zero, absolute error beyond ``beta``.
+
+    ``d^2 / (2 beta)`` if ``|d| < beta`` else ``|d| - beta / 2``.
 
     The two pieces meet with the same value and slope at ``|d| = beta``; ``beta=0`` is ``l1_loss``.
     Notice the gradient: ``d / beta`` for small errors (smooth near the optimum), ``+-1`` for large ones.

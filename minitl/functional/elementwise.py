@@ -235,7 +235,7 @@ def _arithmetic_operands(*operands, true_division=False):
     else:
         return tensors
     # integer tensors never require grad, so the cast needs no graph node
-    return [t if t.dtype.kind in "fc" else Tensor._from_op(t.data.astype(target), None) for t in tensors]
+    return [t if t.dtype.kind in "fc" else Tensor._wrap(t.data.astype(target)) for t in tensors]
 
 
 def floating(x):

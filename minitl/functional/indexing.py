@@ -192,4 +192,4 @@ def one_hot(tensor, num_classes=-1):
         raise ValueError(f"one_hot: class indices must be in 0..{num_classes - 1}, got {int(labels.min())}.."
                          f"{int(labels.max())}")
     out = (labels[..., None] == xp.arange(num_classes)).astype("int64")
-    return Tensor._from_op(out, None)
+    return Tensor._wrap(out)

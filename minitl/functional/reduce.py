@@ -155,7 +155,8 @@ def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
 
 
 ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
-ValuesIndices.__doc__ = """What ``max(x, dim)`` and ``min(x, dim)`` return, as PyTorch: ``values, indices = x.max(1)``."""
+ValuesIndices.__doc__ = """What ``max(x, dim)`` and ``min(x, dim)`` return, as PyTorch:
+``values, indices = x.max(1)``."""
 
 
 def _pick_extreme(x, dim, keepdim, smallest, name):
@@ -171,7 +172,7 @@ def _pick_extreme(x, dim, keepdim, smallest, name):
     index = (xp.argmin if smallest else xp.argmax)(x.data, axis=axis, keepdims=True)  # the first extreme on ties
     values = PickAlongAxis.apply(x, index=index, axis=axis, keepdims=keepdim)
     indices = index if keepdim else index.squeeze(axis)
-    return ValuesIndices(values, Tensor._from_op(indices.astype("int64", copy=False), None))
+    return ValuesIndices(values, Tensor._wrap(indices.astype("int64", copy=False)))
 
 
 def max(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
@@ -224,7 +225,7 @@ def _arg_extreme(x, dim, keepdim, axis, keepdims, smallest):
         out = pick(data, axis=dim, keepdims=keepdim)
     else:
         out = pick(data)
-    return Tensor._from_op(xp.asarray(out, dtype="int64"), None)
+    return Tensor._wrap(xp.asarray(out, dtype="int64"))
 
 
 def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
@@ -275,7 +276,9 @@ class LogSumExp(Function):
         self.x = x
         with numpy.errstate(divide="ignore"):  # a row of only -inf has log(0) = -inf as its answer
             self.z = xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True)) + m
-        return self.z if self.keepdims else self.z.reshape([n for i, n in enumerate(self.z.shape) if i not in self.axis])
+        if self.keepdims:
+            return self.z
+        return self.z.reshape([n for i, n in enumerate(self.z.shape) if i not in self.axis])
 
     def backward(self, g):
         return _restore(g, self.axis, self.keepdims) * get_array_module(g).exp(self.x - self.z)
@@ -327,7 +330,7 @@ def _truth(x, dim, keepdim, op):
 
     data = x.data if isinstance(x, Tensor) else x
     axes = None if dim is None else normalize_dims(dim, data.ndim, op.__name__)
-    return Tensor._from_op(get_array_module(data).asarray(op(data, axis=axes, keepdims=keepdim)), None)
+    return Tensor._wrap(get_array_module(data).asarray(op(data, axis=axes, keepdims=keepdim)))
 
 
 def any(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name

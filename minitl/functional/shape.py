@@ -7,7 +7,8 @@ Indexing with repeated integer indices must *add* the gradients of the repeats, 
 import itertools
 
 from ..autograd import Function
-from ..backend import get_array_module, scatter_add, to_device as _move, device_of
+from ..backend import device_of, get_array_module, scatter_add
+from ..backend import to_device as _move
 from .dims import normalize_dim
 from .reduce import resolve_dim
 
@@ -242,7 +243,7 @@ def _ints_first(index):
             first.append(p)
             second.append(p)
         else:  # an index array consumes one axis (a boolean mask: as many as it has)
-            consumed = getattr(p, "ndim", 1) if getattr(p, "dtype", None) == bool else 1
+            consumed = getattr(p, "ndim", 1) if getattr(p, "dtype", None) == bool else 1  # noqa: E721 - a dtype compared with bool, not a type check
             first.extend([slice(None)] * consumed)
             second.append(p)
     return tuple(first), tuple(second)
@@ -295,14 +296,6 @@ def split(x, split_size_or_sections, dim=None, *, axis=None):
         pieces.append(getitem(x, lead + (slice(start, start + size),)))
         start += size
     return tuple(pieces)
-
-
-def pad(x, widths, value=0.0):
-    """Pad with a constant. ``widths`` as NumPy: one (before, after) pair per axis.
-
-    (``minitl.nn.functional.pad`` takes PyTorch's flat last-axis-first form instead.)
-    """
-    return Pad.apply(x, widths=tuple(tuple(w) for w in widths), value=value)
 
 
 def to_device(x, device):

@@ -28,7 +28,7 @@ def _order(data, axis, descending, stable=True):
 def _wrap_indices(indices):
     from ..tensor import Tensor  # noqa: PLC0415
 
-    return Tensor._from_op(indices.astype("int64", copy=False), None)
+    return Tensor._wrap(indices.astype("int64", copy=False))
 
 
 def sort(x, dim=-1, descending=False, stable=False):

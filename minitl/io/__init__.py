@@ -10,8 +10,7 @@ Three layers:
 
 Nothing here executes code from a weight file: a file that tries raises :class:`UnsafeWeightsError`.
 """
-from .errors import (OptionalDependencyError, StateDictMismatchError, UnsafeWeightsError,
-                     WeightFormatError)
+from .errors import OptionalDependencyError, StateDictMismatchError, UnsafeWeightsError, WeightFormatError
 from .formats import read_weights
 from .keras_h5 import load_keras
 from .layouts import from_keras, from_onnx

@@ -1,8 +1,8 @@
 """Dtype helpers shared by the readers and writers.
 
 bfloat16 has no NumPy dtype. It is the top half of a float32 (same exponent, 7 mantissa bits), so
-reading widens the 16-bit patterns to float32 exactly. (minitl writes no bfloat16.) Used by torch_pickle.py, safetensors.py, keras_h5.py
-and onnx.py.
+reading widens the 16-bit patterns to float32 exactly. (minitl writes no bfloat16.) Used by
+torch_pickle.py, safetensors.py, keras_h5.py and onnx.py.
 """
 import numpy
 

@@ -62,7 +62,8 @@ def _checked_dataset(path, h5py, group, key):
     if not isinstance(node, h5py.Dataset):
         return node
     if node.is_virtual or node.external:
-        raise UnsafeWeightsError(path, f"dataset {node.name} reads its data from other files (external/virtual); refused")
+        raise UnsafeWeightsError(path, f"dataset {node.name} reads its data from other files (external/virtual); "
+                                       "refused")
     nbytes = math.prod(node.shape or ()) * node.dtype.itemsize
     stored = node.id.get_storage_size()
     if nbytes > MAX_DATASET_BYTES or (node.compression is None and node.chunks is None and stored < nbytes):

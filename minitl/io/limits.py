@@ -82,7 +82,8 @@ class ByteBudget:
             raise WeightFormatError(self.path, f"{what} brings the arrays read from this file to {self.spent} "
                                                f"bytes, over this file's cap of {self.allowance} (at most "
                                                f"{MAX_COMPRESSION_RATIO}x the {self.stored} bytes it stores "
-                                               f"and {MAX_COPIES}x its data, plus {self.slack} once): refused, a 'zip bomb' or 'shape bomb' "
+                                               f"and {MAX_COPIES}x its data, plus {self.slack} once): refused, "
+                                               "a 'zip bomb' or 'shape bomb' "
                                                "(a file that claims far more data than it stores)")
 
     def spend_member(self, info: zipfile.ZipInfo, limit=None) -> int:

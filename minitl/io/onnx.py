@@ -44,7 +44,8 @@ def _to_array(path, numpy_helper, onnx, tensor, base_dir) -> numpy.ndarray:
     try:
         array = numpy.asarray(numpy_helper.to_array(tensor, base_dir))
     except Exception as exc:  # onnx raises many kinds on a malformed tensor
-        raise WeightFormatError(path, f"initializer {tensor.name!r} cannot be decoded ({type(exc).__name__}: {exc})") from None
+        raise WeightFormatError(path, f"initializer {tensor.name!r} cannot be decoded "
+                                      f"({type(exc).__name__}: {exc})") from None
     if tensor.data_type == onnx.TensorProto.BFLOAT16:
         return bfloat16_bits_to_float32(array.view(numpy.uint16))
     if array.dtype.kind not in "biufc":

@@ -113,7 +113,8 @@ def read_safetensors_header(path, data: bytes):
                                           f"(expected begin {expected_begin})")
         bits = math.prod(shape) * DTYPE_BITS[dtype]
         if bits % 8:
-            raise WeightFormatError(path, f"tensor {name!r}: {math.prod(shape)} x {dtype} is not a whole number of bytes")
+            raise WeightFormatError(path, f"tensor {name!r}: {math.prod(shape)} x {dtype} is not a whole number "
+                                          "of bytes")
         if end - begin != bits // 8:
             raise WeightFormatError(path, f"tensor {name!r}: shape {list(shape)} of {dtype} needs {bits // 8} bytes "
                                           f"but data_offsets give {end - begin}")
@@ -143,7 +144,10 @@ def load_safetensors(path) -> WeightDict:
         array = numpy.frombuffer(data, dtype=_NUMPY_OF[dtype], count=math.prod(shape), offset=start + begin)
         array = array.reshape(shape)
         # astype copies: the result is writable, native-endian and no longer pins the file's bytes.
-        result[name] = bfloat16_bits_to_float32(array) if dtype == "BF16" else array.astype(array.dtype.newbyteorder("="))
+        if dtype == "BF16":
+            result[name] = bfloat16_bits_to_float32(array)
+        else:
+            result[name] = array.astype(array.dtype.newbyteorder("="))
     return result
 
 

@@ -131,14 +131,16 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if key in self._storages:
             cached_type, array = self._storages[key]
             if cached_type != storage_type or array.size != numel:
-                raise WeightFormatError(self._path, f"storage data/{key} is referenced with two different types or sizes")
+                raise WeightFormatError(self._path, f"storage data/{key} is referenced with two different types "
+                                                    "or sizes")
             return self._storages[key]
         record = f"{self._prefix}data/{key}"
         wide_dtype = numpy.dtype("<u2" if storage_type.dtype == "bfloat16" else storage_type.dtype)
         try:
             info = self._archive.getinfo(record)
         except KeyError:
-            raise WeightFormatError(self._path, f"data.pkl refers to storage {record}, which is not in the archive") from None
+            raise WeightFormatError(self._path, f"data.pkl refers to storage {record}, which is not in the "
+                                                "archive") from None
         if info.file_size != numel * wide_dtype.itemsize:
             raise WeightFormatError(self._path, f"storage {record} holds {info.file_size} bytes but its tensor "
                                                 f"needs {numel} x {wide_dtype.itemsize} bytes (truncated or corrupt)")
@@ -147,7 +149,10 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if len(raw) != info.file_size:
             raise WeightFormatError(self._path, f"storage {record} is shorter than the archive says")
         array = numpy.frombuffer(raw, dtype=wide_dtype.newbyteorder(">" if self._byteorder == "big" else "<"))
-        array = bfloat16_bits_to_float32(array) if storage_type.dtype == "bfloat16" else array.astype(wide_dtype.newbyteorder("="))
+        if storage_type.dtype == "bfloat16":
+            array = bfloat16_bits_to_float32(array)
+        else:
+            array = array.astype(wide_dtype.newbyteorder("="))
         self._storages[key] = (storage_type, array)
         return self._storages[key]
 
@@ -170,8 +175,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
         numel = math.prod(size)
         last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride)) if numel else storage_offset - 1
         if last >= flat.size or storage_offset > flat.size:
-            raise WeightFormatError(self._path, f"a tensor of size {list(size)} at offset {storage_offset} reaches past "
-                                                f"its storage of {flat.size} elements (corrupt file)")
+            raise WeightFormatError(self._path, f"a tensor of size {list(size)} at offset {storage_offset} "
+                                                f"reaches past its storage of {flat.size} elements (corrupt file)")
         self._budget.spend(numel * flat.itemsize, f"a tensor of size {list(size)}")
         view = numpy.lib.stride_tricks.as_strided(flat[storage_offset:], shape=size,
                                                   strides=[s * flat.itemsize for s in stride], writeable=False)
@@ -302,10 +307,12 @@ def load_torch(path, strip_prefixes=False) -> WeightDict:
         except WeightFormatError:
             raise
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, struct.error) as exc:
-            raise WeightFormatError(path, f"the zip archive is truncated or corrupt ({type(exc).__name__}: {exc})") from None
+            raise WeightFormatError(path, f"the zip archive is truncated or corrupt "
+                                          f"({type(exc).__name__}: {exc})") from None
         except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, KeyError, IndexError,
                 MemoryError, RecursionError, OverflowError, UnicodeError) as exc:
-            raise WeightFormatError(path, f"data.pkl is not a valid weights pickle ({type(exc).__name__}: {exc})") from None
+            raise WeightFormatError(path, f"data.pkl is not a valid weights pickle "
+                                          f"({type(exc).__name__}: {exc})") from None
     return _to_weight_dict(path, obj, byteorder, strip_prefixes)
 
 

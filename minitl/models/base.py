@@ -69,9 +69,10 @@ def build(model, weights=None):
     - a shipped name (``"fashion-paired"``, ``"fashion-default"``; see ``minitl.weights.list()``):
       the file's sha256 is checked, the backbone must fit exactly, and the head is always replaced
       by a fresh one and listed in ``model.load_report.replaced``;
-    - a path to a weight file (any format ``Module.load`` reads). A head whose shape differs from the file's (the transfer case: ``SmallCNN(num_classes=5,
-    weights=...)`` from a 10-class file) is left freshly initialised and reported as mismatched;
-    every other key must load. The report is kept as ``model.load_report``.
+    - a path to a weight file (any format ``Module.load`` reads). A head whose shape differs from
+      the file's (the transfer case: ``SmallCNN(num_classes=5, weights=...)`` from a 10-class file)
+      is left freshly initialised and reported as mismatched; every other key must load.
+    The report is kept as ``model.load_report``.
     """
     from .. import weights as registry  # noqa: PLC0415 - the registry knows the models only lazily
 

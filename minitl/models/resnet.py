@@ -10,6 +10,7 @@ identity, or ``downsample`` (1x1 conv + BN) when the shape changes. The skip con
 gradients reach early layers of a deep network.
 """
 
+from ..functional.shape import flatten
 from ..nn import init
 from ..nn.layers.activation import ReLU
 from ..nn.layers.container import Sequential
@@ -19,7 +20,6 @@ from ..nn.layers.norm import BatchNorm2d
 from ..nn.layers.pool import AdaptiveAvgPool2d, MaxPool2d
 from ..nn.layers.shape import Identity
 from ..nn.module import Module
-from ..functional.shape import flatten
 from .base import TransferModel, build
 
 

@@ -65,12 +65,12 @@ class HookedCall:
         return wrapped
 
     def output_arrived(self, g):
-        self.grad_output = (Tensor._from_op(g, None),)
+        self.grad_output = (Tensor._wrap(g),)
         if not self.waiting:  # no input needs a gradient: PyTorch calls the hooks with grad_input all None
             self._run_hooks()
 
     def input_arrived(self, position, g):
-        self.grad_input[position] = Tensor._from_op(g, None)
+        self.grad_input[position] = Tensor._wrap(g)
         self.waiting.discard(position)
         if self.waiting:
             return g

@@ -3,16 +3,15 @@
 Everything here is an op from ``minitl.functional`` (forward and backward side by side there);
 this module only gathers the names a PyTorch user expects.
 """
-from ..functional.activation import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax,
-                                     softplus, tanh)
+from ..functional.activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from ..functional.conv import conv2d
 from ..functional.dropout import dropout
 from ..functional.linalg import linear
 from ..functional.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
-from ..functional.norm import batch_norm, layer_norm
 from ..functional.max_pool import max_pool2d
+from ..functional.norm import batch_norm, layer_norm
 from ..functional.pool import adaptive_avg_pool2d, avg_pool2d
-from ..functional.shape import pad as _pad_numpy_style
+from ..functional.shape import Pad
 
 
 def pad(x, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's name
@@ -32,7 +31,7 @@ def pad(x, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's name
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return _pad_numpy_style(x, widths, value)
+    return Pad.apply(x, widths=tuple(widths), value=value)  # NumPy's form: one (before, after) pair per axis
 
 
 __all__ = [
@@ -42,8 +41,7 @@ __all__ = [
 ]
 
 # issue 13: more activations and the ops a PyTorch user reaches for in F
-from ..functional.activation import (hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6,  # noqa: E402
-                                     selu, silu)
+from ..functional.activation import hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu, silu  # noqa: E402
 from ..functional.indexing import one_hot  # noqa: E402
 
 __all__ += ["hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "one_hot", "relu6", "selu", "silu"]
@@ -59,3 +57,6 @@ from ..functional.interpolate import interpolate  # noqa: E402
 from ..functional.pad_modes import pad_copying  # noqa: E402
 
 __all__ += ["conv1d", "conv_transpose2d", "embedding", "group_norm", "interpolate"]
+from ..functional.shape import flatten  # noqa: E402 - torch.flatten's op, here so that layers reach every op through F
+
+__all__ += ["flatten"]

@@ -3,13 +3,16 @@
 A Module registers the Parameters, buffers and child Modules assigned to its attributes, in the
 order they were assigned, and names them PyTorch-style (``features.0.weight``).
 
-``frozen`` — one flag, every effect (grep ``frozen`` to see each one in the code):
+``frozen`` — one flag, every effect; ``grep -rn "frozen (effect" minitl`` shows each one where it happens:
   1. frozen parameters get ``requires_grad = False``: no gradient is computed for them (here);
   2. an op whose inputs all need no grad records no graph node, so backward stops at the first
-     trainable layer (``autograd.Function.apply``, the recording rule);
+     trainable layer (``autograd.Function.apply``, the recording rule). Per input, the same rule
+     lets an op that is recorded skip saving what only a frozen input's gradient needs: a conv
+     with a frozen weight keeps no im2col columns (``functional/conv.py``);
   3. the optimizer skips frozen parameters: no update, momentum or weight decay (``optim``);
   4. a frozen BatchNorm uses and keeps its running statistics, even in ``train()`` (``layers/norm.py``);
   5. ``summary()`` counts frozen parameters as non-trainable (``nn/summary.py``).
+Where each lives, and why: ``docs/architecture.md``.
 
 ``lr_scale`` — a factor on this module's learning rate. The effective scale of a parameter is the
 product of ``lr_scale`` from its module up to the root (``effective_lr_scale``); the optimizer reads
@@ -199,7 +202,8 @@ class Module:
     def register_full_backward_hook(self, hook):
         """Call ``hook(module, grad_input, grad_output)`` in backward (PyTorch's signature); returns a handle.
 
-        Watch the gradient reaching a layer: ``layer.register_full_backward_hook(lambda m, gi, go: print(go[0].norm()))``.
+        Watch the gradient reaching a layer:
+        ``layer.register_full_backward_hook(lambda m, gi, go: print(go[0].norm()))``.
         Details (what None means, replacing ``grad_input``): ``nn/backward_hooks.py``.
         """
         handle = RemovableHandle(self._backward_hooks)
@@ -324,11 +328,6 @@ class Module:
         for b in blocks:
             b.frozen = id(b) in frozen_ids
         return self
-
-    # ----- lr_scale -----
-    def effective_lr_scale(self, param):
-        """The product of ``lr_scale`` from ``param``'s module up to the root (1.0 where unset)."""
-        return effective_lr_scale(param)
 
     # ----- state -----
     def state_dict(self):

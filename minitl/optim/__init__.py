@@ -8,9 +8,10 @@ groups. They read ``frozen`` and ``lr_scale`` at every ``step()`` (see ``optimiz
 from . import lr_scheduler
 from .adam import Adam, AdamW
 from .layerwise import BlockScales, discriminative_lr, layer_decay, param_groups
-from .optimizer import Optimizer, UnknownParameterWarning
+from .optimizer import Optimizer
 from .report import StepReport, SyncReport
 from .sgd import SGD
+from .unknown import UnknownParameterWarning
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "UnknownParameterWarning", "StepReport", "SyncReport",
            "BlockScales", "discriminative_lr", "layer_decay", "param_groups", "lr_scheduler"]

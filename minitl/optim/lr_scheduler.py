@@ -1,7 +1,8 @@
 """Learning-rate schedules: how ``group["lr"]`` changes with the step count.
 
 Every scheduler remembers each group's starting rate in ``group["initial_lr"]`` (as PyTorch's do)
-and, at every ``scheduler.step()``, writes ``group["lr"] = initial_lr × schedule factor``. The optimizer then multiplies by each parameter's ``lr_scale`` at its own step,
+and, at every ``scheduler.step()``, writes ``group["lr"] = initial_lr × schedule factor``. The optimizer then multiplies
+by each parameter's ``lr_scale`` at its own step,
 so a schedule and discriminative learning rates compose without knowing about each other.
 
 Each schedule here is a **closed form** ``lr_at(t)`` of the step count ``t = last_epoch`` (0 right

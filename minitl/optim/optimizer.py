@@ -22,34 +22,25 @@ that silently stops working):
 A group accepts only the keys its optimizer knows (``GROUP_KEYS`` plus the optimizer's defaults):
 a misspelt ``"weight_decya"`` raises instead of silently doing nothing.
 
-Talks to: ``nn/module.py`` (``effective_lr_scale``, ``root_module``: names through ``owner`` / ``_parent``),
-``backend.py`` (moving state between devices), ``optim/report.py`` (what the last step did).
+Talks to: ``nn/module.py`` (``effective_lr_scale``), ``backend.py`` (moving state between devices),
+``optim/report.py`` (what the last step did). Three concepts live in files of their own and are mixed
+in: ``optim/naming.py`` (parameter names), ``optim/unknown.py`` (unknown-parameter warnings, ``sync``),
+``optim/state_dict.py`` (``state_dict`` / ``load_state_dict``).
 """
-import copy
-import warnings
-import weakref
-
 from .. import backend
 from ..autograd import enable_grad
-from ..nn.module import Module, effective_lr_scale, root_module, zero_grads
+from ..nn.module import Module, effective_lr_scale, zero_grads
 from ..tensor import Tensor
-from .report import StepReport, SyncReport
+from .naming import ParameterNames
+from .report import StepReport
+from .state_dict import StateDict
+from .unknown import UnknownParameters
 
 required = object()  # marks a hyperparameter with no default (SGD's lr)
 
 # Keys a param group may hold besides its optimizer's defaults: the parameters, a group-wide
 # lr_scale, a label (``layerwise.param_groups``) and what the schedulers write (``lr_scheduler.py``).
 GROUP_KEYS = ("params", "lr_scale", "name", "initial_lr", "max_lr", "min_lr")
-
-
-class UnknownParameterWarning(UserWarning):
-    """A trainable parameter got a gradient but belongs to no param group: it will never move."""
-
-
-def _owner_was_lost(p):
-    """True for a Parameter that had a Module once and that Module no longer exists (a dropped head)."""
-    ref = getattr(p, "_owner", None)
-    return ref is not None and ref() is None
 
 
 def _state_on_device(state, device):
@@ -64,7 +55,7 @@ _SET_MESSAGE = ("params must be an ordered collection, not a set: a set's order 
                 "state_dict() numbers parameters by their order. Pass a list, or the model itself")
 
 
-class Optimizer:
+class Optimizer(ParameterNames, UnknownParameters, StateDict):
     """Base class. ``params``: a Module, an iterable of parameters, or a list of param-group dicts.
 
     ``defaults`` fills every key a group leaves out. Subclasses implement ``_update``.
@@ -212,187 +203,6 @@ class Optimizer:
         if self._last_report is None:
             raise RuntimeError("last_step_report(): step() has not been called yet")
         return self._last_report
-
-    # ----- parameters the optimizer does not know -----
-    def _remember_root(self, module):
-        """Keep a weak reference to ``module``'s model, once: the model outlives a head that is replaced."""
-        root = root_module(module)
-        if not any(ref() is root for ref in self._root_refs):
-            self._root_refs.append(weakref.ref(root))
-
-    def _roots(self):
-        """The models the parameters came from (remembered when they were added) that still exist.
-
-        Each is walked up again: a layer given alone may have been put into a bigger model since.
-        """
-        roots = []
-        for module in (ref() for ref in self._root_refs):
-            root = root_module(module) if module is not None else None
-            if root is not None and all(root is not r for r in roots):
-                roots.append(root)
-        return roots
-
-    def _names(self):
-        """``{id(param): name}``: dotted names from the model where possible, else a description."""
-        names = {}
-        for root in self._roots():
-            for name, p in root.named_parameters():
-                names.setdefault(id(p), name)
-        for index, group in enumerate(self.param_groups):
-            for i, p in enumerate(group["params"]):
-                if id(p) not in names:
-                    names[id(p)] = self._describe(p, fallback=f"group{index}[{i}]")
-        return names
-
-    @staticmethod
-    def _describe(p, fallback="<unnamed parameter>"):
-        """A parameter's dotted name in its model ("head.weight"), or what is left to say about it."""
-        owner = getattr(p, "owner", None)
-        if owner is not None:
-            root = root_module(owner)
-            for name, value in root.named_parameters():
-                if value is p:
-                    return name if root is not owner else f"{type(owner).__name__}.{name}"
-            for attr, value in owner._parameters.items():
-                if value is p:  # its layer was cut out of the model it still points to
-                    return f"{type(owner).__name__}.{attr} (not in the model any more)"
-        if _owner_was_lost(p):
-            return f"parameter of shape {p.shape} of a deleted layer"
-        return fallback
-
-    def _warn_about_unknown_parameters(self):
-        known = {id(p) for p in self.parameters()}
-        missing = []
-        for root in self._roots():
-            for name, p in root.named_parameters():
-                if id(p) in known or not p.requires_grad or p.grad is None:
-                    continue
-                ref = self._warned.get(id(p))
-                if ref is not None and ref() is p:
-                    continue
-                self._warned[id(p)] = weakref.ref(p)
-                missing.append(name)
-        if missing:
-            warnings.warn(
-                f"{type(self).__name__}.step(): trainable parameter(s) {', '.join(missing)} received a gradient "
-                "but are in no param group, so they will never be updated (was a layer replaced after the "
-                "optimizer was built?). Call optimizer.sync(model) or optimizer.add_param_group({'params': ...}), "
-                "or freeze them.", UnknownParameterWarning, stacklevel=3)
-
-    def sync(self, model=None):
-        """Bring the groups in line with the model(s): add missing trainable parameters, drop orphans.
-
-        ``model`` defaults to the top-level Modules the optimizer's parameters belong to. Added
-        parameters join the **first** group (its lr, weight decay, ...); use ``add_param_group`` for
-        other settings. Orphans are parameters whose layer was removed from the model (the old
-        head): they and their state go. Returns a ``SyncReport`` of names.
-        """
-        roots = [model] if model is not None else self._roots()
-        in_models = {}
-        for root in roots:
-            for name, p in root.named_parameters():
-                in_models.setdefault(id(p), (name, p))
-        removed = []
-        for group in self.param_groups:
-            keep = []
-            for p in group["params"]:
-                owner = getattr(p, "owner", None)
-                if id(p) in in_models:
-                    orphan = False
-                elif owner is None:  # its layer was garbage-collected: it is in no model any more
-                    orphan = _owner_was_lost(p)
-                else:                # its layer still exists but was cut out of this model
-                    orphan = any(root_module(owner) is root for root in roots)
-                if orphan:
-                    removed.append(self._describe(p))
-                    self.state.pop(p, None)
-                else:
-                    keep.append(p)
-            group["params"] = keep
-        known = {id(p) for p in self.parameters()}
-        added = [(name, p) for name, p in in_models.values() if id(p) not in known and p.requires_grad]
-        self.param_groups[0]["params"].extend(p for _, p in added)
-        if model is not None:
-            self._remember_root(model)
-        return SyncReport([name for name, _ in added], removed)
-
-    # ----- saving and resuming -----
-    def state_dict(self):
-        """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices], "param_names": [...]}]}``.
-
-        PyTorch's layout: parameters are numbered across groups in order; arrays are copies (a later
-        step does not change a saved dict). ``param_names`` (dotted names in the model, as PyTorch
-        saves them for named parameters) let ``load_state_dict`` match state by name, so an
-        optimizer whose group grew in another order (``sync()`` after unfreezing) still resumes.
-        """
-        index_of, groups, number = {}, [], 0
-        names = self._names()
-        for group in self.param_groups:
-            saved = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
-            saved["params"] = list(range(number, number + len(group["params"])))
-            saved["param_names"] = [names[id(p)] for p in group["params"]]
-            for p in group["params"]:
-                index_of[id(p)] = number
-                number += 1
-            groups.append(saved)
-        state = {}
-        for p, entries in self.state.items():
-            if id(p) in index_of:
-                state[index_of[id(p)]] = {k: (v.copy() if hasattr(v, "copy") else v) for k, v in entries.items()}
-        return {"state": dict(sorted(state.items())), "param_groups": groups}
-
-    def load_state_dict(self, state_dict):
-        """Restore hyperparameters and state saved by ``state_dict()``; arrays move to each parameter's device.
-
-        Everything is checked before anything changes: the number of groups and of parameters in
-        each, the hyperparameter keys (Adam's state does not load into SGD), the values
-        (``_check_group``) and the shapes. Parameters are matched by name when the saved
-        ``param_names`` are this group's names (in any order), by position otherwise.
-        """
-        saved_groups = state_dict["param_groups"]
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"loaded state has {len(saved_groups)} param groups, this optimizer has "
-                             f"{len(self.param_groups)}: build the optimizer the same way before loading")
-        names = self._names()
-        by_index, new_groups = {}, []
-        for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups)):
-            if len(mine["params"]) != len(saved["params"]):
-                raise ValueError(f"param group {i}: loaded state has {len(saved['params'])} parameters, "
-                                 f"this optimizer has {len(mine['params'])}")
-            order = mine["params"]
-            mine_by_name = {names[id(p)]: p for p in order}
-            if sorted(saved.get("param_names", [])) == sorted(mine_by_name):  # the same ones, maybe reordered
-                order = [mine_by_name[name] for name in saved["param_names"]]
-            by_index.update(zip(saved["params"], order))
-            group = {k: copy.deepcopy(v) for k, v in saved.items() if k not in ("params", "param_names")}
-            missing = [key for key in self.defaults if key not in group]
-            if missing:
-                raise ValueError(f"param group {i}: loaded state has no {', '.join(missing)}: was it saved by "
-                                 f"another optimizer than {type(self).__name__}?")
-            group = {**mine, **group}  # what only this side has (a scheduler's initial_lr) stays
-            try:
-                self._check_group(group)
-            except ValueError as exc:
-                raise ValueError(f"param group {i} of the loaded state: {exc} (was it saved by another "
-                                 "optimizer?)") from None
-            new_groups.append(group)
-        new_state = {}
-        for index, entries in state_dict["state"].items():
-            p = by_index.get(int(index))
-            if p is None:
-                raise ValueError(f"loaded state refers to parameter index {index}, which no param group has")
-            restored = {}
-            for key, value in entries.items():
-                if hasattr(value, "shape") and getattr(value, "ndim", 0) > 0:
-                    if tuple(value.shape) != p.shape:
-                        raise ValueError(f"state '{key}' of parameter {names[id(p)]} has shape {tuple(value.shape)}, "
-                                         f"the parameter has {p.shape}")
-                    value = backend.to_device(value, p.device).astype(p.dtype, copy=True)
-                restored[key] = value
-            new_state[p] = restored
-        for mine, group in zip(self.param_groups, new_groups):
-            mine.update(group)
-        self.state = new_state
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]

@@ -24,7 +24,7 @@ MARKERS = (ARRAY, ITEMS, TUPLE)
 
 
 def _is_array(value) -> bool:
-    return isinstance(value, (numpy.ndarray, numpy.generic, Tensor)) or backend._is_cupy_array(value)
+    return isinstance(value, (numpy.ndarray, numpy.generic, Tensor)) or backend.is_cupy_array(value)
 
 
 def encode(tree, prefix: str, arrays: dict, where: str = None):

@@ -83,7 +83,8 @@ class History:
     @classmethod
     def from_dict(cls, data):
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError(f"not a minitl History (format {data.get('format') if isinstance(data, dict) else None!r})")
+            found = data.get("format") if isinstance(data, dict) else None
+            raise ValueError(f"not a minitl History (format {found!r})")
         return cls(data.get("steps"), data.get("epochs"), data.get("resume_point"))
 
     def to_json(self, indent=None) -> str:

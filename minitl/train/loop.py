@@ -25,7 +25,7 @@ finite check then runs at those reads: with k > 1 a NaN is seen up to k - 1 step
 ``evaluate`` measures loss and accuracy in eval mode (dropout off, BatchNorm running statistics)
 under ``no_grad`` (no graph, no saved activations), then puts every module's mode back as it was.
 
-Talks to: history.py, ``minitl/progress.py``, callbacks.py, checkpoint.py, ``minitl.autograd.no_grad``,
+Talks to: history.py, ``minitl/progress.py``, callbacks.py, checkpoint.py, mid_epoch.py, ``minitl.autograd.no_grad``,
 ``minitl.functional.loss.cross_entropy``; the optimizer / scheduler through ``step()``,
 ``zero_grad()``, ``param_groups`` only.
 """
@@ -36,12 +36,13 @@ from ..autograd import no_grad
 from ..backend import get_array_module
 from ..device_checks import read_to_host
 from ..functional.loss import cross_entropy
+from ..progress import make_bar, progress_mode
 from ..tensor import Tensor
-from .checkpoint import Checkpoint, capture_rng, restore_rng, resume
+from .checkpoint import Checkpoint, resume
 from .errors import TrainingDivergedError
 from .history import History
+from .mid_epoch import bookmark, skip_done_batches, start_of_epoch
 from .optimizer_check import check_optimizer_holds_model
-from ..progress import make_bar, progress_mode
 
 ON_NAN = ("raise", "skip")
 INTERVALS = ("epoch", "step")
@@ -226,15 +227,9 @@ class TrainingLoop:
         return self.history
 
     def run_epoch(self, checkpoint=None):
-        """One pass over the training loader (or the rest of one, after a mid-epoch resume)."""
-        if checkpoint is not None:
-            point = checkpoint.resume_point
-            start_rng, means = point["rng"], RunningMeans(**point["accumulated"])
-            if self.history.epochs and self.history.epochs[-1].get("partial"):
-                self.history.epochs.pop()  # the half epoch is redone to its end and recorded once
-            self.step_in_epoch = checkpoint.skip_batches
-        else:
-            start_rng, means, self.step_in_epoch = capture_rng(self.train_loader), RunningMeans(), 0
+        """One pass over the training loader (or the rest of one, after a mid-epoch resume: mid_epoch.py)."""
+        start_rng, sums, self.step_in_epoch = start_of_epoch(checkpoint, self.history, self.train_loader)
+        means = RunningMeans(**sums)
         self._call("on_epoch_begin")
         self.model.train()
         trainable = self.trainable_blocks()
@@ -243,9 +238,7 @@ class TrainingLoop:
         started = time.perf_counter() - means.seconds
         batches = iter(self.train_loader)
         if checkpoint is not None:
-            for _ in range(self.step_in_epoch):
-                next(batches)  # same shuffle, same batches: skip the ones already trained on
-            restore_rng({"global": checkpoint.meta["rng"]})
+            skip_done_batches(batches, checkpoint, self.step_in_epoch)
         partial = False
         try:
             for inputs, targets in batches:
@@ -278,11 +271,8 @@ class TrainingLoop:
                       skipped_steps=means.skipped)
         if partial:
             record["partial"] = True
-            self.history.resume_point = {"epoch": self.epoch - 1, "step_in_epoch": self.step_in_epoch,
-                                         "rng": start_rng, "accumulated": means.to_dict()}
-        else:
-            self.history.resume_point = {"epoch": self.epoch, "step_in_epoch": 0,
-                                         "rng": capture_rng(self.train_loader)}
+        self.history.resume_point = bookmark(self.epoch, self.step_in_epoch, start_rng, means, partial,
+                                             self.train_loader)
         self.history.epochs.append(record)
         bar.close({"val_loss": record.get("val_loss"), "val_acc": record.get("val_accuracy")})
         self._call("on_epoch_end")

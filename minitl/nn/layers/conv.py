@@ -3,8 +3,8 @@ import numpy
 
 from ...functional.conv import pair
 from .. import functional as F
-from ..input_checks import check_conv_channels
 from ..init import add_weight_and_bias, default_layer_init_
+from ..input_checks import check_conv_channels
 from ..module import Module
 
 

@@ -1,4 +1,6 @@
-"""``ConvTranspose2d``: the learnable upsampling of decoders and segmentation heads (weight (in, out/groups, kh, kw))."""
+"""``ConvTranspose2d``: the learnable upsampling of decoders and segmentation heads.
+
+Weight shape (in, out/groups, kh, kw)."""
 import math
 
 import numpy

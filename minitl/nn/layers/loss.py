@@ -1,11 +1,11 @@
 """Losses as layers, as PyTorch's ``nn.CrossEntropyLoss()`` and friends: ``loss = criterion(output, target)``.
 
-Each one stores its settings and calls the functional loss (forward and backward live there, in
-``functional/loss.py``, ``distance_loss.py`` and ``probability_loss.py``). Class weights and
+Each one stores its settings and calls the functional loss through ``F`` (forward and backward live
+in ``functional/loss.py``, ``distance_loss.py`` and ``probability_loss.py``). Class weights and
 ``pos_weight`` are buffers, so ``criterion.to("cuda")`` moves them with the module.
 PyTorch's deprecated ``size_average`` / ``reduce`` are still read, with PyTorch's meaning.
 """
-from ...functional import distance_loss, loss, probability_loss
+from .. import functional as F
 from ..module import Module
 
 
@@ -40,7 +40,7 @@ class CrossEntropyLoss(_Loss):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):  # noqa: A002 - PyTorch's name
-        return loss.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                                   reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
@@ -52,7 +52,7 @@ class NLLLoss(_Loss):
         self.ignore_index = ignore_index
 
     def forward(self, input, target):  # noqa: A002
-        return loss.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                              reduction=self.reduction)
 
 
@@ -60,14 +60,14 @@ class MSELoss(_Loss):
     """Mean squared error ``(input - target)^2``."""
 
     def forward(self, input, target):  # noqa: A002
-        return loss.mse_loss(input, target, reduction=self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error ``|input - target|``."""
 
     def forward(self, input, target):  # noqa: A002
-        return distance_loss.l1_loss(input, target, reduction=self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
@@ -78,7 +78,7 @@ class SmoothL1Loss(_Loss):
         self.beta = beta
 
     def forward(self, input, target):  # noqa: A002
-        return distance_loss.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class BCELoss(_Loss):
@@ -88,7 +88,7 @@ class BCELoss(_Loss):
         super().__init__(size_average, reduce, reduction, weight=weight)
 
     def forward(self, input, target):  # noqa: A002
-        return probability_loss.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -98,7 +98,7 @@ class BCEWithLogitsLoss(_Loss):
         super().__init__(size_average, reduce, reduction, weight=weight, pos_weight=pos_weight)
 
     def forward(self, input, target):  # noqa: A002
-        return loss.binary_cross_entropy_with_logits(input, target, weight=self.weight, pos_weight=self.pos_weight,
+        return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, pos_weight=self.pos_weight,
                                                      reduction=self.reduction)
 
 
@@ -110,4 +110,4 @@ class KLDivLoss(_Loss):
         self.log_target = log_target
 
     def forward(self, input, target):  # noqa: A002
-        return probability_loss.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)

@@ -1,5 +1,5 @@
 """Layers that only reshape or pass their input through: ``Flatten`` and ``Identity``."""
-from ...functional.shape import flatten
+from .. import functional as F
 from ..module import Module
 
 
@@ -11,7 +11,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
-        return flatten(x, self.start_dim, self.end_dim)
+        return F.flatten(x, self.start_dim, self.end_dim)
 
 
 class Identity(Module):
