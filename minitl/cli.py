@@ -145,7 +145,8 @@ def build_parser():
     summary.add_argument("model", choices=sorted(MODELS))
     summary.add_argument("--num-classes", type=int, default=10)
     summary.add_argument("--freeze-to", type=int, default=0, help="freeze the first K blocks")
-    summary.add_argument("--input-shape", help="C,H,W of one input or N,C,H,W of a batch, as summary() takes (default: the model's usual size)")
+    summary.add_argument("--input-shape", help="C,H,W of one input or N,C,H,W of a batch, as summary() takes "
+                         "(default: the model's usual size)")
     summary.set_defaults(run=_summary)
     inspect = commands.add_parser("inspect", help="list what a weight file holds (read safely)")
     inspect.add_argument("path")
@@ -164,7 +165,8 @@ def build_parser():
     view.add_argument("--out", default="step.html", help="where to write the page")
     view.set_defaults(run=_view_step)
     pretrain = commands.add_parser("pretrain", help="pretrain SmallCNN on a source split; write weights/")
-    pretrain.add_argument("--split", default="paired", choices=("paired", "default"), help="a transfer pair (minitl.data.TRANSFER_PAIRS)")
+    pretrain.add_argument("--split", default="paired", choices=("paired", "default"),
+                          help="a transfer pair (minitl.data.TRANSFER_PAIRS)")
     pretrain.add_argument("--epochs", type=int, default=5)
     pretrain.add_argument("--batch-size", type=int, default=128)
     pretrain.add_argument("--lr", type=float, default=0.05)

@@ -1,7 +1,6 @@
 """LoRA layers: identity at init, merge/unmerge, gradients (gradcheck and PyTorch), optimizer state, cost."""
 import numpy
 import pytest
-from parity import torch_or_skip
 
 import minitl
 from minitl import nn, optim
@@ -9,6 +8,7 @@ from minitl.nn.layers.lora import LoRAConv2d, LoRALinear
 from minitl.tensor import Tensor
 from minitl.transfer import count_flops
 from minitl.transfer.cost import saved_activation_bytes
+from parity import torch_or_skip
 
 
 def _linear(device, rank=3):

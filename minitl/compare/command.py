@@ -43,8 +43,9 @@ def add_parser(commands):
 
 
 def run_command(args, out):
-    from .comparison import compare
-    from .report import results_text, write_reports
+    # the protocol and its reports load only when the command runs, so `minitl --help` stays quick
+    from .comparison import compare  # noqa: PLC0415
+    from .report import results_text, write_reports  # noqa: PLC0415
 
     started = time.perf_counter()
     grid = QUICK if args.quick else {"strategies": DEFAULT_STRATEGIES, "n": DEFAULT_N, "seeds": DEFAULT_SEEDS}

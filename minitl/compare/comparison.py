@@ -11,6 +11,7 @@ Talks to: grid.py, task.py, run.py, verdicts.py, ``minitl.progress``.
 import time
 
 from .. import __version__
+from .. import weights as registry
 from ..progress import make_bar, progress_mode
 from .grid import (
     DEFAULT_N,
@@ -72,6 +73,4 @@ def compare(strategies=DEFAULT_STRATEGIES, n=DEFAULT_N, seeds=DEFAULT_SEEDS, spl
 
 
 def _pretrained_source_accuracy(task):
-    from .. import weights as registry
-
     return registry.entry(task.weights, task.where).get("source_test_accuracy")

@@ -2,8 +2,8 @@
 
     optimizer  SGD, momentum 0.9, weight decay 5e-4, lr 0.05 (cosine per step, or constant)
     budget     max(300 steps, 20 epochs) at batch min(32, number of training images)
-    seeds      one integer per repeat -> three seeds of its own (``minitl.transfer.Seeds``): which target images (subset),
-               the new head's initial weights (head), the order of the batches (order)
+    seeds      one integer per repeat -> three seeds of its own (``minitl.transfer.Seeds``): which target images
+               (subset), the new head's initial weights (head), the order of the batches (order)
 
 What a student should notice: for one repeat, *every* strategy sees the same images, the same
 head initialisation and the same batch order, so the difference between two strategies on that

@@ -11,6 +11,9 @@ import html
 import json
 from pathlib import Path
 
+from PIL import Image
+
+from .. import viz
 from ..atomic import atomic_write
 from ..table import text_table
 from .stats import (
@@ -118,10 +121,6 @@ def markdown(result, charts) -> str:
 
 def html_page(result, charts) -> str:
     """One self-contained page: the tables, verdicts and the charts inline (no network)."""
-    from PIL import Image
-
-    from ..viz import data_uri
-
     def table(header, rows):
         head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
@@ -130,7 +129,7 @@ def html_page(result, charts) -> str:
     verdicts = "".join(f"<li class='{'yes' if c['holds'] else 'no' if c['holds'] is False else 'na'}'><b>"
                        f"{c['claim']}. {html.escape(c['title'])}</b><br>{html.escape(c['text'])}</li>"
                        for c in result["verdicts"]["claims"])
-    images = "".join(f"<img alt='{name}' src='{data_uri(Image.open(path))}'>" for name, path in charts.items())
+    images = "".join(f"<img alt='{name}' src='{viz.data_uri(Image.open(path))}'>" for name, path in charts.items())
     forgetting = forgetting_rows(result)
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>minitl compare</title><style>
 body{{font-family:sans-serif;margin:2em;max-width:1200px}} table{{border-collapse:collapse;margin:1em 0}}
@@ -147,8 +146,6 @@ li{{margin:.6em 0}} li.yes b{{color:#1a7f37}} li.no b{{color:#b42318}} li.na b{{
 
 def draw_charts(result, folder):
     """The three PNGs (accuracy vs n, training time, forgetting); returns ``{name: path}``."""
-    from .. import viz
-
     runs, folder = result["runs"], Path(folder)
     strategies, sizes = strategies_of(runs), sizes_of(runs)
     paths = {}

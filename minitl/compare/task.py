@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .. import weights as registry
 from ..data.fashion_mnist import FASHION_MNIST_CLASSES
+from ..data.image_folder import ImageFolder
 from ..data.splits import TRANSFER_PAIRS, define_split, fashion_split, train_val_split
 from ..data.transforms import Normalize
 from ..models.smallcnn import SmallCNN
@@ -140,8 +141,6 @@ def load_task(split="paired", full=False, data=None, source=None, target=None, r
 
 def _image_folder_task(data, normalize):
     """``DIR/train`` + ``DIR/test`` if both exist, else ``DIR`` split 70/30 per class; grey 28x28."""
-    from ..data.image_folder import ImageFolder
-
     folder = Path(data).expanduser()
     parts = [folder / "train", folder / "test"]
 

@@ -36,7 +36,6 @@ from ..data.transforms import RandomCrop, RandomHorizontalFlip
 from ..functional.shape import flatten
 from ..nn.layers.dropout import Dropout
 from ..nn.module import Module
-from ..tensor import Tensor
 
 
 class FeatureCacheError(ValueError):

@@ -103,7 +103,10 @@ class LoRAMixin:
 
 
 class LoRALinear(LoRAMixin, Linear):
-    """(N, *, in) -> (N, *, out): a frozen ``Linear`` (weight and bias) plus ``s * (x A^T) B^T``; A: (r, in), B: (out, r)."""
+    """(N, *, in) -> (N, *, out): a frozen ``Linear`` (weight and bias) plus ``s * (x A^T) B^T``.
+
+    A: (r, in), B: (out, r).
+    """
 
     def __init__(self, base, rank=4, alpha=None):
         if not isinstance(base, Linear):

@@ -15,9 +15,19 @@ Files: base.py (the interface, ``describe``), freezing.py (strategies that only 
 lr_scale), phased.py (L2SP's penalty, LPFT's two phases), heads.py (Imprint, LinearProbe).
 """
 from .base import Description, Strategy, block_names, describe_model, parameter_plan
-from .freezing import (BatchNormOnly, BitFit, Discriminative, FeatureExtraction, FineTune, GradualUnfreeze,
-                       Scratch, Surgical, bias_feeds_batchnorm)
+from .freezing import (
+    BatchNormOnly,
+    BitFit,
+    Discriminative,
+    FeatureExtraction,
+    FineTune,
+    GradualUnfreeze,
+    Scratch,
+    Surgical,
+    bias_feeds_batchnorm,
+)
 from .heads import Imprint, LinearProbe, ProbeModel, backbone_features
+from .peft import Adapters, LoRA, Prompt
 from .phased import L2SP, LPFT, L2SPPenalty
 
 STRATEGIES = {}  # name -> Strategy subclass, in registration order
@@ -62,7 +72,6 @@ __all__ = ["BatchNormOnly", "BitFit", "Description", "Discriminative", "FeatureE
            "Scratch", "Strategy", "Surgical", "backbone_features", "bias_feeds_batchnorm", "block_names",
            "describe_model", "get_strategy", "parameter_plan", "register_strategy", "strategy_names"]
 
-from .peft import LoRA, Adapters, Prompt  # parameter-efficient strategies (issue 17)
 
 for _name, _class in [("lora", LoRA), ("adapter", Adapters), ("prompt", Prompt)]:
     register_strategy(_name, _class)

@@ -101,7 +101,8 @@ def describe_model(model, title, lr=None, notes=()):
                      "yes" if not trainable else "partly",
                      "lr_scale": (scales[0] if len(scales) == 1 else max(scales)) if scales else None,
                      "lr": (lr * max(scales)) if (lr is not None and scales) else None,
-                     "trainable": sum(int(p.data.size) for p in trainable), "total": sum(int(p.data.size) for p in params),
+                     "trainable": sum(int(p.data.size) for p in trainable),
+                     "total": sum(int(p.data.size) for p in params),
                      "backward": backward, "batchnorm": batchnorm_mode(block)})
         below_trainable = below_trainable or bool(trainable)
     return Description(title, rows, plan, notes)

@@ -109,5 +109,6 @@ class Prompt(Strategy):
         return only(model, added_names(model, "prompt"))
 
     def notes(self, model):
-        return [f"a {self.pad}-pixel learned border on the input: {_trainable_note(model, added_names(model, 'prompt'))}",
+        added = _trainable_note(model, added_names(model, "prompt"))
+        return [f"a {self.pad}-pixel learned border on the input: {added}",
                 "its gradient must reach the input: backward runs through every frozen layer"]

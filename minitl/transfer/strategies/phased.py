@@ -16,13 +16,13 @@ import math
 from ...functional.reduce import sum as reduce_sum
 from ...tensor import Tensor
 from ...train.history import History
+from ...train.loop import fit
 from .base import Strategy, cosine_per_step
 from .freezing import FineTune, reset
-from ...train.loop import fit
 
 
 class L2SPPenalty:
-    """``penalty(model)`` -> scalar Tensor ``alpha/2 sum (w - w0)^2`` over the backbone + ``beta/2 sum w^2`` over the head.
+    """``penalty(model)`` -> scalar Tensor: ``alpha/2 sum (w - w0)^2`` (backbone) + ``beta/2 sum w^2`` (head).
 
     ``reference``: ``{name: array}`` of the starting weights (copies). Only trainable parameters count.
     """
