@@ -237,8 +237,8 @@ def _minitl_graph_bytes(device, frozen):
             continue
         seen.add(id(fn))
         values = list(vars(fn).values())
-        for t in fn.inputs:
-            values.append(t.data)
+        for t in fn.inputs:  # an input that needs no gradient is only named (autograd.UnneededInput): no data
+            values.append(getattr(t, "data", None))
             stack.append(t.grad_fn)
         for value in values:
             if hasattr(value, "nbytes") and hasattr(value, "base"):
