@@ -47,7 +47,7 @@ class Linear(Function):
         gx = g @ self.weight if self.needs_input_grad[0] else None
         g2 = g.reshape(-1, g.shape[-1])
         gw = g2.T @ self.x.reshape(-1, self.x.shape[-1]) if self.needs_input_grad[1] else None
-        gb = g2.sum(axis=0) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
+        gb = g2.sum(axis=0) if self.needs_input_grad[2] else None
         return gx, gw, gb
 
 
@@ -64,6 +64,4 @@ def linear(x, weight, bias=None):
         features = x.shape[-1] if x.ndim else "no"
         raise ValueError(f"linear: input has {features} features but the weight expects {weight.shape[1]} "
                          f"(in_features); input shape {tuple(x.shape)}, weight shape {tuple(weight.shape)}")
-    if bias is None:
-        return Linear.apply(x, weight)
     return Linear.apply(x, weight, bias)
