@@ -66,10 +66,10 @@ class _Normalize(Function):
             y += bias
         return y
 
-    sums = None  # (sum g, sum g x_hat) per channel when the input gradient already computed them
+    sums = None  # (sum grad, sum grad x_hat) per channel when the input gradient already computed them
 
     def backward(self, grad):
-        # y = w x_hat + b ;  dw = sum(g x_hat), db = sum(g), dx_hat = g w
+        # y = w x_hat + b ;  dw = sum(grad x_hat), db = sum(grad), dx_hat = grad w
         gx = self.input_grad(grad) if self.needs_input_grad[0] else None
         gw = gb = None
         if self.needs_input_grad[1] and self.sums is not None:
@@ -114,7 +114,7 @@ class BatchNorm(_Normalize):
 
     def input_grad(self, grad):
         # w is one number per channel, so _normalized_backward's means are the sums dw and db reused:
-        # dx = (w inv_std) * (g - db / M - x_hat * dw / M)   with M values per channel
+        # dx = (w inv_std) * (grad - db / M - x_hat * dw / M)   with M values per channel
         if not self.from_batch:
             return super().input_grad(grad)
         xp = get_array_module(grad)
