@@ -85,9 +85,7 @@ class Tensor(TensorMethods):
 
     def size(self, dim=None):
         """The shape tuple, or the size of axis ``dim``, as ``torch.Tensor.size``; ``numel()`` counts elements."""
-        from .functional.dims import normalize_dim  # noqa: PLC0415
-
-        return self.shape if dim is None else self.shape[normalize_dim(dim, self.ndim, "size")]
+        return self.shape if dim is None else self.shape[dims.normalize_dim(dim, self.ndim, "size")]
 
     def __len__(self):
         if self.ndim == 0:
@@ -140,14 +138,11 @@ class Tensor(TensorMethods):
 
         Moving a tensor that requires grad is recorded, so gradients flow back to the original.
         """
-        from .functional.shape import to_device  # noqa: PLC0415
-
         out = self
         if device is not None and backend.normalize_device(device) != self.device:
-            out = to_device(out, backend.normalize_device(device))
+            out = shape_ops.to_device(out, backend.normalize_device(device))
         if dtype is not None and numpy.dtype(dtype) != out.dtype:
-            from .functional.elementwise import cast  # noqa: PLC0415
-            out = cast(out, numpy.dtype(dtype))
+            out = elementwise.cast(out, numpy.dtype(dtype))
         return out
 
     def cpu(self):
@@ -171,8 +166,7 @@ class Tensor(TensorMethods):
 
     def clone(self):
         """A copy of the data that stays in the graph (gradient passes straight through)."""
-        from .functional.elementwise import identity_copy  # noqa: PLC0415
-        return identity_copy(self)
+        return elementwise.identity_copy(self)
 
     # ----- autograd -----
     def requires_grad_(self, requires_grad=True):
@@ -398,6 +392,7 @@ def data_of(value, like=None):
 
 # The ops live in minitl.functional; they import this module, so they are bound last.
 from .functional import activation  # noqa: E402,I001 - bound in this order, creation last
+from .functional import dims  # noqa: E402
 from .functional import elementwise  # noqa: E402
 from .functional import linalg  # noqa: E402
 from .functional import reduce  # noqa: E402
