@@ -170,7 +170,9 @@ class Function:
     grads`` (one per input, ``None`` where no gradient is needed), and may take op settings (axis,
     stride, ...) as keyword arguments of ``__init__``. Values needed by backward are saved as
     attributes in forward. ``needs_input_grad`` tells backward which gradients are wanted.
-    Call an op with ``MyOp.apply(*inputs, **settings)``, never ``forward`` directly.
+    Call an op with ``MyOp.apply(*inputs, **settings)``, never ``forward`` directly. An optional input
+    given as ``None`` (a missing bias or weight) reaches forward as ``None``, needs no gradient, and its
+    backward returns ``None`` for it.
     """
 
     inputs = None
@@ -194,24 +196,24 @@ class Function:
         else:  # Python numbers take the dtype and device of a floating tensor input (no promotion)
             tensor_module = _tensor_module()
             like = tensor_module.reference_tensor(inputs)
-            tensors = [tensor_module.as_tensor(x, like=like) for x in inputs]
+            tensors = [x if x is None else tensor_module.as_tensor(x, like=like) for x in inputs]
         if len(tensors) > 1:
-            devices = {t.device for t in tensors}
+            devices = {t.device for t in tensors if t is not None}
             if len(devices) > 1:  # else NumPy/CuPy fail with an obscure TypeError deep in forward
                 raise DeviceError(f"{cls.__name__}: inputs sit on different devices "
                                   f"({' and '.join(sorted(map(str, devices)))}); move them with .to(device) "
                                   "(model.to(...), DataLoader(..., device=...))")
-        needs = tuple([t.requires_grad for t in tensors])
+        needs = tuple([t is not None and t.requires_grad for t in tensors])
         # The recording rule. frozen (effect 2): a frozen layer's parameters need no grad, so below
         # the first trainable layer nothing is recorded and backward never enters the frozen prefix.
         record = _grad_enabled and True in needs
         # Set before forward, so an op can skip saving what no wanted gradient needs.
         fn.needs_input_grad = needs if record else (False,) * len(tensors)
-        out = fn.forward(*[t.data for t in tensors])
+        out = fn.forward(*[None if t is None else t.data for t in tensors])
         if record:
             # An input that needs no gradient is only named, not held: the node keeps alive what some
             # backward uses (a frozen layer's output feeding an add is not kept; see UnneededInput).
-            fn.inputs = tuple(t if need else UnneededInput(t) for t, need in zip(tensors, needs))
+            fn.inputs = tuple(t if need or t is None else UnneededInput(t) for t, need in zip(tensors, needs))
             return tensor_type._from_op(out, fn)
         return tensor_type._wrap(out)  # fn and everything it saved are dropped here
 
@@ -294,7 +296,7 @@ def _topological_order(root):
                 "call the first backward(retain_graph=True) to go through the graph twice"
             )
         for inp in fn.inputs:
-            if inp.requires_grad and id(inp) not in visited:
+            if inp is not None and inp.requires_grad and id(inp) not in visited:
                 stack.append((inp, False))
     order.reverse()
     return order

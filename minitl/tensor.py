@@ -85,9 +85,7 @@ class Tensor(TensorMethods):
 
     def size(self, dim=None):
         """The shape tuple, or the size of axis ``dim``, as ``torch.Tensor.size``; ``numel()`` counts elements."""
-        from .functional.dims import normalize_dim  # noqa: PLC0415
-
-        return self.shape if dim is None else self.shape[normalize_dim(dim, self.ndim, "size")]
+        return self.shape if dim is None else self.shape[dims.normalize_dim(dim, self.ndim, "size")]
 
     def __len__(self):
         if self.ndim == 0:
@@ -140,14 +138,11 @@ class Tensor(TensorMethods):
 
         Moving a tensor that requires grad is recorded, so gradients flow back to the original.
         """
-        from .functional.shape import to_device  # noqa: PLC0415
-
         out = self
         if device is not None and backend.normalize_device(device) != self.device:
-            out = to_device(out, backend.normalize_device(device))
+            out = shape_ops.to_device(out, backend.normalize_device(device))
         if dtype is not None and numpy.dtype(dtype) != out.dtype:
-            from .functional.elementwise import cast  # noqa: PLC0415
-            out = cast(out, numpy.dtype(dtype))
+            out = elementwise.cast(out, numpy.dtype(dtype))
         return out
 
     def cpu(self):
@@ -171,8 +166,7 @@ class Tensor(TensorMethods):
 
     def clone(self):
         """A copy of the data that stays in the graph (gradient passes straight through)."""
-        from .functional.elementwise import identity_copy  # noqa: PLC0415
-        return identity_copy(self)
+        return elementwise.identity_copy(self)
 
     # ----- autograd -----
     def requires_grad_(self, requires_grad=True):
@@ -223,60 +217,60 @@ class Tensor(TensorMethods):
         self.grad = None
 
     # ----- operators and methods: each calls a recorded op from minitl.functional -----
-    def __add__(self, other): return _ew.add(self, other)
-    def __radd__(self, other): return _ew.add(other, self)
-    def __sub__(self, other): return _ew.sub(self, other)
-    def __rsub__(self, other): return _ew.sub(other, self)
-    def __mul__(self, other): return _ew.mul(self, other)
-    def __rmul__(self, other): return _ew.mul(other, self)
-    def __truediv__(self, other): return _ew.div(self, other)
-    def __rtruediv__(self, other): return _ew.div(other, self)
-    def __pow__(self, other): return _ew.pow(self, other)
-    def __rpow__(self, other): return _ew.pow(other, self)
-    def __neg__(self): return _ew.neg(self)
-    def __matmul__(self, other): return _la.matmul(self, other)
-    def __rmatmul__(self, other): return _la.matmul(other, self)
-    def __getitem__(self, index): return _sh.getitem(self, index)
+    def __add__(self, other): return elementwise.add(self, other)
+    def __radd__(self, other): return elementwise.add(other, self)
+    def __sub__(self, other): return elementwise.sub(self, other)
+    def __rsub__(self, other): return elementwise.sub(other, self)
+    def __mul__(self, other): return elementwise.mul(self, other)
+    def __rmul__(self, other): return elementwise.mul(other, self)
+    def __truediv__(self, other): return elementwise.div(self, other)
+    def __rtruediv__(self, other): return elementwise.div(other, self)
+    def __pow__(self, other): return elementwise.pow(self, other)
+    def __rpow__(self, other): return elementwise.pow(other, self)
+    def __neg__(self): return elementwise.neg(self)
+    def __matmul__(self, other): return linalg.matmul(self, other)
+    def __rmatmul__(self, other): return linalg.matmul(other, self)
+    def __getitem__(self, index): return shape_ops.getitem(self, index)
 
-    def exp(self): return _ew.exp(self)
-    def log(self): return _ew.log(self)
-    def sqrt(self): return _ew.sqrt(self)
-    def abs(self): return _ew.abs(self)
-    def clip(self, min=None, max=None): return _ew.clip(self, min, max)  # noqa: A002
+    def exp(self): return elementwise.exp(self)
+    def log(self): return elementwise.log(self)
+    def sqrt(self): return elementwise.sqrt(self)
+    def abs(self): return elementwise.abs(self)
+    def clip(self, min=None, max=None): return elementwise.clip(self, min, max)  # noqa: A002
     clamp = clip
-    def maximum(self, other): return _ew.maximum(self, other)
-    def minimum(self, other): return _ew.minimum(self, other)
-    def relu(self): return _act.relu(self)
-    def sigmoid(self): return _act.sigmoid(self)
-    def tanh(self): return _act.tanh(self)
-    def softmax(self, dim=None, **numpy_axis): return _act.softmax(self, dim, **numpy_axis)
-    def log_softmax(self, dim=None, **numpy_axis): return _act.log_softmax(self, dim, **numpy_axis)
+    def maximum(self, other): return elementwise.maximum(self, other)
+    def minimum(self, other): return elementwise.minimum(self, other)
+    def relu(self): return activation.relu(self)
+    def sigmoid(self): return activation.sigmoid(self)
+    def tanh(self): return activation.tanh(self)
+    def softmax(self, dim=None, **numpy_axis): return activation.softmax(self, dim, **numpy_axis)
+    def log_softmax(self, dim=None, **numpy_axis): return activation.log_softmax(self, dim, **numpy_axis)
 
     # Reductions take PyTorch's ``dim``/``keepdim``; NumPy's ``axis=``/``keepdims=`` work as well.
-    def sum(self, dim=None, keepdim=False, **numpy_names): return _red.sum(self, dim, keepdim, **numpy_names)
-    def mean(self, dim=None, keepdim=False, **numpy_names): return _red.mean(self, dim, keepdim, **numpy_names)
+    def sum(self, dim=None, keepdim=False, **numpy_names): return reduce.sum(self, dim, keepdim, **numpy_names)
+    def mean(self, dim=None, keepdim=False, **numpy_names): return reduce.mean(self, dim, keepdim, **numpy_names)
     # max(dim) / min(dim) return (values, indices), as PyTorch; amax / amin return values only
-    def max(self, dim=None, keepdim=False, **numpy_names): return _red.max(self, dim, keepdim, **numpy_names)
-    def min(self, dim=None, keepdim=False, **numpy_names): return _red.min(self, dim, keepdim, **numpy_names)
-    def amax(self, dim=None, keepdim=False, **numpy_names): return _red.amax(self, dim, keepdim, **numpy_names)
-    def amin(self, dim=None, keepdim=False, **numpy_names): return _red.amin(self, dim, keepdim, **numpy_names)
-    def argmax(self, dim=None, keepdim=False, **numpy_names): return _red.argmax(self, dim, keepdim, **numpy_names)
+    def max(self, dim=None, keepdim=False, **numpy_names): return reduce.max(self, dim, keepdim, **numpy_names)
+    def min(self, dim=None, keepdim=False, **numpy_names): return reduce.min(self, dim, keepdim, **numpy_names)
+    def amax(self, dim=None, keepdim=False, **numpy_names): return reduce.amax(self, dim, keepdim, **numpy_names)
+    def amin(self, dim=None, keepdim=False, **numpy_names): return reduce.amin(self, dim, keepdim, **numpy_names)
+    def argmax(self, dim=None, keepdim=False, **numpy_names): return reduce.argmax(self, dim, keepdim, **numpy_names)
 
     def var(self, dim=None, keepdim=False, correction=None, **names):
-        return _red.var(self, dim, keepdim, correction, **names)
+        return reduce.var(self, dim, keepdim, correction, **names)
 
-    def reshape(self, *shape): return _sh.reshape(self, *shape)
-    def view(self, *shape): return _sh.reshape(self, *shape)
-    def flatten(self, start_dim=0, end_dim=-1): return _sh.flatten(self, start_dim, end_dim)
-    def permute(self, *axes): return _sh.permute(self, *axes)
-    def transpose(self, dim0=-2, dim1=-1): return _sh.transpose(self, dim0, dim1)
-    T = property(lambda self: _sh.permute(self, tuple(reversed(range(self.ndim)))), doc="All axes reversed.")
-    def squeeze(self, dim=None, **numpy_axis): return _sh.squeeze(self, dim, **numpy_axis)
-    def unsqueeze(self, dim=None, **numpy_axis): return _sh.unsqueeze(self, dim, **numpy_axis)
-    def expand(self, *shape): return _sh.broadcast_to(self, *shape)
+    def reshape(self, *shape): return shape_ops.reshape(self, *shape)
+    def view(self, *shape): return shape_ops.reshape(self, *shape)
+    def flatten(self, start_dim=0, end_dim=-1): return shape_ops.flatten(self, start_dim, end_dim)
+    def permute(self, *axes): return shape_ops.permute(self, *axes)
+    def transpose(self, dim0=-2, dim1=-1): return shape_ops.transpose(self, dim0, dim1)
+    T = property(lambda self: shape_ops.permute(self, tuple(reversed(range(self.ndim)))), doc="All axes reversed.")
+    def squeeze(self, dim=None, **numpy_axis): return shape_ops.squeeze(self, dim, **numpy_axis)
+    def unsqueeze(self, dim=None, **numpy_axis): return shape_ops.unsqueeze(self, dim, **numpy_axis)
+    def expand(self, *shape): return shape_ops.broadcast_to(self, *shape)
     broadcast_to = expand
     def split(self, split_size_or_sections, dim=None, **numpy_axis):
-        return _sh.split(self, split_size_or_sections, dim, **numpy_axis)
+        return shape_ops.split(self, split_size_or_sections, dim, **numpy_axis)
 
     # Comparisons give bool tensors without gradient; equality by value, hashing by identity.
     __hash__ = object.__hash__
@@ -326,17 +320,20 @@ class Tensor(TensorMethods):
 
     # ----- new tensors like this one (same dtype and device unless told otherwise), as PyTorch -----
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return _cr.zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+        return creation.zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
+                              requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return _cr.ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+        return creation.ones(*size, dtype=dtype or self.dtype, device=device or self.device,
+                             requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return _cr.empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+        return creation.empty(*size, dtype=dtype or self.dtype, device=device or self.device,
+                              requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        return _cr.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
-                        requires_grad=requires_grad)
+        return creation.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                             requires_grad=requires_grad)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
@@ -394,9 +391,10 @@ def data_of(value, like=None):
 
 
 # The ops live in minitl.functional; they import this module, so they are bound last.
-from .functional import activation as _act  # noqa: E402,I001 - bound in this order, creation last
-from .functional import elementwise as _ew  # noqa: E402
-from .functional import linalg as _la  # noqa: E402
-from .functional import reduce as _red  # noqa: E402
-from .functional import shape as _sh  # noqa: E402
-from . import creation as _cr  # noqa: E402
+from .functional import activation  # noqa: E402,I001 - bound in this order, creation last
+from .functional import dims  # noqa: E402
+from .functional import elementwise  # noqa: E402
+from .functional import linalg  # noqa: E402
+from .functional import reduce  # noqa: E402
+from .functional import shape as shape_ops  # noqa: E402 - not "shape": the methods take a shape
+from . import creation  # noqa: E402

@@ -21,8 +21,8 @@ class ReLU(Function):
         self.positive = x > 0
         return get_array_module(x).maximum(x, 0)  # not x * (x > 0): -inf * 0 would be nan
 
-    def backward(self, g):
-        return g * self.positive
+    def backward(self, grad):
+        return grad * self.positive
 
 
 class LeakyReLU(Function):
@@ -34,8 +34,8 @@ class LeakyReLU(Function):
         self.positive = x > 0
         return get_array_module(x).where(self.positive, x, x * self.slope)
 
-    def backward(self, g):
-        return get_array_module(g).where(self.positive, g, g * self.slope)
+    def backward(self, grad):
+        return get_array_module(grad).where(self.positive, grad, grad * self.slope)
 
 
 class ELU(Function):
@@ -49,8 +49,8 @@ class ELU(Function):
         self.z = xp.where(self.positive, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
         return self.z
 
-    def backward(self, g):
-        return get_array_module(g).where(self.positive, g, g * (self.z + self.alpha))
+    def backward(self, grad):
+        return get_array_module(grad).where(self.positive, grad, grad * (self.z + self.alpha))
 
 
 _GELU_C = math.sqrt(2.0 / math.pi)
@@ -63,10 +63,10 @@ class GELU(Function):
         self.t = get_array_module(x).tanh(_GELU_C * (x + 0.044715 * x ** 3))
         return 0.5 * x * (1 + self.t)
 
-    def backward(self, g):
+    def backward(self, grad):
         x, t = self.x, self.t
         du = _GELU_C * (1 + 3 * 0.044715 * x ** 2)
-        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t ** 2) * du)
+        return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t ** 2) * du)
 
 
 class Sigmoid(Function):
@@ -78,8 +78,8 @@ class Sigmoid(Function):
         self.z = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
         return self.z
 
-    def backward(self, g):
-        return g * self.z * (1 - self.z)
+    def backward(self, grad):
+        return grad * self.z * (1 - self.z)
 
 
 class Tanh(Function):
@@ -88,8 +88,8 @@ class Tanh(Function):
         self.z = get_array_module(x).tanh(x)
         return self.z
 
-    def backward(self, g):
-        return g * (1 - self.z ** 2)
+    def backward(self, grad):
+        return grad * (1 - self.z ** 2)
 
 
 class Softplus(Function):
@@ -104,14 +104,14 @@ class Softplus(Function):
         soft = xp.logaddexp(0, bx) / self.beta
         return xp.where(bx > self.threshold, x, soft).astype(x.dtype)
 
-    def backward(self, g):
-        xp = get_array_module(g)
+    def backward(self, grad):
+        xp = get_array_module(grad)
         sig = xp.exp(-xp.logaddexp(0, -self.bx))  # sigmoid(bx) without overflowing e^-bx for bx << 0
-        return g * xp.where(self.bx > self.threshold, 1, sig).astype(g.dtype)
+        return grad * xp.where(self.bx > self.threshold, 1, sig).astype(grad.dtype)
 
 
 class Softmax(Function):
-    # z_i = e^(x_i) / sum_j e^(x_j) ;  dL/dx = z * (g - sum(g z))
+    # z_i = e^(x_i) / sum_j e^(x_j) ;  dL/dx = z * (grad - sum(grad z))
     def __init__(self, axis=-1):
         self.axis = axis
 
@@ -121,12 +121,12 @@ class Softmax(Function):
         self.z = e / e.sum(axis=self.axis, keepdims=True)
         return self.z
 
-    def backward(self, g):
-        return self.z * (g - (g * self.z).sum(axis=self.axis, keepdims=True))
+    def backward(self, grad):
+        return self.z * (grad - (grad * self.z).sum(axis=self.axis, keepdims=True))
 
 
 class LogSoftmax(Function):
-    # z_i = x_i - log sum_j e^(x_j) ;  dL/dx = g - softmax(x) * sum(g)
+    # z_i = x_i - log sum_j e^(x_j) ;  dL/dx = grad - softmax(x) * sum(grad)
     def __init__(self, axis=-1):
         self.axis = axis
 
@@ -136,9 +136,9 @@ class LogSoftmax(Function):
         self.z = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
         return self.z
 
-    def backward(self, g):
-        xp = get_array_module(g)
-        return g - xp.exp(self.z) * g.sum(axis=self.axis, keepdims=True)
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        return grad - xp.exp(self.z) * grad.sum(axis=self.axis, keepdims=True)
 
 
 def relu(x): return ReLU.apply(x)
@@ -189,9 +189,9 @@ class GELUErf(Function):
         self.cdf = 0.5 * (1 + erf(x * x.dtype.type(_SQRT_HALF)))
         return x * self.cdf
 
-    def backward(self, g):
-        density = get_array_module(g).exp(-0.5 * self.x ** 2) * _INV_SQRT_2PI
-        return g * (self.cdf + self.x * density)
+    def backward(self, grad):
+        density = get_array_module(grad).exp(-0.5 * self.x ** 2) * _INV_SQRT_2PI
+        return grad * (self.cdf + self.x * density)
 
 
 class SiLU(Function):
@@ -200,8 +200,8 @@ class SiLU(Function):
         self.x, self.s = x, Sigmoid().forward(x)
         return x * self.s
 
-    def backward(self, g):
-        return g * self.s * (1 + self.x * (1 - self.s))
+    def backward(self, grad):
+        return grad * self.s * (1 + self.x * (1 - self.s))
 
 
 class Mish(Function):
@@ -211,8 +211,8 @@ class Mish(Function):
         self.x, self.t = x, xp.tanh(Softplus().forward(x))
         return x * self.t
 
-    def backward(self, g):
-        return g * (self.t + self.x * Sigmoid().forward(self.x) * (1 - self.t ** 2))
+    def backward(self, grad):
+        return grad * (self.t + self.x * Sigmoid().forward(self.x) * (1 - self.t ** 2))
 
 
 class Hardtanh(Function):
@@ -224,8 +224,8 @@ class Hardtanh(Function):
         self.inside = (x > self.lo) & (x < self.hi)
         return get_array_module(x).clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
 
-    def backward(self, g):
-        return g * self.inside
+    def backward(self, grad):
+        return grad * self.inside
 
 
 class Hardsigmoid(Function):
@@ -234,8 +234,8 @@ class Hardsigmoid(Function):
         self.inside = (x > -3) & (x < 3)
         return get_array_module(x).clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
 
-    def backward(self, g):
-        return g * self.inside / 6
+    def backward(self, grad):
+        return grad * self.inside / 6
 
 
 class Hardswish(Function):
@@ -244,10 +244,10 @@ class Hardswish(Function):
         self.x = x
         return x * get_array_module(x).clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
 
-    def backward(self, g):
-        xp = get_array_module(g)
-        slope = xp.where(self.x <= -3, 0, xp.where(self.x < 3, self.x / 3 + 0.5, 1)).astype(g.dtype, copy=False)
-        return g * slope
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        slope = xp.where(self.x <= -3, 0, xp.where(self.x < 3, self.x / 3 + 0.5, 1)).astype(grad.dtype, copy=False)
+        return grad * slope
 
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
@@ -261,8 +261,9 @@ class SELU(Function):
         self.negative_part = _SELU_SCALE * _SELU_ALPHA * xp.exp(xp.minimum(x, 0))  # also the slope there
         return xp.where(self.positive, _SELU_SCALE * x, self.negative_part - _SELU_SCALE * _SELU_ALPHA).astype(x.dtype)
 
-    def backward(self, g):
-        return get_array_module(g).where(self.positive, _SELU_SCALE * g, g * self.negative_part).astype(g.dtype)
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        return xp.where(self.positive, _SELU_SCALE * grad, grad * self.negative_part).astype(grad.dtype)
 
 
 class LogSigmoid(Function):
@@ -272,8 +273,8 @@ class LogSigmoid(Function):
         self.x = x
         return xp.minimum(x, 0) - xp.log1p(xp.exp(-abs(x)))
 
-    def backward(self, g):
-        return g * Sigmoid().forward(-self.x)
+    def backward(self, grad):
+        return grad * Sigmoid().forward(-self.x)
 
 
 def silu(x): return SiLU.apply(floating(x))

@@ -163,7 +163,7 @@ class Conv2d(Function):
         g_mat = xp.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(groups, out_channels // groups, n * oh * ow)
         if needs[1]:
             gw = _matmul(g_mat, self.cols.transpose(0, 2, 1)).reshape(self.weight.shape)
-        if len(needs) > 2 and needs[2]:
+        if needs[2]:
             gb = g_mat.reshape(out_channels, -1).sum(axis=1)
         if needs[0]:
             # one product for the columns' gradient of every image: (G, K, Og) @ (G, Og, N*OH*OW)
@@ -204,6 +204,4 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if output_size(size, k, s, p, d) < 1:
             raise ValueError(f"conv2d: kernel {kernel} with dilation {settings['dilation']} does not fit the "
                              f"input of spatial size {tuple(x.shape[2:])} padded by {settings['padding']}")
-    if bias is None:
-        return Conv2d.apply(x, weight, **settings)
     return Conv2d.apply(x, weight, bias, **settings)

@@ -19,7 +19,7 @@ def transposed_output_size(size, kernel, stride, padding, dilation, output_paddi
 
 
 class ConvTranspose2d(Function):
-    # y = col2im(W^T x) (the conv's input gradient) ;  dx = conv2d(g, W), dW = conv2d's weight gradient of (g, x)
+    # y = col2im(W^T x) (the conv's input gradient) ;  dx = conv2d(grad, W), dW = conv2d's weight gradient of (grad, x)
     def __init__(self, stride, padding, output_padding, dilation, groups):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.output_padding = output_padding
@@ -49,7 +49,7 @@ class ConvTranspose2d(Function):
         conv.needs_input_grad = (False, needs[1], False)  # keep the columns only if dW is wanted
         gx = conv.forward(grad, self.weight) if needs[0] or needs[1] else None
         gw = conv.backward(self.x)[1] if needs[1] else None  # x plays the conv output's gradient
-        gb = grad.sum(axis=(0, 2, 3)) if len(needs) > 2 and needs[2] else None
+        gb = grad.sum(axis=(0, 2, 3)) if needs[2] else None
         return (gx if needs[0] else None), gw, gb
 
 
@@ -77,6 +77,4 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                                                            settings["output_padding"])]
     if min(sizes) < 1:
         raise ValueError(f"conv_transpose2d: padding {settings['padding']} leaves no output (size {tuple(sizes)})")
-    if bias is None:
-        return ConvTranspose2d.apply(x, weight, **settings)
     return ConvTranspose2d.apply(x, weight, bias, **settings)

@@ -49,7 +49,7 @@ def _optimize(xp, operands):
 
 
 class Einsum(Function):
-    # z = einsum(s_1, ..., s_n -> o) ;  dL/dx_k = einsum(o, s_j (j != k) -> s_k) of g and the other operands
+    # z = einsum(s_1, ..., s_n -> o) ;  dL/dx_k = einsum(o, s_j (j != k) -> s_k) of grad and the other operands
     def __init__(self, inputs, output):
         self.subs, self.out = inputs, output
 
@@ -58,8 +58,8 @@ class Einsum(Function):
         xp = get_array_module(*arrays)
         return xp.einsum(",".join(self.subs) + "->" + self.out, *arrays, **_optimize(xp, len(arrays)))
 
-    def backward(self, g):
-        xp = get_array_module(g)
+    def backward(self, grad):
+        xp = get_array_module(grad)
         grads = []
         for k, (subs, x) in enumerate(zip(self.subs, self.arrays)):
             if not self.needs_input_grad[k]:
@@ -69,11 +69,11 @@ class Einsum(Function):
             reachable = set(self.out).union(*[set(s) for s, _ in others])
             target = "".join(c for c in subs if c in reachable)
             equation = ",".join([self.out] + [s for s, _ in others]) + "->" + target
-            grad = xp.einsum(equation, g, *[a for _, a in others], **_optimize(xp, len(others) + 1))
+            gk = xp.einsum(equation, grad, *[a for _, a in others], **_optimize(xp, len(others) + 1))
             # letters this operand alone had: the gradient does not vary along them, broadcast it back
-            grad = grad.reshape([grad.shape[target.index(c)] if c in target else 1 for c in subs])
+            gk = gk.reshape([gk.shape[target.index(c)] if c in target else 1 for c in subs])
             # (axes where x itself was broadcast, size 1 against larger operands, autograd sums back down)
-            grads.append(xp.broadcast_to(grad, [n if m == 1 else m for m, n in zip(grad.shape, x.shape)]))
+            grads.append(xp.broadcast_to(gk, [n if m == 1 else m for m, n in zip(gk.shape, x.shape)]))
         return tuple(grads)
 
 

@@ -17,8 +17,8 @@ class Add(Function):
     def forward(self, x, y):
         return x + y
 
-    def backward(self, g):
-        return g, g
+    def backward(self, grad):
+        return grad, grad
 
 
 class Sub(Function):
@@ -26,8 +26,8 @@ class Sub(Function):
     def forward(self, x, y):
         return x - y
 
-    def backward(self, g):
-        return g, -g
+    def backward(self, grad):
+        return grad, -grad
 
 
 class Mul(Function):
@@ -36,8 +36,8 @@ class Mul(Function):
         self.x, self.y = x, y
         return x * y
 
-    def backward(self, g):
-        return g * self.y, g * self.x
+    def backward(self, grad):
+        return grad * self.y, grad * self.x
 
 
 class Div(Function):
@@ -46,8 +46,8 @@ class Div(Function):
         self.x, self.y = x, y
         return x / y
 
-    def backward(self, g):
-        gx = g / self.y
+    def backward(self, grad):
+        gx = grad / self.y
         return gx, -gx * self.x / self.y if self.needs_input_grad[1] else None
 
 
@@ -56,8 +56,8 @@ class FloorDivide(Function):
     def forward(self, x, y):
         return get_array_module(x).floor_divide(x, y)
 
-    def backward(self, g):
-        zero = get_array_module(g).zeros_like(g)
+    def backward(self, grad):
+        zero = get_array_module(grad).zeros_like(grad)
         return zero, zero
 
 
@@ -67,9 +67,9 @@ class Remainder(Function):
         self.x, self.y = x, y
         return get_array_module(x).remainder(x, y)
 
-    def backward(self, g):
-        gy = -g * get_array_module(g).floor_divide(self.x, self.y) if self.needs_input_grad[1] else None
-        return g, gy
+    def backward(self, grad):
+        gy = -grad * get_array_module(grad).floor_divide(self.x, self.y) if self.needs_input_grad[1] else None
+        return grad, gy
 
 
 class Neg(Function):
@@ -77,8 +77,8 @@ class Neg(Function):
     def forward(self, x):
         return -x
 
-    def backward(self, g):
-        return -g
+    def backward(self, grad):
+        return -grad
 
 
 class Pow(Function):
@@ -88,15 +88,16 @@ class Pow(Function):
         self.z = x ** y
         return self.z
 
-    def backward(self, g):
-        xp = get_array_module(g)
+    def backward(self, grad):
+        xp = get_array_module(grad)
         gx = None
         if self.needs_input_grad[0]:  # x^0 is constant: its gradient is 0 even where y x^(y-1) is 0 * inf (x = 0, inf)
-            gx = xp.where(self.y == 0, 0, g * self.y * self.x ** xp.where(self.y == 0, 1, self.y - 1)).astype(g.dtype)
+            power = self.x ** xp.where(self.y == 0, 1, self.y - 1)
+            gx = xp.where(self.y == 0, 0, grad * self.y * power).astype(grad.dtype)
         gy = None
         if self.needs_input_grad[1]:
             safe_log = xp.log(xp.where(self.x > 0, self.x, 1))
-            gy = g * self.z * safe_log
+            gy = grad * self.z * safe_log
         return gx, gy
 
 
@@ -106,8 +107,8 @@ class Exp(Function):
         self.z = get_array_module(x).exp(x)
         return self.z
 
-    def backward(self, g):
-        return g * self.z
+    def backward(self, grad):
+        return grad * self.z
 
 
 class Log(Function):
@@ -116,8 +117,8 @@ class Log(Function):
         self.x = x
         return get_array_module(x).log(x)
 
-    def backward(self, g):
-        return g / self.x
+    def backward(self, grad):
+        return grad / self.x
 
 
 class Sqrt(Function):
@@ -126,8 +127,8 @@ class Sqrt(Function):
         self.z = get_array_module(x).sqrt(x)
         return self.z
 
-    def backward(self, g):
-        return g / (2 * self.z)
+    def backward(self, grad):
+        return grad / (2 * self.z)
 
 
 class Abs(Function):
@@ -136,8 +137,8 @@ class Abs(Function):
         self.x = x
         return get_array_module(x).abs(x)
 
-    def backward(self, g):
-        return g * get_array_module(g).sign(self.x)
+    def backward(self, grad):
+        return grad * get_array_module(grad).sign(self.x)
 
 
 class Clip(Function):
@@ -153,8 +154,8 @@ class Clip(Function):
             self.inside &= x <= self.hi
         return get_array_module(x).clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
 
-    def backward(self, g):
-        return g * self.inside
+    def backward(self, grad):
+        return grad * self.inside
 
 
 class Maximum(Function):
@@ -163,9 +164,9 @@ class Maximum(Function):
         self.x, self.y = x, y
         return get_array_module(x).maximum(x, y)
 
-    def backward(self, g):
-        share_x = ((self.x > self.y) + 0.5 * (self.x == self.y)).astype(g.dtype)  # bool * 0.5 is float64
-        return g * share_x, g * (1 - share_x)
+    def backward(self, grad):
+        share_x = ((self.x > self.y) + 0.5 * (self.x == self.y)).astype(grad.dtype)  # bool * 0.5 is float64
+        return grad * share_x, grad * (1 - share_x)
 
 
 class Minimum(Function):
@@ -174,9 +175,9 @@ class Minimum(Function):
         self.x, self.y = x, y
         return get_array_module(x).minimum(x, y)
 
-    def backward(self, g):
-        share_x = ((self.x < self.y) + 0.5 * (self.x == self.y)).astype(g.dtype)  # bool * 0.5 is float64
-        return g * share_x, g * (1 - share_x)
+    def backward(self, grad):
+        share_x = ((self.x < self.y) + 0.5 * (self.x == self.y)).astype(grad.dtype)  # bool * 0.5 is float64
+        return grad * share_x, grad * (1 - share_x)
 
 
 class Where(Function):
@@ -185,10 +186,10 @@ class Where(Function):
         self.cond = cond.astype(bool)
         return get_array_module(x).where(self.cond, x, y)
 
-    def backward(self, g):
-        zero = g.dtype.type(0)
-        xp = get_array_module(g)
-        return None, xp.where(self.cond, g, zero), xp.where(self.cond, zero, g)
+    def backward(self, grad):
+        zero = grad.dtype.type(0)
+        xp = get_array_module(grad)
+        return None, xp.where(self.cond, grad, zero), xp.where(self.cond, zero, grad)
 
 
 class Cast(Function):
@@ -200,8 +201,8 @@ class Cast(Function):
         self.source = x.dtype
         return x.astype(self.dtype)
 
-    def backward(self, g):
-        return g.astype(self.source)
+    def backward(self, grad):
+        return grad.astype(self.source)
 
 
 class Copy(Function):
@@ -209,8 +210,8 @@ class Copy(Function):
     def forward(self, x):
         return x.copy()
 
-    def backward(self, g):
-        return g
+    def backward(self, grad):
+        return grad
 
 
 def _arithmetic_operands(*operands, true_division=False):

@@ -22,7 +22,7 @@ def along_axis(index, axis):
 
 
 class TakeAlongAxis(Function):
-    # z[p] = x[along_axis(index)][p] ;  dz/dx = g scatter-added back to the positions it was read from
+    # z[p] = x[along_axis(index)][p] ;  dz/dx = grad scatter-added back to the positions it was read from
     def __init__(self, index, axis):
         self.where = along_axis(index, axis)
 
@@ -30,14 +30,14 @@ class TakeAlongAxis(Function):
         self.shape = x.shape
         return x[self.where]
 
-    def backward(self, g):
-        grad = get_array_module(g).zeros(self.shape, dtype=g.dtype)
-        add_at(grad, self.where, g)
-        return grad
+    def backward(self, grad):
+        gx = get_array_module(grad).zeros(self.shape, dtype=grad.dtype)
+        add_at(gx, self.where, grad)
+        return gx
 
 
 class Scatter(Function):
-    # z = x with z[along_axis(index)] = src (or += src) ;  dz/dx = g (0 where overwritten), dz/dsrc = g gathered
+    # z = x with z[along_axis(index)] = src (or += src) ;  dz/dx = grad (0 where overwritten), dz/dsrc = grad gathered
     def __init__(self, index, axis, accumulate, value=None):
         self.where, self.accumulate, self.value = along_axis(index, axis), accumulate, value
         self.block = tuple(slice(0, n) for n in index.shape)  # only src[:index.shape] is written, as PyTorch
@@ -53,22 +53,22 @@ class Scatter(Function):
             out[self.where] = written
         return out
 
-    def backward(self, g):
-        gx = g
+    def backward(self, grad):
+        gx = grad
         if not self.accumulate and self.needs_input_grad[0]:
-            gx = g.copy()
+            gx = grad.copy()
             gx[self.where] = 0  # overwritten elements no longer reach the output
         if len(self.needs_input_grad) == 1:
             return gx
         gsrc = None
         if self.needs_input_grad[1]:
-            gsrc = get_array_module(g).zeros(self.src_shape, dtype=g.dtype)
-            gsrc[self.block] = g[self.where]
+            gsrc = get_array_module(grad).zeros(self.src_shape, dtype=grad.dtype)
+            gsrc[self.block] = grad[self.where]
         return gx, gsrc
 
 
 class IndexSelect(Function):
-    # z = x.take(index, axis) ;  dz/dx = g scatter-added back at index (repeats add up)
+    # z = x.take(index, axis) ;  dz/dx = grad scatter-added back at index (repeats add up)
     def __init__(self, index, axis):
         self.index, self.axis = index, axis
 
@@ -76,22 +76,22 @@ class IndexSelect(Function):
         self.shape = x.shape
         return get_array_module(x).take(x, self.index, axis=self.axis)
 
-    def backward(self, g):
-        grad = get_array_module(g).zeros(self.shape, dtype=g.dtype)
-        add_at(grad, (slice(None),) * self.axis + (self.index,), g)
-        return grad
+    def backward(self, grad):
+        gx = get_array_module(grad).zeros(self.shape, dtype=grad.dtype)
+        add_at(gx, (slice(None),) * self.axis + (self.index,), grad)
+        return gx
 
 
 class MaskedFill(Function):
-    # z = value where mask else x ;  dz/dx = g where not mask, 0 where filled
+    # z = value where mask else x ;  dz/dx = grad where not mask, 0 where filled
     def __init__(self, mask, value):
         self.mask, self.value = mask, value
 
     def forward(self, x):
         return get_array_module(x).where(self.mask, x.dtype.type(self.value), x)
 
-    def backward(self, g):
-        return get_array_module(g).where(self.mask, g.dtype.type(0), g)
+    def backward(self, grad):
+        return get_array_module(grad).where(self.mask, grad.dtype.type(0), grad)
 
 
 def _index_array(index, x, op):

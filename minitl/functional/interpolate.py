@@ -46,7 +46,7 @@ def resize_matrix(xp, in_size, out_size, scale, mode, align_corners, dtype):
 
 
 class Resize2d(Function):
-    # Y = R X C^T ;  dX = R^T G C   (R, C: the resize matrices of the rows and the columns)
+    # Y = R X C^T ;  dX = R^T grad C   (R, C: the resize matrices of the rows and the columns)
     def __init__(self, rows, cols):
         self.rows, self.cols = rows, cols
 

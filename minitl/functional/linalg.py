@@ -11,24 +11,24 @@ def _swap_last(a):
 
 
 class MatMul(Function):
-    # Z = X @ Y ;  dZ/dX = G @ Y^T, dZ/dY = X^T @ G   (1-D operands act as a row / a column)
+    # Z = X @ Y ;  dZ/dX = grad @ Y^T, dZ/dY = X^T @ grad   (1-D operands act as a row / a column)
     def forward(self, x, y):
         self.x, self.y = x, y
         return x @ y
 
-    def backward(self, g):
+    def backward(self, grad):
         x, y = self.x, self.y
         if x.ndim == 1 and y.ndim == 1:  # dot product: z is a scalar
-            return g * y, g * x
+            return grad * y, grad * x
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y
-        g2 = g
+        grad_2d = grad
         if x.ndim == 1:
-            g2 = g2[..., None, :]
+            grad_2d = grad_2d[..., None, :]
         if y.ndim == 1:
-            g2 = g2[..., None]
-        gx = g2 @ _swap_last(y2) if self.needs_input_grad[0] else None
-        gy = _swap_last(x2) @ g2 if self.needs_input_grad[1] else None
+            grad_2d = grad_2d[..., None]
+        gx = grad_2d @ _swap_last(y2) if self.needs_input_grad[0] else None
+        gy = _swap_last(x2) @ grad_2d if self.needs_input_grad[1] else None
         if gx is not None and x.ndim == 1:
             gx = gx[..., 0, :]
         if gy is not None and y.ndim == 1:
@@ -37,17 +37,17 @@ class MatMul(Function):
 
 
 class Linear(Function):
-    # y = x W^T + b ;  dy/dx = G W, dy/dW = G^T x, dy/db = sum_rows G   (x: (..., in), W: (out, in))
+    # y = x W^T + b ;  dy/dx = grad W, dy/dW = grad^T x, dy/db = sum_rows grad   (x: (..., in), W: (out, in))
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
         y = x @ weight.T
         return y if bias is None else y + bias
 
-    def backward(self, g):
-        gx = g @ self.weight if self.needs_input_grad[0] else None
-        g2 = g.reshape(-1, g.shape[-1])
-        gw = g2.T @ self.x.reshape(-1, self.x.shape[-1]) if self.needs_input_grad[1] else None
-        gb = g2.sum(axis=0) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] else None
+    def backward(self, grad):
+        gx = grad @ self.weight if self.needs_input_grad[0] else None
+        grad_2d = grad.reshape(-1, grad.shape[-1])
+        gw = grad_2d.T @ self.x.reshape(-1, self.x.shape[-1]) if self.needs_input_grad[1] else None
+        gb = grad_2d.sum(axis=0) if self.needs_input_grad[2] else None
         return gx, gw, gb
 
 
@@ -64,6 +64,4 @@ def linear(x, weight, bias=None):
         features = x.shape[-1] if x.ndim else "no"
         raise ValueError(f"linear: input has {features} features but the weight expects {weight.shape[1]} "
                          f"(in_features); input shape {tuple(x.shape)}, weight shape {tuple(weight.shape)}")
-    if bias is None:
-        return Linear.apply(x, weight)
     return Linear.apply(x, weight, bias)

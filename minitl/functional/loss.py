@@ -181,14 +181,9 @@ def mse_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's name
 
 class BinaryCrossEntropyWithLogits(Function):
     # loss = w [(1 - t) x + l softplus(-x)], l = 1 + (pw - 1) t ;  dloss/dx = w [(1 - t) - l sigmoid(-x)]
-    def __init__(self, has_weight, has_pos_weight):
-        self.has_weight, self.has_pos_weight = has_weight, has_pos_weight
-
-    def forward(self, x, target, *extras):
+    def forward(self, x, target, weight, pos_weight):
         xp = get_array_module(x)
-        extras = list(extras)
-        self.weight = extras.pop(0) if self.has_weight else None
-        self.pos_weight = extras.pop(0) if self.has_pos_weight else None
+        self.weight, self.pos_weight = weight, pos_weight
         e = xp.exp(-abs(x))  # never overflows; softplus(-x) and sigmoid(-x) are both built from it
         self.softplus_neg = xp.log1p(e) + xp.maximum(-x, 0)
         self.sigmoid_neg = xp.where(x >= 0, e / (1 + e), 1 / (1 + e))
@@ -221,7 +216,5 @@ def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None
     if target_shape != tuple(input.shape):
         raise ValueError(f"binary_cross_entropy_with_logits: target shape {target_shape} must equal input shape "
                          f"{tuple(input.shape)}; reshape one (e.g. logits.squeeze(1) for (N, 1) logits)")
-    extras = [t for t in (weight, pos_weight) if t is not None]
-    losses = BinaryCrossEntropyWithLogits.apply(input, target, *extras, has_weight=weight is not None,
-                                                has_pos_weight=pos_weight is not None)
+    losses = BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight)
     return _reduce(losses, reduction)

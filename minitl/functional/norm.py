@@ -29,24 +29,22 @@ def _centred_moments(x, axes):
 class _Normalize(Function):
     """Shared forward/backward of batch and layer norm; subclasses choose the axes and the statistics.
 
-    Inputs: x, then the optional weight and bias (``has_weight``, ``has_bias`` say which are given).
+    Inputs: x, then the optional weight and bias (``None`` where not given).
     ``axes``: the axes the statistics average over; ``param_shape``: how weight and bias broadcast
     against x; ``param_axes``: the axes their gradients sum over.
     """
 
-    def __init__(self, axes, param_shape, param_axes, has_weight, has_bias, eps):
+    def __init__(self, axes, param_shape, param_axes, eps):
         self.axes, self.param_shape, self.param_axes, self.eps = axes, param_shape, param_axes, eps
-        self.has_weight, self.has_bias = has_weight, has_bias
 
     def statistics(self, x):
         """(mean, x - mean or None, var, whether they depend on x), shaped to broadcast against x."""
         return (*_centred_moments(x, self.axes), True)
 
-    def forward(self, x, *params):
+    def forward(self, x, weight, bias):
         xp = get_array_module(x)
-        params = list(params)
-        weight = params.pop(0).reshape(self.param_shape) if self.has_weight else None
-        bias = params.pop(0).reshape(self.param_shape) if self.has_bias else None
+        weight = None if weight is None else weight.reshape(self.param_shape)
+        bias = None if bias is None else bias.reshape(self.param_shape)
         mean, centred, var, self.from_batch = self.statistics(x)
         self.inv_std = (1 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)
         self.weight = weight
@@ -54,7 +52,7 @@ class _Normalize(Function):
             # fixed statistics: y = x * scale + shift, with scale = w / sqrt(var + eps), shift = b - mean * scale
             self.scale = self.inv_std if weight is None else weight * self.inv_std
             shift = -mean * self.scale if bias is None else bias - mean * self.scale
-            keep = self.has_weight and self.needs_input_grad[1]  # dw needs x_hat, rebuilt from x in backward
+            keep = self.needs_input_grad[1]  # dw needs x_hat, rebuilt from x in backward
             self.x, self.mean = (x, mean) if keep else (None, None)
             y = x * self.scale
             y += shift.astype(y.dtype, copy=False)
@@ -68,21 +66,20 @@ class _Normalize(Function):
             y += bias
         return y
 
-    sums = None  # (sum g, sum g x_hat) per channel when the input gradient already computed them
+    sums = None  # (sum grad, sum grad x_hat) per channel when the input gradient already computed them
 
     def backward(self, grad):
-        # y = w x_hat + b ;  dw = sum(g x_hat), db = sum(g), dx_hat = g w
-        grads = [self.input_grad(grad) if self.needs_input_grad[0] else None]
-        if self.has_weight and not self.needs_input_grad[1]:
-            grads.append(None)
-        elif self.has_weight and self.sums is not None:
-            grads.append(self.sums[1].reshape(-1))
-        elif self.has_weight:
+        # y = w x_hat + b ;  dw = sum(grad x_hat), db = sum(grad), dx_hat = grad w
+        gx = self.input_grad(grad) if self.needs_input_grad[0] else None
+        gw = gb = None
+        if self.needs_input_grad[1] and self.sums is not None:
+            gw = self.sums[1].reshape(-1)
+        elif self.needs_input_grad[1]:
             x_hat = self.x_hat if self.from_batch else (self.x - self.mean) * self.inv_std
-            grads.append((grad * x_hat).sum(axis=self.param_axes))
-        if self.has_bias:
-            grads.append(grad.sum(axis=self.param_axes) if self.sums is None else self.sums[0].reshape(-1))
-        return tuple(grads)
+            gw = (grad * x_hat).sum(axis=self.param_axes)
+        if self.needs_input_grad[2]:
+            gb = grad.sum(axis=self.param_axes) if self.sums is None else self.sums[0].reshape(-1)
+        return gx, gw, gb
 
     def input_grad(self, grad):
         if not self.from_batch:  # fixed statistics: x_hat is x shifted and scaled by constants
@@ -117,7 +114,7 @@ class BatchNorm(_Normalize):
 
     def input_grad(self, grad):
         # w is one number per channel, so _normalized_backward's means are the sums dw and db reused:
-        # dx = (w inv_std) * (g - db / M - x_hat * dw / M)   with M values per channel
+        # dx = (w inv_std) * (grad - db / M - x_hat * dw / M)   with M values per channel
         if not self.from_batch:
             return super().input_grad(grad)
         xp = get_array_module(grad)
@@ -154,10 +151,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         raise ValueError(f"batch_norm in training mode needs more than one value per channel, got input "
                          f"shape {tuple(x.shape)}")
     param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-    params = [p for p in (weight, bias) if p is not None]
     return BatchNorm.apply(
-        x, *params, axes=axes, param_shape=param_shape, param_axes=axes, has_weight=weight is not None,
-        has_bias=bias is not None, eps=eps, training=training, momentum=momentum,
+        x, weight, bias, axes=axes, param_shape=param_shape, param_axes=axes, eps=eps, training=training,
+        momentum=momentum,
         running_mean=data_of(running_mean), running_var=data_of(running_var))  # the buffers, updated in place
 
 
@@ -181,6 +177,5 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
                          f"{normalized_shape}")
     axes = tuple(range(x.ndim - k, x.ndim))
     param_shape = (1,) * (x.ndim - k) + normalized_shape
-    params = [p for p in (weight, bias) if p is not None]
-    return LayerNorm.apply(x, *params, axes=axes, param_shape=param_shape, param_axes=tuple(range(x.ndim - k)),
-                           has_weight=weight is not None, has_bias=bias is not None, eps=eps)
+    return LayerNorm.apply(x, weight, bias, axes=axes, param_shape=param_shape, param_axes=tuple(range(x.ndim - k)),
+                           eps=eps)

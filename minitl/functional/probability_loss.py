@@ -20,12 +20,9 @@ GRAD_EPS = 1e-12    # and divides by max(p (1 - p), 1e-12) in the gradient
 
 class BinaryCrossEntropy(Function):
     # loss = -w [t log p + (1 - t) log(1 - p)] ;  dloss/dp = w (p - t) / (p (1 - p)), dloss/dt = w [log(1 - p) - log p]
-    def __init__(self, has_weight):
-        self.has_weight = has_weight
-
-    def forward(self, p, target, *weight):
+    def forward(self, p, target, weight):
         xp = get_array_module(p)
-        self.weight = weight[0] if self.has_weight else 1
+        self.weight = 1 if weight is None else weight
         with numpy.errstate(divide="ignore"):  # log(0) = -inf is expected here and clamped
             self.log_p = xp.maximum(xp.log(p), LOG_FLOOR)
             self.log_not_p = xp.maximum(xp.log1p(-p), LOG_FLOOR)
@@ -56,8 +53,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa:
             raise ValueError(f"binary_cross_entropy: input values must be probabilities in [0, 1], got values in "
                              f"[{float(p.min()):.4g}, {float(p.max()):.4g}]; pass logits to "
                              "binary_cross_entropy_with_logits (or apply sigmoid first)")
-    extras = [] if weight is None else [weight]
-    losses = BinaryCrossEntropy.apply(input, target, *extras, has_weight=weight is not None)
+    losses = BinaryCrossEntropy.apply(input, target, weight)
     return _reduce(losses, reduction)
 
 

@@ -10,32 +10,32 @@ from .dims import normalize_dims
 
 
 class Flip(Function):
-    # z = x reversed along dims ;  dz/dx = g reversed along the same dims
+    # z = x reversed along dims ;  dz/dx = grad reversed along the same dims
     def __init__(self, dims):
         self.dims = dims
 
     def forward(self, x):
         return get_array_module(x).flip(x, axis=self.dims)
 
-    def backward(self, g):
-        return get_array_module(g).flip(g, axis=self.dims)
+    def backward(self, grad):
+        return get_array_module(grad).flip(grad, axis=self.dims)
 
 
 class Roll(Function):
-    # z_i = x_(i - shift) cyclically ;  dz/dx = g rolled by -shift
+    # z_i = x_(i - shift) cyclically ;  dz/dx = grad rolled by -shift
     def __init__(self, shifts, dims):
         self.shifts, self.dims = shifts, dims
 
     def forward(self, x):
         return get_array_module(x).roll(x, self.shifts, axis=self.dims)
 
-    def backward(self, g):
+    def backward(self, grad):
         back = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
-        return get_array_module(g).roll(g, back, axis=self.dims)
+        return get_array_module(grad).roll(grad, back, axis=self.dims)
 
 
 class Tile(Function):
-    # z = x copied reps[k] times along axis k ;  dz/dx = sum of g over the copies
+    # z = x copied reps[k] times along axis k ;  dz/dx = sum of grad over the copies
     def __init__(self, reps):
         self.reps = reps  # one count per axis of the result (len(reps) >= x.ndim)
 
@@ -43,11 +43,11 @@ class Tile(Function):
         self.shape = x.shape
         return get_array_module(x).tile(x, self.reps)
 
-    def backward(self, g):
+    def backward(self, grad):
         sizes = (1,) * (len(self.reps) - len(self.shape)) + tuple(self.shape)
         split = [n for pair in zip(self.reps, sizes) for n in pair]  # (r0, s0, r1, s1, ...)
         copies = tuple(range(0, 2 * len(sizes), 2))
-        return g.reshape(split).sum(axis=copies).reshape(self.shape)
+        return grad.reshape(split).sum(axis=copies).reshape(self.shape)
 
 
 def flip(x, dims):

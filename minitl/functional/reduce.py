@@ -49,8 +49,8 @@ class Sum(Function):
         self.shape, self.axes = x.shape, _axes(self.axis, x.ndim)
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, g):
-        return get_array_module(g).broadcast_to(_restore(g, self.axes, self.keepdims), self.shape)
+    def backward(self, grad):
+        return get_array_module(grad).broadcast_to(_restore(grad, self.axes, self.keepdims), self.shape)
 
 
 class Mean(Function):
@@ -62,9 +62,9 @@ class Mean(Function):
         self.shape, self.axes = x.shape, _axes(self.axis, x.ndim)
         return x.mean(axis=self.axes, keepdims=self.keepdims)
 
-    def backward(self, g):
-        g = _restore(g, self.axes, self.keepdims) / _count(self.shape, self.axes)
-        return get_array_module(g).broadcast_to(g, self.shape)
+    def backward(self, grad):
+        grad = _restore(grad, self.axes, self.keepdims) / _count(self.shape, self.axes)
+        return get_array_module(grad).broadcast_to(grad, self.shape)
 
 
 class Max(Function):
@@ -78,13 +78,14 @@ class Max(Function):
         self.winners = x == z
         return z if self.keepdims else z.reshape([n for i, n in enumerate(z.shape) if i not in self.axes])
 
-    def backward(self, g):
-        ties = self.winners.sum(axis=self.axes, keepdims=True, dtype=g.dtype)  # an int64 count would promote to float64
-        return _restore(g, self.axes, self.keepdims) * self.winners / ties
+    def backward(self, grad):
+        # dtype: an int64 count would promote to float64
+        ties = self.winners.sum(axis=self.axes, keepdims=True, dtype=grad.dtype)
+        return _restore(grad, self.axes, self.keepdims) * self.winners / ties
 
 
 class PickAlongAxis(Function):
-    # z = x[..., index, ...] along one axis ;  dz/dx = g at the picked index, 0 elsewhere
+    # z = x[..., index, ...] along one axis ;  dz/dx = grad at the picked index, 0 elsewhere
     def __init__(self, index, axis, keepdims=False):
         self.index, self.axis, self.keepdims = index, axis, keepdims  # index: int array, size 1 along axis
 
@@ -93,11 +94,11 @@ class PickAlongAxis(Function):
         z = get_array_module(x).take_along_axis(x, self.index, axis=self.axis)
         return z if self.keepdims else z.squeeze(self.axis)
 
-    def backward(self, g):
-        xp = get_array_module(g)
+    def backward(self, grad):
+        xp = get_array_module(grad)
         along_axis = [-1 if a == self.axis else 1 for a in range(len(self.shape))]
         positions = xp.arange(self.shape[self.axis]).reshape(along_axis)  # 0, 1, 2, ... along the axis
-        return xp.where(positions == self.index, _restore(g, (self.axis,), self.keepdims), g.dtype.type(0))
+        return xp.where(positions == self.index, _restore(grad, (self.axis,), self.keepdims), grad.dtype.type(0))
 
 
 class Var(Function):
@@ -111,8 +112,8 @@ class Var(Function):
         self.denominator = builtins.max(_count(x.shape, self.axes) - self.correction, 0)
         return (self.centered ** 2).sum(axis=self.axes, keepdims=self.keepdims) / self.denominator
 
-    def backward(self, g):
-        return _restore(g, self.axes, self.keepdims) * 2 * self.centered / self.denominator
+    def backward(self, grad):
+        return _restore(grad, self.axes, self.keepdims) * 2 * self.centered / self.denominator
 
 
 def resolve_dim(dim, axis, keepdim=False, keepdims=False, default=None):
@@ -254,14 +255,14 @@ class Prod(Function):
         self.x = x
         return x.prod(axis=self.axis, keepdims=self.keepdims)
 
-    def backward(self, g):
-        xp = get_array_module(g)
+    def backward(self, grad):
+        xp = get_array_module(grad)
         x, axis = (self.x.reshape(-1), 0) if self.axis is None else (self.x, self.axis)
         left = _shift_along(xp.cumprod(x, axis=axis), axis, xp)
         right = xp.flip(_shift_along(xp.cumprod(xp.flip(x, axis=axis), axis=axis), axis, xp), axis=axis)
         if self.axis is None:
-            return (g.reshape(()) * left * right).reshape(self.x.shape)
-        return _restore(g, (axis,), self.keepdims) * left * right
+            return (grad.reshape(()) * left * right).reshape(self.x.shape)
+        return _restore(grad, (axis,), self.keepdims) * left * right
 
 
 class LogSumExp(Function):
@@ -280,8 +281,8 @@ class LogSumExp(Function):
             return self.z
         return self.z.reshape([n for i, n in enumerate(self.z.shape) if i not in self.axis])
 
-    def backward(self, g):
-        return _restore(g, self.axis, self.keepdims) * get_array_module(g).exp(self.x - self.z)
+    def backward(self, grad):
+        return _restore(grad, self.axis, self.keepdims) * get_array_module(grad).exp(self.x - self.z)
 
 
 class Cumsum(Function):
@@ -292,9 +293,9 @@ class Cumsum(Function):
     def forward(self, x):
         return get_array_module(x).cumsum(x, axis=self.axis)
 
-    def backward(self, g):
-        xp = get_array_module(g)
-        return xp.flip(xp.cumsum(xp.flip(g, axis=self.axis), axis=self.axis), axis=self.axis)
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        return xp.flip(xp.cumsum(xp.flip(grad, axis=self.axis), axis=self.axis), axis=self.axis)
 
 
 def prod(x, dim=None, keepdim=False, *, axis=None, keepdims=False):

@@ -22,12 +22,12 @@ class Reshape(Function):
         self.source = x.shape
         return x.reshape(self.shape)
 
-    def backward(self, g):
-        return g.reshape(self.source)
+    def backward(self, grad):
+        return grad.reshape(self.source)
 
 
 class Permute(Function):
-    # z = x with axes reordered ;  dz/dx = g with the inverse order
+    # z = x with axes reordered ;  dz/dx = grad with the inverse order
     def __init__(self, axes):
         self.axes = axes
 
@@ -35,11 +35,11 @@ class Permute(Function):
         self.axes = tuple(a % x.ndim for a in self.axes)
         return x.transpose(self.axes)
 
-    def backward(self, g):
+    def backward(self, grad):
         inverse = [0] * len(self.axes)
         for i, a in enumerate(self.axes):
             inverse[a] = i
-        return g.transpose(inverse)
+        return grad.transpose(inverse)
 
 
 class BroadcastTo(Function):
@@ -50,12 +50,12 @@ class BroadcastTo(Function):
     def forward(self, x):
         return get_array_module(x).broadcast_to(x, self.shape)
 
-    def backward(self, g):
-        return g  # autograd sums the broadcast copies back to x's shape
+    def backward(self, grad):
+        return grad  # autograd sums the broadcast copies back to x's shape
 
 
 class GetItem(Function):
-    # z = x[index] ;  dz/dx = zeros with g scattered (and added, for repeated indices) at index
+    # z = x[index] ;  dz/dx = zeros with grad scattered (and added, for repeated indices) at index
     def __init__(self, index):
         self.index = index
 
@@ -63,18 +63,18 @@ class GetItem(Function):
         self.source_shape, self.dtype = x.shape, x.dtype
         return x[self.index]
 
-    def backward(self, g):
-        xp = get_array_module(g)
-        grad = xp.zeros(self.source_shape, dtype=self.dtype)
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        gx = xp.zeros(self.source_shape, dtype=self.dtype)
         if _is_basic(self.index):
-            grad[self.index] = g  # no element picked twice: a plain write is enough
+            gx[self.index] = grad  # no element picked twice: a plain write is enough
         else:
-            scatter_add(grad, self.index, g)
-        return grad
+            scatter_add(gx, self.index, grad)
+        return gx
 
 
 class Cat(Function):
-    # z = [x1 | x2 | ...] along axis ;  dz/dx_k = the slice of g that x_k filled
+    # z = [x1 | x2 | ...] along axis ;  dz/dx_k = the slice of grad that x_k filled
     def __init__(self, axis=0):
         self.axis = axis
 
@@ -82,13 +82,13 @@ class Cat(Function):
         self.sizes = [x.shape[self.axis] for x in xs]
         return get_array_module(*xs).concatenate(xs, axis=self.axis)
 
-    def backward(self, g):
+    def backward(self, grad):
         cuts = list(itertools.accumulate(self.sizes[:-1]))
-        return tuple(get_array_module(g).split(g, cuts, axis=self.axis))
+        return tuple(get_array_module(grad).split(grad, cuts, axis=self.axis))
 
 
 class Pad(Function):
-    # z = x surrounded by a constant ;  dz/dx = the centre of g
+    # z = x surrounded by a constant ;  dz/dx = the centre of grad
     def __init__(self, widths, value=0.0):
         self.widths, self.value = widths, value
 
@@ -96,12 +96,12 @@ class Pad(Function):
         self.centre = tuple(slice(lo, lo + n) for (lo, _), n in zip(self.widths, x.shape))
         return get_array_module(x).pad(x, self.widths, mode="constant", constant_values=self.value)
 
-    def backward(self, g):
-        return g[self.centre]
+    def backward(self, grad):
+        return grad[self.centre]
 
 
 class ToDevice(Function):
-    # z = x copied to another device ;  dz/dx = g copied back
+    # z = x copied to another device ;  dz/dx = grad copied back
     def __init__(self, device):
         self.device = device
 
@@ -109,8 +109,8 @@ class ToDevice(Function):
         self.source = device_of(x)
         return _move(x, self.device)
 
-    def backward(self, g):
-        return _move(g, self.source)
+    def backward(self, grad):
+        return _move(grad, self.source)
 
 
 def _unwrap_index(index):

@@ -19,8 +19,8 @@ class Sin(Function):
         self.x = x
         return get_array_module(x).sin(x)
 
-    def backward(self, g):
-        return g * get_array_module(g).cos(self.x)
+    def backward(self, grad):
+        return grad * get_array_module(grad).cos(self.x)
 
 
 class Cos(Function):
@@ -29,8 +29,8 @@ class Cos(Function):
         self.x = x
         return get_array_module(x).cos(x)
 
-    def backward(self, g):
-        return -g * get_array_module(g).sin(self.x)
+    def backward(self, grad):
+        return -grad * get_array_module(grad).sin(self.x)
 
 
 class Rsqrt(Function):
@@ -39,8 +39,8 @@ class Rsqrt(Function):
         self.z = 1 / get_array_module(x).sqrt(x)
         return self.z
 
-    def backward(self, g):
-        return -0.5 * g * self.z ** 3
+    def backward(self, grad):
+        return -0.5 * grad * self.z ** 3
 
 
 class Log2(Function):
@@ -49,8 +49,8 @@ class Log2(Function):
         self.x = x
         return get_array_module(x).log2(x)
 
-    def backward(self, g):
-        return g / (self.x * math.log(2.0))
+    def backward(self, grad):
+        return grad / (self.x * math.log(2.0))
 
 
 class Log1p(Function):
@@ -59,8 +59,8 @@ class Log1p(Function):
         self.x = x
         return get_array_module(x).log1p(x)
 
-    def backward(self, g):
-        return g / (1 + self.x)
+    def backward(self, grad):
+        return grad / (1 + self.x)
 
 
 class Expm1(Function):
@@ -69,8 +69,8 @@ class Expm1(Function):
         self.z = get_array_module(x).expm1(x)
         return self.z
 
-    def backward(self, g):
-        return g * (self.z + 1)
+    def backward(self, grad):
+        return grad * (self.z + 1)
 
 
 class Rounding(Function):
@@ -84,8 +84,8 @@ class Rounding(Function):
             return xp.round(x, self.decimals)  # halves go to the even neighbour, as PyTorch
         return getattr(xp, self.kind)(x)
 
-    def backward(self, g):
-        return get_array_module(g).zeros_like(g)
+    def backward(self, grad):
+        return get_array_module(grad).zeros_like(grad)
 
 
 def sin(x): return Sin.apply(floating(x))

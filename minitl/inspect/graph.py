@@ -45,7 +45,7 @@ def graph_of(tensor):
             continue
         op = node_id(fn, "op")
         edges.append((op, ids[id(t)]))
-        for inp in map(UnneededInput.live, fn.inputs or ()):
+        for inp in map(UnneededInput.live, [t for t in fn.inputs or () if t is not None]):
             edges.append((node_id(inp, "t"), op))
             stack.append(inp)
     for obj, kind in order:

@@ -84,6 +84,8 @@ class Trace:
         roles = _input_roles(fn, len(fn.inputs))
         for role, tensor, needed, grad in zip(roles, map(autograd.UnneededInput.live, fn.inputs),
                                               fn.needs_input_grad, grad_inputs):
+            if tensor is None:  # an optional input not given (no bias)
+                continue
             entry = {"role": role, "shape": tuple(tensor.shape), "parameter": parameter_name(tensor)}
             if role.startswith("input") and entry["parameter"]:  # BatchNorm's ``*params``: say "weight"
                 entry["role"] = entry["parameter"].rsplit(".", 1)[-1]

@@ -25,9 +25,9 @@ class BackwardHookOutput(Function):
     def forward(self, x):
         return x
 
-    def backward(self, g):
-        self.call.output_arrived(g)
-        return g
+    def backward(self, grad):
+        self.call.output_arrived(grad)
+        return grad
 
 
 class BackwardHookInput(Function):
@@ -38,8 +38,8 @@ class BackwardHookInput(Function):
     def forward(self, x):
         return x
 
-    def backward(self, g):
-        return self.call.input_arrived(self.position, g)
+    def backward(self, grad):
+        return self.call.input_arrived(self.position, grad)
 
 
 class HookedCall:

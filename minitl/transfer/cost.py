@@ -137,13 +137,13 @@ def saved_activation_bytes(root, parameter_ids):
         visited.add(id(fn))
         arrays = [value for key, value in vars(fn).items() if key != "inputs" and hasattr(value, "shape")]
         # leaves the node holds (an input that needs no gradient is only named: autograd.UnneededInput)
-        arrays += [t.data for t in fn.inputs or () if not isinstance(t, UnneededInput)
+        arrays += [t.data for t in fn.inputs or () if t is not None and not isinstance(t, UnneededInput)
                    and id(t.data) not in parameter_ids and t.grad_fn is None]
         for array in arrays:
             if id(array) not in seen and id(array) not in parameter_ids and hasattr(array, "nbytes"):
                 seen.add(id(array))
                 total += _nbytes(array)
-        stack.extend(t for t in fn.inputs or () if t.requires_grad)
+        stack.extend(t for t in fn.inputs or () if t is not None and t.requires_grad)
     return total
 
 
