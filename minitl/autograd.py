@@ -151,28 +151,24 @@ class Function:
     def apply(cls, *inputs, **settings):
         # This runs once per op: a 1,000-op chain pays it 1,000 times, so it does only what it must.
         fn = cls(**settings)
-        if all(type(x) is Tensor for x in inputs):
-            tensors = inputs
-        else:  # Python numbers take the dtype and device of a floating tensor input (no promotion)
-            like = reference_tensor(inputs)
+        tensors = inputs
+        if not all([type(x) is Tensor for x in inputs]):
+            like = reference_tensor(inputs)  # Python numbers take its dtype and device (no promotion)
             tensors = [x if x is None else as_tensor(x, like=like) for x in inputs]
-        if len(tensors) > 1:
-            devices = {t.device for t in tensors if t is not None}
-            if len(devices) > 1:  # else NumPy/CuPy fail with an obscure TypeError deep in forward
-                raise DeviceError(f"{cls.__name__}: inputs sit on different devices "
-                                  f"({' and '.join(sorted(map(str, devices)))}); move them with .to(device) "
-                                  "(model.to(...), DataLoader(..., device=...))")
+        arrays = [None if t is None else t.data for t in tensors]
+        if len(arrays) > 1 and len({type(a) for a in arrays if a is not None}) > 1:
+            _check_one_device(cls.__name__, tensors)  # arrays of two kinds: maybe NumPy and CuPy
         needs = tuple([t is not None and t.requires_grad for t in tensors])
         # The recording rule. frozen (effect 2): a frozen layer's parameters need no grad, so below
         # the first trainable layer nothing is recorded and backward never enters the frozen prefix.
         record = _grad_enabled and True in needs
         # Set before forward, so an op can skip saving what no wanted gradient needs.
         fn.needs_input_grad = needs if record else (False,) * len(tensors)
-        out = fn.forward(*[None if t is None else t.data for t in tensors])
+        out = fn.forward(*arrays)
         if record:
             # An input that needs no gradient is only named, not held: the node keeps alive what some
             # backward uses (a frozen layer's output feeding an add is not kept; see UnneededInput).
-            fn.inputs = tuple(t if need or t is None else UnneededInput(t) for t, need in zip(tensors, needs))
+            fn.inputs = tuple([t if need or t is None else UnneededInput(t) for t, need in zip(tensors, needs)])
             return Tensor._from_op(out, fn)
         return Tensor._wrap(out)  # fn and everything it saved are dropped here
 
@@ -184,6 +180,14 @@ class Function:
     @property
     def name(self) -> str:
         return type(self).__name__ + "Backward"
+
+
+def _check_one_device(op_name, tensors):
+    """Refuse inputs on different devices: NumPy and CuPy would fail with an obscure TypeError deep in forward."""
+    devices = {t.device for t in tensors if t is not None}
+    if len(devices) > 1:
+        raise DeviceError(f"{op_name}: inputs sit on different devices ({' and '.join(sorted(map(str, devices)))}); "
+                          "move them with .to(device) (model.to(...), DataLoader(..., device=...))")
 
 
 class UnneededInput:

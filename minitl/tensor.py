@@ -237,8 +237,14 @@ def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
 def reference_tensor(values):
     """The tensor whose dtype and device Python numbers among ``values`` take: the first floating
     tensor, else the first tensor, else None. ``Function.apply`` and the arithmetic ops both ask."""
-    given = [x for x in values if isinstance(x, Tensor)]
-    return ([x for x in given if x.dtype.kind == "f"] or given or [None])[0]
+    first = None
+    for x in values:
+        if isinstance(x, Tensor):
+            if x.dtype.kind == "f":
+                return x
+            if first is None:
+                first = x
+    return first
 
 
 def as_tensor(value, like=None) -> Tensor:
@@ -249,10 +255,12 @@ def as_tensor(value, like=None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if like is not None and isinstance(value, (int, float, bool)):
-        dtype = like.dtype
+        array = like.data
+        dtype = array.dtype
         if isinstance(value, float) and dtype.kind not in "fc":
             dtype = numpy.dtype(DEFAULT_FLOAT)
-        xp = backend.get_array_module(like.data)
+        # NumPy's asarray for NumPy data, CuPy's for CuPy data (the array's own module)
+        xp = numpy if type(array) is numpy.ndarray else backend.get_array_module(array)
         return Tensor._wrap(xp.asarray(value, dtype=dtype))
     device = like.device if like is not None else None
     floating_like = like is not None and like.dtype.kind == "f"

@@ -226,7 +226,7 @@ def _arithmetic_operands(*operands, true_division=False):
 
     like = reference_tensor(operands)
     tensors = [as_tensor(x, like=like) for x in operands]
-    if like is not None and like.dtype.kind == "f" and all(t.dtype == like.dtype for t in tensors):
+    if like is not None and like.dtype.kind == "f" and all([t.dtype == like.dtype for t in tensors]):
         return tensors  # the common case, one floating dtype (Python numbers took it): nothing to cast
     floating = [t.dtype for t in tensors if t.dtype.kind in "fc"]
     if floating:
