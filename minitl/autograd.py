@@ -14,11 +14,10 @@ unless ``retain_graph=True``. Talks to: ``tensor.py`` (the Tensor wrapper), ``ba
 The contract an op keeps, and where this file sits in the house: ``docs/architecture.md``.
 """
 import functools
-import importlib
-import itertools
 import weakref
 
 from .backend import DeviceError, device_of, get_array_module, to_device
+from .tensor import Tensor, as_tensor, reference_tensor
 
 _grad_enabled = True
 # ``minitl.inspect.trace`` sets this to a function called once per backward node; None costs one check per node.
@@ -103,44 +102,6 @@ class set_grad_enabled(_GradMode):
         return super().__call__(function)
 
 
-class RemovableHandle:
-    """What ``register_hook`` (tensors) and ``register_forward_hook`` (modules) return: ``remove()`` undoes it.
-
-    The hooks live in an ordered dict owned by the tensor or module; the handle makes its own key, so
-    the same function registered twice gives two entries and each handle removes only its own.
-    Usage: ``handle = RemovableHandle(hooks); hooks[handle.id] = hook``.
-    """
-
-    _next_id = itertools.count()
-
-    def __init__(self, hooks: dict):
-        self.hooks = hooks
-        self.id = next(RemovableHandle._next_id)
-
-    def remove(self):
-        """Take the hook off (removing twice is harmless)."""
-        self.hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-        return False
-
-
-def _tensor_module():
-    """``minitl.tensor``, imported on first use: it imports this module, so not at the top."""
-    global _tensor
-    if _tensor is None:
-        # the module, not minitl.tensor: the package's ``tensor`` attribute is the function of that name
-        _tensor = importlib.import_module(".tensor", __package__)
-    return _tensor
-
-
-_tensor = None
-
-
 class GraphFreedError(RuntimeError):
     """backward() went through a graph whose saved values were already freed by an earlier backward."""
 
@@ -189,33 +150,27 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **settings):
         # This runs once per op: a 1,000-op chain pays it 1,000 times, so it does only what it must.
-        tensor_type = _tensor_module().Tensor
         fn = cls(**settings)
-        if all(type(x) is tensor_type for x in inputs):
-            tensors = inputs
-        else:  # Python numbers take the dtype and device of a floating tensor input (no promotion)
-            tensor_module = _tensor_module()
-            like = tensor_module.reference_tensor(inputs)
-            tensors = [x if x is None else tensor_module.as_tensor(x, like=like) for x in inputs]
-        if len(tensors) > 1:
-            devices = {t.device for t in tensors if t is not None}
-            if len(devices) > 1:  # else NumPy/CuPy fail with an obscure TypeError deep in forward
-                raise DeviceError(f"{cls.__name__}: inputs sit on different devices "
-                                  f"({' and '.join(sorted(map(str, devices)))}); move them with .to(device) "
-                                  "(model.to(...), DataLoader(..., device=...))")
+        tensors = inputs
+        if not all([type(x) is Tensor for x in inputs]):
+            like = reference_tensor(inputs)  # Python numbers take its dtype and device (no promotion)
+            tensors = [x if x is None else as_tensor(x, like=like) for x in inputs]
+        arrays = [None if t is None else t.data for t in tensors]
+        if len(arrays) > 1 and len({type(a) for a in arrays if a is not None}) > 1:
+            _check_one_device(cls.__name__, tensors)  # arrays of two kinds: maybe NumPy and CuPy
         needs = tuple([t is not None and t.requires_grad for t in tensors])
         # The recording rule. frozen (effect 2): a frozen layer's parameters need no grad, so below
         # the first trainable layer nothing is recorded and backward never enters the frozen prefix.
         record = _grad_enabled and True in needs
         # Set before forward, so an op can skip saving what no wanted gradient needs.
         fn.needs_input_grad = needs if record else (False,) * len(tensors)
-        out = fn.forward(*[None if t is None else t.data for t in tensors])
+        out = fn.forward(*arrays)
         if record:
             # An input that needs no gradient is only named, not held: the node keeps alive what some
             # backward uses (a frozen layer's output feeding an add is not kept; see UnneededInput).
-            fn.inputs = tuple(t if need or t is None else UnneededInput(t) for t, need in zip(tensors, needs))
-            return tensor_type._from_op(out, fn)
-        return tensor_type._wrap(out)  # fn and everything it saved are dropped here
+            fn.inputs = tuple([t if need or t is None else UnneededInput(t) for t, need in zip(tensors, needs)])
+            return Tensor._from_op(out, fn)
+        return Tensor._wrap(out)  # fn and everything it saved are dropped here
 
     def release(self):
         """Forget inputs and saved arrays (called after backward unless retain_graph)."""
@@ -225,6 +180,14 @@ class Function:
     @property
     def name(self) -> str:
         return type(self).__name__ + "Backward"
+
+
+def _check_one_device(op_name, tensors):
+    """Refuse inputs on different devices: NumPy and CuPy would fail with an obscure TypeError deep in forward."""
+    devices = {t.device for t in tensors if t is not None}
+    if len(devices) > 1:
+        raise DeviceError(f"{op_name}: inputs sit on different devices ({' and '.join(sorted(map(str, devices)))}); "
+                          "move them with .to(device) (model.to(...), DataLoader(..., device=...))")
 
 
 class UnneededInput:
@@ -321,7 +284,7 @@ def _seed_gradient(root, grad):
             )
         return xp.ones_like(root.data)
     # a NumPy grad for a CuPy output (or the reverse) is moved: the two never mix in an op
-    if isinstance(grad, _tensor_module().Tensor):
+    if isinstance(grad, Tensor):
         grad = to_device(grad.data, device_of(root.data))
     else:
         grad = xp.asarray(grad, dtype=root.dtype)
@@ -336,8 +299,6 @@ def run_backward(root, grad=None, retain_graph=False):
     Walk the tensors outputs-first; at each, run its hooks, keep the gradient if it is a leaf (or
     retains grad), and hand its node's input gradients down, summed where paths meet.
     """
-    from .tensor import Tensor  # noqa: PLC0415
-
     grad = _seed_gradient(root, grad)
     order = _topological_order(root)
     grads = {id(root): grad}

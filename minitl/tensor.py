@@ -2,17 +2,20 @@
 
 ``data`` is a NumPy or CuPy array; ``grad`` is a Tensor (or None) filled by ``backward``;
 ``requires_grad`` says whether gradients flow to it; ``grad_fn`` is the Function that made it (None
-for leaves: tensors made by the user, and parameters). Operators and methods call the ops in
-``minitl.functional``; this file holds no math.
+for leaves: tensors made by the user, and parameters). This file holds no math.
 
-Talks to: ``autograd.py`` (recording and backward), ``backend.py`` (devices), ``functional/``.
+The tensor sits below the ops in the house (backend <- tensor <- autograd <- functional): the ops
+make tensors, so this file cannot import them. The operators and methods that run an op
+(``x + y``, ``x.sum()``, ``x.reshape(...)``, ``x.backward()``) are written in ``tensor_methods.py``
+and attached to ``Tensor`` there, once the ops exist; here is what a tensor is without them.
+
+Talks to: ``backend.py`` (devices), ``hooks.py``, ``device_checks.py``.
 """
 import numpy
 
 from . import backend
-from .autograd import RemovableHandle, run_backward
 from .device_checks import read_to_host
-from .tensor_methods import TensorMethods
+from .hooks import RemovableHandle
 
 DEFAULT_FLOAT = numpy.float32
 
@@ -38,7 +41,7 @@ def _to_array(data, dtype=None, device=None):
     return array.astype(dtype, copy=False)
 
 
-class Tensor(TensorMethods):
+class Tensor:
     """An n-dimensional array that can record the ops applied to it.
 
     Build one with ``minitl.tensor(data, requires_grad=...)``. Floating data becomes float32
@@ -82,10 +85,6 @@ class Tensor(TensorMethods):
     ndim = property(lambda self: self.data.ndim, doc="Number of axes.")
     device = property(lambda self: backend.device_object(self.data), doc="A minitl.device, equal to 'cpu' or 'cuda'.")
     is_leaf = property(lambda self: self.grad_fn is None, doc="Made by the user, not by a recorded op.")
-
-    def size(self, dim=None):
-        """The shape tuple, or the size of axis ``dim``, as ``torch.Tensor.size``; ``numel()`` counts elements."""
-        return self.shape if dim is None else self.shape[dims.normalize_dim(dim, self.ndim, "size")]
 
     def __len__(self):
         if self.ndim == 0:
@@ -133,40 +132,12 @@ class Tensor(TensorMethods):
     def tolist(self):
         return backend.asnumpy(self.data).tolist()
 
-    def to(self, device=None, dtype=None):
-        """A copy on ``device`` and/or with ``dtype``; the same tensor if nothing changes.
-
-        Moving a tensor that requires grad is recorded, so gradients flow back to the original.
-        """
-        out = self
-        if device is not None and backend.normalize_device(device) != self.device:
-            out = shape_ops.to_device(out, backend.normalize_device(device))
-        if dtype is not None and numpy.dtype(dtype) != out.dtype:
-            out = elementwise.cast(out, numpy.dtype(dtype))
-        return out
-
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self):
-        return self.to("cuda")
-
-    def float(self):
-        return self.to(dtype=numpy.float32)
-
-    def double(self):
-        return self.to(dtype=numpy.float64)
-
     def long(self):
         return Tensor(self.data.astype(numpy.int64))
 
     def detach(self):
         """The same data, cut from the graph (shares memory, requires no grad)."""
         return Tensor._wrap(self.data)
-
-    def clone(self):
-        """A copy of the data that stays in the graph (gradient passes straight through)."""
-        return elementwise.identity_copy(self)
 
     # ----- autograd -----
     def requires_grad_(self, requires_grad=True):
@@ -196,14 +167,6 @@ class Tensor(TensorMethods):
         self._hooks[handle.id] = hook
         return handle
 
-    def backward(self, grad=None, retain_graph=False):
-        """Compute d(self)/d(leaf) for every leaf that requires grad and add it into ``leaf.grad``.
-
-        Gradients **accumulate**: call ``zero_grad()`` (or set ``.grad = None``) between steps.
-        The graph is freed afterwards unless ``retain_graph=True``.
-        """
-        run_backward(self, grad, retain_graph)
-
     def _accumulate_grad(self, array):
         if self.grad is None:
             # Always a fresh copy: the array may be a read-only broadcast view, or shared with
@@ -215,62 +178,6 @@ class Tensor(TensorMethods):
     def zero_grad(self):
         """Forget the accumulated gradient (sets ``grad`` to None, as PyTorch does by default)."""
         self.grad = None
-
-    # ----- operators and methods: each calls a recorded op from minitl.functional -----
-    def __add__(self, other): return elementwise.add(self, other)
-    def __radd__(self, other): return elementwise.add(other, self)
-    def __sub__(self, other): return elementwise.sub(self, other)
-    def __rsub__(self, other): return elementwise.sub(other, self)
-    def __mul__(self, other): return elementwise.mul(self, other)
-    def __rmul__(self, other): return elementwise.mul(other, self)
-    def __truediv__(self, other): return elementwise.div(self, other)
-    def __rtruediv__(self, other): return elementwise.div(other, self)
-    def __pow__(self, other): return elementwise.pow(self, other)
-    def __rpow__(self, other): return elementwise.pow(other, self)
-    def __neg__(self): return elementwise.neg(self)
-    def __matmul__(self, other): return linalg.matmul(self, other)
-    def __rmatmul__(self, other): return linalg.matmul(other, self)
-    def __getitem__(self, index): return shape_ops.getitem(self, index)
-
-    def exp(self): return elementwise.exp(self)
-    def log(self): return elementwise.log(self)
-    def sqrt(self): return elementwise.sqrt(self)
-    def abs(self): return elementwise.abs(self)
-    def clip(self, min=None, max=None): return elementwise.clip(self, min, max)  # noqa: A002
-    clamp = clip
-    def maximum(self, other): return elementwise.maximum(self, other)
-    def minimum(self, other): return elementwise.minimum(self, other)
-    def relu(self): return activation.relu(self)
-    def sigmoid(self): return activation.sigmoid(self)
-    def tanh(self): return activation.tanh(self)
-    def softmax(self, dim=None, **numpy_axis): return activation.softmax(self, dim, **numpy_axis)
-    def log_softmax(self, dim=None, **numpy_axis): return activation.log_softmax(self, dim, **numpy_axis)
-
-    # Reductions take PyTorch's ``dim``/``keepdim``; NumPy's ``axis=``/``keepdims=`` work as well.
-    def sum(self, dim=None, keepdim=False, **numpy_names): return reduce.sum(self, dim, keepdim, **numpy_names)
-    def mean(self, dim=None, keepdim=False, **numpy_names): return reduce.mean(self, dim, keepdim, **numpy_names)
-    # max(dim) / min(dim) return (values, indices), as PyTorch; amax / amin return values only
-    def max(self, dim=None, keepdim=False, **numpy_names): return reduce.max(self, dim, keepdim, **numpy_names)
-    def min(self, dim=None, keepdim=False, **numpy_names): return reduce.min(self, dim, keepdim, **numpy_names)
-    def amax(self, dim=None, keepdim=False, **numpy_names): return reduce.amax(self, dim, keepdim, **numpy_names)
-    def amin(self, dim=None, keepdim=False, **numpy_names): return reduce.amin(self, dim, keepdim, **numpy_names)
-    def argmax(self, dim=None, keepdim=False, **numpy_names): return reduce.argmax(self, dim, keepdim, **numpy_names)
-
-    def var(self, dim=None, keepdim=False, correction=None, **names):
-        return reduce.var(self, dim, keepdim, correction, **names)
-
-    def reshape(self, *shape): return shape_ops.reshape(self, *shape)
-    def view(self, *shape): return shape_ops.reshape(self, *shape)
-    def flatten(self, start_dim=0, end_dim=-1): return shape_ops.flatten(self, start_dim, end_dim)
-    def permute(self, *axes): return shape_ops.permute(self, *axes)
-    def transpose(self, dim0=-2, dim1=-1): return shape_ops.transpose(self, dim0, dim1)
-    T = property(lambda self: shape_ops.permute(self, tuple(reversed(range(self.ndim)))), doc="All axes reversed.")
-    def squeeze(self, dim=None, **numpy_axis): return shape_ops.squeeze(self, dim, **numpy_axis)
-    def unsqueeze(self, dim=None, **numpy_axis): return shape_ops.unsqueeze(self, dim, **numpy_axis)
-    def expand(self, *shape): return shape_ops.broadcast_to(self, *shape)
-    broadcast_to = expand
-    def split(self, split_size_or_sections, dim=None, **numpy_axis):
-        return shape_ops.split(self, split_size_or_sections, dim, **numpy_axis)
 
     # Comparisons give bool tensors without gradient; equality by value, hashing by identity.
     __hash__ = object.__hash__
@@ -318,27 +225,6 @@ class Tensor(TensorMethods):
                             "or each element of t.tolist()")
         return str(self)
 
-    # ----- new tensors like this one (same dtype and device unless told otherwise), as PyTorch -----
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return creation.zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
-                              requires_grad=requires_grad)
-
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return creation.ones(*size, dtype=dtype or self.dtype, device=device or self.device,
-                             requires_grad=requires_grad)
-
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return creation.empty(*size, dtype=dtype or self.dtype, device=device or self.device,
-                              requires_grad=requires_grad)
-
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        return creation.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
-                             requires_grad=requires_grad)
-
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
-
-
 def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
     """Make a leaf Tensor from a number, nested list, NumPy/CuPy array or Tensor (data is copied)."""
     if isinstance(data, Tensor):
@@ -351,8 +237,14 @@ def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
 def reference_tensor(values):
     """The tensor whose dtype and device Python numbers among ``values`` take: the first floating
     tensor, else the first tensor, else None. ``Function.apply`` and the arithmetic ops both ask."""
-    given = [x for x in values if isinstance(x, Tensor)]
-    return ([x for x in given if x.dtype.kind == "f"] or given or [None])[0]
+    first = None
+    for x in values:
+        if isinstance(x, Tensor):
+            if x.dtype.kind == "f":
+                return x
+            if first is None:
+                first = x
+    return first
 
 
 def as_tensor(value, like=None) -> Tensor:
@@ -363,10 +255,12 @@ def as_tensor(value, like=None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if like is not None and isinstance(value, (int, float, bool)):
-        dtype = like.dtype
+        array = like.data
+        dtype = array.dtype
         if isinstance(value, float) and dtype.kind not in "fc":
             dtype = numpy.dtype(DEFAULT_FLOAT)
-        xp = backend.get_array_module(like.data)
+        # NumPy's asarray for NumPy data, CuPy's for CuPy data (the array's own module)
+        xp = numpy if type(array) is numpy.ndarray else backend.get_array_module(array)
         return Tensor._wrap(xp.asarray(value, dtype=dtype))
     device = like.device if like is not None else None
     floating_like = like is not None and like.dtype.kind == "f"
@@ -388,13 +282,3 @@ def data_of(value, like=None):
         return value  # Python numbers stay numbers: they take the dtype of the array they meet
     array = value.data if isinstance(value, Tensor) else value
     return array if like is None else backend.to_device(array, like.device)
-
-
-# The ops live in minitl.functional; they import this module, so they are bound last.
-from .functional import activation  # noqa: E402,I001 - bound in this order, creation last
-from .functional import dims  # noqa: E402
-from .functional import elementwise  # noqa: E402
-from .functional import linalg  # noqa: E402
-from .functional import reduce  # noqa: E402
-from .functional import shape as shape_ops  # noqa: E402 - not "shape": the methods take a shape
-from . import creation  # noqa: E402

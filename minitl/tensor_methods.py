@@ -1,9 +1,22 @@
-"""PyTorch's Tensor methods for the indexing, sorting, reduction, rounding and rearranging ops.
+"""Tensor's operators and methods that run an op: ``x + y``, ``x.sum()``, ``x.reshape(...)``, ``x.backward()``.
 
-``Tensor`` inherits them from ``TensorMethods``; each is one line calling the op in
-``minitl.functional`` (where forward and backward stand side by side), so ``x.gather(1, idx)`` and
-``minitl.gather(x, 1, idx)`` are the same op. Kept apart from ``tensor.py`` only to keep that file short.
+Each is one line calling the op in ``minitl.functional`` (where forward and backward stand side by
+side), so ``x.gather(1, idx)`` and ``minitl.gather(x, 1, idx)`` are the same op.
+
+Why they are not written in ``tensor.py``: imports run one way through the house, backend <- tensor
+<- autograd <- functional, and the ops make Tensors, so ``tensor.py`` cannot import them. This
+module sits above the ops; at the bottom it copies every method of ``TensorMethods`` onto ``Tensor``
+(``minitl/__init__.py`` imports it before anything uses a tensor). DeZero does the same with its
+``setup_variable``. ``TensorMethods`` is never a base class: ``type(x)`` is plain ``Tensor``.
 """
+import numpy
+
+from . import backend, creation
+from .autograd import run_backward
+from .functional import activation, elementwise, indexing, linalg, rearrange, reduce, sorting, unary
+from .functional import shape as shape_ops  # not "shape": the methods take a shape
+from .functional.dims import normalize_dim
+from .tensor import Tensor, tensor
 
 
 def _dims(dims, keyword=None):
@@ -18,6 +31,106 @@ def _dims(dims, keyword=None):
 
 
 class TensorMethods:
+    """The methods, grouped as a reader looks for them; ``attach`` copies each onto ``Tensor``."""
+
+    # ----- autograd -----
+    def backward(self, grad=None, retain_graph=False):
+        """Compute d(self)/d(leaf) for every leaf that requires grad and add it into ``leaf.grad``.
+
+        Gradients **accumulate**: call ``zero_grad()`` (or set ``.grad = None``) between steps.
+        The graph is freed afterwards unless ``retain_graph=True``.
+        """
+        run_backward(self, grad, retain_graph)
+
+    # ----- moving and copying -----
+    def to(self, device=None, dtype=None):
+        """A copy on ``device`` and/or with ``dtype``; the same tensor if nothing changes.
+
+        Moving a tensor that requires grad is recorded, so gradients flow back to the original.
+        """
+        out = self
+        if device is not None and backend.normalize_device(device) != self.device:
+            out = shape_ops.to_device(out, backend.normalize_device(device))
+        if dtype is not None and numpy.dtype(dtype) != out.dtype:
+            out = elementwise.cast(out, numpy.dtype(dtype))
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(dtype=numpy.float32)
+
+    def double(self):
+        return self.to(dtype=numpy.float64)
+
+    def clone(self):
+        """A copy of the data that stays in the graph (gradient passes straight through)."""
+        return elementwise.identity_copy(self)
+
+    def size(self, dim=None):
+        """The shape tuple, or the size of axis ``dim``, as ``torch.Tensor.size``; ``numel()`` counts elements."""
+        return self.shape if dim is None else self.shape[normalize_dim(dim, self.ndim, "size")]
+
+    # ----- operators and methods: each calls a recorded op from minitl.functional -----
+    def __add__(self, other): return elementwise.add(self, other)
+    def __radd__(self, other): return elementwise.add(other, self)
+    def __sub__(self, other): return elementwise.sub(self, other)
+    def __rsub__(self, other): return elementwise.sub(other, self)
+    def __mul__(self, other): return elementwise.mul(self, other)
+    def __rmul__(self, other): return elementwise.mul(other, self)
+    def __truediv__(self, other): return elementwise.div(self, other)
+    def __rtruediv__(self, other): return elementwise.div(other, self)
+    def __pow__(self, other): return elementwise.pow(self, other)
+    def __rpow__(self, other): return elementwise.pow(other, self)
+    def __neg__(self): return elementwise.neg(self)
+    def __matmul__(self, other): return linalg.matmul(self, other)
+    def __rmatmul__(self, other): return linalg.matmul(other, self)
+    def __getitem__(self, index): return shape_ops.getitem(self, index)
+
+    def exp(self): return elementwise.exp(self)
+    def log(self): return elementwise.log(self)
+    def sqrt(self): return elementwise.sqrt(self)
+    def abs(self): return elementwise.abs(self)
+    def clip(self, min=None, max=None): return elementwise.clip(self, min, max)  # noqa: A002
+    clamp = clip
+    def maximum(self, other): return elementwise.maximum(self, other)
+    def minimum(self, other): return elementwise.minimum(self, other)
+    def relu(self): return activation.relu(self)
+    def sigmoid(self): return activation.sigmoid(self)
+    def tanh(self): return activation.tanh(self)
+    def softmax(self, dim=None, **numpy_axis): return activation.softmax(self, dim, **numpy_axis)
+    def log_softmax(self, dim=None, **numpy_axis): return activation.log_softmax(self, dim, **numpy_axis)
+
+    # Reductions take PyTorch's ``dim``/``keepdim``; NumPy's ``axis=``/``keepdims=`` work as well.
+    def sum(self, dim=None, keepdim=False, **numpy_names): return reduce.sum(self, dim, keepdim, **numpy_names)
+    def mean(self, dim=None, keepdim=False, **numpy_names): return reduce.mean(self, dim, keepdim, **numpy_names)
+    # max(dim) / min(dim) return (values, indices), as PyTorch; amax / amin return values only
+    def max(self, dim=None, keepdim=False, **numpy_names): return reduce.max(self, dim, keepdim, **numpy_names)
+    def min(self, dim=None, keepdim=False, **numpy_names): return reduce.min(self, dim, keepdim, **numpy_names)
+    def amax(self, dim=None, keepdim=False, **numpy_names): return reduce.amax(self, dim, keepdim, **numpy_names)
+    def amin(self, dim=None, keepdim=False, **numpy_names): return reduce.amin(self, dim, keepdim, **numpy_names)
+    def argmax(self, dim=None, keepdim=False, **numpy_names): return reduce.argmax(self, dim, keepdim, **numpy_names)
+
+    def var(self, dim=None, keepdim=False, correction=None, **names):
+        return reduce.var(self, dim, keepdim, correction, **names)
+
+    def reshape(self, *shape): return shape_ops.reshape(self, *shape)
+    def view(self, *shape): return shape_ops.reshape(self, *shape)
+    def flatten(self, start_dim=0, end_dim=-1): return shape_ops.flatten(self, start_dim, end_dim)
+    def permute(self, *axes): return shape_ops.permute(self, *axes)
+    def transpose(self, dim0=-2, dim1=-1): return shape_ops.transpose(self, dim0, dim1)
+    T = property(lambda self: shape_ops.permute(self, tuple(reversed(range(self.ndim)))), doc="All axes reversed.")
+    def squeeze(self, dim=None, **numpy_axis): return shape_ops.squeeze(self, dim, **numpy_axis)
+    def unsqueeze(self, dim=None, **numpy_axis): return shape_ops.unsqueeze(self, dim, **numpy_axis)
+    def expand(self, *shape): return shape_ops.broadcast_to(self, *shape)
+    broadcast_to = expand
+    def split(self, split_size_or_sections, dim=None, **numpy_axis):
+        return shape_ops.split(self, split_size_or_sections, dim, **numpy_axis)
+
     # rearranging (functional/rearrange.py)
     def flip(self, *positional, dims=None): return rearrange.flip(self, _dims(positional, dims))
     def roll(self, shifts, dims=None): return rearrange.roll(self, shifts, dims)
@@ -63,6 +176,33 @@ class TensorMethods:
     def __mod__(self, other): return elementwise.remainder(self, other)
     def __rmod__(self, other): return elementwise.remainder(other, self)
 
+    # ----- new tensors like this one (same dtype and device unless told otherwise), as PyTorch -----
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return creation.zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
+                              requires_grad=requires_grad)
 
-# The ops import nothing from tensor.py at load time, so they can be bound here.
-from .functional import elementwise, indexing, rearrange, reduce, sorting, unary  # noqa: E402
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return creation.ones(*size, dtype=dtype or self.dtype, device=device or self.device,
+                             requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return creation.empty(*size, dtype=dtype or self.dtype, device=device or self.device,
+                              requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return creation.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                             requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def attach(methods, cls):
+    """Copy every function and property defined in the class ``methods`` onto ``cls``."""
+    bookkeeping = set(vars(type("Empty", (), {})))  # __module__, __dict__, __doc__, ...: not methods
+    for name, member in vars(methods).items():
+        if name not in bookkeeping:
+            setattr(cls, name, member)
+
+
+attach(TensorMethods, Tensor)

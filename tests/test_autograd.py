@@ -461,22 +461,3 @@ def test_set_grad_enabled_decorator_applies_during_each_call_only():
     with minitl.no_grad():
         switched_on = minitl.set_grad_enabled(True)(minitl.is_grad_enabled)
         assert switched_on() and not minitl.is_grad_enabled()
-
-
-def test_removable_handle_takes_off_only_its_own_hook():
-    from minitl.autograd import RemovableHandle
-
-    x = _leaf([1.0, 2.0])
-    seen = []
-    first = x.register_hook(lambda g: seen.append("first"))
-    x.register_hook(lambda g: seen.append("second"))
-    assert isinstance(first, RemovableHandle)
-    first.remove()
-    first.remove()  # twice is harmless
-    (x * 2.0).sum().backward()
-    assert seen == ["second"]
-    hooks = {}
-    with RemovableHandle(hooks) as handle:  # a module stores its forward hooks the same way
-        hooks[handle.id] = print
-        assert list(hooks) == [handle.id]
-    assert hooks == {}

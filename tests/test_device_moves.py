@@ -58,11 +58,10 @@ def test_backward_with_a_host_gradient_for_a_gpu_output(cuda):
     numpy.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
 
 
-def test_mixed_devices_raise_one_clear_error(monkeypatch):
-    layer = nn.Linear(2, 2)
-    x = minitl.tensor(numpy.ones((1, 2)))
-    # pretend the batch sits on the GPU: the check looks at devices before any array math runs
-    monkeypatch.setattr(minitl.Tensor, "device", property(lambda t: "cuda" if t is x else "cpu"))
+def test_mixed_devices_raise_one_clear_error(standin):
+    layer = nn.Linear(2, 2)  # on the CPU
+    x = minitl.tensor(numpy.ones((1, 2)), device="cuda")  # the batch on the (stand-in) GPU
+    # the check looks at devices before any array math runs
     with pytest.raises(backend.DeviceError, match="different devices.*DataLoader"):
         layer(x)
 

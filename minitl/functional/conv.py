@@ -15,6 +15,7 @@ import numbers
 
 from ..autograd import Function
 from ..backend import get_array_module, has_cuda_kernels
+from . import conv_cuda
 
 
 def pair(value, name):
@@ -99,8 +100,7 @@ def col2im(tap_grad, grad, x_shape, x_dtype, kernel, stride, padding, dilation, 
     caller has it: on the GPU one gather kernel then replaces the loop over taps (conv_cuda.py).
     """
     if columns is not None and has_cuda_kernels(get_array_module(columns)):
-        from .conv_cuda import col2im as col2im_kernel  # noqa: PLC0415 - GPU path only
-        return col2im_kernel(columns, x_shape, x_dtype, kernel, stride, padding, dilation)
+        return conv_cuda.col2im(columns, x_shape, x_dtype, kernel, stride, padding, dilation)
     (n, c, h, w), (kh, kw), (ph, pw) = x_shape, kernel, padding
     g_padded = get_array_module(grad).zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x_dtype)
     for i in range(kh):
@@ -118,8 +118,7 @@ def im2col(x, kernel, stride, padding, dilation, groups):
     kh, kw = kernel
     out_hw = tuple(output_size(*args) for args in zip((h, w), kernel, stride, padding, dilation))
     if has_cuda_kernels(xp):
-        from .conv_cuda import im2col as im2col_kernel  # noqa: PLC0415 - GPU path only
-        return im2col_kernel(x, kernel, stride, padding, dilation, groups, out_hw), out_hw
+        return conv_cuda.im2col(x, kernel, stride, padding, dilation, groups, out_hw), out_hw
     view = windows(pad_hw(x, padding), kernel, stride, dilation)
     oh, ow = out_hw
     # (N, C, OH, OW, kh, kw) -> (G, Cg*kh*kw, N*OH*OW); this copy is the memory cost of im2col

@@ -10,6 +10,7 @@ import string
 
 from ..autograd import Function
 from ..backend import get_array_module
+from ..tensor import as_tensor, reference_tensor
 
 
 def _parse(equation, ndims):
@@ -84,7 +85,6 @@ def einsum(equation, *operands):
     Operands may also be passed as one list, as PyTorch allows. Notice the letters are only names:
     what counts is which letters repeat (summed if absent from the output) and which are kept.
     """
-    from ..tensor import as_tensor, reference_tensor  # noqa: PLC0415
 
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])

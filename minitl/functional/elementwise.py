@@ -10,6 +10,7 @@ operands gives float32. ``_arithmetic_operands`` does that once, for every arith
 """
 from ..autograd import Function
 from ..backend import get_array_module
+from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor, data_of, reference_tensor
 
 
 class Add(Function):
@@ -222,11 +223,10 @@ def _arithmetic_operands(*operands, true_division=False):
     integer operands alone become float32 (``int / int`` is a fraction). Only arithmetic ops use
     this: indices, masks and class targets of other ops keep their integer type.
     """
-    from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor, reference_tensor  # noqa: PLC0415 - tensor.py imports this
 
     like = reference_tensor(operands)
     tensors = [as_tensor(x, like=like) for x in operands]
-    if like is not None and like.dtype.kind == "f" and all(t.dtype == like.dtype for t in tensors):
+    if like is not None and like.dtype.kind == "f" and all([t.dtype == like.dtype for t in tensors]):
         return tensors  # the common case, one floating dtype (Python numbers took it): nothing to cast
     floating = [t.dtype for t in tensors if t.dtype.kind in "fc"]
     if floating:
@@ -242,7 +242,6 @@ def _arithmetic_operands(*operands, true_division=False):
 def floating(x):
     """``x`` as a floating tensor: an integer or bool one becomes float32, as PyTorch's unary math ops
     (``exp``, ``log``, ``sin``, ``sigmoid``, ...) do; NumPy would give float64."""
-    from ..tensor import Tensor  # noqa: PLC0415 - tensor.py imports this module
 
     if isinstance(x, Tensor) and x.dtype.kind in "fc":
         return x  # the common case, without the promotion machinery
@@ -278,7 +277,6 @@ def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's names
     The gradient goes to ``x`` where it was inside the bounds (ties count as inside), and, as in PyTorch,
     to a tensor bound that requires grad where that bound won.
     """
-    from ..tensor import Tensor, data_of  # noqa: PLC0415
 
     if any(isinstance(b, Tensor) and b.requires_grad for b in (min, max)):
         # Trainable bounds get gradient where they win, as PyTorch's clamp: min(max(x, lo), hi), ties to x

@@ -10,6 +10,7 @@ too. Talks to: ``autograd.py``, ``backend.py`` (scatter_add), ``dims.py``.
 from ..autograd import Function
 from ..backend import get_array_module
 from ..backend import scatter_add as add_at
+from ..tensor import Tensor, data_of
 from .dims import normalize_dim
 
 
@@ -96,7 +97,6 @@ class MaskedFill(Function):
 
 def _index_array(index, x, op):
     """The raw int64 array of an index tensor (or list), on ``x``'s device."""
-    from ..tensor import data_of  # noqa: PLC0415
 
     xp = get_array_module(x.data)
     array = xp.asarray(data_of(index, like=x))
@@ -125,7 +125,6 @@ def scatter(x, dim, index, src=None, *, value=None):
 
     Notice that if ``index`` names a position twice, which write wins is not defined (as in PyTorch).
     """
-    from ..tensor import Tensor  # noqa: PLC0415
 
     axis = normalize_dim(dim, x.ndim, "scatter")
     index = _index_array(index, x, "scatter")
@@ -162,7 +161,6 @@ def masked_fill(x, mask, value):
 
     Attention masks use it: ``scores.masked_fill(~allowed, float("-inf"))`` before a softmax.
     """
-    from ..tensor import Tensor, data_of  # noqa: PLC0415
 
     mask = data_of(mask, like=x)
     if mask.dtype != bool:
@@ -179,7 +177,6 @@ def one_hot(tensor, num_classes=-1):
 
     ``num_classes=-1`` uses the largest index + 1, as PyTorch.
     """
-    from ..tensor import Tensor  # noqa: PLC0415
 
     labels = tensor.data if isinstance(tensor, Tensor) else tensor
     xp = get_array_module(labels)

@@ -14,7 +14,7 @@ import warnings
 from ..autograd import Function
 from ..backend import get_array_module
 from ..device_checks import deferred_check
-from ..tensor import as_tensor, data_of
+from ..tensor import Tensor, as_tensor, data_of
 from .activation import log_softmax
 from .target_checks import check_class_target
 
@@ -34,7 +34,6 @@ def _reduce(losses, reduction, divisor=None):
         return losses.sum()
     if divisor is None:
         return losses.mean()
-    from ..tensor import Tensor  # noqa: PLC0415
 
     return losses.sum() / Tensor(divisor, dtype=divisor.dtype)  # keep float64 divisors float64
 
@@ -116,7 +115,6 @@ def _nll(log_probs, target, weight, ignore_index, reduction, label_smoothing):
 def _trainable_soft_target_nll(log_probs, target, weight, reduction, label_smoothing):
     """Probability targets that require grad (distillation, learned labels): built from recorded ops,
     so the target gets its gradient too: dloss_i/dt_ic = -(1 - s) w_c log_p_ic, as PyTorch."""
-    from ..tensor import Tensor  # noqa: PLC0415
 
     xp = get_array_module(log_probs.data)
     c = log_probs.shape[1]

@@ -13,6 +13,7 @@ Talks to: ``autograd.py`` (Function), ``conv.py`` (window helpers), ``backend.py
 from ..autograd import Function
 from ..backend import get_array_module, has_cuda_kernels
 from .conv import col2im, output_size, pad_hw, pair, window_tap, windows
+from .pool_cuda import MaxPool2d as MaxPool2dKernel
 
 
 def _pool_settings(x, kernel_size, stride, padding, name):
@@ -125,7 +126,6 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     """
     settings = _pool_settings(x, kernel_size, stride, padding, "max_pool2d")
     if has_cuda_kernels(get_array_module(getattr(x, "data", x))):  # one kernel each way (pool_cuda.py)
-        from .pool_cuda import MaxPool2d as MaxPool2dKernel  # noqa: PLC0415 - GPU path only
         return MaxPool2dKernel.apply(x, **settings)
     return MaxPool2d.apply(x, **settings)
 

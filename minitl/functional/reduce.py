@@ -14,6 +14,7 @@ import numpy
 
 from ..autograd import Function
 from ..backend import get_array_module
+from ..tensor import Tensor
 from .dims import normalize_dim, normalize_dims
 from .elementwise import floating
 
@@ -162,7 +163,6 @@ ValuesIndices.__doc__ = """What ``max(x, dim)`` and ``min(x, dim)`` return, as P
 
 def _pick_extreme(x, dim, keepdim, smallest, name):
     """Shared body of max(x, dim) and min(x, dim): the first extreme of each slice, and where it is."""
-    from ..tensor import Tensor  # noqa: PLC0415
 
     if not isinstance(dim, int):
         raise TypeError(f"{name}(dim=...) takes one int dim, got {dim!r}; for several axes use a{name} (values only)")
@@ -213,7 +213,6 @@ def var(x, dim=None, keepdim=False, correction=None, *, unbiased=None, axis=None
 
 def _arg_extreme(x, dim, keepdim, axis, keepdims, smallest):
     """Shared body of argmax and argmin: an int64 tensor of positions, the first extreme on ties."""
-    from ..tensor import Tensor  # noqa: PLC0415
 
     name = "argmin" if smallest else "argmax"
     dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
@@ -327,7 +326,6 @@ def cumsum(x, dim):
 
 
 def _truth(x, dim, keepdim, op):
-    from ..tensor import Tensor  # noqa: PLC0415
 
     data = x.data if isinstance(x, Tensor) else x
     axes = None if dim is None else normalize_dims(dim, data.ndim, op.__name__)

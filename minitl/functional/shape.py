@@ -9,6 +9,7 @@ import itertools
 from ..autograd import Function
 from ..backend import device_of, get_array_module, scatter_add
 from ..backend import to_device as _move
+from ..tensor import Tensor
 from .dims import normalize_dim
 from .reduce import resolve_dim
 
@@ -115,7 +116,6 @@ class ToDevice(Function):
 
 def _unwrap_index(index):
     """Tensors inside an index become their arrays (bool masks and integer arrays work the same)."""
-    from ..tensor import Tensor  # noqa: PLC0415
 
     if isinstance(index, Tensor):
         return index.data

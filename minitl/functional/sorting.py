@@ -7,6 +7,7 @@ The indices are int64 and carry no gradient. Talks to: ``indexing.py``, ``dims.p
 import collections
 
 from ..backend import get_array_module
+from ..tensor import Tensor
 from .dims import normalize_dim
 from .indexing import TakeAlongAxis
 
@@ -26,7 +27,6 @@ def _order(data, axis, descending, stable=True):
 
 
 def _wrap_indices(indices):
-    from ..tensor import Tensor  # noqa: PLC0415
 
     return Tensor._wrap(indices.astype("int64", copy=False))
 

@@ -10,6 +10,7 @@ import math
 
 from ..autograd import Function
 from ..backend import get_array_module
+from ..tensor import as_tensor
 from .elementwise import floating
 
 
@@ -97,7 +98,6 @@ def expm1(x): return Expm1.apply(floating(x))
 
 
 def _rounding(x, kind, decimals=0):
-    from ..tensor import as_tensor  # noqa: PLC0415
 
     x = as_tensor(x)
     if x.dtype.kind in "iub" and kind != "sign":

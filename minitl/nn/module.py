@@ -22,7 +22,7 @@ import collections
 import weakref
 
 from .. import backend
-from ..autograd import RemovableHandle
+from ..hooks import RemovableHandle
 from ..tensor import Tensor
 from .backward_hooks import HookedCall
 from .input_checks import check_model_input
