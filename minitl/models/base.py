@@ -3,6 +3,8 @@
 Transfer learning in one sentence: keep the backbone (what was learned on the source task), swap
 the head for one with the target task's number of classes, then decide which blocks to train.
 """
+from .. import weights as registry
+from ..io.errors import WeightFormatError
 from ..nn.layers.linear import Linear
 from ..nn.module import Module
 from ..nn.summary import summarize
@@ -87,8 +89,6 @@ def build(model, weights=None):
       is left freshly initialised and reported as mismatched; every other key must load.
     The report is kept as ``model.load_report``.
     """
-    from .. import weights as registry  # noqa: PLC0415 - the registry knows the models only lazily
-
     if isinstance(weights, str) and registry.is_registered(weights):
         record = registry.entry(weights)
         if record["architecture"] != type(model).__name__:
@@ -102,8 +102,6 @@ def build(model, weights=None):
         problems = [k for k in report.missing + report.unexpected if k not in head_keys]
         problems += [m[0] for m in report.mismatched if m[0] not in head_keys]
         if problems:
-            from ..io.errors import WeightFormatError  # noqa: PLC0415
-
             raise WeightFormatError(weights, f"does not fit {type(model).__name__} beyond its head:\n{report}")
         model.load_report = report
     return model
