@@ -13,6 +13,16 @@ Each command is a thin layer over the library, so what it prints is what the API
 import argparse
 import sys
 
+import numpy
+
+import minitl
+from minitl import weights
+from minitl.compare.command import add_parser as add_compare
+from minitl.data.fashion_mnist import find_fashion_mnist, load_bundled
+from minitl.io import read_weights
+from minitl.table import text_table
+from minitl.transfer.pretrain import pretrain as pretrain_split
+
 MODELS = {
     "smallcnn": ("SmallCNN", (1, 1, 28, 28)),
     "lenet5": ("LeNet5", (1, 1, 28, 28)),
@@ -22,11 +32,6 @@ MODELS = {
 
 
 def _info(args, out):
-    import numpy  # noqa: PLC0415
-
-    import minitl  # noqa: PLC0415
-    from minitl.data.fashion_mnist import find_fashion_mnist  # noqa: PLC0415
-
     out.write(f"minitl {minitl.__version__}, numpy {numpy.__version__}\n")
     out.write(f"default device: {minitl.backend.default_device()}\n")
     gpu = minitl.backend.is_gpu_available()
@@ -37,8 +42,6 @@ def _info(args, out):
 
 
 def _summary(args, out):
-    import minitl  # noqa: PLC0415
-
     name, input_shape = MODELS[args.model]
     model = getattr(minitl.models, name)(num_classes=args.num_classes)
     if args.input_shape:
@@ -50,8 +53,6 @@ def _summary(args, out):
 
 
 def _inspect(args, out):
-    from minitl.io import read_weights  # noqa: PLC0415
-
     weights = read_weights(args.path)
     total = sum(int(a.size) for a in weights.values())
     out.write(f"{args.path}: {weights.format} file, {len(weights)} arrays, {total:,} numbers\n")
@@ -64,8 +65,6 @@ def _inspect(args, out):
 
 def _inspect_manifest_entry(path, out):
     """Beside the tensors: the weights/manifest.json entry of a shipped file (architecture, classes, ...)."""
-    from minitl import weights  # noqa: PLC0415
-
     record = weights.entry_for_file(path)
     if record is None:
         return
@@ -83,9 +82,7 @@ def _inspect_manifest_entry(path, out):
 
 
 def _pretrain(args, out):
-    from minitl.transfer.pretrain import pretrain  # noqa: PLC0415
-
-    record = pretrain(args.split, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+    record = pretrain_split(args.split, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                       steps=args.steps, subset=args.subset, where=args.out, verbose=True)
     out.write(f"wrote {record['file']}: source test accuracy {record['source_test_accuracy']:.2%}, "
               f"{record['size_bytes']:,} bytes, sha256 {record['sha256'][:16]}...\n")
@@ -93,9 +90,6 @@ def _pretrain(args, out):
 
 
 def _weights(args, out):
-    from minitl import weights  # noqa: PLC0415
-    from minitl.table import text_table  # noqa: PLC0415
-
     rows = [(r["name"], r["file"], r["architecture"], ", ".join(r.get("source_class_names", [])),
              f"{r.get('source_test_accuracy', float('nan')):.2%}", f"{r.get('size_bytes', 0) // 1024} KiB")
             for r in weights.list()]
@@ -107,11 +101,6 @@ def _weights(args, out):
 
 
 def _view_step(args, out):
-    import numpy  # noqa: PLC0415
-
-    import minitl  # noqa: PLC0415
-    from minitl.data.fashion_mnist import load_bundled  # noqa: PLC0415
-
     name, input_shape = MODELS[args.model]
     if input_shape[1:] != (1, 28, 28):
         raise ValueError(f"view-step runs on Fashion-MNIST images (1x28x28); {args.model} expects "
@@ -176,8 +165,6 @@ def build_parser():
     pretrain.add_argument("--out", default=None, help="weights folder (default: weights/ of the checkout)")
     pretrain.set_defaults(run=_pretrain)
     commands.add_parser("weights", help="list the shipped pretrained weights").set_defaults(run=_weights)
-    from minitl.compare.command import add_parser as add_compare  # noqa: PLC0415
-
     add_compare(commands)
     return parser
 

@@ -32,7 +32,7 @@ def progress_mode(verbose, stream=None):
     if not is_tty:
         return "lines" if verbose else None
     try:
-        import tqdm  # noqa: F401, PLC0415 - optional
+        import tqdm  # noqa: F401, PLC0415 - optional dependency (tqdm)
     except ImportError:
         return "live"
     return "tqdm"
@@ -102,7 +102,7 @@ class TqdmBar:
     """The same interface on top of ``tqdm`` (its own rate and time estimates come for free)."""
 
     def __init__(self, total, description, stream=None, unit="step"):
-        from tqdm import tqdm  # noqa: PLC0415 - optional
+        from tqdm import tqdm  # noqa: PLC0415 - optional dependency (tqdm)
 
         self.bar = tqdm(total=total, desc=description, file=stream or sys.stderr, leave=True, unit=unit,
                         unit_scale=unit == "B", dynamic_ncols=True)

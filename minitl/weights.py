@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .atomic import atomic_write
 from .io.errors import WeightFormatError
+from .io.native import save
 
 MANIFEST = "manifest.json"
 WEIGHTS_ENV = "MINITL_WEIGHTS"
@@ -134,7 +135,7 @@ def load_named(model, name, where=None, keep_head=False):
 
 def source_model(name, where=None):
     """The pretrained network of ``name`` exactly as it was trained, source head included."""
-    from . import models  # noqa: PLC0415 - models build on this module lazily
+    from . import models  # noqa: PLC0415 - a cycle: models/base.py imports this registry (weights=NAME)
 
     record = entry(name, where)
     model = getattr(models, record["architecture"])(**record["arguments"])
@@ -148,8 +149,6 @@ def publish(model, name, record, where=None):
     ``record`` is the JSON-able entry (architecture, classes, normalisation, recipe, accuracy);
     ``sha256`` and ``size_bytes`` are added here from the written file. Both writes are atomic.
     """
-    from .io.native import save  # noqa: PLC0415
-
     target = folder(where)
     target.mkdir(parents=True, exist_ok=True)
     path = target / record["file"]

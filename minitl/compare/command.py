@@ -12,7 +12,9 @@ Talks to: comparison.py, report.py, grid.py (defaults).
 import sys
 import time
 
+from .comparison import compare
 from .grid import DEFAULT_N, DEFAULT_SEEDS, DEFAULT_STRATEGIES, QUICK
+from .report import results_text, write_reports
 
 
 def _classes(text):
@@ -43,10 +45,6 @@ def add_parser(commands):
 
 
 def run_command(args, out):
-    # the protocol and its reports load only when the command runs, so `minitl --help` stays quick
-    from .comparison import compare  # noqa: PLC0415
-    from .report import results_text, write_reports  # noqa: PLC0415
-
     started = time.perf_counter()
     grid = QUICK if args.quick else {"strategies": DEFAULT_STRATEGIES, "n": DEFAULT_N, "seeds": DEFAULT_SEEDS}
     result = compare(strategies=args.strategies or grid["strategies"], n=args.n or grid["n"],

@@ -132,7 +132,7 @@ def download_fashion_mnist(folder, mirror: str | None = None, progress: bool = T
     Returns ``folder``. On failure raises ``DatasetNotFoundError`` explaining the other ways to get
     the data; the cause (``DownloadError`` / ``ChecksumError``) is chained as ``__cause__``.
     """
-    from .download import download_file  # noqa: PLC0415 - urllib loads only when a download is asked for
+    from .download import download_file  # noqa: PLC0415 - keeps `import minitl` fast (urllib: ssl, http, email)
 
     folder = Path(folder).expanduser()
     base = (mirror or os.environ.get(MIRROR_ENV) or OFFICIAL_MIRROR).rstrip("/") + "/"

@@ -25,6 +25,8 @@ import zlib
 
 import numpy
 
+from ..io.errors import WeightFormatError
+from ..io.limits import ByteBudget
 from .errors import IdxFormatError
 
 # type code -> big-endian dtype as stored in the file
@@ -113,9 +115,6 @@ def _inflate(path, compressed: bytes) -> bytes:
     declares is checked against the file's byte budget (``minitl.io.limits``: at most 100x the
     compressed size beyond a fixed slack), and only that many bytes are inflated.
     """
-    from ..io.errors import WeightFormatError  # noqa: PLC0415 - io loads when an IDX file is first read
-    from ..io.limits import ByteBudget  # noqa: PLC0415
-
     with gzip.GzipFile(fileobj=io.BytesIO(compressed)) as stream:
         head = stream.read(4)
         dims = stream.read(4 * head[3]) if len(head) == 4 else b""

@@ -33,6 +33,7 @@ import warnings
 from pathlib import Path
 
 import numpy
+from PIL import Image, ImageOps
 
 from ..io.limits import MAX_IMAGE_PIXELS
 from .dataset import ArrayDataset, Dataset, check_one_shape
@@ -60,8 +61,6 @@ def _files_under(folder: Path) -> list:
 
 def _open(path):
     """Open ``path`` with a raster plugin only, refusing a picture over MAX_IMAGE_PIXELS before decoding."""
-    from PIL import Image  # noqa: PLC0415 - Pillow loads on first use
-
     image = Image.open(path, formats=RASTER_FORMATS)
     width, height = image.size
     if width * height > MAX_IMAGE_PIXELS:
@@ -84,8 +83,6 @@ class ImageFolder(Dataset):
     """
 
     def __init__(self, root, transform=None, grayscale=None, size=None, on_error: str = "raise"):
-        from PIL import Image  # noqa: PLC0415 - Pillow loads on first use
-
 
         if on_error not in ("raise", "skip"):
             raise ImageFolderError(f"ImageFolder: on_error must be 'raise' or 'skip', got {on_error!r}.")
@@ -197,8 +194,6 @@ class _Decoded:
 
 def _decode(path, channels, size=None) -> _Decoded:
     """Open, turn upright by the EXIF orientation tag, and decode every pixel of ``path``."""
-    from PIL import ImageOps  # noqa: PLC0415 - Pillow loads on first use
-
     with _open(path) as image:
         mode = image.mode
         upright = ImageOps.exif_transpose(image)  # decodes the whole image; a cut file fails here

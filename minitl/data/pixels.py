@@ -16,6 +16,7 @@ Talks to: ``dataset.py`` (``ArrayDataset``), ``image_folder.py`` and ``transform
 ``Resize``), Pillow.
 """
 import numpy
+from PIL import Image
 
 from .errors import DatasetError
 
@@ -51,8 +52,6 @@ def to_unit_float(array, name: str = "images") -> numpy.ndarray:
 def pil_resize(image, size):
     """Pillow image -> Pillow image of ``size`` = ``(height, width)`` (note: Pillow itself wants
     ``(width, height)``), with the bilinear filter."""
-    from PIL import Image  # noqa: PLC0415 - Pillow loads on first use
-
     height, width = size
     return image.resize((width, height), Image.Resampling.BILINEAR)
 
@@ -65,8 +64,6 @@ def pil_to_chw(image, channels: int | None = None, size=None, name: str = "image
     to resize to first (``pil_resize``). Alpha is dropped. 16-bit grey is scaled to 8 bits
     (``round(v / 257)``, so 65535 -> 255), not clipped.
     """
-    from PIL import Image  # noqa: PLC0415 - Pillow loads on first use
-
     if channels is None:
         channels = 1 if image.mode in GRAY_MODES else 3
     if image.mode in SIXTEEN_BIT_MODES:

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 
 from ..autograd import UnneededInput
+from ..viz.canvas import font, new_image, save_png, text_size
 from .names import module_path, parameter_name
 from .trace import array_stats
 
@@ -144,8 +145,6 @@ def _dashed_rectangle(draw, box, color, dash=6):
 
 def draw_graph(tensor, path=None):
     """The graph as a PNG drawn with Pillow, top to bottom: inputs first, ``tensor`` last; returns the image."""
-    from ..viz.canvas import font, new_image, save_png, text_size  # noqa: PLC0415 - pictures are optional
-
     nodes, edges = graph_of(tensor)
     layer = _layers(nodes, edges)
     rows = {}

@@ -2,10 +2,10 @@
 
 A module knows its parent (a weak reference kept by ``Module``), so the path is found by walking up
 and asking each parent under which name it holds the child: ``backbone.block3.0``.
-Talks to: ``nn/module.py`` (``ancestors``), ``optim/optimizer.py`` (its parameter describer).
+Talks to: ``nn/tree.py`` (``ancestors``), ``optim/optimizer.py`` (its parameter describer).
 """
-from ..nn.module import ancestors
 from ..nn.parameter import Parameter
+from ..nn.tree import ancestors
 from ..optim.optimizer import Optimizer
 
 

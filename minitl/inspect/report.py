@@ -15,7 +15,7 @@ import numpy
 
 from .. import backend
 from ..nn.layers.norm import BatchNorm1d, BatchNorm2d
-from ..nn.module import effective_lr_scale
+from ..nn.tree import effective_lr_scale
 from ..table import text_table
 
 NOT_COMPUTED = "not computed"

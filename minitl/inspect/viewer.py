@@ -71,7 +71,7 @@ def _activation_summary(array):
 
 def _settings(model, x, y, optimizer, seed, loss_fn):
     group = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
-    from .. import __version__  # noqa: PLC0415 - the package finishes importing before any call
+    from .. import __version__  # noqa: PLC0415 - a cycle through minitl/__init__, which sets it
 
     return {
         "seed": seed, "model": type(model).__name__, "model_config": getattr(model, "config", None),

@@ -14,6 +14,7 @@ Hierarchy::
 ``UnsafeWeightsError`` is a ``WeightFormatError`` on purpose: a weight file that carries code is,
 first of all, not a weight file.
 """
+import importlib
 import os
 
 
@@ -46,8 +47,6 @@ class OptionalDependencyError(ImportError):
 
 def require_optional(module_name: str, extra_hint: str):
     """Import an optional package on first use, or raise one error saying how to install it."""
-    import importlib  # noqa: PLC0415 - tiny, only needed here
-
     try:
         return importlib.import_module(module_name)
     except ImportError as exc:

@@ -21,6 +21,7 @@ fill value from zero stored bytes -- is paid from ONE byte budget for the whole 
 libhdf5 can loop forever on a corrupted file, so the reading runs in a child process with a time
 limit (worker.py).
 """
+import io
 import json
 import math
 import os
@@ -243,8 +244,6 @@ def _load_keras_here(path) -> WeightDict:
 
 def _open_keras_zip(path, budget):
     """A ``.keras`` archive: return (in-memory model.weights.h5, parsed config.json), paid from ``budget``."""
-    import io  # noqa: PLC0415
-
     try:
         with zipfile.ZipFile(path) as archive:
             info = archive.getinfo("model.weights.h5")

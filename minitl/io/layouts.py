@@ -29,6 +29,8 @@ from collections import OrderedDict
 
 import numpy
 
+from .keras_h5 import class_from_path
+
 KERAS_BN_EPSILON = 1e-3  # Keras' default; PyTorch's is 1e-5
 
 
@@ -71,8 +73,6 @@ def _keras_layers(weights, meta):
     for name in weights:
         owner = re.sub(r"/(vars/\d+|[^/]+:\d+|[^/]+)$", "", name)
         groups.setdefault(owner, []).append(name)
-    from .keras_h5 import class_from_path  # noqa: PLC0415 - same naming rule as the reader
-
     return [{"path": path, "class": class_from_path(path), "keys": keys, "config": None}
             for path, keys in groups.items()]
 

@@ -15,7 +15,8 @@ state_dict names (each module's ``_parameters`` / ``_buffers``, or ``named_param
    problem -- and, because nothing has been assigned yet, the model is exactly as it was;
 8. otherwise assign, keeping each parameter's dtype and device.
 
-Talks to: formats.py (readers), layouts.py (converters), report.py, backend.py (devices).
+Talks to: formats.py (readers), layouts.py (converters), report.py, backend.py (devices),
+``nn/state_dict.py`` (the model's names; it receives ``load_into`` for ``Module.load_state_dict``).
 """
 import fnmatch
 from collections import OrderedDict
@@ -24,6 +25,7 @@ from collections.abc import Mapping
 import numpy
 
 from .. import backend
+from ..nn.state_dict import install_loader, named_tensors
 from .architecture import different_model_error
 from .errors import StateDictMismatchError
 from .formats import read_weights
@@ -107,20 +109,14 @@ def _targets(model):
 
     Notice: ``named_parameters()`` lists a shared parameter once (an optimizer must step it once),
     but ``state_dict()`` lists it under every name (``dec.weight`` tied to ``enc.weight``), as torch
-    does. A file saved from the model has both keys, so both must be targets: walk each module's
-    registries, exactly as ``Module.state_dict`` does.
+    does. A file saved from the model has both keys, so both must be targets: the names are
+    ``nn.state_dict.named_tensors``, exactly what ``Module.state_dict`` writes.
     """
     if not hasattr(model, "_parameters"):  # any object with named_parameters / named_buffers
         targets = OrderedDict(model.named_parameters())
         targets.update(model.named_buffers())
         return targets
-    targets = OrderedDict()
-    for module_name, module in model.named_modules():
-        for registry in (module._parameters, module._buffers):
-            for name, tensor in registry.items():
-                if tensor is not None:
-                    targets[f"{module_name}.{name}" if module_name else name] = tensor
-    return targets
+    return named_tensors(model)
 
 
 def _compare(weights, targets, ignore, skip_mismatch, report):
@@ -231,3 +227,6 @@ def load_into(model, source, strict=True, prefix=None, ignore=(), key_map=None, 
         raise error
     _assign(assignments, settings, model, report)
     return report
+
+
+install_loader(load_into)  # Module.load_state_dict and Module.load call it (nn cannot import io)

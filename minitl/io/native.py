@@ -42,7 +42,7 @@ CHUNK_BYTES = 1 << 20  # members are read in pieces straight into their arrays: 
 
 def _minitl_version() -> str:
     try:
-        from importlib.metadata import version  # noqa: PLC0415
+        from importlib.metadata import version  # noqa: PLC0415 - keeps `import minitl` fast (email, csv)
 
         return version("minitl")
     except Exception:  # not installed (running from a checkout): still write a file

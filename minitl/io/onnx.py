@@ -60,7 +60,7 @@ def load_onnx(path) -> WeightDict:
     Needs the ``onnx`` package. No node is executed; only the stored tensors are decoded.
     """
     onnx = require_optional("onnx", ONNX_HINT)
-    from onnx import numpy_helper  # noqa: PLC0415 - part of the optional package
+    from onnx import numpy_helper  # noqa: PLC0415 - optional dependency (onnx), imported on first use
 
     path = os.fspath(path)
     with open(path, "rb") as file:

@@ -23,6 +23,7 @@ Talks to: state.py (WeightDict), dtypes.py (bfloat16), limits.py (size caps), pi
 errors.py. The writer is torch_writer.py.
 """
 import collections
+import io
 import math
 import os
 import pickle
@@ -278,8 +279,6 @@ def _read_archive(path, archive: zipfile.ZipFile):
         if byteorder not in ("little", "big"):
             raise WeightFormatError(path, f"unknown byteorder record {byteorder!r:.20}")
     budget.spend_member(info, MAX_METADATA_BYTES)
-    import io  # noqa: PLC0415 - keep the module header focused on the format
-
     data = archive.read(info)
     scan_pickle(path, data)
     unpickler = _RestrictedUnpickler(io.BytesIO(data), archive, prefix, os.fspath(path), byteorder, budget)

@@ -3,8 +3,11 @@
 Transfer learning in one sentence: keep the backbone (what was learned on the source task), swap
 the head for one with the target task's number of classes, then decide which blocks to train.
 """
+from .. import weights as registry
+from ..io.errors import WeightFormatError
 from ..nn.layers.linear import Linear
 from ..nn.module import Module
+from ..nn.summary import summarize
 
 
 class TransferModel(Module):
@@ -54,6 +57,18 @@ class TransferModel(Module):
         """The state_dict keys that belong to the head (``fc.weight``, ``fc.bias``)."""
         return [f"{self.head_path}.{k}" for k in self.head.state_dict()]
 
+    def summary(self, input_shape, device=None, print_table=True):
+        """Keras-style table: name, type, output shape, parameters, trainable, frozen, lr_scale.
+
+        ``input_shape`` with or without the batch axis: ``(1, 28, 28)`` and ``(8, 1, 28, 28)`` both work
+        for a model taking images (the batch axis becomes 1 when it is missing). Any other Module:
+        ``minitl.nn.summary.summarize(module, input_shape)``.
+        """
+        report = summarize(self, input_shape, device=device)
+        if print_table:
+            print(report)
+        return report
+
     def load_weights(self, path, skip_head=False, **options):
         """``Module.load`` that can leave the head out: ``skip_head=True`` ignores the head's keys
         in the file and in the model, so a pretrained backbone loads into a model with a new head."""
@@ -74,8 +89,6 @@ def build(model, weights=None):
       is left freshly initialised and reported as mismatched; every other key must load.
     The report is kept as ``model.load_report``.
     """
-    from .. import weights as registry  # noqa: PLC0415 - the registry knows the models only lazily
-
     if isinstance(weights, str) and registry.is_registered(weights):
         record = registry.entry(weights)
         if record["architecture"] != type(model).__name__:
@@ -89,8 +102,6 @@ def build(model, weights=None):
         problems = [k for k in report.missing + report.unexpected if k not in head_keys]
         problems += [m[0] for m in report.mismatched if m[0] not in head_keys]
         if problems:
-            from ..io.errors import WeightFormatError  # noqa: PLC0415
-
             raise WeightFormatError(weights, f"does not fit {type(model).__name__} beyond its head:\n{report}")
         model.load_report = report
     return model

@@ -8,8 +8,9 @@ from .layers.linear import Linear
 from .layers.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .layers.shape import Flatten, Identity
-from .module import Module, effective_lr_scale
+from .module import Module
 from .parameter import Parameter
+from .tree import effective_lr_scale
 from .layers.activation import Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, ReLU6, SELU, SiLU  # noqa: E402
 from .layers.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
                           SmoothL1Loss)

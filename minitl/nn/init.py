@@ -8,7 +8,8 @@ import math
 
 import numpy
 
-from ..backend import device_of, random_array
+from ..backend import default_device, device_of, random_array
+from .parameter import Parameter
 
 
 def _fans(tensor):
@@ -91,9 +92,6 @@ def xavier_normal_(tensor, gain=1.0):
 def add_weight_and_bias(module, weight_shape, bias, dtype, device):
     """Give ``module`` a ``weight`` Parameter of ``weight_shape`` and a ``bias`` (or None) of size
     ``weight_shape[0]``, initialised as PyTorch's Linear and Conv2d are. Used by both layers."""
-    from ..backend import default_device  # noqa: PLC0415
-    from .parameter import Parameter  # noqa: PLC0415
-
     device = device or default_device()
     module.weight = Parameter(numpy.zeros(weight_shape), dtype=dtype, device=device)
     if bias:

@@ -6,19 +6,18 @@ and integer images on the 0-255 scale get one warning per model (the network was
 [0, 1] or normalised pixels, so it would silently see values 255 times too large).
 ``check_conv_channels`` is Conv2d's own check, naming the layer by its path in the model.
 
-Talks to: ``module.py`` (the tree, for a layer's name), ``layers/conv.py``, ``tensor.py``.
+Talks to: ``tree.py`` (the root, for a layer's name), ``layers/conv.py``, ``tensor.py``.
 """
 import warnings
 
 import numpy
 
 from ..tensor import Tensor
+from .tree import root_module
 
 
 def layer_path(module) -> str:
     """``backbone.block1.0 (Conv2d)``: where ``module`` sits in its model, or just its class name."""
-    from .module import root_module  # noqa: PLC0415 - module.py imports this file
-
     root = root_module(module)
     for name, candidate in root.named_modules():
         if candidate is module and name:

@@ -15,7 +15,7 @@ order they were assigned, and names them PyTorch-style (``features.0.weight``).
 Where each lives, and why: ``docs/architecture.md``.
 
 ``lr_scale`` — a factor on this module's learning rate. The effective scale of a parameter is the
-product of ``lr_scale`` from its module up to the root (``effective_lr_scale``); the optimizer reads
+product of ``lr_scale`` from its module up to the root (``effective_lr_scale``, ``nn/tree.py``); the optimizer reads
 it at every step, so changing it later takes effect.
 """
 import collections
@@ -24,6 +24,7 @@ import weakref
 from .. import backend
 from ..hooks import RemovableHandle
 from ..tensor import Tensor
+from . import state_dict as state
 from .backward_hooks import HookedCall
 from .input_checks import check_model_input
 from .parameter import Parameter
@@ -329,16 +330,10 @@ class Module:
             b.frozen = id(b) in frozen_ids
         return self
 
-    # ----- state -----
+    # ----- state (nn/state_dict.py) -----
     def state_dict(self):
         """An ordered ``{name: array}`` of parameters then buffers per module, PyTorch's key order."""
-        sd = collections.OrderedDict()
-        for module_name, module in self.named_modules():
-            for registry in (module._parameters, module._buffers):
-                for name, t in registry.items():
-                    if t is not None:
-                        sd[f"{module_name}.{name}" if module_name else name] = t.data
-        return sd
+        return state.state_dict(self)
 
     def load_state_dict(self, state_dict, strict=True, **options):
         """Copy arrays into this model's parameters and buffers by name; returns a ``LoadReport``.
@@ -347,31 +342,14 @@ class Module:
         changes nothing; ``strict=False`` loads what fits and reports the rest. Dtype and device of
         each parameter are kept. More options (prefix, ignore, key_map): ``minitl.io.load_into``.
         """
-        from ..io.mapping import load_into  # noqa: PLC0415 - io builds on nn
-
-        return load_into(self, state_dict, strict=strict, **options)
+        return state.load(self, state_dict, strict=strict, **options)
 
     def load(self, path, **options):
         """Load a weight file (minitl .npz, .pt/.pth, .safetensors, Keras .h5, .onnx) by name.
 
         Same options and report as ``load_state_dict``; the format is chosen by the file's extension.
         """
-        from ..io.mapping import load_into  # noqa: PLC0415
-
-        return load_into(self, path, **options)
-
-    def summary(self, input_shape, device=None, print_table=True):
-        """Keras-style table: name, type, output shape, parameters, trainable, frozen, lr_scale.
-
-        ``input_shape`` with or without the batch axis: ``(1, 28, 28)`` and ``(8, 1, 28, 28)`` both work
-        for a model taking images (the batch axis becomes 1 when it is missing).
-        """
-        from .summary import summarize  # noqa: PLC0415
-
-        report = summarize(self, input_shape, device=device)
-        if print_table:
-            print(report)
-        return report
+        return state.load(self, path, **options)
 
     # ----- printing -----
     def extra_repr(self) -> str:
@@ -391,33 +369,6 @@ class Module:
         if len(lines) == 1:
             return lines[0] + ")" + tail
         return "\n".join(lines) + "\n)" + tail
-
-
-def ancestors(module):
-    """``module``, its parent, its parent's parent, ... up to the root (following ``_parent`` weak references)."""
-    while module is not None:
-        yield module
-        parent = module.__dict__.get("_parent")
-        module = parent() if parent is not None else None
-
-
-def root_module(module):
-    """The top of ``module``'s tree: the model a layer belongs to (the layer itself when it has no parent)."""
-    for module in ancestors(module):
-        pass
-    return module
-
-
-def effective_lr_scale(param) -> float:
-    """Multiply ``lr_scale`` of the parameter's module and of every ancestor up to the root.
-
-    ``model.lr_scale = 0.1; model.head.lr_scale = 10`` gives the head 1.0 and the rest 0.1.
-    """
-    scale = 1.0
-    for module in ancestors(param.owner if isinstance(param, Parameter) else None):
-        if module.lr_scale is not None:
-            scale *= float(module.lr_scale)
-    return scale
 
 
 def zero_grads(parameters, set_to_none=True):

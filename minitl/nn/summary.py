@@ -4,6 +4,10 @@ One row per layer (modules without children): output shape for a given input sha
 count, how many of those are trainable, whether it is frozen, and its effective ``lr_scale``.
 Frozen parameters count as non-trainable (effect 5 of ``frozen``, see ``nn/module.py``): the
 totals say how much of the model the optimizer will actually move.
+
+``summarize(model, input_shape)`` works on any Module; a reference model also has it as a method,
+``model.summary(input_shape)`` (Keras' spelling, ``models/base.py``). The table reads the tree; the
+tree knows nothing of the table, so ``module.py`` does not import this file.
 """
 import numpy
 
@@ -11,7 +15,7 @@ from .. import backend
 from ..autograd import no_grad
 from ..table import text_table
 from ..tensor import Tensor
-from .module import effective_lr_scale
+from .tree import effective_lr_scale
 
 
 class Summary:

@@ -4,12 +4,12 @@ A parameter does not know its name; its model does. The optimizer keeps a weak r
 model its parameters came from (``_remember_root``), so that a report, a warning or a saved state
 can say ``head.weight`` rather than ``group0[3]`` -- even after the head was replaced.
 
-Talks to: ``nn/module.py`` (``root_module``: names through ``owner`` / ``_parent``), ``optim/optimizer.py``
+Talks to: ``nn/tree.py`` (``root_module``: names through ``owner`` / ``_parent``), ``optim/optimizer.py``
 (the ``Optimizer`` that mixes this in).
 """
 import weakref
 
-from ..nn.module import root_module
+from ..nn.tree import root_module
 
 
 def _owner_was_lost(p):

@@ -22,14 +22,15 @@ that silently stops working):
 A group accepts only the keys its optimizer knows (``GROUP_KEYS`` plus the optimizer's defaults):
 a misspelt ``"weight_decya"`` raises instead of silently doing nothing.
 
-Talks to: ``nn/module.py`` (``effective_lr_scale``), ``backend.py`` (moving state between devices),
+Talks to: ``nn/tree.py`` (``effective_lr_scale``), ``backend.py`` (moving state between devices),
 ``optim/report.py`` (what the last step did). Three concepts live in files of their own and are mixed
 in: ``optim/naming.py`` (parameter names), ``optim/unknown.py`` (unknown-parameter warnings, ``sync``),
 ``optim/state_dict.py`` (``state_dict`` / ``load_state_dict``).
 """
 from .. import backend
 from ..autograd import enable_grad
-from ..nn.module import Module, effective_lr_scale, zero_grads
+from ..nn.module import Module, zero_grads
+from ..nn.tree import effective_lr_scale
 from ..tensor import Tensor
 from .naming import ParameterNames
 from .report import StepReport

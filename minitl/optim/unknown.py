@@ -4,13 +4,13 @@ A head replaced after the optimizer was built has parameters in no param group: 
 gradient and never move. ``step()`` warns once per such parameter (``UnknownParameterWarning``);
 ``sync(model)`` adds them to the first group and drops the old head's parameters and state.
 
-Talks to: ``optim/naming.py`` (the names in the warning), ``nn/module.py`` (``root_module``),
+Talks to: ``optim/naming.py`` (the names in the warning), ``nn/tree.py`` (``root_module``),
 ``optim/report.py`` (``SyncReport``).
 """
 import warnings
 import weakref
 
-from ..nn.module import root_module
+from ..nn.tree import root_module
 from .naming import _owner_was_lost
 from .report import SyncReport
 

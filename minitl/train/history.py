@@ -21,6 +21,8 @@ the data order exactly after a resume. Talks to: loop.py (writes it), checkpoint
 import json
 import math
 
+from ..viz.charts import history_chart
+
 FORMAT = "minitl-history"
 
 
@@ -72,8 +74,6 @@ class History:
 
     def plot(self, path=None):
         """Loss and accuracy curves per epoch as one PNG (Pillow); returns the image. See ``minitl.viz``."""
-        from ..viz.charts import history_chart  # noqa: PLC0415 - pictures are optional to the training loop
-
         return history_chart(self, path)
 
     # ----- serialising -----

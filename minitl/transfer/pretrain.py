@@ -60,7 +60,7 @@ def pretrain(split="paired", epochs=5, batch_size=128, lr=0.05, momentum=0.9, we
     train_seconds = time.perf_counter() - started
     scores = evaluate(model, DataLoader(test_set, batch_size=500))
     source, target = FASHION_SPLITS[source_name], FASHION_SPLITS[target_name]
-    from .. import __version__  # noqa: PLC0415 - the package finishes importing before any run
+    from .. import __version__  # noqa: PLC0415 - a cycle: minitl/__init__ sets it after importing transfer
 
     record = {
         "file": f"smallcnn-fashion-{split}.npz", "architecture": "SmallCNN", "arguments": dict(model.config),

@@ -14,7 +14,7 @@ print (``frozen``, ``lr_scale``, a new head's weights), and everything after is 
 strategy's ``callbacks()`` (GradualUnfreeze) and ``regularizer()`` (L2SP). LPFT overrides it with
 two phases, Imprint with zero steps. Talks to: ``minitl.optim``, ``minitl.train``, ``nn.module``.
 """
-from ...nn.module import effective_lr_scale
+from ...nn.tree import effective_lr_scale
 from ...optim.lr_scheduler import CosineAnnealingLR
 from ...optim.sgd import SGD
 from ...table import text_table

@@ -22,6 +22,7 @@ from ...nn.layers.container import Sequential
 from ...nn.layers.linear import Linear
 from ...nn.module import Module
 from ...train.history import History
+from ...train.loop import evaluate
 from .base import Strategy
 from .freezing import reset
 
@@ -80,8 +81,6 @@ class Imprint(Strategy):
         record = {"epoch": 1, "steps": 0, "train_loss": None, "train_accuracy": None, "lr": None,
                   "imprinted_class_counts": counts, "trainable_blocks": []}
         if val_loader is not None:
-            from ...train.loop import evaluate  # noqa: PLC0415
-
             scores = evaluate(model, val_loader)
             record["val_loss"], record["val_accuracy"] = scores["loss"], scores["accuracy"]
         return History(epochs=[record])
