@@ -3,15 +3,42 @@
 Everything here is an op from ``minitl.functional`` (forward and backward side by side there);
 this module only gathers the names a PyTorch user expects.
 """
-from ..functional.activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
+from ..functional.activation import (
+    elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    logsigmoid,
+    mish,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
 from ..functional.conv import conv2d
+from ..functional.conv1d import conv1d
+from ..functional.conv_transpose import conv_transpose2d
+from ..functional.distance_loss import l1_loss, smooth_l1_loss
 from ..functional.dropout import dropout
+from ..functional.embedding import embedding
+from ..functional.group_norm import group_norm
+from ..functional.indexing import one_hot
+from ..functional.interpolate import interpolate
 from ..functional.linalg import linear
 from ..functional.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from ..functional.max_pool import max_pool2d
 from ..functional.norm import batch_norm, layer_norm
+from ..functional.pad_modes import pad_copying
 from ..functional.pool import adaptive_avg_pool2d, avg_pool2d
-from ..functional.shape import Pad
+from ..functional.probability_loss import binary_cross_entropy, kl_div
+from ..functional.shape import Pad, flatten
 
 
 def pad(x, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's name
@@ -35,28 +62,9 @@ def pad(x, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's name
 
 
 __all__ = [
-    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy_with_logits", "conv2d",
-    "cross_entropy", "dropout", "elu", "gelu", "layer_norm", "leaky_relu", "linear", "log_softmax",
-    "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "softmax", "softplus", "tanh",
+    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "conv1d", "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "elu", "embedding", "flatten", "gelu",
+    "group_norm", "hardsigmoid", "hardswish", "hardtanh", "interpolate", "kl_div", "l1_loss", "layer_norm",
+    "leaky_relu", "linear", "log_softmax", "logsigmoid", "max_pool2d", "mish", "mse_loss", "nll_loss", "one_hot",
+    "pad", "relu", "relu6", "selu", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus", "tanh",
 ]
-
-# issue 13: more activations and the ops a PyTorch user reaches for in F
-from ..functional.activation import hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu, silu  # noqa: E402
-from ..functional.indexing import one_hot  # noqa: E402
-
-__all__ += ["hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "one_hot", "relu6", "selu", "silu"]
-from ..functional.distance_loss import l1_loss, smooth_l1_loss  # noqa: E402 - issue 13's additions below
-from ..functional.probability_loss import binary_cross_entropy, kl_div  # noqa: E402
-
-__all__ += ["binary_cross_entropy", "kl_div", "l1_loss", "smooth_l1_loss"]
-from ..functional.conv1d import conv1d  # noqa: E402
-from ..functional.conv_transpose import conv_transpose2d  # noqa: E402
-from ..functional.embedding import embedding  # noqa: E402
-from ..functional.group_norm import group_norm  # noqa: E402
-from ..functional.interpolate import interpolate  # noqa: E402
-from ..functional.pad_modes import pad_copying  # noqa: E402
-
-__all__ += ["conv1d", "conv_transpose2d", "embedding", "group_norm", "interpolate"]
-from ..functional.shape import flatten  # noqa: E402 - torch.flatten's op, here so that layers reach every op through F
-
-__all__ += ["flatten"]
