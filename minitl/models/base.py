@@ -7,7 +7,6 @@ from .. import weights as registry
 from ..io.errors import WeightFormatError
 from ..nn.layers.linear import Linear
 from ..nn.module import Module
-from ..nn.summary import summarize
 
 
 class TransferModel(Module):
@@ -56,18 +55,6 @@ class TransferModel(Module):
     def head_keys(self):
         """The state_dict keys that belong to the head (``fc.weight``, ``fc.bias``)."""
         return [f"{self.head_path}.{k}" for k in self.head.state_dict()]
-
-    def summary(self, input_shape, device=None, print_table=True):
-        """Keras-style table: name, type, output shape, parameters, trainable, frozen, lr_scale.
-
-        ``input_shape`` with or without the batch axis: ``(1, 28, 28)`` and ``(8, 1, 28, 28)`` both work
-        for a model taking images (the batch axis becomes 1 when it is missing). Any other Module:
-        ``minitl.nn.summary.summarize(module, input_shape)``.
-        """
-        report = summarize(self, input_shape, device=device)
-        if print_table:
-            print(report)
-        return report
 
     def load_weights(self, path, skip_head=False, **options):
         """``Module.load`` that can leave the head out: ``skip_head=True`` ignores the head's keys

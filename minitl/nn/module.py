@@ -28,6 +28,7 @@ from . import state_dict as state
 from .backward_hooks import HookedCall
 from .input_checks import check_model_input
 from .parameter import Parameter
+from .summary import summarize
 
 
 class Module:
@@ -352,6 +353,17 @@ class Module:
         return state.load(self, path, **options)
 
     # ----- printing -----
+    def summary(self, input_shape, device=None, print_table=True):
+        """Keras-style table: name, type, output shape, parameters, trainable, frozen, lr_scale (``nn/summary.py``).
+
+        ``input_shape`` with or without the batch axis: ``(1, 28, 28)`` and ``(8, 1, 28, 28)`` both work
+        for a model taking images (the batch axis becomes 1 when it is missing).
+        """
+        report = summarize(self, input_shape, device=device)
+        if print_table:
+            print(report)
+        return report
+
     def extra_repr(self) -> str:
         return ""
 
