@@ -7,6 +7,8 @@ Start here: ``minitl.tensor`` makes a Tensor, ``Tensor.backward`` computes gradi
 The imports below run in the order of the house (docs/architecture.md): the core first, bottom up
 (backend <- tensor <- autograd <- functional <- nn), then what is built on it.
 """
+from .version import __version__
+
 # ----- the core -----
 from . import backend
 from .backend import (are_deterministic_algorithms_enabled, device, is_gpu_available,
@@ -49,7 +51,6 @@ from . import viz
 from . import weights
 from .io.save_load import load, save  # by file name: .pt is PyTorch, else .npz
 
-__version__ = "0.1.0"
 
 # dtype names, as PyTorch spells them (a dtype is its NumPy name here)
 float32 = float = "float32"  # noqa: A001 - torch.float is float32

@@ -10,9 +10,9 @@ Talks to: grid.py, task.py, run.py, verdicts.py, ``minitl.progress``.
 """
 import time
 
-from .. import __version__
 from .. import weights as registry
 from ..progress import make_bar, progress_mode
+from ..version import __version__
 from .grid import (
     DEFAULT_N,
     DEFAULT_SEEDS,

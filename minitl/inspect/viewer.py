@@ -26,6 +26,7 @@ from ..atomic import atomic_write
 from ..autograd import no_grad
 from ..functional.loss import cross_entropy
 from ..random import manual_seed
+from ..version import __version__
 from .report import NOT_COMPUTED, step_report
 from .trace import array_stats, trace
 from .viewer_page import render_page
@@ -71,7 +72,6 @@ def _activation_summary(array):
 
 def _settings(model, x, y, optimizer, seed, loss_fn):
     group = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
-    from .. import __version__  # noqa: PLC0415 - a cycle through minitl/__init__, which sets it
 
     return {
         "seed": seed, "model": type(model).__name__, "model_config": getattr(model, "config", None),

@@ -29,6 +29,7 @@ import numpy
 from numpy.lib import format as npy_format
 
 from ..atomic import atomic_write
+from ..version import __version__
 from .errors import WeightFormatError
 from .limits import MAX_METADATA_BYTES, ByteBudget, shape_fits
 from .state import WeightDict, as_state_dict
@@ -38,15 +39,6 @@ FORMAT_VERSION = 1
 MAX_NPY_HEADER = 10_000
 NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex: no strings (S, U), void (V) or objects (O)
 CHUNK_BYTES = 1 << 20  # members are read in pieces straight into their arrays: no second full-size copy
-
-
-def _minitl_version() -> str:
-    try:
-        from importlib.metadata import version  # noqa: PLC0415 - keeps `import minitl` fast (email, csv)
-
-        return version("minitl")
-    except Exception:  # not installed (running from a checkout): still write a file
-        return "unknown"
 
 
 def _json_default(value):
@@ -62,7 +54,7 @@ def _manifest(obj, state, meta) -> dict:
     if architecture is None and not isinstance(obj, dict) and hasattr(obj, "state_dict"):
         architecture = type(obj).__name__
     return {
-        "format": "minitl-weights", "format_version": FORMAT_VERSION, "minitl_version": _minitl_version(),
+        "format": "minitl-weights", "format_version": FORMAT_VERSION, "minitl_version": __version__,
         "architecture": architecture,
         "arguments": meta.pop("arguments", None) or getattr(obj, "config", None),
         "class_names": meta.pop("class_names", None),

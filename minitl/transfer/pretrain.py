@@ -24,6 +24,7 @@ from ..optim.lr_scheduler import CosineAnnealingLR
 from ..optim.sgd import SGD
 from ..random import manual_seed
 from ..train.loop import evaluate, fit
+from ..version import __version__
 
 RECIPE = {"epochs": 5, "batch_size": 128, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
 
@@ -60,7 +61,6 @@ def pretrain(split="paired", epochs=5, batch_size=128, lr=0.05, momentum=0.9, we
     train_seconds = time.perf_counter() - started
     scores = evaluate(model, DataLoader(test_set, batch_size=500))
     source, target = FASHION_SPLITS[source_name], FASHION_SPLITS[target_name]
-    from .. import __version__  # noqa: PLC0415 - a cycle: minitl/__init__ sets it after importing transfer
 
     record = {
         "file": f"smallcnn-fashion-{split}.npz", "architecture": "SmallCNN", "arguments": dict(model.config),
