@@ -35,6 +35,7 @@ import time
 import numpy
 
 from ..autograd import UnneededInput
+from ..functional.loss import cross_entropy
 from ..functional.reduce import sum as reduce_sum
 from ..nn.layers.activation import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Tanh
 from ..nn.layers.conv import Conv2d
@@ -226,8 +227,6 @@ def measure_step(model, optimizer, inputs, targets, loss_fn=None, repeats=3, war
     The steps change the weights; the model's and the optimizer's state are put back afterwards,
     so measuring does not train. Returns ``{"forward": s, "backward": s, "step": s, "total": s}``.
     """
-    from ..functional.loss import cross_entropy  # noqa: PLC0415
-
     loss_fn = loss_fn or cross_entropy
     saved_model = {name: array.copy() for name, array in model.state_dict().items()}
     saved_optimizer = optimizer.state_dict()
