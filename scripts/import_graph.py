@@ -2,6 +2,7 @@
 
     python3 scripts/import_graph.py            # the layer graph, the edges against the direction, cycles
     python3 scripts/import_graph.py --check    # the same, and exit 1 if anything runs against the direction
+    python3 scripts/import_graph.py --root OTHER/minitl    # another checkout (an older commit, say)
 
 The core is layered (docs/architecture.md): backend <- tensor <- autograd <- functional <- nn <- the rest.
 A module may import from its own layer and the layers below it. This script reads the source with
@@ -162,8 +163,9 @@ def layer_label(rank):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if any import runs against the direction")
+    parser.add_argument("--root", type=pathlib.Path, default=ROOT, help="the minitl package folder to read")
     args = parser.parse_args(argv)
-    report = analyse()
+    report = analyse(args.root.resolve())
     print("imports between layers (importer -> imported, count):")
     for (source, target), count in sorted(report["edges"].items()):
         if source != target:
