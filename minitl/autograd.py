@@ -155,10 +155,13 @@ class Function:
         if not all([type(x) is Tensor for x in inputs]):
             like = reference_tensor(inputs)  # Python numbers take its dtype and device (no promotion)
             tensors = [x if x is None else as_tensor(x, like=like) for x in inputs]
-        arrays = [None if t is None else t.data for t in tensors]
+        arrays, needs = [], []  # one pass over the inputs: each one's array, and whether it needs a gradient
+        for t in tensors:
+            arrays.append(None if t is None else t.data)
+            needs.append(t is not None and t.requires_grad)
         if len(arrays) > 1 and len({type(a) for a in arrays if a is not None}) > 1:
             _check_one_device(cls.__name__, tensors)  # arrays of two kinds: maybe NumPy and CuPy
-        needs = tuple([t is not None and t.requires_grad for t in tensors])
+        needs = tuple(needs)
         # The recording rule. frozen (effect 2): a frozen layer's parameters need no grad, so below
         # the first trainable layer nothing is recorded and backward never enters the frozen prefix.
         record = _grad_enabled and True in needs

@@ -224,6 +224,13 @@ def _arithmetic_operands(*operands, true_division=False):
     this: indices, masks and class targets of other ops keep their integer type.
     """
 
+    if len(operands) == 2:  # the common case first: a floating tensor with a number or a tensor of its dtype
+        x, y = operands
+        if type(x) is Tensor and x.data.dtype.kind == "f":
+            if type(y) is float or type(y) is int:
+                return x, as_tensor(y, like=x)
+            if type(y) is Tensor and y.data.dtype == x.data.dtype:
+                return operands
     like = reference_tensor(operands)
     tensors = [as_tensor(x, like=like) for x in operands]
     if like is not None and like.dtype.kind == "f" and all([t.dtype == like.dtype for t in tensors]):
