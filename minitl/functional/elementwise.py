@@ -37,8 +37,9 @@ class Mul(Function):
         self.x, self.y = x, y
         return x * y
 
-    def backward(self, grad):
-        return grad * self.y, grad * self.x
+    def backward(self, grad):  # x * 2.0: no gradient for the constant, so no product computed for it
+        needs = self.needs_input_grad
+        return grad * self.y if needs[0] else None, grad * self.x if needs[1] else None
 
 
 class Div(Function):
