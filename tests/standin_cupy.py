@@ -292,7 +292,7 @@ zeros ones empty full zeros_like ones_like empty_like full_like arange linspace 
 ascontiguousarray reshape transpose moveaxis swapaxes squeeze expand_dims broadcast_to ravel
 concatenate stack vstack hstack split array_split pad tile repeat flip roll take take_along_axis
 put_along_axis where clip sum prod mean var std max min amax amin argmax argmin cumsum cumprod
-any all einsum dot matmul tensordot outer sort argsort nonzero flatnonzero unique isin count_nonzero
+any all einsum dot vdot matmul tensordot outer sort argsort nonzero flatnonzero unique isin count_nonzero
 allclose array_equal isclose bincount tril triu diag diagonal trace round around sign rint floor ceil trunc
 atleast_1d atleast_2d broadcast_arrays meshgrid searchsorted copyto indices ix_ result_type can_cast
 """.split()

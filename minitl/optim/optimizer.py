@@ -187,8 +187,9 @@ class Optimizer(ParameterNames, UnknownParameters, StateDict):
                 update = self._update(p.data, p.grad.data, state, group, lr)
                 p.data += update
                 xp = backend.get_array_module(update)
-                # A device scalar: reading it (and syncing the GPU) waits until the report is read.
-                rows.append((p, index, "updated", lr, xp.sqrt(xp.sum(update * update))))
+                # ||update|| as one BLAS pass (vdot flattens; no squared copy). A device scalar:
+                # reading it (and syncing the GPU) waits until the report is read.
+                rows.append((p, index, "updated", lr, xp.sqrt(xp.vdot(update, update))))
         self._last_report = StepReport(rows, self._names)
         return loss
 

@@ -47,6 +47,7 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = grad.copy()       # buf = g on the first step
             else:
                 buf *= momentum                                    # buf = m * buf + (1 - dampening) * g
-                buf += (1.0 - float(group["dampening"])) * grad
+                dampening = float(group["dampening"])
+                buf += grad if dampening == 0 else (1.0 - dampening) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
         return -lr * grad                                          # p = p - lr_eff * d
