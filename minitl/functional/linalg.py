@@ -41,7 +41,9 @@ class Linear(Function):
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
         y = x @ weight.T
-        return y if bias is None else y + bias
+        if bias is not None:
+            y += bias  # in place: y is this product's own new array
+        return y
 
     def backward(self, grad):
         gx = grad @ self.weight if self.needs_input_grad[0] else None
