@@ -159,3 +159,27 @@ def test_batch_last_order_is_chosen_where_the_columns_outweigh_the_output():
     assert not batch_last_pays(numpy, 32, (64, 32, 3, 3), (1, 1), False)  # no col2im (inference): no gain
     assert not batch_last_pays(numpy, 1, (32, 1, 3, 3), (1, 1), True)    # its first: 9 rows of columns vs 32
     assert not batch_last_pays(numpy, 64, (64, 64, 3, 3), (2, 2), True)  # a stride breaks the contiguous rows
+
+
+@pytest.mark.parametrize("name", ["plain", "stride2_pad1", "groups2", "rect_pairs"])
+def test_columns_built_a_few_images_at_a_time_match_torch(name, monkeypatch, rng):
+    # columns nobody keeps (no weight gradient) are built per chunk of images; a 1-byte budget makes
+    # every image its own chunk, against the whole batch in one product
+    from minitl.functional import conv
+    torch = torch_or_skip()
+    x_shape, w_shape, kw = VARIANTS[name]
+    x_shape = (5,) + x_shape[1:]
+    arrays = [rng.standard_normal(shape).astype(numpy.float32) for shape in (x_shape, w_shape, w_shape[:1])]
+    whole = conv2d(*(minitl.tensor(a) for a in arrays), **kw).numpy()
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
+    assert conv.images_per_chunk(x_shape, w_shape, (3, 3), 4) == 1
+    x = minitl.tensor(arrays[0], requires_grad=True)  # a frozen weight: the input still gets its gradient
+    y = conv2d(x, minitl.tensor(arrays[1]), minitl.tensor(arrays[2]), **kw)
+    assert y.grad_fn.cols is None
+    numpy.testing.assert_allclose(y.numpy(), whole, rtol=1e-6, atol=1e-5)  # same sums, BLAS may block them apart
+    y.sum().backward()
+    tx = torch.tensor(arrays[0], requires_grad=True)
+    ty = torch.nn.functional.conv2d(tx, torch.tensor(arrays[1]), torch.tensor(arrays[2]), **kw)
+    ty.sum().backward()
+    numpy.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-5)
+    numpy.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
