@@ -163,8 +163,8 @@ def test_batch_last_order_is_chosen_where_the_columns_outweigh_the_output():
 
 @pytest.mark.parametrize("name", ["plain", "stride2_pad1", "groups2", "rect_pairs"])
 def test_columns_built_a_few_images_at_a_time_match_torch(name, monkeypatch, rng):
-    # columns nobody keeps (no weight gradient) are built per chunk of images; a 1-byte budget makes
-    # every image its own chunk, against the whole batch in one product
+    # columns nobody keeps (no weight gradient) are built per chunk of images; a 1-byte budget and a
+    # 1-pixel floor make every image its own chunk, against the whole batch in one product
     from minitl.functional import conv
     torch = torch_or_skip()
     x_shape, w_shape, kw = VARIANTS[name]
@@ -172,6 +172,7 @@ def test_columns_built_a_few_images_at_a_time_match_torch(name, monkeypatch, rng
     arrays = [rng.standard_normal(shape).astype(numpy.float32) for shape in (x_shape, w_shape, w_shape[:1])]
     whole = conv2d(*(minitl.tensor(a) for a in arrays), **kw).numpy()
     monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv, "CHUNK_MIN_PIXELS", 1)
     assert conv.images_per_chunk(x_shape, w_shape, (3, 3), 4) == 1
     x = minitl.tensor(arrays[0], requires_grad=True)  # a frozen weight: the input still gets its gradient
     y = conv2d(x, minitl.tensor(arrays[1]), minitl.tensor(arrays[2]), **kw)
