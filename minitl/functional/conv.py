@@ -253,7 +253,14 @@ class Conv2d(Function):
         g_mat = xp.ascontiguousarray(grad.transpose(TO_PIXEL_ORDER[self.batch_last]))
         g_mat = g_mat.reshape(groups, out_channels // groups, n * oh * ow)
         if needs[1]:
-            gw = _matmul(g_mat, self.cols.transpose(0, 2, 1)).reshape(self.weight.shape)
+            # dW_g = G_g @ cols_g^T, (Og, K). With more column rows than output channels it is formed as
+            # (cols_g @ G_g^T)^T: the same sums, but OpenBLAS (0.3.31, 2 threads) ran the first form 2-10x
+            # slower on SmallCNN's shapes (a (64, 12544) @ (12544, 288) product: 9-230 ms against 4-8 ms)
+            if self.cols.shape[1] >= g_mat.shape[1]:
+                gw = _matmul(self.cols, g_mat.transpose(0, 2, 1)).transpose(0, 2, 1)
+            else:
+                gw = _matmul(g_mat, self.cols.transpose(0, 2, 1))
+            gw = gw.reshape(self.weight.shape)
         if needs[2]:
             gb = g_mat.reshape(out_channels, -1).sum(axis=1)
         if needs[0]:
