@@ -134,3 +134,53 @@ def test_conv2d_bad_padding_and_stride_say_what_is_wrong(kw, words):
     x, w = minitl.tensor(numpy.zeros((1, 2, 5, 5))), minitl.tensor(numpy.zeros((3, 2, 3, 3)))
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
         conv2d(x, w, **kw)
+
+
+@pytest.mark.parametrize("batch_last", [True, False])
+@pytest.mark.parametrize("name", ["plain", "dilation2_pad2", "groups2", "depthwise", "pointwise"])
+def test_both_pixel_orders_match_torch_and_finite_differences(name, batch_last, monkeypatch, rng):
+    # batch_last_pays picks the columns' pixel order by shape; force each order on every stride-1 variant
+    from minitl.functional import conv
+    monkeypatch.setattr(conv, "batch_last_pays", lambda *args: batch_last)
+    x_shape, w_shape, kw = VARIANTS[name]
+    layer = conv2d(*_tensors(rng, x_shape, w_shape, "float32", "cpu"), **kw)
+    assert layer.grad_fn.batch_last is batch_last
+    x, w, b = _tensors(rng, x_shape, w_shape, "float64", "cpu")
+    assert minitl.gradcheck(lambda x, w, b: conv2d(x, w, b, **kw), [x, w, b])
+    torch = torch_or_skip()
+    arrays = [rng.standard_normal(shape) for shape in (x_shape, w_shape, w_shape[:1])]
+    assert_matches_torch(lambda x, w, b: conv2d(x, w, b, **kw),
+                         lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kw), arrays, "cpu", rng=rng)
+
+
+def test_batch_last_order_is_chosen_where_the_columns_outweigh_the_output():
+    from minitl.functional.conv import batch_last_pays
+    assert batch_last_pays(numpy, 32, (64, 32, 3, 3), (1, 1), True)      # SmallCNN's second conv: 288 rows vs 64
+    assert not batch_last_pays(numpy, 32, (64, 32, 3, 3), (1, 1), False)  # no col2im (inference): no gain
+    assert not batch_last_pays(numpy, 1, (32, 1, 3, 3), (1, 1), True)    # its first: 9 rows of columns vs 32
+    assert not batch_last_pays(numpy, 64, (64, 64, 3, 3), (2, 2), True)  # a stride breaks the contiguous rows
+
+
+@pytest.mark.parametrize("name", ["plain", "stride2_pad1", "groups2", "rect_pairs"])
+def test_columns_built_a_few_images_at_a_time_match_torch(name, monkeypatch, rng):
+    # columns nobody keeps (no weight gradient) are built per chunk of images; a 1-byte budget and a
+    # 1-pixel floor make every image its own chunk, against the whole batch in one product
+    from minitl.functional import conv
+    torch = torch_or_skip()
+    x_shape, w_shape, kw = VARIANTS[name]
+    x_shape = (5,) + x_shape[1:]
+    arrays = [rng.standard_normal(shape).astype(numpy.float32) for shape in (x_shape, w_shape, w_shape[:1])]
+    whole = conv2d(*(minitl.tensor(a) for a in arrays), **kw).numpy()
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv, "CHUNK_MIN_PIXELS", 1)
+    assert conv.images_per_chunk(x_shape, w_shape, (3, 3), 4) == 1
+    x = minitl.tensor(arrays[0], requires_grad=True)  # a frozen weight: the input still gets its gradient
+    y = conv2d(x, minitl.tensor(arrays[1]), minitl.tensor(arrays[2]), **kw)
+    assert y.grad_fn.cols is None
+    numpy.testing.assert_allclose(y.numpy(), whole, rtol=1e-6, atol=1e-5)  # same sums, BLAS may block them apart
+    y.sum().backward()
+    tx = torch.tensor(arrays[0], requires_grad=True)
+    ty = torch.nn.functional.conv2d(tx, torch.tensor(arrays[1]), torch.tensor(arrays[2]), **kw)
+    ty.sum().backward()
+    numpy.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-5)
+    numpy.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-5)

@@ -18,7 +18,8 @@ from .reduce import resolve_dim
 class ReLU(Function):
     # z = max(x, 0) ;  dz/dx = 1 where x > 0
     def forward(self, x):
-        self.positive = x > 0
+        if self.needs_input_grad[0]:  # the mask only serves backward: inference skips a pass over x
+            self.positive = x > 0
         return get_array_module(x).maximum(x, 0)  # not x * (x > 0): -inf * 0 would be nan
 
     def backward(self, grad):

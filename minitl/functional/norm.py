@@ -19,6 +19,18 @@ def _normalized_backward(grad_x_hat, x_hat, inv_std, axes):
                       - x_hat * (grad_x_hat * x_hat).mean(axis=axes, keepdims=True))
 
 
+def _channel_sum(*factors):
+    """Per-channel sum of the product of ``factors`` (arrays of one shape (N, C, *)) over every axis but 1.
+
+    One ``einsum``: the product is summed as it is formed, with no temporary of the input's size
+    (``(a * b).sum(axes)`` writes a * b out first). Shaped (1, C, 1, ...) to broadcast against the input.
+    """
+    ndim = factors[0].ndim
+    letters = "nc" + "hwdefg"[:ndim - 2]
+    total = get_array_module(factors[0]).einsum(",".join([letters] * len(factors)) + "->c", *factors)
+    return total.reshape((1, -1) + (1,) * (ndim - 2))
+
+
 def _centred_moments(x, axes):
     """(mean, x - mean, biased variance) over ``axes``: one centring pass, reused for the variance."""
     mean = x.mean(axis=axes, keepdims=True)
@@ -57,6 +69,10 @@ class _Normalize(Function):
             y = x * self.scale
             y += shift.astype(y.dtype, copy=False)
             return y
+        return self.batch_output(centred, weight, bias)
+
+    def batch_output(self, centred, weight, bias):
+        """y = w x_hat + b from the batch's statistics; keeps what backward needs (here x_hat itself)."""
         centred *= self.inv_std  # in place: the centred copy becomes x_hat
         self.x_hat = centred
         if weight is None:
@@ -66,19 +82,15 @@ class _Normalize(Function):
             y += bias
         return y
 
-    sums = None  # (sum grad, sum grad x_hat) per channel when the input gradient already computed them
-
     def backward(self, grad):
         # y = w x_hat + b ;  dw = sum(grad x_hat), db = sum(grad), dx_hat = grad w
         gx = self.input_grad(grad) if self.needs_input_grad[0] else None
         gw = gb = None
-        if self.needs_input_grad[1] and self.sums is not None:
-            gw = self.sums[1].reshape(-1)
-        elif self.needs_input_grad[1]:
+        if self.needs_input_grad[1]:
             x_hat = self.x_hat if self.from_batch else (self.x - self.mean) * self.inv_std
             gw = (grad * x_hat).sum(axis=self.param_axes)
         if self.needs_input_grad[2]:
-            gb = grad.sum(axis=self.param_axes) if self.sums is None else self.sums[0].reshape(-1)
+            gb = grad.sum(axis=self.param_axes)
         return gx, gw, gb
 
     def input_grad(self, grad):
@@ -99,10 +111,12 @@ class BatchNorm(_Normalize):
         if not self.training:
             shape = self.param_shape
             return self.running_mean.reshape(shape), None, self.running_var.reshape(shape), False
-        # var: biased, divide by the count, as the normalisation does
-        mean, centred, var = _centred_moments(x, self.axes)
+        # mean and biased variance (divide by the count, as the normalisation does), one einsum each
+        count = x.size // x.shape[1]
+        mean = _channel_sum(x) / count
+        centred = x - mean
+        var = _channel_sum(centred, centred) / count
         if self.running_mean is not None:
-            count = x.size // mean.size
             m = self.momentum
             # in place, so the module's buffers see it; the running variance is the unbiased estimate
             self.running_mean *= 1 - m
@@ -112,21 +126,33 @@ class BatchNorm(_Normalize):
             self.running_var += (m * unbiased).astype(self.running_var.dtype, copy=False)
         return mean, centred, var, True
 
-    def input_grad(self, grad):
-        # w is one number per channel, so _normalized_backward's means are the sums dw and db reused:
-        # dx = (w inv_std) * (grad - db / M - x_hat * dw / M)   with M values per channel
+    def batch_output(self, centred, weight, bias):
+        # y = w (x - mean) inv_std + b = (x - mean) * scale + b, scale = w inv_std per channel: one product
+        self.centred = centred  # x_hat = centred * inv_std is never written out; backward folds inv_std in
+        y = centred * (self.inv_std if weight is None else weight * self.inv_std)
+        if bias is not None:
+            y += bias
+        return y
+
+    def backward(self, grad):
+        # dw = sum(grad x_hat) = inv_std sum(grad (x - mean)), db = sum(grad), per channel ;
+        # dx = scale (grad - db / M - x_hat dw / M)   (_normalized_backward with w's per-channel sums, M values each)
         if not self.from_batch:
-            return super().input_grad(grad)
-        xp = get_array_module(grad)
-        count = grad.size // self.inv_std.size
-        scale = self.inv_std if self.weight is None else self.weight * self.inv_std
-        sum_g = grad.sum(axis=self.axes, keepdims=True)
-        sum_g_x_hat = (grad * self.x_hat).sum(axis=self.axes, keepdims=True)
-        self.sums = sum_g, sum_g_x_hat  # backward's dw and db are these same sums
-        dx = self.x_hat * (scale * sum_g_x_hat / count)
-        xp.subtract(grad * scale, dx, out=dx)
-        dx -= scale * sum_g / count
-        return dx
+            return super().backward(grad)
+        needs = self.needs_input_grad
+        sum_g = _channel_sum(grad)
+        sum_g_x_hat = _channel_sum(grad, self.centred) * self.inv_std if needs[0] or needs[1] else None
+        gx = None
+        if needs[0]:
+            count = grad.size // sum_g.size
+            # = scale ((grad - db / M) - (x - mean) (inv_std dw / M)), in place in one new array
+            gx = self.centred * (self.inv_std * sum_g_x_hat / count)
+            get_array_module(grad).subtract(grad, gx, out=gx)
+            gx -= sum_g / count
+            gx *= self.inv_std if self.weight is None else self.weight * self.inv_std
+        gw = sum_g_x_hat.reshape(-1) if needs[1] else None
+        gb = sum_g.reshape(-1) if needs[2] else None
+        return gx, gw, gb
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):

@@ -42,9 +42,17 @@ class MaxPool2d(Function):
         padded = pad_hw(x, self.padding, lowest)
         out_hw = tuple(output_size(n, k, s, p) for n, k, s, p in zip(x.shape[2:], self.kernel, self.stride,
                                                                        self.padding))
-        # tap t = i*kw + j: the (N, C, OH, OW) strided view of the pixel each window holds at (i, j)
-        taps = [padded[window_tap(t // kw, t % kw, out_hw, self.stride, no_dilation)] for t in range(kh * kw)]
         want_grad = self.needs_input_grad[0]
+        if want_grad and self.kernel == self.stride and self.padding == (0, 0):
+            # the windows tile the image: one copy gathers tap t = i*kw + j of every window into its own
+            # contiguous (N, C, OH, OW) block, so the four passes a tap below run on contiguous data (on
+            # strided taps, every kw-th value, they cost ~1.5x the copy and the contiguous passes together;
+            # without a gradient, one maximum a tap, the copy does not pay)
+            (n, c), (oh, ow) = x.shape[:2], out_hw
+            tiles = x[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw)
+            taps = xp.ascontiguousarray(tiles.transpose(3, 5, 0, 1, 2, 4)).reshape(kh * kw, n, c, oh, ow)
+        else:  # tap t = i*kw + j: the (N, C, OH, OW) strided view of the pixel each window holds at (i, j)
+            taps = [padded[window_tap(t // kw, t % kw, out_hw, self.stride, no_dilation)] for t in range(kh * kw)]
         best = taps[0]
         if want_grad:  # flat index of the first maximum of each window (int8: kernels up to 11x11)
             self.winner = xp.zeros(best.shape, dtype=xp.int8 if kh * kw <= 127 else xp.int32)
@@ -66,8 +74,9 @@ class MaxPool2d(Function):
             return col2im(tap_grad, grad, self.x_shape, self.x_dtype, self.kernel, self.stride, self.padding,
                           (1, 1))
         # kernel == stride: the windows tile the image, so each input pixel is written once, by its own tap
-        # (zeros first: pixels past the last whole window, when kh does not divide H, get no gradient)
-        gx = xp.zeros(self.x_shape, dtype=self.x_dtype)
+        # (zeros first only where pixels past the last whole window, when kh does not divide H, get no gradient)
+        tiled = (kh * grad.shape[2], kw * grad.shape[3]) == tuple(self.x_shape[2:])
+        gx = (xp.empty if tiled else xp.zeros)(self.x_shape, dtype=self.x_dtype)
         for tap in range(kh * kw):
             i, j = divmod(tap, kw)
             xp.multiply(grad, self.winner == tap, out=gx[window_tap(i, j, grad.shape[2:], self.stride, (1, 1))])
@@ -110,11 +119,18 @@ class AdaptiveAvgPool2d(Function):
     def forward(self, x):
         xp = get_array_module(x)
         (oh, ow), (h, w) = self.output_size, x.shape[2:]
+        self.x_shape = x.shape
+        if (oh, ow) == (1, 1):  # global pooling: A_h, A_w are rows of 1/H, 1/W, so Y is the plane's mean
+            return x.mean(axis=(2, 3), keepdims=True)  # one reduction, not 2 * N * C tiny products
         self.rows = _averaging_matrix(xp, h, oh, x.dtype)  # (OH, H)
         self.cols = _averaging_matrix(xp, w, ow, x.dtype)  # (OW, W)
         return self.rows @ x @ self.cols.T
 
     def backward(self, grad):
+        if self.output_size == (1, 1):  # dX = grad / (H W) at every pixel of the plane
+            gx = get_array_module(grad).empty(self.x_shape, dtype=grad.dtype)
+            gx[...] = grad / (self.x_shape[2] * self.x_shape[3])
+            return gx
         return self.rows.T @ grad @ self.cols
 
 
