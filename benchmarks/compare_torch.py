@@ -131,10 +131,12 @@ def run(spec, n, repeat, seeds, task, protocol, source_head, measure_forgetting)
         cache_seconds, began = time.perf_counter() - began, time.perf_counter()
         targets = torch.from_numpy(labels.astype(numpy.int64))
         data = ((features[torch.from_numpy(idx)], targets[torch.from_numpy(idx)]) for idx in plan)
-        train_steps(model.head, sgd([{"params": model.head.parameters(), "lr": lr}], protocol), data, len(plan), schedule)
+        head_optimizer = sgd([{"params": model.head.parameters(), "lr": lr}], protocol)
+        train_steps(model.head, head_optimizer, data, len(plan), schedule)
     elif spec.name in ("scratch", "ft"):
         scale = 1.0 if spec.name == "scratch" else float(spec.option("backbone_lr_scale", 0.1))
-        groups = [{"params": model.backbone.parameters(), "lr": lr * scale}, {"params": model.head.parameters(), "lr": lr}]
+        groups = [{"params": model.backbone.parameters(), "lr": lr * scale},
+                  {"params": model.head.parameters(), "lr": lr}]
         optimizer = sgd(groups, protocol)
         model.train()
         train_steps(model, optimizer, batches(subset, plan), len(plan), schedule)
