@@ -149,8 +149,9 @@ def _minitl_op_case(case, device):
 
 # ----------------------------------------------------------------------------------------------- PyTorch
 def _torch_model(case, classes):
-    import torch_twins  # noqa: PLC0415 - tests/torch_twins.py, the PyTorch twins of minitl's models
     from torch import nn  # noqa: PLC0415
+
+    import torch_twins  # noqa: PLC0415 - tests/torch_twins.py, the PyTorch twins of minitl's models
     if case.startswith("mlp"):
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
                              nn.Linear(256, classes))
