@@ -210,9 +210,10 @@ def table(records, minitl_runs=None):
     return text_table(header, rows, footer)
 
 
-def protocol_case(quick=True):
+def protocol_case(quick=True, env=None):
     """Benchmark case 8 (benchmarks/run.py): ``minitl compare --quick`` then this twin on its JSON, each in
-    its own process; returns the twin's side-by-side table with the wall-time ratio."""
+    its own process (with ``env``: run.py's, the BLAS variables unset); returns the twin's side-by-side
+    table with the wall-time ratio."""
     import subprocess  # noqa: PLC0415
     import tempfile  # noqa: PLC0415
 
@@ -220,9 +221,9 @@ def protocol_case(quick=True):
     with tempfile.TemporaryDirectory() as folder:
         flags = ["--quick"] if quick else []
         subprocess.run([sys.executable, "-m", "minitl", "compare", *flags, "--quiet", "--out", folder], cwd=root,
-                       check=True, capture_output=True)
+                       check=True, capture_output=True, env=env)
         twin = subprocess.run([sys.executable, __file__, "--minitl", str(Path(folder) / "compare.json")], cwd=root,
-                              check=True, capture_output=True, text=True)
+                              check=True, capture_output=True, text=True, env=env)
     return twin.stdout.strip()
 
 

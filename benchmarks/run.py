@@ -237,8 +237,9 @@ def main(argv=None):
               "no --quick)")
     elif compare_case_available() and "torch" in frameworks:
         import compare_torch  # noqa: PLC0415 - benchmarks/compare_torch.py, the protocol's PyTorch twin
-        print("8. minitl compare --quick protocol vs its PyTorch twin (each in its own process):")
-        print(compare_torch.protocol_case(), flush=True)
+        print(f"8. minitl compare --quick protocol vs its PyTorch twin (each in its own process, "
+              f"{args.threads} threads, {' and '.join(BLAS_VARIABLES)} unset):")
+        print(compare_torch.protocol_case(env=_environment(True, args.threads)), flush=True)
     elif compare_case_available():
         print("8. minitl compare --quick protocol vs its PyTorch twin: not run, PyTorch is not installed")
     else:
