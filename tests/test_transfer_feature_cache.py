@@ -63,6 +63,18 @@ def test_invalidated_when_a_frozen_weight_changes():
     assert not numpy.allclose(cache.features_dataset().features, old)
 
 
+def test_the_fingerprint_is_checked_once_an_epoch(monkeypatch):
+    """fit asks the loader's length and iterates it each epoch; only the iteration checks the fingerprint
+    (hashing the frozen weights and the data is the cost of a tiny epoch, as in compare's n = 1 cells)."""
+    checks = []
+    original = FeatureCache.compute_fingerprint
+    monkeypatch.setattr(FeatureCache, "compute_fingerprint",
+                        lambda self, cut: checks.append(cut) or original(self, cut))
+    _, _, cache = run(True, ("fe", {}), epochs=3)
+    assert cache.builds == 1
+    assert len(checks) == 1 + 3  # the build's own fingerprint, then one check per epoch
+
+
 def test_invalidated_when_a_block_is_unfrozen():
     minitl.manual_seed(0)
     model = transfer.get_strategy("gradual").apply(SmallCNN(num_classes=5))

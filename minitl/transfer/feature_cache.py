@@ -110,15 +110,14 @@ class CachedLoader:
     def __init__(self, cache, **options):
         self.cache, self.options = cache, options
 
-    def _loader(self):
-        return DataLoader(self.cache.features_dataset(), **self.options)
+    def _loader(self, check):
+        return DataLoader(self.cache.features_dataset(check=check), **self.options)
 
-    def __len__(self):
-        return len(self._loader())
+    def __len__(self):  # the number of batches: no fingerprint needed (fit asks every epoch)
+        return len(self._loader(check=False))
 
     def __iter__(self):
-        self.cache.refresh()
-        loader = self._loader()
+        loader = self._loader(check=True)  # the one fingerprint check of the epoch
         if self.generator is not None:
             loader.generator = self.generator
         yield from loader
@@ -240,8 +239,10 @@ class FeatureCache:
                 "the cache, or freeze whole blocks")
 
     # ----- what training uses -----
-    def features_dataset(self):
-        self.refresh()
+    def features_dataset(self, check=True):
+        """The cached features as a Dataset; ``check`` first rebuilds them if the fingerprint changed."""
+        if check or self._features is None:
+            self.refresh()
         return self._features
 
     def loader(self, batch_size=64, shuffle=False, seed=None, drop_last=False):
