@@ -83,7 +83,7 @@ def is_cupy_array(x) -> bool:
 def get_array_module(*arrays):
     """``cupy`` if any argument is a CuPy array, else ``numpy``. Scalars and lists count as NumPy."""
     for a in arrays:
-        if is_cupy_array(a):
+        if type(a) is not numpy.ndarray and is_cupy_array(a):  # a plain NumPy array answers at once
             return _load_cupy()
     return numpy
 

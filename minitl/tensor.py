@@ -259,9 +259,7 @@ def as_tensor(value, like=None) -> Tensor:
         dtype = array.dtype
         if isinstance(value, float) and dtype.kind not in "fc":
             dtype = numpy.dtype(DEFAULT_FLOAT)
-        # NumPy's asarray for NumPy data, CuPy's for CuPy data (the array's own module)
-        xp = numpy if type(array) is numpy.ndarray else backend.get_array_module(array)
-        return Tensor._wrap(xp.asarray(value, dtype=dtype))
+        return Tensor._wrap(backend.get_array_module(array).asarray(value, dtype=dtype))
     device = like.device if like is not None else None
     floating_like = like is not None and like.dtype.kind == "f"
     if hasattr(value, "dtype") and not (value.dtype.kind == "f" and floating_like):
