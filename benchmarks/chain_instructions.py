@@ -3,7 +3,7 @@
     python benchmarks/chain_instructions.py [--root CHECKOUT ...]
 
 Times on a shared machine swing by 30% and more; an instruction count does not. Each checkout runs
-the chain of 1,000 tiny ops (forward + backward, shape (8,)) once and six times under
+``cases._chain`` (run.py's case 6: 1,000 tiny ops on shape (8,), forward + backward) once and six times under
 ``valgrind --tool=callgrind``; the difference, over 5 chains of 1,000 ops, is what one op costs
 with Python's start-up and minitl's import cancelled out. Compare two checkouts (an older commit in
 a ``git worktree``) to see what a change to ``Function.apply`` or ``run_backward`` saved.
@@ -18,16 +18,14 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CHAIN = """
-import sys, numpy, minitl
-x = minitl.tensor(numpy.ones(8, numpy.float32), requires_grad=True)
+# case 6 exactly as run.py times it (cases._chain, from this folder), on the checkout's minitl
+CHAIN = f"""
+import sys
+sys.path.insert(0, {HERE!r})
+import numpy, minitl, cases
+chain = cases._chain(minitl.tensor(numpy.ones(8, numpy.float32), requires_grad=True))
 for _ in range(int(sys.argv[1])):
-    x.grad = None
-    y = x
-    for _ in range(500):
-        y = y * 1.0001
-        y = y + 0.5
-    y.sum().backward()
+    chain()
 """
 
 
