@@ -83,7 +83,7 @@ def _inspect_manifest_entry(path, out):
 
 def _pretrain(args, out):
     record = pretrain_split(args.split, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                      steps=args.steps, subset=args.subset, where=args.out, verbose=True)
+                            steps=args.steps, subset=args.subset, where=args.out, verbose=True)
     out.write(f"wrote {record['file']}: source test accuracy {record['source_test_accuracy']:.2%}, "
               f"{record['size_bytes']:,} bytes, sha256 {record['sha256'][:16]}...\n")
     return 0

@@ -83,7 +83,6 @@ class ImageFolder(Dataset):
     """
 
     def __init__(self, root, transform=None, grayscale=None, size=None, on_error: str = "raise"):
-
         if on_error not in ("raise", "skip"):
             raise ImageFolderError(f"ImageFolder: on_error must be 'raise' or 'skip', got {on_error!r}.")
         self.root = Path(root).expanduser()

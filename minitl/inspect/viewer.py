@@ -72,7 +72,6 @@ def _activation_summary(array):
 
 def _settings(model, x, y, optimizer, seed, loss_fn):
     group = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
-
     return {
         "seed": seed, "model": type(model).__name__, "model_config": getattr(model, "config", None),
         "training_mode": bool(model.training), "optimizer": type(optimizer).__name__,

@@ -5,9 +5,9 @@ count, how many of those are trainable, whether it is frozen, and its effective 
 Frozen parameters count as non-trainable (effect 5 of ``frozen``, see ``nn/module.py``): the
 totals say how much of the model the optimizer will actually move.
 
-``summarize(model, input_shape)`` works on any Module; a reference model also has it as a method,
-``model.summary(input_shape)`` (Keras' spelling, ``models/base.py``). The table reads the tree; the
-tree knows nothing of the table, so ``module.py`` does not import this file.
+``summarize(model, input_shape)`` works on any Module, and ``Module.summary(input_shape)`` (Keras'
+spelling) calls it. This file reads the tree through ``tree.py``, not ``module.py``, so ``module.py``
+imports it one way.
 """
 import numpy
 
