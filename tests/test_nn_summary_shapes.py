@@ -3,6 +3,7 @@ import io
 
 import pytest
 
+from minitl import nn
 from minitl.cli import main
 from minitl.models import MLP, SmallCNN
 from minitl.nn.summary import batched_input_shape
@@ -15,6 +16,13 @@ def test_summary_accepts_shapes_with_and_without_the_batch_axis():
     assert [r["output_shape"] for r in without.rows] == [r["output_shape"] for r in with_batch.rows]
     assert without.rows[-1]["output_shape"] == (1, 5)
     assert model.summary((8, 1, 28, 28), print_table=False).rows[-1]["output_shape"] == (8, 5)
+
+
+def test_summary_is_a_method_of_every_module_not_only_the_reference_models():
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    report = model.summary((4,), print_table=False)
+    assert report.rows[-1]["output_shape"] == (1, 2)
+    assert sum(r["params"] for r in report.rows) == 4 * 3 + 3 + 3 * 2 + 2
 
 
 def test_batched_input_shape_rules():
