@@ -36,13 +36,14 @@ def test_step_report_matches_direct_computation(rng):
         assert row["grad_norm"] == pytest.approx(numpy.linalg.norm(p.grad.numpy().astype(numpy.float64)), rel=1e-5)
         # plain SGD: the update is -lr * grad, and it is what moved the weight, up to the float32 rounding
         # of w0 + update (half an ulp of each weight; it matters for a conv bias whose gradient is ~0)
-        rounding = numpy.linalg.norm(numpy.spacing(numpy.abs(reference[name]))) / 2
+        # (a Python float: pytest 9 refuses a NumPy float32 as a tolerance)
+        rounding = float(numpy.linalg.norm(numpy.spacing(numpy.abs(reference[name])))) / 2
         assert row["update_norm"] == pytest.approx(numpy.linalg.norm(w - w0), rel=1e-3, abs=rounding)
         assert row["update_norm"] == pytest.approx(lr * row["grad_norm"], rel=1e-5)
         assert row["update_ratio"] == pytest.approx(row["update_norm"] / numpy.linalg.norm(w), rel=1e-6)
         if numpy.linalg.norm(w0):
             assert row["drift"] == pytest.approx(numpy.linalg.norm(w - w0) / numpy.linalg.norm(w0), rel=1e-3,
-                                                 abs=rounding / numpy.linalg.norm(w0))
+                                                 abs=rounding / float(numpy.linalg.norm(w0)))
     text = str(report)
     assert "backbone.block1.0.weight  yes" in text and "not computed" in text
     assert "14 parameters, 8 frozen" in text
