@@ -1,23 +1,37 @@
-"""Shared fixtures: the ``device`` fixture runs a test on NumPy and, when CuPy and a GPU answer, on CuPy."""
+"""Shared fixtures: the ``device`` fixture runs a test on NumPy, on the strict CuPy stand-in and, where CuPy
+and a GPU answer, on CuPy.
+
+The devices are collected from what exists: on a machine without a GPU no CUDA item is collected at all
+(rather than collected and skipped), and one line after collection says so and why.
+"""
 import numpy
 import pytest
 
 import minitl
 from minitl import backend
 
-DEVICES = ["cpu"] + (["cuda"] if backend.is_gpu_available() else [])
+
+def _cuda_missing_reason():
+    """None where CuPy and a GPU answer, else minitl's own explanation (what is missing, what to install)."""
+    try:
+        backend.require_gpu()
+    except backend.DeviceError as exc:
+        return str(exc)
+    return None
 
 
-@pytest.fixture(params=["cpu", "cuda", "standin"])
+CUDA_MISSING = _cuda_missing_reason()
+DEVICES = ["cpu"] + (["cuda"] if CUDA_MISSING is None else [])
+
+
+@pytest.fixture(params=DEVICES + ["standin"])
 def device(request, monkeypatch):
-    """'cpu' always; 'cuda' only where CuPy and a GPU are present (skipped otherwise); 'standin': the GPU
-    path on the strict CuPy stand-in (tests/standin_cupy.py), in the modules listed in STANDIN_MODULES.
+    """'cpu' always; 'cuda' only where CuPy and a GPU are present (not collected otherwise); 'standin': the
+    GPU path on the strict CuPy stand-in (tests/standin_cupy.py), in the modules listed in STANDIN_MODULES.
 
     The test sees ``"cuda"`` for the stand-in too; the default device stays the CPU, as for 'cuda', so a
     tensor made without ``device=`` next to a device tensor is the mix-up it would be on a GPU.
     """
-    if request.param == "cuda" and not backend.is_gpu_available():
-        pytest.skip("CuPy with a CUDA GPU is not available")
     if request.param == "standin":
         return use_standin(monkeypatch)
     return request.param
@@ -32,18 +46,35 @@ STANDIN_MODULES = ("test_autograd", "test_tensor", "test_functional_", "test_nn_
 
 
 def pytest_collection_modifyitems(config, items):
-    """Drop the `standin` case outside STANDIN_MODULES (deselected, not skipped: no noise in the summary)."""
-    keep, dropped = [], []
+    """Drop the `standin` case outside STANDIN_MODULES (deselected, not skipped: no noise in the summary), and
+    without a GPU the tests that need a real one (the ``cuda`` fixture): not collected, counted for the line
+    printed after collection."""
+    keep, dropped, not_collected = [], [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         is_standin = callspec is not None and callspec.params.get("device") == "standin"
         if is_standin and not item.module.__name__.startswith(STANDIN_MODULES):
             dropped.append(item)
+        elif CUDA_MISSING is not None and "cuda" in getattr(item, "fixturenames", ()):
+            not_collected.append(item)
         else:
             keep.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = keep
+    items[:] = keep
+    # each `device` test would have had one CUDA item beside its CPU one
+    config._minitl_cuda_not_collected = len(not_collected) + sum(
+        1 for item in keep if getattr(item, "callspec", None) and item.callspec.params.get("device") == "cpu")
+
+
+def pytest_report_collectionfinish(config, start_path, items):
+    """One line: whether the CUDA half of the suite was collected, and if not, why."""
+    if CUDA_MISSING is None:
+        return "devices: cpu, cuda (CuPy on a GPU), standin (the strict CuPy stand-in)"
+    count = getattr(config, "_minitl_cuda_not_collected", 0)
+    items = f"{count} item" + ("" if count == 1 else "s")
+    return ("devices: cpu, standin (the strict CuPy stand-in); "
+            f"the CUDA half ({items}) was not collected: {CUDA_MISSING}")
 
 
 def use_standin(monkeypatch):
@@ -76,9 +107,8 @@ def rng():
 
 @pytest.fixture
 def cuda():
-    """For tests about moving between devices: skipped unless CuPy and a GPU are present."""
-    if not backend.is_gpu_available():
-        pytest.skip("CuPy with a CUDA GPU is not available")
+    """For tests about moving between devices on a real GPU: such a test is collected only where CuPy and a GPU
+    answer (``pytest_collection_modifyitems``)."""
     return "cuda"
 
 
