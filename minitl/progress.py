@@ -11,7 +11,9 @@ Which bar you get is decided once per run by ``progress_mode(verbose, stream)``:
   hundreds of redrawn lines. The live bar is ``tqdm`` when it is installed, else the plain bar.
 * ``verbose=True``: always show progress. On a terminal it is the live bar; elsewhere the plain bar
   writes one finished line per epoch (no ``\\r`` redraws), so a student's log file still shows
-  every epoch's loss, accuracy and time.
+  every epoch's loss, accuracy and time. A bar over long units of work (``minitl compare``'s runs,
+  ``every_update=True``) writes one line per finished unit instead, so a log or a notebook shows the
+  job moving long before it ends.
 
 The plain bar redraws at most ten times a second: drawing is cheap, but not free when a step takes
 a millisecond. Used by: ``train/loop.py``, ``data/download.py``; tqdm, when importable.
@@ -59,8 +61,9 @@ def count_megabytes(done, total) -> str:
 class PlainBar:
     """One line: description, ``[####----]``, done/total (or ``counter``'s text), metrics, seconds."""
 
-    def __init__(self, total, description, stream=None, live=True, counter=count_steps):
+    def __init__(self, total, description, stream=None, live=True, counter=count_steps, every_update=False):
         self.total, self.description, self.live, self.counter = total, description, live, counter
+        self.every_update = every_update and not live
         self.stream = stream or sys.stderr
         self.start = time.perf_counter()
         self.done, self.metrics = 0, {}
@@ -80,6 +83,10 @@ class PlainBar:
         self.done = done
         if metrics is not None:
             self.metrics = dict(metrics)
+        if self.every_update:
+            self.stream.write(self.text() + "\n")
+            self.stream.flush()
+            return
         now = time.perf_counter()
         if self.live and now - self._last_draw >= REDRAW_SECONDS:
             self._last_draw = now
@@ -91,6 +98,8 @@ class PlainBar:
     def close(self, metrics=None):
         if metrics is not None:
             self.metrics.update(metrics)
+        if self.every_update and metrics is None:
+            return  # the last update already wrote the finished line
         text = self.text()
         if self.live:  # back to the line's start; spaces cover what is left of a longer live line
             text = "\r" + text.ljust(self._drawn)
@@ -132,11 +141,13 @@ class SilentBar:
         pass
 
 
-def make_bar(mode, total, description, stream=None, unit="step"):
-    """A bar in the given ``progress_mode``; ``unit="B"`` counts bytes (shown as MB)."""
+def make_bar(mode, total, description, stream=None, unit="step", every_update=False):
+    """A bar in the given ``progress_mode``; ``unit="B"`` counts bytes (shown as MB). ``every_update``: in
+    "lines" mode, one line per ``update`` (for a few long units of work) instead of one at the end."""
     if mode == "tqdm":
         return TqdmBar(total, description, stream, unit)
     if mode in ("live", "lines"):
         counter = count_megabytes if unit == "B" else count_steps
-        return PlainBar(total, description, stream, live=(mode == "live"), counter=counter)
+        return PlainBar(total, description, stream, live=(mode == "live"), counter=counter,
+                        every_update=every_update)
     return SilentBar()

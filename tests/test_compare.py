@@ -1,5 +1,6 @@
 """``minitl compare`` end to end on the bundled data: the JSON fields, the PNGs, the printed tables,
 and verdicts that follow the numbers of the run itself (a short protocol keeps the test fast)."""
+import io
 import json
 import os
 
@@ -16,6 +17,7 @@ from minitl.compare.run import run_one
 from minitl.compare.verdicts import verdicts
 from minitl.transfer.pretrain import pretrain
 
+pytestmark = pytest.mark.slow  # the comparison grid trains every strategy: the integration part of the suite
 SHORT = Protocol(min_steps=12, min_epochs=2)
 GRID = (*DEFAULT_STRATEGIES, "lp-ft")
 
@@ -46,8 +48,28 @@ def small_task():
 
 
 @pytest.fixture(scope="module")
-def result(weights_folder):
-    return compare(strategies=GRID, n="1,2", seeds=2, protocol=SHORT, verbose=False, task=small_task())
+def result_and_log(weights_folder):
+    """The run, with its progress written to a stream that is not a terminal (a log file, a notebook)."""
+    log = io.StringIO()
+    result = compare(strategies=GRID, n="1,2", seeds=2, protocol=SHORT, verbose=True, stream=log,
+                     task=small_task())
+    return result, log.getvalue()
+
+
+@pytest.fixture(scope="module")
+def result(result_and_log):
+    return result_and_log[0]
+
+
+def test_progress_is_one_line_per_finished_run_when_output_is_not_a_terminal(result_and_log):
+    result, log = result_and_log
+    lines = log.splitlines()
+    runs = result["runs"]
+    assert len(lines) == len(runs) and "\r" not in log
+    for done, (line, run) in enumerate(zip(lines, runs), start=1):
+        assert f"] {done}/{len(runs)} " in line
+        assert f"{run['strategy']} n={run['n']} seed {run['seed']}" in line
+        assert f"acc {100 * run['target_accuracy']:.1f}%" in line
 
 
 def test_json_has_one_record_per_strategy_n_seed_with_the_fields(result, tmp_path):

@@ -48,7 +48,7 @@ def compare(strategies=DEFAULT_STRATEGIES, n=DEFAULT_N, seeds=DEFAULT_SEEDS, spl
     pretrained = backbone_state(task.pretrained_model())
     shared = {}  # FLOP counts and the test set's frozen features, reused across runs
     total = len(specs) * len(sizes) * repeats
-    bar = make_bar(progress_mode(verbose, stream), total, "compare", stream, unit="run")
+    bar = make_bar(progress_mode(verbose, stream), total, "compare", stream, unit="run", every_update=True)
     runs = []
     try:
         for repeat in range(repeats):
@@ -56,10 +56,12 @@ def compare(strategies=DEFAULT_STRATEGIES, n=DEFAULT_N, seeds=DEFAULT_SEEDS, spl
             for size in sizes:
                 for spec in specs:
                     measure = forgetting_at == "all" or size == sizes[-1]
-                    runs.append(run_one(spec, size, repeat, seed_set, task, protocol, forgetting=measure,
-                                        source_head=source_head, pretrained=pretrained, shared=shared,
-                                        device=device))
-                    bar.update(len(runs), {"last": f"{spec.label} n={size}"})
+                    run = run_one(spec, size, repeat, seed_set, task, protocol, forgetting=measure,
+                                  source_head=source_head, pretrained=pretrained, shared=shared, device=device)
+                    runs.append(run)
+                    bar.update(len(runs), {"last": f"{spec.label} n={size} seed {repeat}",
+                                           "acc": f"{100 * run['target_accuracy']:.1f}%",
+                                           "train": f"{run['train_seconds']:.1f}s"})
     finally:
         bar.close()
     settings = {"strategies": [spec.as_dict() for spec in specs], "n": list(sizes), "seeds": repeats,
