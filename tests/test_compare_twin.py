@@ -14,7 +14,12 @@ from minitl.compare import Protocol, load_task, run_seeds  # noqa: E402
 from minitl.compare.grid import TOO_HIGH, parse_strategy  # noqa: E402
 from minitl.compare.run import run_one  # noqa: E402
 
+pytestmark = pytest.mark.slow  # each case trains in both engines
 SHORT = Protocol(min_steps=15, min_epochs=2)
+# The lr-0.5 run is chaotic: the BLAS kernel a CPU gets (AVX-512 or AVX2) rounds a product differently, and
+# 15 steps at that rate amplify the difference. Its source accuracy after BatchNorm re-estimation differed
+# by 11 images on an AVX2 machine (under 5 on an AVX-512 one); every other number stays within 5 images.
+SOURCE_TOLERANCE = {TOO_HIGH: 15 / 1500}
 
 
 @pytest.mark.parametrize("label", ["scratch", "fe", "ft", TOO_HIGH, "lp-ft"])
@@ -28,4 +33,5 @@ def test_minitl_and_pytorch_agree_run_by_run(label):
     assert abs(ours["target_accuracy"] - theirs["target_accuracy"]) <= 5 / 1500
     if ours["source_accuracy"] is not None:
         for kind in ("raw", "recalibrated"):
-            assert abs(ours["source_accuracy"][kind] - theirs["source_accuracy"][kind]) <= 5 / 1500
+            tolerance = SOURCE_TOLERANCE.get(label, 5 / 1500)
+            assert abs(ours["source_accuracy"][kind] - theirs["source_accuracy"][kind]) <= tolerance
