@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each demo is a fresh interpreter that trains: the integration part of the suite
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMOS = sorted((ROOT / "demos").glob("[0-9][0-9]_*.py"))
 
@@ -51,3 +53,9 @@ def test_demo_runs_in_smoke_mode(name, tmp_path):
         assert (tmp_path / "out" / file).is_file(), f"{name} did not write {file}"
     if name == "10_gpu.py":
         assert "no GPU here" in done.stdout or "cuda:" in done.stdout
+    if name == "12_lora.py":
+        rows = {line.split("  ")[0]: line for line in done.stdout.splitlines()}
+        for setup in ("frozen backbone", "LoRA r=4", "adapters r=8", "visual prompt p=2", "full fine-tune"):
+            assert setup in rows, done.stdout
+        assert "100.00%" in rows["full fine-tune"] and "645" in rows["frozen backbone"]
+        assert "853" in rows["visual prompt p=2"]  # 208 border values + the 645 of the head
