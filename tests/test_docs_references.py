@@ -30,3 +30,33 @@ def test_every_referenced_py_or_md_file_exists():
             if not found:
                 missing.append(f"{document.relative_to(ROOT)}: {ref}")
     assert not missing, "references to files that do not exist:\n" + "\n".join(missing)
+
+
+def _readme_block_after(heading_words):
+    """The first ```bash block after the README line that contains ``heading_words``."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(heading_words)
+    block = text[text.index("```bash\n", start) + len("```bash\n"):]
+    return block[:block.index("```")].splitlines()
+
+
+def test_ci_installs_and_runs_exactly_what_the_readme_says():
+    venv, install, test = _readme_block_after("Run the tests in a fresh virtual environment")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert venv.startswith("python3 -m venv ")
+    assert "python3 -m venv \"$scratch/venv\"" in ci  # its own fresh environment, in a temporary folder
+    assert install in ci and test in ci
+    assert ci.index(install) < ci.index(test)
+    assert "-c requirements/test.txt" in install and (ROOT / "requirements" / "test.txt").is_file()
+
+
+def test_the_lock_pins_every_test_tool_and_leaves_minitls_own_dependencies_to_their_ranges():
+    pins = {}
+    for line in (ROOT / "requirements" / "test.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"requirements/test.txt: {line!r} is not an exact pin"
+            pins[name.lower().replace("_", "-")] = version
+    for tool in ("pytest", "hypothesis", "torch", "keras", "selenium", "ruff", "h5py", "onnx", "safetensors"):
+        assert tool in pins, f"requirements/test.txt does not pin {tool}"
+    assert "numpy" not in pins and "pillow" not in pins
