@@ -86,6 +86,22 @@ def use_standin(monkeypatch):
     return "cuda"
 
 
+@pytest.fixture(params=["standin", "cuda"])
+def kernel_device(request, monkeypatch):
+    """The array module whose custom CUDA kernels run: the stand-in (their bodies compiled as C) and, where a GPU
+    answers, real CuPy; skipped where neither can run them (no C compiler, no GPU)."""
+    if request.param == "cuda":
+        if not backend.is_gpu_available():
+            pytest.skip("CuPy with a CUDA GPU is not available")
+        xp = backend.require_gpu()
+    else:
+        use_standin(monkeypatch)
+        xp = backend._standin
+    if not backend.has_cuda_kernels(xp):
+        pytest.skip("no C compiler for the stand-in's kernels")
+    return xp
+
+
 @pytest.fixture
 def standin(monkeypatch):
     """The stand-in module itself, active for this test (its COUNTS reset)."""

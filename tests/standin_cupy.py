@@ -10,7 +10,8 @@ CuPy exactly where the difference bites, and runs everything else on NumPy:
   raises ``TypeError`` as CuPy does; Python and NumPy *scalars* are fine, as on CuPy;
 - ``float``/``int``/``bool`` work on 0-d arrays only (a sync on CuPy); reductions return 0-d arrays,
   never NumPy scalars;
-- iteration yields device sub-arrays, as CuPy's does;
+- iteration yields device sub-arrays, as CuPy's does; there is no ``__index__`` (CuPy has none: ``range(n)``
+  or ``list[i]`` with a 0-d device array raises ``TypeError``);
 - ``.get()``, ``asnumpy``, ``.item()``, ``.tolist()``, ``float()`` and printing count one device->host
   copy each in ``COUNTS.device_to_host``; ``asarray`` of host data counts a host->device copy.
 
@@ -118,9 +119,6 @@ class ndarray:  # noqa: N801 - CuPy's name
             raise ValueError("The truth value of an array with more than one element is ambiguous.")
         COUNTS.device_to_host += 1
         return bool(self._a)
-
-    def __index__(self):
-        return self._scalar("int")
 
     def __repr__(self):
         COUNTS.device_to_host += 1
@@ -417,7 +415,13 @@ class _Stream:
 from standin_kernels import ElementwiseKernel  # noqa: E402, F401 - part of this module's CuPy names
 
 _STREAM = _Stream()
+# cuda.runtime: the questions minitl.cuda and benchmarks/gpu_check.sh ask (one pretend GPU, CUDA 12.9)
+runtime = types.SimpleNamespace(getDeviceCount=lambda: 1, getDevice=lambda: 0,
+                                getDeviceProperties=lambda device: {"name": b"CuPy stand-in (no GPU)",
+                                                                    "major": 8, "minor": 0},
+                                runtimeGetVersion=lambda: 12090, driverGetVersion=lambda: 12090)
 cuda = types.SimpleNamespace(get_current_stream=lambda: _STREAM, Event=_Event, Stream=_Stream,
-                             is_available=lambda: True)
+                             is_available=lambda: True, runtime=runtime)
+__version__ = "14.2.0"  # the CuPy release whose behaviour this stand-in copies
 
 _module = sys.modules[__name__]
