@@ -52,7 +52,7 @@ class _ElementwiseKernel:
                 args.append(f"{c} {name}")
         source = ("#include <stdbool.h>\ntypedef " + c_type + " T;\n" + "\n".join(defines)
                   + f"\nvoid run({', '.join(args)}) {{\n  for (long long i = 0; i < _size; ++i) {{\n"
-                  + self.operation + "\n  }\n}\n")
+                  + self.operation + ";\n  }\n}\n")  # ";": CuPy ends the body so too
         digest = hashlib.sha256((source + " ".join(_FLAGS)).encode()).hexdigest()[:16]
         folder = os.path.join(tempfile.gettempdir(), f"standin_cupy_{os.getuid()}")
         os.makedirs(folder, exist_ok=True)
