@@ -224,13 +224,14 @@ _deterministic = False
 def use_deterministic_algorithms(mode: bool) -> None:
     """Make every op give bit-identical results run to run on the GPU too (as ``torch.use_deterministic_algorithms``).
 
-    On NumPy everything is deterministic already. On CuPy the one non-deterministic op minitl uses is
+    On NumPy everything is deterministic already. On CuPy two kinds of op minitl uses are not:
     ``scatter_add`` (``cupyx.scatter_add``: float atomic adds land in a different order each run), behind
-    the gradient of indexing (``x[idx]``) and anything else that adds into repeated indices. With
-    ``mode=True`` it runs on the host instead (``numpy.add.at``: one copy there and back, and a sync: slow).
+    the gradient of indexing (``x[idx]``) and anything else that adds into repeated indices; and running
+    sums and products (``cumulative``: ``cumsum`` and its gradient, ``prod``'s gradient), which CuPy may run
+    through CUB's scan, whose rounding is not fixed run to run. With ``mode=True`` both run on the host
+    instead (NumPy, in index order: one copy there and back, and a sync: slow).
     Convolution and max-pool backward need no switch: on the GPU they are gather kernels, deterministic
     by design (conv_cuda.py, pool_cuda.py); cuBLAS products and CUB sums give the same bits on the same GPU and shapes.
-    minitl uses no ``cumsum`` (non-deterministic on CuPy too).
     """
     global _deterministic
     _deterministic = bool(mode)
@@ -258,6 +259,20 @@ def scatter_add(target, indices, values) -> None:
         target[...] = xp.asarray(host)
     else:
         cupyx().scatter_add(target, indices, values)
+
+
+def cumulative(name, x, axis):
+    """``xp.cumsum`` or ``xp.cumprod`` (``name``) of ``x`` along ``axis``; on the host in deterministic mode.
+
+    CuPy may run them through CUB's scan, whose float rounding changes run to run (see
+    ``use_deterministic_algorithms``); NumPy's is a plain left-to-right loop.
+    """
+    if name not in ("cumsum", "cumprod"):
+        raise ValueError(f"unknown running operation {name!r}: use 'cumsum' or 'cumprod'")
+    xp = get_array_module(x)
+    if xp is not numpy and _deterministic:
+        return xp.asarray(getattr(numpy, name)(asnumpy(x), axis=axis))
+    return getattr(xp, name)(x, axis=axis)
 
 
 def random_array(kind: str, shape, dtype, device, low=0.0, high=1.0):

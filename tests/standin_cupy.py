@@ -10,6 +10,8 @@ CuPy exactly where the difference bites, and runs everything else on NumPy:
   raises ``TypeError`` as CuPy does; Python and NumPy *scalars* are fine, as on CuPy;
 - ``float``/``int``/``bool`` work on 0-d arrays only (a sync on CuPy); reductions return 0-d arrays,
   never NumPy scalars;
+- ``cumsum`` / ``cumprod`` of floats group their products differently each call (CuPy runs them through CUB's
+  scan, whose rounding is not fixed run to run);
 - iteration yields device sub-arrays, as CuPy's does; there is no ``__index__`` (CuPy has none: ``range(n)``
   or ``list[i]`` with a 0-d device array raises ``TypeError``);
 - ``.get()``, ``asnumpy``, ``.item()``, ``.tolist()``, ``float()`` and printing count one device->host
@@ -319,6 +321,37 @@ class _DeviceUfunc:
 
     def reduce(self, *args, **kwargs):
         return _device_function(self._ufunc.reduce, f"{self.__name__}.reduce")(*args, **kwargs)
+
+
+_SCAN_ORDER = numpy.random.default_rng()  # unseeded on purpose: the grouping changes run to run, as on the GPU
+
+
+def _unordered_scan(ufunc, name):
+    """``cumsum`` / ``cumprod`` as CuPy runs them through CUB's scan: tiles scanned on their own, each tile's
+    carry added in when it is ready, so which partial sums meet first -- the float rounding -- changes from
+    run to run. Here the tile boundaries are drawn at random each call: the same input can give other bits."""
+    def scan(a, axis=None, dtype=None, out=None):
+        a = _unwrap(a, name)
+        if axis is None:
+            a, axis = a.reshape(-1), 0
+        a = numpy.moveaxis(numpy.asarray(a, dtype=dtype), axis, -1)
+        size = a.shape[-1]
+        if a.dtype.kind not in "fc" or size < 3:  # integers add exactly in any order
+            return ndarray(numpy.moveaxis(ufunc.accumulate(a, axis=-1), -1, axis))
+        cuts = numpy.sort(_SCAN_ORDER.choice(numpy.arange(1, size), size=builtins.min(size - 1, 8), replace=False))
+        pieces, carry = [], None
+        for piece in numpy.split(a, cuts, axis=-1):
+            piece = ufunc.accumulate(piece, axis=-1)
+            piece = piece if carry is None else ufunc(carry[..., None], piece)
+            pieces.append(piece)
+            carry = piece[..., -1]
+        return ndarray(numpy.moveaxis(numpy.concatenate(pieces, axis=-1), -1, axis))
+    scan.__name__ = name
+    return scan
+
+
+cumsum = _unordered_scan(numpy.add, "cumsum")
+cumprod = _unordered_scan(numpy.multiply, "cumprod")
 
 
 def _install():
