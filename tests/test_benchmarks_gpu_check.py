@@ -70,8 +70,11 @@ def test_the_dry_run_exercises_every_stage_with_its_limit(tmp_path):
     # pip is never called in a dry run; CuPy is planned (the stand-in is not a CuPy install) with its own limit
     cupy = stages["install_cupy"]
     assert cupy["exit_status"] == "dry-run" and cupy["limit_seconds"] == "420" and "pip install" in cupy["note"]
-    # the test extra installs CUDA 12's NVRTC: that, not the fake driver's CUDA 13, picks the wheel
-    assert "cupy-cuda12x" in cupy["note"]
+    # the wheel cuda_libraries.py picks for this machine's libraries under the fake driver's CUDA 13 (the choice
+    # itself is tested above): the script parsed the driver and asked it
+    choice = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cuda_libraries.py"), "13"],
+                            capture_output=True, text=True, check=True).stdout.split("\t")[0]
+    assert cupy["note"].endswith(f"pip install {choice}") and f"CuPy: {choice} (" in result.stdout
     if "install_torch" in stages:  # only where PyTorch is missing: what is installed is kept
         assert stages["install_torch"]["limit_seconds"] == "900"
     tests = stages["tests_cuda"]  # run for real, on the stand-in, under its limit
