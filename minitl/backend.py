@@ -83,7 +83,7 @@ def first_operation_error(cupy):
         total = total + (a.reshape(2, 2) @ a.reshape(2, 2)).reshape(4)           # a GEMM (cuBLAS)
         doubled = cupy.empty_like(a)
         cupy.ElementwiseKernel("T x", "T y", "y = x + x", "minitl_first_op")(a, doubled)  # compiled by NVRTC
-        drawn = cupy.random.default_rng(0).random(4, dtype=numpy.float32)       # cuRAND
+        drawn = cupy.random.default_rng(0).random(4, dtype=numpy.float32)       # the generator minitl draws with
         check = (total + doubled + 0 * drawn).get()                              # the sync surfaces late errors
     except Exception as exc:  # missing libraries raise ImportError, RuntimeError, CuPy's own errors...
         return (f"CuPy sees a GPU but its first operation failed ({type(exc).__name__}: {exc}): a CUDA library is "

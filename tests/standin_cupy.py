@@ -331,6 +331,8 @@ def _unordered_scan(ufunc, name):
     carry added in when it is ready, so which partial sums meet first -- the float rounding -- changes from
     run to run. Here the tile boundaries are drawn at random each call: the same input can give other bits."""
     def scan(a, axis=None, dtype=None, out=None):
+        if out is not None:
+            raise TypeError(f"the stand-in's {name} takes no out=")
         a = _unwrap(a, name)
         if axis is None:
             a, axis = a.reshape(-1), 0
@@ -352,6 +354,8 @@ def _unordered_scan(ufunc, name):
 
 cumsum = _unordered_scan(numpy.add, "cumsum")
 cumprod = _unordered_scan(numpy.multiply, "cumprod")
+ndarray.cumsum = lambda self, axis=None, dtype=None, out=None: cumsum(self, axis, dtype, out)
+ndarray.cumprod = lambda self, axis=None, dtype=None, out=None: cumprod(self, axis, dtype, out)
 
 
 def _install():

@@ -16,6 +16,7 @@ import numpy
 import pytest
 
 import minitl
+import nvrtc_kernels
 from minitl import backend
 from minitl.functional import conv_cuda
 
@@ -23,8 +24,6 @@ ROOT = Path(minitl.__file__).resolve().parent
 ARCHITECTURES = (75, 80, 90)  # Turing (T4), Ampere (A100), Hopper (H100)
 DTYPES = ("float16", "float32", "float64")
 FACTORY = "elementwise_kernel"  # conv_cuda's cache: the one place ElementwiseKernel is built from variables
-
-nvrtc_kernels = pytest.importorskip("nvrtc_kernels")
 
 
 def kernel_calls_in_the_source():
