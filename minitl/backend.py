@@ -70,7 +70,7 @@ def _load_cupy():
     return _cupy
 
 
-def first_operation_error(cupy):
+def first_operation_error(cupy) -> str | None:
     """Run one tiny op of each kind minitl needs; None when all work, else why not and the pip command to fix it.
 
     ``cuda.is_available()`` only asks the driver. The libraries come later, on first use: a kernel
@@ -261,7 +261,7 @@ def scatter_add(target, indices, values) -> None:
         cupyx().scatter_add(target, indices, values)
 
 
-def cumulative(name, x, axis):
+def cumulative(name: str, x, axis: int):
     """``xp.cumsum`` or ``xp.cumprod`` (``name``) of ``x`` along ``axis``; on the host in deterministic mode.
 
     CuPy may run them through CUB's scan, whose float rounding changes run to run (see
