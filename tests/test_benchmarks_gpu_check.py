@@ -59,6 +59,7 @@ def _gpu_check(tmp_path, **env):
                           capture_output=True, text=True, env=environment, timeout=300)
 
 
+@pytest.mark.slow  # a whole gpu_check run: a pytest run of its own inside
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the script needs bash and coreutils' timeout")
 def test_the_dry_run_exercises_every_stage_with_its_limit(tmp_path):
     if not hasattr(pytest.importorskip("standin_kernels"), "ElementwiseKernel"):
