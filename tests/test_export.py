@@ -188,3 +188,24 @@ def test_cli_refuses_an_unknown_model_name(tmp_path, capsys):
     assert main(["export", "torch", "vgg16", str(tmp_path / "out")]) == 1
     assert "neither a reference model" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_takes_frozen_blocks_scales_and_optimizer_settings_from_a_checkpoint(tmp_path):
+    from minitl.cli import main
+    from minitl.train import save_checkpoint
+
+    model = minitl.models.SmallCNN(num_classes=5)
+    model.freeze_to(2)
+    model.backbone.block3.lr_scale = 0.25
+    optimizer = minitl.optim.SGD(model.parameters(), lr=0.07, momentum=0.5, weight_decay=0.002)
+    save_checkpoint(tmp_path / "run.npz", model, optimizer)
+    out = tmp_path / "out"
+    assert main(["export", "torch", "smallcnn", str(out), "--num-classes", "5", "--checkpoint",
+                 str(tmp_path / "run.npz")]) == 0
+    recipe = json.loads((out / "recipe.json").read_text())
+    assert recipe["frozen_modules"] == ["backbone.block1", "backbone.block2"]
+    groups = {group["params"][0]: group for group in recipe["optimizer"]["groups"]}
+    assert groups["backbone.block3.0.weight"]["lr"] == pytest.approx(0.07 * 0.25)
+    assert {(g["momentum"], g["weight_decay"]) for g in groups.values()} == {(0.5, 0.002)}  # not the CLI defaults
+    weights = minitl.load(out / "weights.pt")
+    assert all(numpy.array_equal(weights[k], v) for k, v in model.state_dict().items())

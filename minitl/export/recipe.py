@@ -4,7 +4,7 @@ What minitl means by its knobs, and what each becomes in PyTorch:
 
 * a frozen module: its parameters get ``requires_grad_(False)`` (``frozen_parameters``) **and** each
   BatchNorm inside it is put back in ``eval()`` after every ``model.train()`` (``frozen_batchnorms``):
-  minitl's frozen (effect 4), which PyTorch does not do by itself;
+  the fourth effect of minitl's frozen, which PyTorch does not do by itself;
 * ``lr_scale`` (the product from a parameter's module up to the root, times its group's ``lr_scale``):
   the parameters of one minitl group are split into torch param groups of equal scale, each with
   ``lr = group lr x scale``. minitl scales the update, torch's group lr scales the update too, so

@@ -82,8 +82,9 @@ def _batch_norm(name):
 
 def _max_pool(m):
     return call("nn.MaxPool2d", (m.kernel_size,), [("stride", m.stride), ("padding", m.padding),
-                                                   ("dilation", m.dilation), ("ceil_mode", m.ceil_mode)],
-                {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False})
+                                                   ("dilation", m.dilation), ("return_indices", m.return_indices),
+                                                   ("ceil_mode", m.ceil_mode)],
+                {"stride": None, "padding": 0, "dilation": 1, "return_indices": False, "ceil_mode": False})
 
 
 def _attributes(name, names, defaults=None):
