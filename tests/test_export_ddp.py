@@ -6,11 +6,9 @@ losses of both steps must agree to float32 round-off: the second one only if the
 the same. The exported model has its first blocks frozen (BatchNorms in eval) and an lr_scale.
 Each run is a process group of its own and is killed whole if it overstays its timeout.
 """
-import gzip
 import os
 import re
 import signal
-import struct
 import subprocess
 import sys
 
@@ -18,26 +16,12 @@ import numpy
 import pytest
 
 import minitl
-from minitl.data.fashion_mnist import load_bundled
+from exported import small_fashion_mnist
 from minitl.export import fashion_mnist_data, to_torch
 from parity import torch_or_skip
 
 TIMEOUT_S = 300
 STEP_LINE = re.compile(r"step (\d+) loss (\S+)")
-
-
-def _write_idx(path, array):
-    """An IDX file as Fashion-MNIST ships it: magic (0, 0, 8 = uint8, ndim), big-endian sizes, the bytes."""
-    with gzip.open(path, "wb") as file:
-        file.write(bytes([0, 0, 8, array.ndim]) + b"".join(struct.pack(">I", n) for n in array.shape))
-        file.write(numpy.ascontiguousarray(array, dtype=numpy.uint8).tobytes())
-
-
-def _small_fashion_mnist(folder):
-    for split, stem, count in (("train", "train", 80), ("test", "t10k", 40)):
-        images, labels = load_bundled(split)
-        _write_idx(folder / f"{stem}-images-idx3-ubyte.gz", images[:count])
-        _write_idx(folder / f"{stem}-labels-idx1-ubyte.gz", labels[:count])
 
 
 def run_torchrun(processes, arguments, cwd):
@@ -66,7 +50,7 @@ def test_two_processes_take_the_steps_of_one_with_twice_the_batch(tmp_path):
     torch_or_skip()
     data = tmp_path / "fashion-mnist"
     data.mkdir()
-    _small_fashion_mnist(data)
+    small_fashion_mnist(data)
     model = minitl.models.SmallCNN(num_classes=5, weights="fashion-paired")
     model.freeze_to(1)                          # block1 frozen
     model.backbone.block2[1].freeze()           # and block2's BatchNorm: gloo has no SyncBatchNorm

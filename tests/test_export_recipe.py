@@ -9,9 +9,10 @@ import numpy
 import pytest
 
 import minitl
-from exported import import_finetune, minitl_state, torch_state
+from exported import import_finetune, minitl_state, small_fashion_mnist, torch_state
+from minitl.data import FashionMNIST, ImageFolder, class_subset
 from minitl.data.fashion_mnist import load_bundled
-from minitl.export import ExportError, build_recipe, to_torch
+from minitl.export import ExportError, build_recipe, fashion_mnist_data, image_folder_data, to_torch
 from minitl.nn import functional as F
 from minitl.nn.tree import effective_lr_scale
 from minitl.optim import lr_scheduler
@@ -167,3 +168,41 @@ def test_schedules_without_a_torch_form_are_refused_by_name():
         build_recipe(model, optimizer, lr_scheduler.LambdaLR(optimizer, lambda t: 0.9 ** t))
     with pytest.raises(ExportError, match="eta_min"):
         build_recipe(model, optimizer, lr_scheduler.CosineAnnealingLR(optimizer, T_max=5, eta_min=0.01))
+
+
+def test_fashion_mnist_pipeline_is_minitls(tmp_path):
+    torch_or_skip()
+    small_fashion_mnist(tmp_path)
+    classes, mean, std = [7, 5, 9], [0.29], [0.35]
+    to_torch(minitl.models.SmallCNN(num_classes=3), tmp_path / "out",
+             data=fashion_mnist_data(classes=classes, mean=mean, std=std, root=tmp_path))
+    finetune = import_finetune(tmp_path / "out")
+    theirs = finetune.load_data(finetune.load_recipe(tmp_path / "out" / "recipe.json"), train=True)
+    ours = class_subset(FashionMNIST(root=tmp_path, train=True), classes)
+    expected = (ours.images.astype(numpy.float32) / 255 - numpy.float32(mean[0])) / numpy.float32(std[0])
+    assert len(theirs) == len(ours) > 0
+    numpy.testing.assert_allclose(theirs.tensors[0].numpy(), expected, rtol=1e-6, atol=1e-6)
+    assert numpy.array_equal(theirs.tensors[1].numpy(), ours.labels)  # 7 -> 0, 5 -> 1, 9 -> 2, as minitl relabels
+
+
+def test_image_folder_pipeline_is_minitls(tmp_path):
+    torch_or_skip()
+    from PIL import Image
+
+    rng = numpy.random.default_rng(5)
+    for name, count in (("boot", 3), ("sandal", 2)):
+        (tmp_path / "photos" / name / "more").mkdir(parents=True)
+        for i in range(count):
+            pixels = rng.integers(0, 256, size=(int(rng.integers(10, 30)), int(rng.integers(10, 30)), 3))
+            Image.fromarray(pixels.astype(numpy.uint8)).save(tmp_path / "photos" / name / f"{i}.png")
+        Image.fromarray(rng.integers(0, 256, size=(16, 20)).astype(numpy.uint8)).save(
+            tmp_path / "photos" / name / "more" / "grey.png")  # a sub-folder and a grey image count too
+    to_torch(minitl.models.SmallCNN(num_classes=2), tmp_path / "out",
+             data=image_folder_data(tmp_path / "photos", grayscale=True, size=12, mean=[0.5], std=[0.25]))
+    finetune = import_finetune(tmp_path / "out")
+    theirs = finetune.load_data(finetune.load_recipe(tmp_path / "out" / "recipe.json"), train=True)
+    ours = ImageFolder(tmp_path / "photos", grayscale=True, size=12).to_array_dataset()
+    expected = (ours.images.astype(numpy.float32) / 255 - numpy.float32(0.5)) / numpy.float32(0.25)
+    assert theirs.tensors[0].shape == (7, 1, 12, 12)
+    numpy.testing.assert_allclose(theirs.tensors[0].numpy(), expected, rtol=1e-6, atol=1e-6)
+    assert numpy.array_equal(theirs.tensors[1].numpy(), ours.labels)
