@@ -4,8 +4,10 @@ Two processes with 8 images each and one process with 16 see the same 16 images 
 DistributedSampler permutation, dealt out in turn), and DDP averages the two gradients, so the
 losses of both steps must agree to float32 round-off: the second one only if the first update was
 the same. The exported model has its first blocks frozen (BatchNorms in eval) and an lr_scale.
-Each run is a process group of its own and is killed whole if it overstays its timeout.
+finetune.py, run as a script, moves every trainable parameter and nothing frozen. Each run is a
+process group of its own and is killed whole if it overstays its timeout.
 """
+import json
 import os
 import re
 import signal
@@ -24,13 +26,11 @@ TIMEOUT_S = 300
 STEP_LINE = re.compile(r"step (\d+) loss (\S+)")
 
 
-def run_torchrun(processes, arguments, cwd):
-    """Run train_ddp.py under torchrun; return its output. The whole process group dies on timeout."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-               "train_ddp.py", *arguments]
+def run_script(arguments, cwd):
+    """Run ``python ARGUMENTS`` in ``cwd``; return its output. Its whole process group dies on timeout."""
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             start_new_session=True)
+    child = subprocess.Popen([sys.executable, *arguments], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         output, _ = child.communicate(timeout=TIMEOUT_S)
     finally:
@@ -41,13 +41,16 @@ def run_torchrun(processes, arguments, cwd):
     return output
 
 
+def run_torchrun(processes, arguments, cwd):
+    return run_script(["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+                       "train_ddp.py", *arguments], cwd)
+
+
 def _losses(output):
     return {int(step): float(loss) for step, loss in STEP_LINE.findall(output)}
 
 
-@pytest.mark.slow
-def test_two_processes_take_the_steps_of_one_with_twice_the_batch(tmp_path):
-    torch_or_skip()
+def _export(tmp_path):
     data = tmp_path / "fashion-mnist"
     data.mkdir()
     small_fashion_mnist(data)
@@ -60,6 +63,26 @@ def test_two_processes_take_the_steps_of_one_with_twice_the_batch(tmp_path):
     out = tmp_path / "export"
     to_torch(model, out, optimizer, data=fashion_mnist_data(classes=[5, 6, 7, 8, 9], mean=[0.29], std=[0.35],
                                                             root=data))
+    return model, out
+
+
+@pytest.mark.slow
+def test_finetune_script_trains_what_is_not_frozen(tmp_path):
+    torch = torch_or_skip()
+    model, out = _export(tmp_path)
+    output = run_script(["finetune.py", "--steps", "3", "--batch-size", "8", "--out", "tuned.pt"], out)
+    assert sorted(_losses(output)) == [1, 2, 3] and "test accuracy" in output
+    tuned = torch.load(out / "tuned.pt", weights_only=True)
+    frozen = json.loads((out / "recipe.json").read_text())["frozen_parameters"]
+    for key, start in model.state_dict().items():
+        moved = not numpy.array_equal(tuned[key].numpy(), start)
+        assert moved == (key not in frozen and "running" not in key and "num_batches" not in key), key
+
+
+@pytest.mark.slow
+def test_two_processes_take_the_steps_of_one_with_twice_the_batch(tmp_path):
+    torch_or_skip()
+    _, out = _export(tmp_path)
     common = ["--steps", "2", "--epochs", "1", "--seed", "3"]
     two = run_torchrun(2, [*common, "--batch-size", "8", "--out", "two.pt"], out)
     one = run_torchrun(1, [*common, "--batch-size", "16", "--out", "one.pt"], out)
