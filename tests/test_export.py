@@ -209,3 +209,14 @@ def test_cli_takes_frozen_blocks_scales_and_optimizer_settings_from_a_checkpoint
     assert {(g["momentum"], g["weight_decay"]) for g in groups.values()} == {(0.5, 0.002)}  # not the CLI defaults
     weights = minitl.load(out / "weights.pt")
     assert all(numpy.array_equal(weights[k], v) for k, v in model.state_dict().items())
+
+
+def test_a_model_on_any_device_exports_its_host_arrays(device, tmp_path):
+    model = lora.wrap(minitl.models.MLP([12, 8, 3]), rank=2).to(device)
+    model.hidden[0][0].lora_B.data[...] = 0.5
+    paths = to_torch(model, tmp_path)
+    written = minitl.load(paths["weights.pt"])
+    expected = minitl_state(model.to("cpu"))
+    assert list(written) == list(expected)
+    assert all(numpy.array_equal(written[k], expected[k]) for k in expected)
+    assert "LoRALinear(nn.Linear(12, 8), rank=2, alpha=2.0)" in (tmp_path / "model.py").read_text()
