@@ -42,7 +42,7 @@ def device(request, monkeypatch):
 # to keep CI short.
 STANDIN_MODULES = ("test_autograd", "test_tensor", "test_functional_", "test_nn_", "test_optim_", "test_train_",
                    "test_data_loader", "test_inspect", "test_device_moves", "test_backend", "test_gradcheck",
-                   "test_models", "test_standin")
+                   "test_models", "test_standin", "test_export")
 
 
 def pytest_collection_modifyitems(config, items):
