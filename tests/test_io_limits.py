@@ -148,6 +148,21 @@ def test_hdf5_that_never_returns_is_stopped_at_the_time_limit(tmp_path, monkeypa
     assert time.perf_counter() - started < 10
 
 
+def test_the_hdf5_time_limit_grows_with_the_file_from_a_few_seconds(tmp_path, monkeypatch):
+    # the mutated Keras file that makes libhdf5 loop is 17 kB: refused in seconds, not after 30 s;
+    # a big file still gets the time a slow disk needs (10 MB/s)
+    pytest.importorskip("h5py")
+    limits = {}
+    monkeypatch.setattr(keras_h5, "run_with_time_limit", lambda path, seconds, *_: limits.setdefault(path, seconds))
+    for size in (17_000, 1 << 30):
+        path = tmp_path / f"{size}.h5"
+        with open(path, "wb") as file:
+            file.truncate(size)  # sparse: no gigabyte written
+        load_keras(path)
+    assert limits[str(tmp_path / "17000.h5")] <= 10.1
+    assert limits[str(tmp_path / f"{1 << 30}.h5")] >= (1 << 30) / (10 << 20)
+
+
 def test_onnx_nul_byte_in_an_external_location_is_a_format_error(tmp_path):
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
