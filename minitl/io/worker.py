@@ -9,7 +9,7 @@ caller gets :class:`WeightFormatError` naming the file.
 
 The child never outlives its parent, even one killed with SIGKILL (which cannot clean up): on
 Linux it asks the kernel to kill it when the parent dies (``PR_SET_PDEATHSIG``); everywhere it
-sets an alarm a little after the deadline, whose default action ends it even while C code holds
+sets an alarm at twice the deadline, whose default action ends it even while C code holds
 the interpreter (a Python thread polling the parent could not run then).
 
 Where a child cannot be forked (no ``os.fork``: Windows, a browser build of Python, a sandbox that
@@ -30,7 +30,9 @@ _ERRORS = {"WeightFormatError": WeightFormatError, "UnsafeWeightsError": UnsafeW
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
-ALARM_SLACK_SECONDS = 2  # the parent kills the child at the deadline; the alarm is the backstop
+# The parent stops the child at the deadline itself; the alarm only ends a child whose parent is gone, so it
+# leaves room to send back a result read just in time (sending takes about as long as reading).
+ALARM_SLACK_SECONDS = 2
 
 
 def _die_with_parent(parent_pid: int) -> bool:
@@ -60,7 +62,7 @@ def _end_by_alarm(seconds: float) -> bool:
 
 def _child(connection, parent_pid, seconds, function, args):
     _die_with_parent(parent_pid)
-    _end_by_alarm(seconds + ALARM_SLACK_SECONDS)
+    _end_by_alarm(2 * seconds + ALARM_SLACK_SECONDS)
     try:
         message = ("ok", function(*args))
     except (WeightFormatError, OptionalDependencyError) as exc:
