@@ -134,6 +134,22 @@ def test_keras_zip_with_an_unknown_compression_method_is_a_format_error(tmp_path
         load_keras(path)
 
 
+@pytest.mark.parametrize("suffix", [".npz", ".pt"])
+def test_a_member_flagged_encrypted_is_a_format_error_not_zipfiles_runtime_error(tmp_path, suffix):
+    npy = io.BytesIO()
+    np.save(npy, np.zeros(3, np.float32))
+    members = ({"w.npy": npy.getvalue()} if suffix == ".npz" else
+               {"archive/data.pkl": storages_pickle(["0"], 3), "archive/data/0": bytes(12)})
+    raw = bytearray(write_zip(tmp_path / f"locked{suffix}", members, zipfile.ZIP_STORED).read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local and central flag fields
+        for at in range(len(raw)):
+            if raw.startswith(signature, at):
+                raw[at + offset] |= 0x01  # bit 0: encrypted
+    (tmp_path / f"locked{suffix}").write_bytes(bytes(raw))
+    with pytest.raises(WeightFormatError, match=rf"locked\{suffix}: .*encrypted"):
+        (load if suffix == ".npz" else load_torch)(tmp_path / f"locked{suffix}")
+
+
 def test_hdf5_that_never_returns_is_stopped_at_the_time_limit(tmp_path, monkeypatch):
     # the real culprit is a 17 kB file on which libhdf5 loops inside attrs.get(); any hang in the
     # reader is stopped the same way, so a reader that sleeps stands in for it here
