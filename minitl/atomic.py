@@ -4,7 +4,8 @@ Writers open a temporary file in the *same* directory (so the final ``os.replace
 file system, which POSIX and Windows make atomic), write and ``fsync`` it, then rename it over the
 target. If anything fails on the way the temporary file is removed and the target is untouched.
 ``mkstemp`` creates files readable by their owner only (0600); before the rename the file gets the
-mode a plain ``open(path, "w")`` would give it: the old target's mode, else 0666 minus the umask.
+mode a plain ``open(path, "w")`` would give it: the old target's mode, else 0666 minus the umask
+(0644 where the umask cannot be read: no /proc and no ``os.umask``, as in a browser build of Python).
 After the rename the directory is fsync-ed too, so the new name itself survives a power cut.
 
 A process killed with SIGKILL cannot clean up, so its temporary file would stay forever. Each
@@ -18,6 +19,8 @@ import re
 import stat
 import tempfile
 
+FALLBACK_UMASK = 0o022  # the usual default, where the umask cannot be read
+
 
 def _umask() -> int:
     """The process umask. Linux reports it in /proc; elsewhere os.umask can only read it by setting it."""
@@ -26,7 +29,9 @@ def _umask() -> int:
             for line in status:
                 if line.startswith("Umask:"):
                     return int(line.split()[1], 8)
-    mask = os.umask(0o022)
+    if not hasattr(os, "umask"):
+        return FALLBACK_UMASK
+    mask = os.umask(FALLBACK_UMASK)
     os.umask(mask)
     return mask
 

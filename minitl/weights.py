@@ -15,8 +15,10 @@ Every load checks the file's sha256 against the manifest first and refuses a mis
 a model. A named load always replaces the head (the source task's classes mean nothing on the
 target task) and says so in the ``LoadReport`` (``report.replaced``), never silently.
 
-Where the folder is: ``$MINITL_WEIGHTS`` if set, else ``weights/`` beside the ``minitl`` package
-(a checkout or an editable install). Talks to: ``io/mapping.py`` (the load), ``io/native.py``
+Where the folder is: ``$MINITL_WEIGHTS`` if set; else, in an installed copy (a wheel, ``pip install
+git+URL``), ``minitl/_shipped_weights/``, which the build copies from the top-level ``weights/``
+(setup.py); else ``weights/`` beside the ``minitl`` package (a checkout or an
+editable install). Talks to: ``io/mapping.py`` (the load), ``io/native.py``
 (``save``), ``atomic.py``.
 """
 import builtins
@@ -30,6 +32,8 @@ from .io.errors import WeightFormatError
 from .io.native import save
 
 MANIFEST = "manifest.json"
+SHIPPED = Path(__file__).resolve().parent / "_shipped_weights"  # what a wheel carries; absent in a checkout
+CHECKOUT = Path(__file__).resolve().parent.parent / "weights"
 WEIGHTS_ENV = "MINITL_WEIGHTS"
 REGISTRY_FORMAT = "minitl-weights-registry"
 
@@ -39,12 +43,14 @@ class WeightChecksumError(WeightFormatError):
 
 
 def folder(where=None) -> Path:
-    """The weights folder: ``where``, else ``$MINITL_WEIGHTS``, else ``weights/`` beside the package."""
+    """The weights folder: ``where``, else ``$MINITL_WEIGHTS``, else the installed copy's, else the checkout's."""
     if where is not None:
         return Path(where)
     if os.environ.get(WEIGHTS_ENV):
         return Path(os.environ[WEIGHTS_ENV]).expanduser()
-    return Path(__file__).resolve().parent.parent / "weights"
+    if (SHIPPED / MANIFEST).is_file():
+        return SHIPPED
+    return CHECKOUT
 
 
 def read_manifest(where=None) -> dict:

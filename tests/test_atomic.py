@@ -1,9 +1,12 @@
 """atomic_write: a writer killed mid-write leaves no temporary file behind for long (issue 15)."""
+import builtins
 import os
 import signal
+import stat
 import subprocess
 import sys
 
+from minitl import atomic
 from minitl.atomic import atomic_write, sweep_stale_temporaries
 
 KILLED_WRITER = """
@@ -47,3 +50,18 @@ def test_a_live_writers_temporary_and_other_files_are_left_alone(tmp_path):
         live.kill()
         live.wait()
     assert sweep_stale_temporaries(target) == [str(mine)]
+
+
+def test_without_proc_or_os_umask_a_new_file_gets_a_fixed_mode(tmp_path, monkeypatch):
+    # a browser build of Python has neither /proc nor os.umask: the write still works, with mode 0644
+    def no_proc(name, *args, **kwargs):
+        if str(name).startswith("/proc/"):
+            raise FileNotFoundError(name)
+        return builtins.open(name, *args, **kwargs)
+
+    monkeypatch.setattr(atomic, "open", no_proc, raising=False)  # found before the builtin in atomic.py
+    monkeypatch.delattr(os, "umask")
+    with atomic_write(tmp_path / "new.npz") as file:
+        file.write(b"written")
+    assert (tmp_path / "new.npz").read_bytes() == b"written"
+    assert stat.S_IMODE(os.stat(tmp_path / "new.npz").st_mode) == 0o644

@@ -151,6 +151,22 @@ def test_keras_zip_with_an_unknown_compression_method_is_a_format_error(tmp_path
         load_keras(path)
 
 
+@pytest.mark.parametrize("suffix", [".npz", ".pt"])
+def test_a_member_flagged_encrypted_is_a_format_error_not_zipfiles_runtime_error(tmp_path, suffix):
+    npy = io.BytesIO()
+    np.save(npy, np.zeros(3, np.float32))
+    members = ({"w.npy": npy.getvalue()} if suffix == ".npz" else
+               {"archive/data.pkl": storages_pickle(["0"], 3), "archive/data/0": bytes(12)})
+    raw = bytearray(write_zip(tmp_path / f"locked{suffix}", members, zipfile.ZIP_STORED).read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local and central flag fields
+        for at in range(len(raw)):
+            if raw.startswith(signature, at):
+                raw[at + offset] |= 0x01  # bit 0: encrypted
+    (tmp_path / f"locked{suffix}").write_bytes(bytes(raw))
+    with pytest.raises(WeightFormatError, match=rf"locked\{suffix}: .*encrypted"):
+        (load if suffix == ".npz" else load_torch)(tmp_path / f"locked{suffix}")
+
+
 def test_hdf5_that_never_returns_is_stopped_at_the_time_limit(tmp_path, monkeypatch):
     # the real culprit is a 17 kB file on which libhdf5 loops inside attrs.get(); any hang in the
     # reader is stopped the same way, so a reader that sleeps stands in for it here
@@ -172,6 +188,21 @@ def test_hdf5_that_never_returns_is_stopped_at_the_time_limit(tmp_path, monkeypa
     assert reader != os.getpid()  # it ran in a child process ...
     with pytest.raises(ProcessLookupError):
         os.kill(reader, 0)        # ... which was stopped and reaped, not left sleeping
+
+
+def test_the_hdf5_time_limit_grows_with_the_file_from_a_few_seconds(tmp_path, monkeypatch):
+    # the mutated Keras file that makes libhdf5 loop is 17 kB: refused in seconds, not after 30 s;
+    # a big file still gets the time a slow disk needs (10 MB/s)
+    pytest.importorskip("h5py")
+    limits = {}
+    monkeypatch.setattr(keras_h5, "run_with_time_limit", lambda path, seconds, *_: limits.setdefault(path, seconds))
+    for size in (17_000, 1 << 30):
+        path = tmp_path / f"{size}.h5"
+        with open(path, "wb") as file:
+            file.truncate(size)  # sparse: no gigabyte written
+        load_keras(path)
+    assert limits[str(tmp_path / "17000.h5")] <= 10.1
+    assert limits[str(tmp_path / f"{1 << 30}.h5")] >= (1 << 30) / (10 << 20)
 
 
 def test_onnx_nul_byte_in_an_external_location_is_a_format_error(tmp_path):

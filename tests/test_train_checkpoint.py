@@ -1,6 +1,9 @@
 """Checkpoints: a resumed run continues exactly; a failed write leaves the old file intact."""
 import json
 import os
+import signal
+import subprocess
+import sys
 
 import numpy
 import pytest
@@ -275,6 +278,47 @@ def test_a_deflated_bomb_member_is_refused(tmp_path):
     _rewrite(tmp_path / "bomb.npz", compression=True, extra={"optimizer/99": numpy.zeros(6 << 20, numpy.float32)})
     with pytest.raises(CheckpointError, match=r"bomb\.npz: .*over this file's cap"):
         load_checkpoint(tmp_path / "bomb.npz")
+
+
+def test_a_member_flagged_encrypted_is_a_checkpoint_error_naming_it(tmp_path):
+    model, optimizer, _ = build_mlp()
+    path = tmp_path / "locked.npz"
+    save_checkpoint(path, model, optimizer)
+    raw = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local and central flag fields
+        at = raw.index(signature) + offset
+        raw[at] |= 0x01  # bit 0: encrypted (zipfile raised its RuntimeError "password required")
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match=r"locked\.npz: .*encrypted"):
+        load_checkpoint(path)
+
+
+KILLED_SAVE = """
+import os, signal, sys
+from minitl.models.mlp import MLP
+from minitl.train import checkpoint
+
+def killed_mid_write(file, arrays):
+    file.write(b"PK" + bytes(1 << 20))  # a megabyte reaches the temporary file, then SIGKILL: no clean-up runs
+    file.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+checkpoint._write_members = killed_mid_write
+checkpoint.save_checkpoint(sys.argv[1], MLP([8, 3]), epoch=2)
+"""
+
+
+def test_a_save_killed_hard_leaves_no_temporary_file_once_the_checkpoint_is_read(tmp_path):
+    path = tmp_path / "run.npz"
+    save_checkpoint(path, MLP([8, 3]), epoch=1)
+    before = path.read_bytes()
+    killed = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(path)], cwd=os.getcwd(),
+                            env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    assert killed.returncode == -signal.SIGKILL
+    assert [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]  # what the killed writer left
+    assert load_checkpoint(path).epoch == 1  # the resume after the crash: the old checkpoint, intact ...
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["run.npz"]  # ... and the killed writer's 1 MB temporary file is gone
 
 
 DAMAGES = {

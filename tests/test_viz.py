@@ -117,6 +117,29 @@ def test_fonts_fall_back_to_pillows_default(monkeypatch, tmp_path):
         canvas.font.cache_clear()
 
 
+class _NoFreeType:
+    """Stands in for Pillow's ``_imagingft`` where Pillow was built without FreeType (as Pillow does itself)."""
+
+    def __getattr__(self, name):
+        raise ImportError("The _imagingft C module is not installed")
+
+
+def test_fonts_fall_back_to_the_bitmap_font_where_pillow_has_no_freetype(monkeypatch, tmp_path):
+    from PIL import ImageFont
+
+    monkeypatch.setattr(ImageFont, "core", _NoFreeType())
+    with pytest.raises(ImportError):
+        ImageFont.truetype(canvas.FONT_NAMES[0], 12)  # what a browser build of Pillow does
+    canvas.font.cache_clear()
+    try:
+        assert type(canvas.font(12)) is ImageFont.ImageFont  # the bitmap font, not a FreeType one
+        image = viz.line_chart({"a": [1, 2, 3]}, tmp_path / "a.png", title="no FreeType")
+        assert _load(tmp_path / "a.png")[:40].min() < 100  # the title was written
+        assert image.size == (720, 440)
+    finally:
+        canvas.font.cache_clear()
+
+
 def test_data_uri_embeds_the_png():
     image = viz.bar_chart({"time": {"fe": 1.0, "ft": 3.0}}, None, y_title="seconds per step")
     uri = viz.data_uri(image)

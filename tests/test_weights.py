@@ -152,3 +152,27 @@ def test_shipped_manifest_is_plain_json():
                 "recipe", "source_test_accuracy", "sha256", "size_bytes"} <= set(record), name
         assert {"epochs", "batch_size", "lr_schedule", "momentum", "weight_decay", "seed",
                 "minitl_version"} <= set(record["recipe"]), name
+
+
+# ----- where the folder is: an installed copy, a checkout, $MINITL_WEIGHTS -----
+def test_an_installed_copy_finds_the_weights_its_wheel_carries(tmp_path, monkeypatch, registry):
+    # a wheel holds minitl/_shipped_weights/ (copied from weights/ by setup.py); no checkout beside it
+    private, _ = registry
+    monkeypatch.delenv(weights.WEIGHTS_ENV)
+    installed = tmp_path / "site-packages" / "minitl" / "_shipped_weights"
+    installed.mkdir(parents=True)
+    for name in (weights.MANIFEST, "smallcnn-test.npz"):
+        (installed / name).write_bytes((private / name).read_bytes())
+    monkeypatch.setattr(weights, "SHIPPED", installed)
+    monkeypatch.setattr(weights, "CHECKOUT", tmp_path / "site-packages" / "weights")
+    assert weights.folder() == installed
+    assert weights.verified_path("test-weights") == installed / "smallcnn-test.npz"  # sha256 checked there
+    monkeypatch.setenv(weights.WEIGHTS_ENV, str(private))  # the variable still wins
+    assert weights.folder() == private
+
+
+def test_a_checkout_without_an_installed_copy_uses_its_top_level_weights_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv(weights.WEIGHTS_ENV, raising=False)
+    monkeypatch.setattr(weights, "SHIPPED", tmp_path / "no-such-folder")
+    assert weights.folder() == weights.CHECKOUT
+    assert (weights.CHECKOUT / weights.MANIFEST).is_file() and weights.CHECKOUT.parent.joinpath("minitl").is_dir()

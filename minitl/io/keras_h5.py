@@ -39,7 +39,9 @@ from .worker import run_with_time_limit
 
 H5PY_HINT = "pip install 'minitl[keras]'   (or just: pip install h5py)"
 MAX_DATASET_BYTES = 8 << 30
-SECONDS_BASE, BYTES_PER_SECOND = 30.0, 50 << 20  # time limit: 30 s plus 1 s per 50 MB of file
+# The time limit: 10 s (a fork and h5py's open, with room for a busy machine) plus the file read at a
+# conservative 10 MB/s, so a 17 kB file that makes libhdf5 loop is stopped in 10 s, a 1 GB file gets 110 s.
+SECONDS_BASE, BYTES_PER_SECOND = 10.0, 10 << 20
 KNOWN_CLASSES = {
     "dense": "Dense", "conv2d": "Conv2D", "conv1d": "Conv1D", "depthwise_conv2d": "DepthwiseConv2D",
     "conv2d_transpose": "Conv2DTranspose", "batch_normalization": "BatchNormalization",
@@ -196,7 +198,7 @@ def load_keras(path) -> WeightDict:
 
     ``meta['keras_format']`` is ``'keras3'`` or ``'legacy'``; ``meta['layers']`` describes each layer.
     Needs ``h5py``; arrays keep Keras layout (converted later by ``load_into``). The file is read in
-    a child process that is stopped after ``SECONDS_BASE`` s plus 1 s per ``BYTES_PER_SECOND``.
+    a child process that is stopped after ``SECONDS_BASE`` s plus 1 s per ``BYTES_PER_SECOND`` of file.
     """
     require_optional("h5py", H5PY_HINT)
     path = os.fspath(path)

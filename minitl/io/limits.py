@@ -28,6 +28,7 @@ MAX_OBJECTS = 1 << 20           # Python objects one metadata text may create (p
 MAX_TENSORS = 1 << 16           # entries in one safetensors header (real shards hold a few thousand)
 MAX_HEADER_BYTES = 16 << 20     # one safetensors JSON header (real ones are kilobytes; parsing costs ~20x)
 MAX_IMAGE_PIXELS = 50_000_000   # one decoded picture (an 8K photo is 33 MP); Pillow only warns at 89 MP
+ZIP_ENCRYPTED_FLAG = 0x1        # bit 0 of a zip member's general-purpose flags
 
 
 def is_count(value) -> bool:
@@ -90,8 +91,12 @@ class ByteBudget:
         """Pay for inflating one zip member (declared size, backed by its compressed size); return its size.
 
         ``zipfile`` never inflates past ``info.file_size``, so paying that number first bounds memory.
-        ``limit`` caps this one member too (a manifest or a pickle is never gigabytes).
+        ``limit`` caps this one member too (a manifest or a pickle is never gigabytes). A member
+        flagged encrypted is refused here, before ``zipfile`` raises its own ``RuntimeError`` on it.
         """
+        if info.flag_bits & ZIP_ENCRYPTED_FLAG:
+            raise WeightFormatError(self.path, f"member {info.filename} is encrypted; minitl reads only plain "
+                                               "archives (as numpy.savez, torch.save and Keras write them)")
         if limit is not None and info.file_size > limit:
             raise WeightFormatError(self.path, f"member {info.filename} would inflate {info.compress_size} bytes "
                                                f"to {info.file_size}, over the {limit}-byte limit for it: a "

@@ -17,8 +17,9 @@ The file is a plain ``numpy.savez`` archive, readable with ``numpy.load(path, al
 Three things a student should notice:
 
 * **Atomic**: the archive is written to a temporary file in the same folder, flushed to disk, then
-  renamed over ``path`` (``minitl.io.atomic``). A crash mid-write leaves the previous checkpoint
-  intact and no half file behind.
+  renamed over ``path`` (``minitl.atomic``). A crash mid-write leaves the previous checkpoint
+  intact and no half file behind; the temporary file of a writer killed hard is removed by the
+  next save or load of ``path``.
 * **Frozen and lr_scale are state too**: a resumed run with a block unfrozen that was frozen (or a
   different learning-rate scale) would not be the same run, so both are saved and restored.
 * **Callbacks have state too**: EarlyStopping's best value and patience counter, ModelCheckpoint's
@@ -34,7 +35,7 @@ Reading goes through the same bounded reader as weight files (``minitl.io.native
 byte budget per file, numeric arrays only), and any damage a file can carry -- a size lie, broken
 JSON, a random state that does not parse -- becomes one ``CheckpointError`` naming the file.
 
-Talks to: codec.py (nested state <-> JSON + arrays), history.py, ``minitl.io.atomic`` and
+Talks to: codec.py (nested state <-> JSON + arrays), history.py, ``minitl.atomic`` and
 ``minitl.io.state`` (host arrays), ``minitl.io.native`` (the bounded reader), ``minitl.random``,
 the model's ``load_state_dict``.
 """
@@ -44,7 +45,7 @@ from collections import OrderedDict
 
 import numpy
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, sweep_stale_temporaries
 from ..io.errors import WeightFormatError
 from ..io.limits import MAX_METADATA_BYTES, is_count
 from ..io.native import read_npz
@@ -231,8 +232,13 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, his
 # ----- reading -----
 
 def load_checkpoint(path) -> Checkpoint:
-    """Read a checkpoint without applying it. Never unpickles; every defect raises ``CheckpointError``."""
+    """Read a checkpoint without applying it. Never unpickles; every defect raises ``CheckpointError``.
+
+    Reading after a crash is the moment to clean up: the temporary file of a save that was killed
+    hard (SIGKILL, a power cut) is removed here, as the next save would do.
+    """
     path = os.fspath(path)
+    sweep_stale_temporaries(path)
     if not os.path.isfile(path):
         raise CheckpointError(path, "no such checkpoint file")
     try:

@@ -1,12 +1,14 @@
 """The drawing surface every minitl picture shares: fonts, colours, a plot area with axes, saving a PNG.
 
 Pictures are drawn with Pillow alone (no matplotlib, no graphviz), so they work on a fresh
-machine. Fonts: DejaVu Sans when a TrueType copy is installed, else Pillow's built-in font.
+machine. Fonts: DejaVu Sans when a TrueType copy is installed, else Pillow's built-in font (one
+fixed-size bitmap font where Pillow was built without FreeType, as in browser builds of Python).
 ``Axes`` maps data coordinates to pixels and draws the frame, "nice" ticks (1, 2, 5 times a power
 of ten), labels and a legend; the chart functions in ``charts.py`` and ``images.py`` draw on it.
 Talks to: Pillow, ``atomic.py`` (each PNG is written atomically).
 """
 import base64
+import contextlib
 import functools
 import io
 import math
@@ -26,14 +28,14 @@ FONT_NAMES = ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 @functools.cache
 def font(size=13):
     """A TrueType font of ``size`` pixels if one is installed, else Pillow's default font."""
-    for name in FONT_NAMES:
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            continue
     try:
+        for name in FONT_NAMES:
+            with contextlib.suppress(OSError):
+                return ImageFont.truetype(name, size)
         return ImageFont.load_default(size=size)  # Pillow >= 10.1 scales its built-in font
-    except TypeError:
+    except TypeError:  # Pillow < 10.1: the built-in font has one size
+        return ImageFont.load_default()
+    except ImportError:  # Pillow without FreeType (no _imagingft): no TrueType at all, only the bitmap font
         return ImageFont.load_default()
 
 
