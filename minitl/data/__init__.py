@@ -4,6 +4,7 @@
     dataset.py        Dataset, ArrayDataset (in-memory, batch-at-a-time), Subset
     fashion_mnist.py  FashionMNIST: search order, download, the bundled sample
     mnist.py          MNIST (handwritten digits, the second domain): search order, the bundled sample
+    domains.py        whole data sets by name ("fashion", "digits"): transfer across data sets
     download.py       fetch a file: progress bar, checksum, atomic write
     image_folder.py   ImageFolder: your own pictures, one sub-folder per class
     pixels.py         what a pixel value means: PIL image / integer array -> float32 [0, 1]
@@ -19,6 +20,7 @@
 """
 from .color_transforms import ColorJitter
 from .dataset import ArrayDataset, Dataset, Subset
+from .domains import DOMAINS, load_domain
 from .errors import ChecksumError, DatasetError, DatasetNotFoundError, DownloadError, IdxFormatError, ImageFolderError
 from .fashion_mnist import FASHION_MNIST_CLASSES, FashionMNIST, fashion_mnist_mini
 from .geometry_transforms import CenterCrop, PermutePixels, RandomResizedCrop, RandomRotation
@@ -44,7 +46,7 @@ __all__ = [
     "ChecksumError", "DatasetError", "DatasetNotFoundError", "DownloadError", "IdxFormatError",
     "ImageFolderError",
     "FASHION_MNIST_CLASSES", "FashionMNIST", "fashion_mnist_mini",
-    "MNIST", "MNIST_CLASSES",
+    "MNIST", "MNIST_CLASSES", "DOMAINS", "load_domain",
     "read_idx", "write_idx",
     "ImageFolder",
     "DataLoader",
