@@ -192,7 +192,8 @@ def domain_task(source, target, split="paired", full=False, data=None, root=None
     target_train, target_test = (load_domain(target, train=train, subset=subset, root=root, transform=normalize)
                                  for train in (True, False))
     description = (f"{DOMAINS[source][1]} -> {DOMAINS[target][1]}, {'full sets' if full else 'bundled subsets'}: "
-                   f"weights {name!r} ({', '.join(source_train.classes)}) -> {', '.join(target_train.classes)}")
+                   f"weights {name!r} ({', '.join(source_train.classes)}) -> all {len(target_train.classes)} "
+                   f"classes of {target}")
     return Task(f"{source}->{target}", name, None, target_train, target_test, source_test,
                 _calibration(source_train), normalize.as_dict(), description)
 
