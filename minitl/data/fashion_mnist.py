@@ -152,8 +152,8 @@ def load_bundled(split: str = "train", file: str = BUNDLED_FILE):
             return archive[f"{split}_images"], archive[f"{split}_labels"]
     except FileNotFoundError as error:
         raise DatasetNotFoundError(
-            f"the bundled sample minitl/data/bundled/{file} is missing from this install; "
-            "reinstall minitl, or rebuild it with its scripts/build_*_mini.py.") from error
+            f"the bundled sample minitl/data/bundled/{file} is missing from this install; reinstall minitl, "
+            "or rebuild it (scripts/build_fashion_mnist_mini.py, scripts/build_mnist_mini.py).") from error
 
 
 def read_split(folder, split: str):
