@@ -60,7 +60,7 @@ def main(argv=None):
         finetune = paired(result["runs"], "ft", "scratch", n)
         summary[label] = {"verdict": claim["text"], "holds": claim["holds"], "runs": result["runs"],
                           "finetune": "beats" if finetune.better else "loses to" if finetune.worse else
-                          "is not told apart from (seed noise)"}
+                          "is within seed noise of"}
     print(text_table(("direction", "strategy", f"target accuracy (mean +- sd, {seeds} seed(s))", "vs scratch"),
                      rows))
     for label, item in summary.items():
