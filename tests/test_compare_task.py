@@ -6,7 +6,7 @@ import numpy
 import pytest
 
 from minitl import weights as registry
-from minitl.cli import main
+from minitl.cli import build_parser, main
 from minitl.compare import Protocol, compare, load_task
 from minitl.compare.task import PERMUTE_SEED, TaskError
 from minitl.data import MNIST_CLASSES, PermutePixels
@@ -54,6 +54,10 @@ def test_the_class_splits_still_parse_and_names_are_told_apart(capsys):
         assert words in capsys.readouterr().err
     with pytest.raises(TaskError, match="share classes"):
         load_task(source=(1, 2), target=(2, 3))
+    args = build_parser().parse_args(["compare", "--source", "5,6,7,8,9", "--target", "0,1,2,3,4"])
+    assert (args.source, args.target, args.target_permute) == ((5, 6, 7, 8, 9), (0, 1, 2, 3, 4), None)
+    args = build_parser().parse_args(["compare", "--source", "digits", "--target", "fashion", "--target-permute", "1"])
+    assert (args.source, args.target, args.target_permute) == ("digits", "fashion", 1.0)
 
 
 def test_target_permute_shuffles_the_target_images_only_and_p0_changes_nothing():
