@@ -15,6 +15,11 @@ old OpenBLAS builds; that picks an older, slower kernel for NumPy's OpenBLAS tha
 gets. The workers therefore run with both unset (the headline figures), and the whole table is printed
 again with the environment as it is; each worker reports the BLAS libraries and kernels it loaded.
 
+Only a quiet machine counts. Around every worker block ``machine_load.Sampler`` measures the CPU time that
+other processes took (``/proc/stat`` minus the worker's own) and the load average; the report prints them,
+and where other work ran it marks the run BUSY and judges no target ("met" / "missed" appear only on a quiet
+run). ``--wait-quiet SECONDS`` first waits, at most that long, for a quiet machine.
+
 Case 8 (a ``minitl compare --quick``-sized protocol run against its PyTorch twin) runs once the
 ``compare`` command exists: ``compare_case_available`` is the hook. Not run in CI (no timed asserts in tests).
 """
@@ -30,6 +35,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # this checkout's minitl, not an installed one
 import cases  # noqa: E402
+import machine_load  # noqa: E402
 
 BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 ROUNDS = 3
@@ -120,14 +126,19 @@ def measure(chosen, args, unset, rounds, frameworks):
     """``rounds`` alternating blocks of workers; {framework: [one {case: seconds} per round]} and the extras."""
     env = _environment(unset, args.threads)
     times = {f: [] for f in frameworks}
-    extras = {}
+    extras = {"load": []}
+    sampler = machine_load.Sampler()
     for r in range(rounds):
         order = frameworks if r % 2 == 0 else frameworks[::-1]
         for framework in order:
+            sampler.start()
             out = _worker(framework, chosen, args, env, graph_bytes=(r == 0))
+            block = sampler.stop()
+            extras["load"].append(dict(block, round=r + 1, framework=framework))
             times[framework].append(out.pop("times"))
             extras.setdefault(framework, out)
-            print(f"  round {r + 1}/{rounds} {framework:6s} done", file=sys.stderr, flush=True)
+            busy = " (BUSY: other work ran)" if block.get("busy") else ""
+            print(f"  round {r + 1}/{rounds} {framework:6s} done{busy}", file=sys.stderr, flush=True)
     return times, extras
 
 
@@ -143,6 +154,7 @@ def report(title, chosen, times, extras):
     ms = lambda s: f"{s * 1e3:.2f}"  # noqa: E731
     ratio_fmt = lambda v: f"{v:.2f}"  # noqa: E731
     rows, figures = [], {}
+    busy = any(block.get("busy") for block in extras["load"]) or not any(b.get("known") for b in extras["load"])
     for case in chosen:
         mine = [t[case] for t in times["minitl"]]
         row = [cases.CASES[case], ms(statistics.median(mine))]
@@ -153,7 +165,11 @@ def report(title, chosen, times, extras):
             row += [ms(statistics.median(theirs)), _spread(ratios, ratio_fmt)]
             figure.update(torch_s=theirs, ratio=ratios)
         target = cases.TARGETS.get(case)
-        row.append(f"<= {target}" if target else "")
+        verdict = ""
+        if target and have_torch:
+            met = statistics.median(ratios) <= target
+            verdict = " not judged (busy)" if busy else (" met" if met else " missed")
+        row.append(f"<= {target}{verdict}" if target else "")
         rows.append(row)
         figures[case] = figure
     header = ["case", "minitl ms", "torch ms", "minitl/torch (min-max)", "target"] if have_torch else \
@@ -177,7 +193,10 @@ def report(title, chosen, times, extras):
     if "head_cached_b64" in chosen:
         head = statistics.median(t["head_cached_b64"] for t in times["minitl"]) * 1e3
         lines.append(f"minitl head-only cached step: {head:.3f} ms (target < 1 ms)")
+    lines.append(machine_load.summary(extras["load"]))
     for framework, extra in extras.items():
+        if framework == "load":
+            continue
         if "graph_bytes" in extra:
             full, frozen = extra["graph_bytes"]["full"], extra["graph_bytes"]["frozen"]
             target = " (target <= 15%)" if framework == "minitl" else ""
@@ -199,6 +218,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=20, help="timed steps per case and worker (at least 20)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--cases", help="comma-separated case names (default: all, or the quick set)")
+    parser.add_argument("--wait-quiet", type=float, metavar="SECONDS", default=0,
+                        help="first wait, at most this long, until no other process uses the CPUs")
     parser.add_argument("--worker", choices=("minitl", "torch"), help=argparse.SUPPRESS)
     parser.add_argument("--graph-bytes", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -210,6 +231,11 @@ def main(argv=None):
     unknown = [c for c in chosen if c not in cases.CASES]
     if unknown:
         parser.error(f"unknown case(s) {unknown}; choose from {list(cases.CASES)}")
+    if args.wait_quiet > 0:
+        print(f"waiting up to {args.wait_quiet:.0f} s for a quiet machine", file=sys.stderr, flush=True)
+        if not machine_load.wait_quiet(args.wait_quiet):
+            print("the machine did not become quiet: measuring anyway; the report will say if it was busy",
+                  file=sys.stderr, flush=True)
     frameworks = ["minitl", "torch"] if _torch_installed() else ["minitl"]
     if len(frameworks) == 1:
         print("PyTorch is not installed (pip install torch): minitl's times only, no ratios", file=sys.stderr)

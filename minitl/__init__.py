@@ -47,6 +47,7 @@ from . import models
 from . import optim
 from . import train
 from . import transfer
+from . import export
 from . import viz
 from . import weights
 from .io.save_load import load, save  # by file name: .pt is PyTorch, else .npz

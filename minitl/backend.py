@@ -23,8 +23,8 @@ _cupy_error = None    # why CuPy is unusable, for the error message
 _standin = None       # a strict CuPy stand-in module for GPU-less CI (see use_gpu_standin)
 
 GPU_INSTALL_HINT = (
-    "install the GPU extra: pip install 'minitl[gpu]' (CUDA 12, cupy-cuda12x) or "
-    "pip install 'minitl[gpu-cuda13]' (CUDA 13, cupy-cuda13x), on a machine with an NVIDIA GPU"
+    "install the GPU extra: pip install 'minitl[gpu]' (CUDA 12: cupy-cuda12x[ctk], which brings NVRTC, cuBLAS and "
+    "cuRAND) or pip install 'minitl[gpu-cuda13]' (CUDA 13: cupy-cuda13x[ctk]), on a machine with an NVIDIA GPU"
 )
 
 
@@ -60,13 +60,49 @@ def _load_cupy():
         _cupy_checked = True
         try:
             import cupy  # noqa: PLC0415 - optional dependency, imported on first need
-            if cupy.cuda.is_available():
-                _cupy = cupy
-            else:
+            if not cupy.cuda.is_available():
                 _cupy_error = "CuPy is installed but no CUDA GPU is available"
+            else:
+                _cupy_error = first_operation_error(cupy)
+                _cupy = cupy if _cupy_error is None else None
         except Exception as exc:  # a broken CUDA install fails in many ways, not only ImportError
             _cupy_error = f"CuPy could not be imported ({type(exc).__name__}: {exc})"
     return _cupy
+
+
+def first_operation_error(cupy) -> str | None:
+    """Run one tiny op of each kind minitl needs; None when all work, else why not and the pip command to fix it.
+
+    ``cuda.is_available()`` only asks the driver. The libraries come later, on first use: a kernel
+    launch needs NVRTC, a matrix product cuBLAS, a random draw cuRAND, and a CuPy wheel without its
+    ``[ctk]`` extra brings none of them, so without this check the first *training* op fails deep in CuPy.
+    """
+    try:
+        a = cupy.arange(4, dtype=numpy.float32)                                  # allocate
+        total = a + a                                                            # an elementwise kernel
+        total = total + (a.reshape(2, 2) @ a.reshape(2, 2)).reshape(4)           # a GEMM (cuBLAS)
+        doubled = cupy.empty_like(a)
+        cupy.ElementwiseKernel("T x", "T y", "y = x + x", "minitl_first_op")(a, doubled)  # compiled by NVRTC
+        drawn = cupy.random.default_rng(0).random(4, dtype=numpy.float32)       # the generator minitl draws with
+        check = (total + doubled + 0 * drawn).get()                              # the sync surfaces late errors
+    except Exception as exc:  # missing libraries raise ImportError, RuntimeError, CuPy's own errors...
+        return (f"CuPy sees a GPU but its first operation failed ({type(exc).__name__}: {exc}): a CUDA library is "
+                f"missing; install them with: {ctk_install_command()}")
+    host = numpy.arange(4, dtype=numpy.float32)
+    if check.tolist() != (4 * host + (host.reshape(2, 2) @ host.reshape(2, 2)).reshape(4)).tolist():
+        return f"CuPy's first operation gave wrong numbers ({check.tolist()}): check the CUDA install"
+    return None
+
+
+def ctk_install_command() -> str:
+    """The pip command that adds the CUDA libraries to the CuPy wheel installed here (its ``[ctk]`` extra)."""
+    import importlib.metadata  # noqa: PLC0415 - only on a failed GPU check
+    for name in ("cupy-cuda13x", "cupy-cuda12x"):
+        try:
+            return f"pip install '{name}[ctk]=={importlib.metadata.version(name)}'"
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "pip install 'minitl[gpu]' (CUDA 12) or pip install 'minitl[gpu-cuda13]' (CUDA 13)"
 
 
 def is_gpu_available() -> bool:
@@ -188,13 +224,14 @@ _deterministic = False
 def use_deterministic_algorithms(mode: bool) -> None:
     """Make every op give bit-identical results run to run on the GPU too (as ``torch.use_deterministic_algorithms``).
 
-    On NumPy everything is deterministic already. On CuPy the one non-deterministic op minitl uses is
+    On NumPy everything is deterministic already. On CuPy two kinds of op minitl uses are not:
     ``scatter_add`` (``cupyx.scatter_add``: float atomic adds land in a different order each run), behind
-    the gradient of indexing (``x[idx]``) and anything else that adds into repeated indices. With
-    ``mode=True`` it runs on the host instead (``numpy.add.at``: one copy there and back, and a sync: slow).
+    the gradient of indexing (``x[idx]``) and anything else that adds into repeated indices; and running
+    sums and products (``cumulative``: ``cumsum`` and its gradient, ``prod``'s gradient), which CuPy may run
+    through CUB's scan, whose rounding is not fixed run to run. With ``mode=True`` both run on the host
+    instead (NumPy, in index order: one copy there and back, and a sync: slow).
     Convolution and max-pool backward need no switch: on the GPU they are gather kernels, deterministic
     by design (conv_cuda.py, pool_cuda.py); cuBLAS products and CUB sums give the same bits on the same GPU and shapes.
-    minitl uses no ``cumsum`` (non-deterministic on CuPy too).
     """
     global _deterministic
     _deterministic = bool(mode)
@@ -222,6 +259,20 @@ def scatter_add(target, indices, values) -> None:
         target[...] = xp.asarray(host)
     else:
         cupyx().scatter_add(target, indices, values)
+
+
+def cumulative(name: str, x, axis: int):
+    """``xp.cumsum`` or ``xp.cumprod`` (``name``) of ``x`` along ``axis``; on the host in deterministic mode.
+
+    CuPy may run them through CUB's scan, whose float rounding changes run to run (see
+    ``use_deterministic_algorithms``); NumPy's is a plain left-to-right loop.
+    """
+    if name not in ("cumsum", "cumprod"):
+        raise ValueError(f"unknown running operation {name!r}: use 'cumsum' or 'cumprod'")
+    xp = get_array_module(x)
+    if xp is not numpy and _deterministic:
+        return xp.asarray(getattr(numpy, name)(asnumpy(x), axis=axis))
+    return getattr(xp, name)(x, axis=axis)
 
 
 def random_array(kind: str, shape, dtype, device, low=0.0, high=1.0):

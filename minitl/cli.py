@@ -7,6 +7,7 @@
     minitl weights                   the shipped pretrained weights (weights/manifest.json)
     minitl view-step --freeze-to 2   one training step replayed in a self-contained HTML page
     minitl compare [--quick]         freeze, fine-tune or train from scratch: accuracy, forgetting, cost
+    minitl export torch smallcnn out/ --weights fashion-paired --freeze-to 2   continue in PyTorch (DDP)
 
 Each command is a thin layer over the library, so what it prints is what the API returns.
 """
@@ -19,6 +20,7 @@ import minitl
 from minitl import weights
 from minitl.compare.command import add_parser as add_compare
 from minitl.data.fashion_mnist import find_fashion_mnist, load_bundled
+from minitl.export.command import add_parser as add_export
 from minitl.io import read_weights
 from minitl.table import text_table
 from minitl.transfer.pretrain import pretrain as pretrain_split
@@ -166,6 +168,7 @@ def build_parser():
     pretrain.set_defaults(run=_pretrain)
     commands.add_parser("weights", help="list the shipped pretrained weights").set_defaults(run=_weights)
     add_compare(commands)
+    add_export(commands)
     return parser
 
 

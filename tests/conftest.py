@@ -42,7 +42,7 @@ def device(request, monkeypatch):
 # to keep CI short.
 STANDIN_MODULES = ("test_autograd", "test_tensor", "test_functional_", "test_nn_", "test_optim_", "test_train_",
                    "test_data_loader", "test_inspect", "test_device_moves", "test_backend", "test_gradcheck",
-                   "test_models", "test_standin")
+                   "test_models", "test_standin", "test_export")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -62,9 +62,11 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = keep
-    # each `device` test would have had one CUDA item beside its CPU one
+    # each `device` test would have had one CUDA item beside its CPU one, each `kernel_device` test one beside
+    # its stand-in one
     config._minitl_cuda_not_collected = len(not_collected) + sum(
-        1 for item in keep if getattr(item, "callspec", None) and item.callspec.params.get("device") == "cpu")
+        1 for item in keep if getattr(item, "callspec", None) and (item.callspec.params.get("device") == "cpu"
+                                                                   or item.callspec.params.get("kernel_device")))
 
 
 def pytest_report_collectionfinish(config, start_path, items):
@@ -84,6 +86,21 @@ def use_standin(monkeypatch):
     monkeypatch.setattr(backend, "_standin", standin_cupy)
     standin_cupy.COUNTS.reset()
     return "cuda"
+
+
+@pytest.fixture(params=["standin"] + DEVICES[1:])
+def kernel_device(request, monkeypatch):
+    """The array module whose custom CUDA kernels run: the stand-in (their bodies compiled as C) and, where a GPU
+    answers, real CuPy (not collected otherwise, as the ``device`` fixture's 'cuda'); skipped on the stand-in
+    without a C compiler."""
+    if request.param == "cuda":
+        xp = backend.require_gpu()
+    else:
+        use_standin(monkeypatch)
+        xp = backend._standin
+    if not backend.has_cuda_kernels(xp):
+        pytest.skip("no C compiler for the stand-in's kernels")
+    return xp
 
 
 @pytest.fixture

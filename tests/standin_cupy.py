@@ -10,7 +10,10 @@ CuPy exactly where the difference bites, and runs everything else on NumPy:
   raises ``TypeError`` as CuPy does; Python and NumPy *scalars* are fine, as on CuPy;
 - ``float``/``int``/``bool`` work on 0-d arrays only (a sync on CuPy); reductions return 0-d arrays,
   never NumPy scalars;
-- iteration yields device sub-arrays, as CuPy's does;
+- ``cumsum`` / ``cumprod`` of floats group their products differently each call (CuPy runs them through CUB's
+  scan, whose rounding is not fixed run to run);
+- iteration yields device sub-arrays, as CuPy's does; there is no ``__index__`` (CuPy has none: ``range(n)``
+  or ``list[i]`` with a 0-d device array raises ``TypeError``);
 - ``.get()``, ``asnumpy``, ``.item()``, ``.tolist()``, ``float()`` and printing count one device->host
   copy each in ``COUNTS.device_to_host``; ``asarray`` of host data counts a host->device copy.
 
@@ -118,9 +121,6 @@ class ndarray:  # noqa: N801 - CuPy's name
             raise ValueError("The truth value of an array with more than one element is ambiguous.")
         COUNTS.device_to_host += 1
         return bool(self._a)
-
-    def __index__(self):
-        return self._scalar("int")
 
     def __repr__(self):
         COUNTS.device_to_host += 1
@@ -323,6 +323,41 @@ class _DeviceUfunc:
         return _device_function(self._ufunc.reduce, f"{self.__name__}.reduce")(*args, **kwargs)
 
 
+_SCAN_ORDER = numpy.random.default_rng()  # unseeded on purpose: the grouping changes run to run, as on the GPU
+
+
+def _unordered_scan(ufunc, name):
+    """``cumsum`` / ``cumprod`` as CuPy runs them through CUB's scan: tiles scanned on their own, each tile's
+    carry added in when it is ready, so which partial sums meet first -- the float rounding -- changes from
+    run to run. Here the tile boundaries are drawn at random each call: the same input can give other bits."""
+    def scan(a, axis=None, dtype=None, out=None):
+        if out is not None:
+            raise TypeError(f"the stand-in's {name} takes no out=")
+        a = _unwrap(a, name)
+        if axis is None:
+            a, axis = a.reshape(-1), 0
+        a = numpy.moveaxis(numpy.asarray(a, dtype=dtype), axis, -1)
+        size = a.shape[-1]
+        if a.dtype.kind not in "fc" or size < 3:  # integers add exactly in any order
+            return ndarray(numpy.moveaxis(ufunc.accumulate(a, axis=-1), -1, axis))
+        cuts = numpy.sort(_SCAN_ORDER.choice(numpy.arange(1, size), size=builtins.min(size - 1, 8), replace=False))
+        pieces, carry = [], None
+        for piece in numpy.split(a, cuts, axis=-1):
+            piece = ufunc.accumulate(piece, axis=-1)
+            piece = piece if carry is None else ufunc(carry[..., None], piece)
+            pieces.append(piece)
+            carry = piece[..., -1]
+        return ndarray(numpy.moveaxis(numpy.concatenate(pieces, axis=-1), -1, axis))
+    scan.__name__ = name
+    return scan
+
+
+cumsum = _unordered_scan(numpy.add, "cumsum")
+cumprod = _unordered_scan(numpy.multiply, "cumprod")
+ndarray.cumsum = lambda self, axis=None, dtype=None, out=None: cumsum(self, axis, dtype, out)
+ndarray.cumprod = lambda self, axis=None, dtype=None, out=None: cumprod(self, axis, dtype, out)
+
+
 def _install():
     names = globals()
     for name in _DEVICE_FUNCTIONS:
@@ -417,7 +452,13 @@ class _Stream:
 from standin_kernels import ElementwiseKernel  # noqa: E402, F401 - part of this module's CuPy names
 
 _STREAM = _Stream()
+# cuda.runtime: the questions minitl.cuda and benchmarks/gpu_check.sh ask (one pretend GPU, CUDA 12.9)
+runtime = types.SimpleNamespace(getDeviceCount=lambda: 1, getDevice=lambda: 0,
+                                getDeviceProperties=lambda device: {"name": b"CuPy stand-in (no GPU)",
+                                                                    "major": 8, "minor": 0},
+                                runtimeGetVersion=lambda: 12090, driverGetVersion=lambda: 12090)
 cuda = types.SimpleNamespace(get_current_stream=lambda: _STREAM, Event=_Event, Stream=_Stream,
-                             is_available=lambda: True)
+                             is_available=lambda: True, runtime=runtime)
+__version__ = "14.2.0"  # the CuPy release whose behaviour this stand-in copies
 
 _module = sys.modules[__name__]

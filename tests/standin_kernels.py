@@ -1,9 +1,10 @@
 """CuPy's ``ElementwiseKernel`` for the strict stand-in (standin_cupy.py): the kernel's C body compiled as C.
 
 Simple bodies only: ``raw`` and element-wise array parameters, typed scalars, one type placeholder
-``T``, C-contiguous arrays, no broadcasting. The body runs in a C loop over ``i``, so the index math of
-minitl's GPU kernels is tested on the CPU exactly as written. Without a C compiler ``ElementwiseKernel``
-is absent, and minitl's ops take their portable array path on the stand-in (``backend.has_cuda_kernels``).
+``T`` (float16, float32 or float64), C-contiguous arrays, no broadcasting. The body runs in a C loop over
+``i``, so the index math of minitl's GPU kernels is tested on the CPU exactly as written. Without a C
+compiler ``ElementwiseKernel`` is absent, and minitl's ops take their portable array path on the stand-in
+(``backend.has_cuda_kernels``).
 """
 import ctypes
 import hashlib
@@ -14,8 +15,10 @@ import tempfile
 
 import numpy
 
-_C_TYPES = {"float32": "float", "float64": "double", "int64": "long long", "int32": "int", "bool": "_Bool",
-            "uint8": "unsigned char"}
+# float16: C's _Float16 (GCC 12+ on x86-64 and ARM), computed in float and rounded to half at each store, as
+# CuPy's float16 type does on the GPU
+_C_TYPES = {"float16": "_Float16", "float32": "float", "float64": "double", "int64": "long long", "int32": "int",
+            "bool": "_Bool", "uint8": "unsigned char"}
 
 
 class _ElementwiseKernel:
@@ -49,8 +52,8 @@ class _ElementwiseKernel:
                 args.append(f"{c} {name}")
         source = ("#include <stdbool.h>\ntypedef " + c_type + " T;\n" + "\n".join(defines)
                   + f"\nvoid run({', '.join(args)}) {{\n  for (long long i = 0; i < _size; ++i) {{\n"
-                  + self.operation + "\n  }\n}\n")
-        digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+                  + self.operation + ";\n  }\n}\n")  # ";": CuPy ends the body so too
+        digest = hashlib.sha256((source + " ".join(_FLAGS)).encode()).hexdigest()[:16]
         folder = os.path.join(tempfile.gettempdir(), f"standin_cupy_{os.getuid()}")
         os.makedirs(folder, exist_ok=True)
         library = os.path.join(folder, f"{self.name}_{digest}.so")
@@ -59,7 +62,7 @@ class _ElementwiseKernel:
             with open(c_file, "w") as handle:
                 handle.write(source)
             partial = library + f".{os.getpid()}"
-            subprocess.run([_C_COMPILER, "-O2", "-shared", "-fPIC", "-o", partial, c_file], check=True,
+            subprocess.run([_C_COMPILER, *_FLAGS, "-o", partial, c_file], check=True,
                            capture_output=True)
             os.replace(partial, library)
         function = ctypes.CDLL(library).run
@@ -91,6 +94,8 @@ class _ElementwiseKernel:
 
 
 _C_COMPILER = shutil.which("cc") or shutil.which("gcc")
+# excess precision "standard": a _Float16 is rounded at every assignment, never kept as a float across statements
+_FLAGS = ("-O2", "-shared", "-fPIC", "-fexcess-precision=standard")
 if _C_COMPILER:
     ElementwiseKernel = _ElementwiseKernel
 

@@ -140,6 +140,58 @@ def test_import_minitl_works_when_cupy_import_crashes_with_another_error():
     assert result.stdout.strip() == "ok"
 
 
+@pytest.fixture
+def standin_as_cupy(monkeypatch):
+    """The stand-in imported as ``cupy`` itself, and the backend's check not yet run: its real path runs."""
+    import standin_cupy
+    if not hasattr(standin_cupy, "ElementwiseKernel"):
+        pytest.skip("no C compiler for the stand-in's kernels")
+    monkeypatch.setitem(sys.modules, "cupy", standin_cupy)
+    monkeypatch.delenv("MINITL_CUPY_STANDIN", raising=False)
+    for name, value in (("_standin", None), ("_cupy", None), ("_cupy_checked", False), ("_cupy_error", None)):
+        monkeypatch.setattr(backend, name, value)
+    return standin_cupy
+
+
+def test_a_working_cupy_passes_the_first_operation_check(standin_as_cupy):
+    assert backend.is_gpu_available() and backend.require_gpu() is standin_as_cupy
+
+
+class DynamicLibNotFoundError(RuntimeError):
+    """What CuPy 14 raises when it cannot find NVRTC (its name, not its module)."""
+
+
+def _failing(error):
+    def fail(*args, **kwargs):
+        raise error
+    return fail
+
+
+@pytest.mark.parametrize("library, error", [
+    ("nvrtc", DynamicLibNotFoundError('Failure finding "libnvrtc.so": no such file')),
+    ("cublas", ImportError("libcublasLt.so.12: cannot open shared object file: No such file or directory")),
+    ("curand", ImportError("libcurand.so.10: cannot open shared object file: No such file or directory")),
+])
+def test_a_missing_cuda_library_is_a_device_error_with_the_pip_command(standin_as_cupy, monkeypatch, library, error):
+    import importlib.metadata
+    if library == "nvrtc":  # the kernel is compiled at its first launch
+        monkeypatch.setattr(standin_as_cupy, "ElementwiseKernel", lambda *a, **k: _failing(error))
+    elif library == "cublas":
+        monkeypatch.setattr(standin_as_cupy.ndarray, "__matmul__", _failing(error))
+    else:
+        monkeypatch.setattr(standin_as_cupy, "random", type(sys)("random"))
+        standin_as_cupy.random.default_rng = _failing(error)
+    installed = {"cupy-cuda12x": "14.2.0"}
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: installed[name] if name in installed
+                        else _failing(importlib.metadata.PackageNotFoundError(name))())
+    assert not backend.is_gpu_available()  # the driver answered; the library did not
+    with pytest.raises(backend.DeviceError) as caught:
+        minitl.tensor([1.0], device="cuda")
+    message = str(caught.value)
+    assert type(error).__name__ in message and str(error) in message
+    assert "pip install 'cupy-cuda12x[ctk]==14.2.0'" in message
+
+
 def test_scatter_add_adds_duplicate_indices():
     target = numpy.zeros(4)
     backend.scatter_add(target, numpy.array([0, 0, 2, 0]), numpy.array([1.0, 2.0, 3.0, 4.0]))

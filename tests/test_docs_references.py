@@ -4,7 +4,8 @@ import re
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 REFERENCE = re.compile(r"(?<![\w/.-])((?:[\w-]+/)*[\w-]+\.(?:py|md))\b")
-WRITTEN_BY_MINITL = {"compare.md"}  # reports that a run writes (``minitl compare``), not files of the repository
+# files that a run writes (``minitl compare``, ``minitl export torch``), not files of the repository
+WRITTEN_BY_MINITL = {"compare.md", "model.py", "finetune.py", "train_ddp.py"}
 
 
 def _documents():

@@ -1,8 +1,8 @@
-"""The GPU im2col / col2im kernels (conv_cuda.py), run on the stand-in, which compiles their bodies as C.
+"""The GPU im2col / col2im kernels (conv_cuda.py), against the NumPy code, on every device that runs them.
 
-On a GPU they run as CUDA through CuPy; here the same kernel text runs in a C loop over ``i``, so the
-index math (strides, padding, dilation, groups, the gather's divisibility test) is checked against the
-NumPy code on every CI run. Skipped where no C compiler is found.
+On the stand-in the kernel text runs in a C loop over ``i`` (every CI run: the index math -- strides,
+padding, dilation, groups, the gather's divisibility test -- and the float16 bodies); on a machine with a GPU
+the same tests run again on real CuPy (the ``kernel_device`` fixture). Skipped where neither runs.
 """
 import numpy
 import pytest
@@ -18,10 +18,8 @@ CASES = [  # stride, padding, dilation, groups, kernel
 
 
 @pytest.fixture
-def kernels(standin):
-    if not minitl.backend.has_cuda_kernels(standin):
-        pytest.skip("no C compiler for the stand-in's kernels")
-    return standin
+def kernels(kernel_device):
+    return kernel_device
 
 
 @pytest.mark.parametrize("stride, padding, dilation, groups, kernel", CASES)
@@ -50,26 +48,28 @@ def test_col2im_reads_any_strided_view_without_a_copy(kernels, rng):
     numpy.testing.assert_allclose(ours.get(), expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("stride, padding, dilation", [(1, 1, 1), (2, 0, 2), ((2, 1), (1, 2), 1)])
+def test_float16_kernels_match_the_numpy_code(kernels, stride, padding, dilation, rng):
+    x = rng.standard_normal((2, 3, 7, 6)).astype(numpy.float16)
+    kernel = (3, 2)
+    stride, padding, dilation = conv.pair(stride, "s"), conv.pair(padding, "p"), conv.pair(dilation, "d")
+    out_hw = tuple(conv.output_size(*a) for a in zip(x.shape[2:], kernel, stride, padding, dilation))
+    columns = conv_cuda.im2col(kernels.asarray(x), kernel, stride, padding, dilation, 1, out_hw)
+    assert columns.dtype == numpy.float16
+    expected, _ = conv.im2col(x, kernel, stride, padding, dilation, 1)
+    numpy.testing.assert_array_equal(columns.get(), expected)  # a copy: exact in any precision
+
+    d_cols = rng.standard_normal((2, 3, *kernel, *out_hw)).astype(numpy.float16)
+    gx = conv_cuda.col2im(kernels.asarray(d_cols), x.shape, numpy.float16, kernel, stride, padding, dilation)
+    assert gx.dtype == numpy.float16
+    in_float64 = conv.col2im(lambda i, j: d_cols[:, :, i, j].astype(numpy.float64), numpy.zeros((2, 3, *out_hw)),
+                             x.shape, numpy.float64, kernel, stride, padding, dilation)
+    # each pixel sums at most 3 taps of numbers below 5 in magnitude, rounded to half at every add: 1e-2
+    numpy.testing.assert_allclose(gx.get().astype(numpy.float64), in_float64, rtol=0, atol=1e-2)
+    assert numpy.abs(in_float64).max() > 1  # the test compares real sums, not zeros
+
+
 def test_kernels_can_be_switched_off(kernels, monkeypatch):
     monkeypatch.setenv("MINITL_CUDA_KERNELS", "0")
     assert not minitl.backend.has_cuda_kernels(kernels)
     assert not minitl.backend.has_cuda_kernels(numpy)
-
-
-@pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1), ((3, 2), (1, 2), (1, 0)), (3, 1, 1)])
-def test_max_pool2d_on_the_kernels_matches_the_numpy_code(kernels, kernel, stride, padding, rng):
-    from minitl.functional.pool import max_pool2d  # noqa: PLC0415
-
-    x = rng.standard_normal((2, 3, 7, 6))
-    x[0, 0, :2, :2] = 1.5  # a tie: the first maximum keeps the gradient on both paths
-    upstream = None
-    results = []
-    for device in ("cpu", "cuda"):
-        xt = t64(x, device)
-        y = max_pool2d(xt, kernel, stride, padding)
-        upstream = rng.standard_normal(y.shape) if upstream is None else upstream
-        y.backward(minitl.tensor(upstream, dtype="float64", device=device))
-        assert y.grad_fn.name == "MaxPool2dBackward"
-        results.append([y.numpy(), xt.grad.numpy()])
-    for ours, reference in zip(*results):
-        numpy.testing.assert_array_equal(ours, reference)

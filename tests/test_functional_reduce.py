@@ -246,3 +246,32 @@ def test_argmin_any_all_match_torch(rng, device):
         numpy.testing.assert_array_equal(getattr(positive, name)(1).numpy(), getattr(tp, name)(1).numpy())
         numpy.testing.assert_array_equal(getattr(minitl, name)(positive, 0, keepdim=True).numpy(),
                                          getattr(tp, name)(0, keepdim=True).numpy())
+
+
+@pytest.fixture
+def deterministic_off_afterwards():
+    yield
+    minitl.use_deterministic_algorithms(False)
+
+
+@pytest.mark.parametrize("name, op", [("cumsum", lambda x: minitl.cumsum(x, 1)), ("prod", lambda x: x.prod(1))],
+                         ids=["cumsum", "prod-backward"])
+def test_deterministic_mode_covers_running_sums_and_products(name, op, standin, deterministic_off_afterwards):
+    # the stand-in's cumsum/cumprod group their float roundings differently each call, as CuPy's CUB scan may
+    data = numpy.random.default_rng(0).uniform(0.9, 1.1, (2, 3000)).astype(numpy.float32)
+
+    def run():
+        x = minitl.tensor(data, device="cuda", requires_grad=True)
+        y = op(x)
+        y.backward(minitl.ones(y.shape, device="cuda"))
+        return y.numpy().tobytes() + x.grad.numpy().tobytes()
+
+    minitl.use_deterministic_algorithms(False)
+    assert len({run() for _ in range(4)}) > 1  # the bits move run to run: what the switch is for
+    minitl.use_deterministic_algorithms(True)
+    runs = {run() for _ in range(4)}
+    assert len(runs) == 1
+    x = minitl.tensor(data, requires_grad=True)  # and they are the CPU's bits
+    y = op(x)
+    y.backward(minitl.ones(y.shape))
+    assert runs == {y.numpy().tobytes() + x.grad.numpy().tobytes()}

@@ -1,4 +1,5 @@
 """The strict CuPy stand-in refuses what CuPy refuses, counts copies, and plugs into the backend seam."""
+import operator
 import os
 import subprocess
 import sys
@@ -97,3 +98,18 @@ def test_env_flag_selects_the_standin_for_a_process():
 
 def test_out_of_range_integer_indices_wrap_as_on_cupy(standin, x):
     assert x[standin.asarray(numpy.array([2, 3]))].tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]  # 2 rows: 2->0, 3->1
+
+
+def test_a_device_array_is_not_an_index_as_on_cupy(standin, x):
+    count = x.sum().astype(numpy.int64)  # a 0-d integer array on the device
+    with pytest.raises(TypeError):
+        operator.index(count)  # CuPy arrays have no __index__: range(n) or list[n] needs int(n), a sync
+    with pytest.raises(TypeError):
+        [0, 1, 2][count]
+    assert int(count) == 15
+
+
+def test_cuda_runtime_answers_device_questions(standin):
+    assert minitl.cuda.device_count() == standin.cuda.runtime.getDeviceCount() == 1
+    assert standin.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    assert standin.cuda.runtime.runtimeGetVersion() // 1000 == 12

@@ -2,7 +2,8 @@
 
 The NumPy code walks the kh*kw taps in Python, one array pass each, and its backward is one more pass
 per tap (col2im). Here the forward is one thread per output pixel scanning its window (the first
-maximum wins, as in PyTorch; padding never wins), writing the maximum and which tap held it; the
+maximum wins, as in PyTorch; padding never wins; a NaN wins over every number, as on the CPU and in
+PyTorch, so the training loop's NaN check sees it), writing the maximum and which tap held it; the
 backward is one thread per input pixel *gathering* the gradient of every window whose winner it was:
 one pass each way, deterministic (no atomics). Index math as in conv_cuda.py.
 
@@ -28,7 +29,8 @@ _FORWARD = """
             long long iw = ow * stride_w - pad_w + kj * dilation_w;
             if (iw < 0 || iw >= width) continue;
             T value = x[(row * height + ih) * width + iw];
-            if (arg < 0 || value > best) { best = value; arg = (int)(ki * kernel_w + kj); }
+            // value != value: a NaN (a comparison with NaN is false, so `value > best` alone would skip it)
+            if (arg < 0 || value > best || value != value) { best = value; arg = (int)(ki * kernel_w + kj); }
         }
     }
     y = best;

@@ -13,7 +13,7 @@ import collections
 import numpy
 
 from ..autograd import Function
-from ..backend import get_array_module
+from ..backend import cumulative, get_array_module
 from ..tensor import Tensor
 from .dims import normalize_dim, normalize_dims
 from .elementwise import floating
@@ -257,8 +257,8 @@ class Prod(Function):
     def backward(self, grad):
         xp = get_array_module(grad)
         x, axis = (self.x.reshape(-1), 0) if self.axis is None else (self.x, self.axis)
-        left = _shift_along(xp.cumprod(x, axis=axis), axis, xp)
-        right = xp.flip(_shift_along(xp.cumprod(xp.flip(x, axis=axis), axis=axis), axis, xp), axis=axis)
+        left = _shift_along(cumulative("cumprod", x, axis), axis, xp)
+        right = xp.flip(_shift_along(cumulative("cumprod", xp.flip(x, axis=axis), axis), axis, xp), axis=axis)
         if self.axis is None:
             return (grad.reshape(()) * left * right).reshape(self.x.shape)
         return _restore(grad, (axis,), self.keepdims) * left * right
@@ -290,11 +290,11 @@ class Cumsum(Function):
         self.axis = axis
 
     def forward(self, x):
-        return get_array_module(x).cumsum(x, axis=self.axis)
+        return cumulative("cumsum", x, self.axis)
 
     def backward(self, grad):
         xp = get_array_module(grad)
-        return xp.flip(xp.cumsum(xp.flip(grad, axis=self.axis), axis=self.axis), axis=self.axis)
+        return xp.flip(cumulative("cumsum", xp.flip(grad, axis=self.axis), self.axis), axis=self.axis)
 
 
 def prod(x, dim=None, keepdim=False, *, axis=None, keepdims=False):

@@ -56,10 +56,21 @@ class LoRAMixin:
         self.lora_B = Parameter(numpy.zeros(b_shape), dtype=base.weight.dtype, device=device)
         init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))  # A random (as a layer's weight), B zero
         self.register_buffer("lora_merged", Tensor(numpy.array(0, dtype=numpy.int64), device=device))
+        self._note_merged(False)
 
     @property
     def merged(self) -> bool:
-        return bool(int(self.lora_merged.data))
+        """Whether the update is folded into the weight. Asked on every forward, so answered from the host:
+        the buffer is read (a device->host copy on the GPU) only when its array was replaced since the last
+        answer -- by a load, or a move to another device -- never on a training step."""
+        data, answer = self.__dict__["_merged_seen"]
+        if data is not self.lora_merged.data:
+            answer = self._note_merged(bool(int(self.lora_merged.data)))
+        return answer
+
+    def _note_merged(self, answer):
+        self.__dict__["_merged_seen"] = (self.lora_merged.data, answer)  # kept off the Module's registries
+        return answer
 
     def delta_weight(self):
         """The update ``s * B @ A`` as an array of the weight's shape (no graph)."""
@@ -71,6 +82,7 @@ class LoRAMixin:
         if not self.merged:
             self.weight.data += self.delta_weight()
             self.lora_merged.data[...] = 1
+            self._note_merged(True)
         return self
 
     def unmerge(self):
@@ -78,6 +90,7 @@ class LoRAMixin:
         if self.merged:
             self.weight.data -= self.delta_weight()
             self.lora_merged.data[...] = 0
+            self._note_merged(False)
         return self
 
     def lora_flop_counts(self, positions, fan_in, fan_out, input_grad):

@@ -1,0 +1,56 @@
+"""The lessons: each notebook is what its percent-format source builds, runs top to bottom in a real Jupyter
+kernel (nbclient + ipykernel) from a folder that is not the checkout, shows its key outputs, and ends with
+questions for the students."""
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import build_lessons  # noqa: E402
+
+LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.py"))
+
+# lesson -> text its outputs must contain
+KEY_OUTPUTS = {
+    "01_autograd": ["same as by hand: True", "gradcheck against finite differences: passed",
+                    "under no_grad: grad_fn = None"],
+    "03_freeze_finetune_scratch": ["set-up: strategies scratch,fe,ft; n = 1,20", "target acc",
+                                   "verdicts (computed from the table above)", "best at n = 1:"],
+}
+
+
+def test_every_lesson_has_its_notebook_and_every_notebook_is_up_to_date():
+    assert {p.stem for p in LESSONS} >= set(KEY_OUTPUTS)
+    assert build_lessons.main(["--check"]) == 0, "run: python scripts/build_lessons.py"
+
+
+def test_the_converter_splits_markdown_and_code_cells():
+    cells = build_lessons.cells_of("# %% [markdown]\n# # Title\n# text\n\n# %%\nx = 1\nprint(x)\n\n", "t")
+    assert [c["cell_type"] for c in cells] == ["markdown", "code"]
+    assert cells[0]["source"] == ["# Title\n", "text"] and cells[1]["source"] == ["x = 1\n", "print(x)"]
+    assert [c["id"] for c in cells] == ["t-00", "t-01"]
+    with pytest.raises(ValueError, match="before the first"):
+        build_lessons.cells_of("x = 1\n# %%\n", "t")
+
+
+@pytest.mark.parametrize("lesson", [p.stem for p in LESSONS])
+def test_every_lesson_ends_with_questions(lesson):
+    source = (ROOT / "lessons" / f"{lesson}.py").read_text(encoding="utf-8")
+    last = source.rsplit("# %%", 1)[1]
+    assert last.startswith(" [markdown]") and "## Questions" in last and "# 2." in last
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", [p.stem for p in LESSONS])
+def test_lesson_runs_in_a_real_kernel(lesson, tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.read(ROOT / "lessons" / f"{lesson}.ipynb", as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=1800, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()  # raises CellExecutionError, with the cell and its traceback, on any error
+    printed = "".join(output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", []))
+    for text in KEY_OUTPUTS.get(lesson, []):
+        assert text in printed, f"{lesson} did not show {text!r}:\n{printed[-3000:]}"
