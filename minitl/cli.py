@@ -156,8 +156,8 @@ def build_parser():
     view.add_argument("--out", default="step.html", help="where to write the page")
     view.set_defaults(run=_view_step)
     pretrain = commands.add_parser("pretrain", help="pretrain SmallCNN on a source split; write weights/")
-    pretrain.add_argument("--split", default="paired", choices=("paired", "default"),
-                          help="a transfer pair (minitl.data.TRANSFER_PAIRS)")
+    pretrain.add_argument("--split", default="paired", choices=("paired", "default", "digits"),
+                          help="a transfer pair (minitl.data.TRANSFER_PAIRS), or digits: every class of MNIST")
     pretrain.add_argument("--epochs", type=int, default=5)
     pretrain.add_argument("--batch-size", type=int, default=128)
     pretrain.add_argument("--lr", type=float, default=0.05)

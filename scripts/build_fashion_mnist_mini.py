@@ -53,6 +53,33 @@ def write_npz(path: Path, arrays: dict) -> None:
             archive.writestr(info, buffer.getvalue())
 
 
+def publish_archive(arrays: dict, output: Path, size_limit: int, check: bool) -> None:
+    """Write ``arrays`` to a temporary file beside ``output``, check its size, then move it onto
+    ``output`` (or, with ``check``, only say whether it matches ``output`` byte for byte)."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.part-", dir=output.parent)
+    os.close(handle)
+    try:
+        write_npz(Path(temporary), arrays)
+        size = os.path.getsize(temporary)
+        counts = f"train {len(arrays['train_labels'])}, test {len(arrays['test_labels'])} images"
+        if size > size_limit:
+            raise SystemExit(f"{size:,} bytes ({counts}) is over the {size_limit:,} byte limit; "
+                             f"use fewer images. {output} was left as it was.")
+        if check:
+            same = output.is_file() and Path(temporary).read_bytes() == output.read_bytes()
+            print(f"{output}: {'identical to' if same else 'DIFFERS from'} a fresh build "
+                  f"({size:,} bytes; {counts})")
+            if not same:
+                raise SystemExit(1)
+            return
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; the shipped file is world-readable
+        os.replace(temporary, output)
+        print(f"wrote {output}: {size:,} bytes; {counts}")
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--root", default=None)
@@ -80,29 +107,7 @@ def main() -> None:
         arrays[f"{split}_labels"] = labels[chosen]
         arrays[f"{split}_indices"] = chosen.astype(numpy.int32)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{args.output.name}.part-", dir=args.output.parent)
-    os.close(handle)
-    try:
-        write_npz(Path(temporary), arrays)
-        size = os.path.getsize(temporary)
-        counts = f"train {len(arrays['train_labels'])}, test {len(arrays['test_labels'])} images"
-        if size > SIZE_LIMIT:
-            raise SystemExit(f"{size:,} bytes ({counts}) is over the {SIZE_LIMIT:,} byte limit; "
-                             f"use fewer images. {args.output} was left as it was.")
-        if args.check:
-            same = args.output.is_file() and Path(temporary).read_bytes() == args.output.read_bytes()
-            print(f"{args.output}: {'identical to' if same else 'DIFFERS from'} a fresh build "
-                  f"({size:,} bytes; {counts})")
-            if not same:
-                raise SystemExit(1)
-            return
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; the shipped file is world-readable
-        os.replace(temporary, args.output)
-        print(f"wrote {args.output}: {size:,} bytes; {counts}")
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
+    publish_archive(arrays, args.output, SIZE_LIMIT, args.check)
 
 if __name__ == "__main__":
     main()

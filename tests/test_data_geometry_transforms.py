@@ -3,7 +3,7 @@ import numpy
 import pytest
 
 import minitl
-from minitl.data import CenterCrop, DatasetError, RandomResizedCrop, RandomRotation, Resize
+from minitl.data import CenterCrop, DatasetError, PermutePixels, RandomResizedCrop, RandomRotation, Resize
 
 
 def _images(rng, shape=(4, 3, 10, 12)):
@@ -78,3 +78,53 @@ def test_transform_arguments_are_checked_with_a_message():
         RandomRotation(10, expand=True)
     with pytest.raises(DatasetError, match="scale .* must be \\(min, max\\)"):
         RandomResizedCrop(8, scale=(0.9, 0.1))
+
+
+# PermutePixels: the similarity dial of demo 15 and `minitl compare --target-permute`
+
+def _numbered_batch(n=3, channels=2, size=28):
+    """Every pixel holds a distinct number, so where each one went can be read off the output."""
+    return numpy.arange(n * channels * size * size, dtype=numpy.float32).reshape(n, channels, size, size)
+
+
+def test_permute_pixels_at_zero_is_the_identity():
+    batch = _numbered_batch()
+    numpy.testing.assert_array_equal(PermutePixels(0.0, seed=3)(batch), batch)
+    assert (PermutePixels(0.0).permutation(28, 28) == numpy.arange(784)).all()
+
+
+def test_permute_pixels_at_one_moves_every_pixel_the_same_way_in_every_image():
+    batch = _numbered_batch()
+    out = PermutePixels(1.0, seed=0)(batch)
+    assert sorted(out[0, 0].ravel().tolist()) == sorted(batch[0, 0].ravel().tolist())  # a permutation
+    assert (out != batch).all()                                                     # every pixel moved
+    flat_in, flat_out = batch.reshape(3, 2, -1), out.reshape(3, 2, -1)
+    moves = [numpy.searchsorted(flat_in[i, c], flat_out[i, c]) for i in range(3) for c in range(2)]
+    assert all((move == moves[0]).all() for move in moves)  # one permutation for every image and channel
+
+
+def test_permute_pixels_is_fixed_by_its_seed():
+    batch = _numbered_batch(n=1, channels=1)
+    first, again = PermutePixels(1.0, seed=7), PermutePixels(1.0, seed=7)
+    numpy.testing.assert_array_equal(first(batch), again(batch))
+    numpy.testing.assert_array_equal(first(batch), first(batch))
+    assert not numpy.array_equal(first(batch), PermutePixels(1.0, seed=8)(batch))
+
+
+@pytest.mark.parametrize("fraction, moved", [(0.25, 196), (0.5, 392), (0.1, 78), (0.001, 2)])
+def test_permute_pixels_moves_the_asked_fraction_of_positions(fraction, moved):
+    permutation = PermutePixels(fraction, seed=1).permutation(28, 28)
+    assert sorted(permutation.tolist()) == list(range(784))
+    assert int((permutation != numpy.arange(784)).sum()) == moved
+    batch = _numbered_batch(n=2, channels=1)
+    assert int((PermutePixels(fraction, seed=1)(batch) != batch).sum()) == 2 * moved
+
+
+def test_permute_pixels_turns_smoothly_and_checks_its_fraction():
+    quarter = PermutePixels(0.25, seed=2).permutation(28, 28) != numpy.arange(784)
+    half = PermutePixels(0.5, seed=2).permutation(28, 28) != numpy.arange(784)
+    assert (half[quarter]).all()  # what moves at p = 0.25 also moves at p = 0.5
+    image = _numbered_batch(n=1, channels=1)[0]
+    assert PermutePixels(1.0)(image).shape == (1, 28, 28)  # one image in, one image out
+    with pytest.raises(DatasetError, match="PermutePixels: fraction"):
+        PermutePixels(1.5)

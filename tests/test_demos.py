@@ -28,6 +28,10 @@ EXPECT = {
     "09_transferability.py": (["first 3 block(s) pretrained, frozen"], ["09_transferability.png"]),
     "10_gpu.py": ([], []),
     "11_own_photos.py": (["test accuracy on your held-out images"], ["11_predictions.png"]),
+    "14_cross_domain.py": (["set-up: n = 1", "fashion -> digits", "digits -> fashion", "conclusion:"],
+                           ["14_cross_domain.png"]),
+    "15_similarity_dial.py": (["set-up:", "p shuffled", "at p = 0 (the real images)", "at p = 1 (every pixel moved)"],
+                              ["15_similarity_dial.png"]),
 }
 
 
@@ -59,3 +63,13 @@ def test_demo_runs_in_smoke_mode(name, tmp_path):
             assert setup in rows, done.stdout
         assert "100.00%" in rows["full fine-tune"] and "645" in rows["frozen backbone"]
         assert "853" in rows["visual prompt p=2"]  # 208 border values + the 645 of the head
+    if name == "14_cross_domain.py":  # the conclusion follows the two verdicts printed above it
+        verdicts = [line for line in done.stdout.splitlines() if "beats scratch?" in line]
+        held = ["beats scratch? HOLDS" in line for line in verdicts]
+        assert len(verdicts) == 2, done.stdout
+        expected = "in both directions" if all(held) else "in neither direction" if not any(held) else "but not"
+        assert expected in done.stdout, done.stdout
+    if name == "15_similarity_dial.py":  # "fell" / "did not fall" follows the benefits it printed
+        rows = [line.split() for line in done.stdout.splitlines() if line[:2] in ("0 ", "1 ")]
+        first, last = (float(row[3]) for row in (rows[0], rows[-1]))
+        assert ("the benefit fell" in done.stdout) == (last < first), done.stdout

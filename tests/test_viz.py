@@ -19,6 +19,10 @@ def _load(path):
     return numpy.asarray(Image.open(path).convert("RGB")).astype(int)
 
 
+def _load_image(image):
+    return numpy.asarray(image.convert("RGB")).astype(int)
+
+
 def _share_of_color(pixels, color, tolerance=10):
     return float((numpy.abs(pixels - numpy.array(color)).max(axis=-1) <= tolerance).mean())
 
@@ -38,6 +42,18 @@ def test_line_chart_draws_each_series_inside_the_plot_area(tmp_path):
     first, last = blue[blue[:, 1].argmin()], blue[blue[:, 1].argmax()]
     assert first[0] < last[0]
 
+
+
+def test_line_chart_spread_draws_error_bars_and_widens_the_y_range(tmp_path):
+    plain = _load_image(viz.line_chart({"benefit": [0.0, 0.1]}, tmp_path / "plain.png"))
+    barred = _load_image(viz.line_chart({"benefit": [0.0, 0.1]}, tmp_path / "bars.png",
+                                        spread={"benefit": [0.05, 0.3]}))
+    ink = numpy.array(canvas.INK)
+    left, top, right, bottom = plot_box((720, 440))
+    dark = [int((numpy.abs(p[top:bottom, left + 4:right - 4] - ink).max(axis=-1) <= 10).sum()) for p in (plain, barred)]
+    assert dark[1] > dark[0] + 40  # the two vertical bars (the axis frame is the same in both)
+    blue = [numpy.argwhere(numpy.abs(p - numpy.array(canvas.PALETTE[0])).max(axis=-1) <= 10) for p in (plain, barred)]
+    assert numpy.ptp(blue[1][:, 0]) < numpy.ptp(blue[0][:, 0])  # the y axis now reaches 0.1 +- 0.3: a flatter line
 
 def test_bar_chart_bar_heights_follow_the_means(tmp_path):
     groups = {"n=10": {"fe": [0.2, 0.3], "ft": 0.8}}

@@ -176,3 +176,25 @@ def test_a_checkout_without_an_installed_copy_uses_its_top_level_weights_folder(
     monkeypatch.setattr(weights, "SHIPPED", tmp_path / "no-such-folder")
     assert weights.folder() == weights.CHECKOUT
     assert (weights.CHECKOUT / weights.MANIFEST).is_file() and weights.CHECKOUT.parent.joinpath("minitl").is_dir()
+
+
+def test_the_digits_weights_ship_with_their_recipe_and_reach_their_accuracy():
+    from minitl.data import MNIST, MNIST_CLASSES, DataLoader, Normalize
+
+    record = weights.entry("digits")
+    path = weights.verified_path("digits")  # sha256 checked
+    assert 100_000 < path.stat().st_size < 1_000_000 and record["source_class_names"] == list(MNIST_CLASSES)
+    assert record["recipe"]["epochs"] == 5 and record["recipe"]["lr"] == 0.05 and record["recipe"]["seed"] == 0
+    test = MNIST(train=False, subset="mini", transform=Normalize(**record["normalization"]))
+    accuracy = minitl.train.evaluate(weights.source_model("digits"), DataLoader(test, batch_size=500))["accuracy"]
+    assert accuracy == pytest.approx(record["source_test_accuracy"], abs=0.002)  # the very images it was scored on
+    assert SmallCNN(num_classes=5, weights="digits").load_report.replaced[0][0] == "head.weight"
+
+
+def test_cli_pretrain_on_a_whole_data_set(tmp_path):
+    assert cli.main(["pretrain", "--split", "digits", "--steps", "2", "--batch-size", "16", "--subset", "mini",
+                     "--out", str(tmp_path)], out=io.StringIO()) == 0
+    record = weights.entry("digits", tmp_path)
+    assert record["file"] == "smallcnn-digits.npz" and record["source_classes"] == list(range(10))
+    assert record["target_classes"] == [] and record["dataset"] == "mnist-mini"
+    assert record["recipe"]["train_images"] == 4000 and record["source_test_images"] == 1000

@@ -30,11 +30,13 @@ RESULT_FORMAT = "minitl-compare/1"
 
 def compare(strategies=DEFAULT_STRATEGIES, n=DEFAULT_N, seeds=DEFAULT_SEEDS, split="paired", full=False,
             data=None, source=None, target=None, protocol=None, base_seed=0, device=None,
-            forgetting_at="largest", verbose=None, stream=None, task=None):
+            forgetting_at="largest", verbose=None, stream=None, task=None, target_permute=None):
     """Run the grid and judge the claims; returns ``{"format", "settings", "runs", "verdicts", ...}``.
 
     ``forgetting_at``: "largest" (measure source accuracy at the largest n only, as the lecture
-    table does) or "all". ``task``: a ready ``Task`` (tests), else built from split/full/data/source/target.
+    table does) or "all". ``task``: a ready ``Task`` (tests), else built from split/full/data/source/target
+    (``source``/``target``: class lists, or data set names such as "fashion" and "digits") and
+    ``target_permute`` (the fraction of the target's pixel positions to shuffle).
     """
     started = time.perf_counter()
     protocol = protocol or Protocol()
@@ -43,7 +45,8 @@ def compare(strategies=DEFAULT_STRATEGIES, n=DEFAULT_N, seeds=DEFAULT_SEEDS, spl
     repeats = int(seeds)
     if repeats < 1:
         raise ValueError(f"compare: --seeds must be at least 1, got {seeds}")
-    task = task or load_task(split, full=full, data=data, source=source, target=target, verbose=verbose)
+    task = task or load_task(split, full=full, data=data, source=source, target=target, verbose=verbose,
+                             target_permute=target_permute)
     source_head = task.source_model().head
     pretrained = backbone_state(task.pretrained_model())
     shared = {}  # FLOP counts and the test set's frozen features, reused across runs

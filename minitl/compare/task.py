@@ -5,6 +5,10 @@
     task = load_task("paired", data="photos/") an ImageFolder of one's own as the target task
     task = load_task(source=(5, 6, 7, 8, 9), target=(0, 1, 2, 3, 4))   any other split: pretrains
                                                the source model first (full set) and caches it
+    task = load_task(source="fashion", target="digits")   across data sets (``minitl.data.DOMAINS``):
+                                               the shipped weights of the source (for fashion:
+                                               those of ``split``), every class of the target
+    task = load_task("paired", target_permute=0.5)   the target's pixels half shuffled (the dial)
 
 A ``Task`` holds the target training images (the grid draws n per class from them), the full
 target test set, the source test set and some source training images (to measure forgetting and
@@ -17,15 +21,18 @@ import hashlib
 from pathlib import Path
 
 from .. import weights as registry
+from ..data.domains import DOMAINS, load_domain
 from ..data.fashion_mnist import FASHION_MNIST_CLASSES
+from ..data.geometry_transforms import PermutePixels
 from ..data.image_folder import ImageFolder
 from ..data.splits import TRANSFER_PAIRS, define_split, fashion_split, train_val_split
-from ..data.transforms import Normalize
+from ..data.transforms import Compose, Normalize
 from ..models.smallcnn import SmallCNN
 from ..transfer.pretrain import pretrain, weights_name
 
 CACHE = Path.home() / ".cache" / "minitl"
 CALIBRATION_IMAGES = 500  # source training images for BatchNorm re-estimation (two batches of 250)
+PERMUTE_SEED = 0  # --target-permute: one fixed permutation, so every run and every seed sees the same task
 
 
 class TaskError(ValueError):
@@ -43,6 +50,7 @@ class Task:
     source_calibration: object
     normalization: dict
     description: str
+    target_permute: float = None  # PermutePixels' fraction on the target images (None: unchanged)
 
     @property
     def classes(self):
@@ -62,7 +70,7 @@ class Task:
         return {"split": self.split, "weights": self.weights, "description": self.description,
                 "target_classes": self.classes, "target_train_images": len(self.target_train),
                 "target_test_images": len(self.target_test), "source_test_images": len(self.source_test),
-                "normalization": self.normalization}
+                "normalization": self.normalization, "target_permute": self.target_permute}
 
 
 def _normalize(record):
@@ -108,9 +116,24 @@ def cached_pretrained(split, root=None, verbose=True):
     return where
 
 
-def load_task(split="paired", full=False, data=None, source=None, target=None, root=None, verbose=True):
+def load_task(split="paired", full=False, data=None, source=None, target=None, root=None, verbose=True,
+              target_permute=None):
     """The ``Task`` for ``minitl compare`` (see the module docstring)."""
+    task = _load_task(split, full, data, source, target, root, verbose)
+    if target_permute is not None:
+        permute = PermutePixels(target_permute, seed=PERMUTE_SEED)  # checks 0 <= p <= 1
+        for part in (task.target_train, task.target_test):
+            part.transform = Compose([permute, part.transform])
+        task.target_permute = permute.fraction
+        task.description += (f"; target pixels permuted: fraction {permute.fraction:g} of the positions "
+                             f"(seed {PERMUTE_SEED}, the same for every image)")
+    return task
+
+
+def _load_task(split, full, data, source, target, root, verbose):
     where = None
+    if isinstance(source, str) or isinstance(target, str):
+        return domain_task(source, target, split, full, data, root)
     if source is not None or target is not None:
         if source is None or target is None:
             raise TaskError("compare: give both --source and --target (class numbers 0..9)")
@@ -126,7 +149,7 @@ def load_task(split="paired", full=False, data=None, source=None, target=None, r
     subset = None if full else "mini"
     source_train = fashion_split(source_name, train=True, subset=subset, root=root, transform=normalize)
     source_test = fashion_split(source_name, train=False, subset=subset, root=root, transform=normalize)
-    calibration = source_train.subset(range(0, len(source_train), max(1, len(source_train) // CALIBRATION_IMAGES)))
+    calibration = _calibration(source_train)
     if data is not None:
         target_train, target_test = _image_folder_task(data, normalize)
         description = f"your images in {data} (target) from weights {name!r}"
@@ -137,6 +160,47 @@ def load_task(split="paired", full=False, data=None, source=None, target=None, r
                        f"{', '.join(source_train.classes)} -> {', '.join(target_train.classes)}")
     return Task(split, name, where, target_train, target_test, source_test, calibration, normalize.as_dict(),
                 description)
+
+
+def domain_task(source, target, split="paired", full=False, data=None, root=None):
+    """Transfer across data sets: ``source`` and ``target`` are names in ``minitl.data.DOMAINS``.
+
+    The source model is the shipped one (``digits``; for ``fashion``, the weights of ``split``); the
+    target task is every class of the other data set, normalised with the source's statistics.
+    """
+    if not (isinstance(source, str) and isinstance(target, str)):
+        raise TaskError(f"compare: --source {source} --target {target}: give two data set names "
+                        f"({', '.join(DOMAINS)}) or two lists of Fashion-MNIST classes, not one of each")
+    for name in (source, target):
+        if name not in DOMAINS:
+            raise TaskError(f"compare: no data set named {name!r}; known: {', '.join(DOMAINS)}")
+    if source == target:
+        raise TaskError(f"compare: --source and --target are both {source!r}; transfer across data sets needs "
+                        "two (within Fashion-MNIST, give class lists: --source 5,6,7,8,9 --target 0,1,2,3,4)")
+    if data is not None:
+        raise TaskError("compare: --data is a target of its own; give it with --split, not with --target")
+    name = weights_name(split if source == "fashion" else source)
+    record = _entry(name, None)
+    normalize = _normalize(record)
+    subset = None if full else "mini"
+    if source == "fashion":
+        source_train, source_test = (fashion_split(TRANSFER_PAIRS[split][0], train=train, subset=subset, root=root,
+                                                   transform=normalize) for train in (True, False))
+    else:
+        source_train, source_test = (load_domain(source, train=train, subset=subset, root=root, transform=normalize)
+                                     for train in (True, False))
+    target_train, target_test = (load_domain(target, train=train, subset=subset, root=root, transform=normalize)
+                                 for train in (True, False))
+    description = (f"{DOMAINS[source][1]} -> {DOMAINS[target][1]}, {'full sets' if full else 'bundled subsets'}: "
+                   f"weights {name!r} ({', '.join(source_train.classes)}) -> all {len(target_train.classes)} "
+                   f"classes of {target}")
+    return Task(f"{source}->{target}", name, None, target_train, target_test, source_test,
+                _calibration(source_train), normalize.as_dict(), description)
+
+
+def _calibration(source_train):
+    """Every k-th source training image, about ``CALIBRATION_IMAGES`` of them (BatchNorm re-estimation)."""
+    return source_train.subset(range(0, len(source_train), max(1, len(source_train) // CALIBRATION_IMAGES)))
 
 
 def _image_folder_task(data, normalize):

@@ -85,12 +85,7 @@ class FashionMNIST(ArrayDataset):
             images, labels = load_bundled(split)
             name = f"fashion-mnist-mini/{split}"
         else:
-            images_file, labels_file = (existing_file(folder, stem) for stem in FILES[split])
-            images = read_idx(images_file, expect_ndim=3)
-            labels = read_idx(labels_file, expect_ndim=1)
-            if len(images) != len(labels):
-                raise DatasetError(f"{folder}: {len(images)} images but {len(labels)} labels; one of "
-                                   "the files is from another data set. Replace both.")
+            images, labels = read_split(folder, split)
             name = f"fashion-mnist/{split}"
         super().__init__(images, labels, FASHION_MNIST_CLASSES, transform=transform, name=name)
         self.folder = folder
@@ -148,16 +143,29 @@ def download_fashion_mnist(folder, mirror: str | None = None, progress: bool = T
     return folder
 
 
-def load_bundled(split: str = "train"):
-    """``(images uint8 (N, 28, 28), labels uint8 (N,))`` of the bundled sample's ``split``."""
-    source = resources.files("minitl.data").joinpath("bundled").joinpath(BUNDLED_FILE)
+def load_bundled(split: str = "train", file: str = BUNDLED_FILE):
+    """``(images uint8 (N, 28, 28), labels uint8 (N,))`` of the bundled sample's ``split``
+    (``file``: which sample in ``bundled/``; ``mnist.py`` reads its own with this too)."""
+    source = resources.files("minitl.data").joinpath("bundled").joinpath(file)
     try:
         with resources.as_file(source) as path, numpy.load(path) as archive:
             return archive[f"{split}_images"], archive[f"{split}_labels"]
     except FileNotFoundError as error:
         raise DatasetNotFoundError(
-            f"the bundled sample minitl/data/bundled/{BUNDLED_FILE} is missing from this install; "
-            "reinstall minitl, or rebuild it with scripts/build_fashion_mnist_mini.py.") from error
+            f"the bundled sample minitl/data/bundled/{file} is missing from this install; reinstall minitl, "
+            "or rebuild it (scripts/build_fashion_mnist_mini.py, scripts/build_mnist_mini.py).") from error
+
+
+def read_split(folder, split: str):
+    """``(images uint8 (N, 28, 28), labels uint8 (N,))`` from the IDX files of ``split`` in ``folder``
+    (MNIST and Fashion-MNIST name them alike); a clear error if the two files do not belong together."""
+    images_file, labels_file = (existing_file(folder, stem) for stem in FILES[split])
+    images = read_idx(images_file, expect_ndim=3)
+    labels = read_idx(labels_file, expect_ndim=1)
+    if len(images) != len(labels):
+        raise DatasetError(f"{folder}: {len(images)} images but {len(labels)} labels; one of "
+                           "the files is from another data set. Replace both.")
+    return images, labels
 
 
 def existing_file(folder, stem: str):

@@ -1,6 +1,6 @@
 """Geometric transforms with torchvision's names and arguments.
 
-``CenterCrop``, ``RandomResizedCrop``, ``RandomRotation``.
+``CenterCrop``, ``RandomResizedCrop``, ``RandomRotation``; and ``PermutePixels``, the similarity dial.
 
 Like the transforms in ``transforms.py`` each takes one float image ``(C, H, W)`` or a batch
 ``(N, C, H, W)`` (a PIL image is decoded first, as ``ToTensor`` does) and returns the same kind;
@@ -11,6 +11,8 @@ random choices are drawn per image from ``minitl.random`` (or the transform's ow
     RandomResizedCrop(size, scale, ratio) a random area and aspect ratio, resized to size: the
                                           standard ImageNet training augmentation
     RandomRotation(degrees, ...)         rotate about the centre by a random angle, filling the corners
+    PermutePixels(fraction, seed)        move a fixed fraction of pixel positions, the same way in every
+                                          image: spatial structure goes, label information stays
 
 Talks to: ``transforms.py`` (batch helpers, ``resize_weights``), ``pixels.py``, ``minitl.random``.
 """
@@ -190,3 +192,49 @@ def _mode_name(interpolation) -> str:
 
 def _short_pair(values) -> str:
     return "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
+
+
+class PermutePixels:
+    """Shuffle a fixed ``fraction`` p of the pixel positions, the same way in every image (seeded).
+
+    The similarity dial of transfer learning. p = 0 leaves the images as they are; p = 1 moves
+    every pixel to another place, so the picture looks like noise to a person and to a convolution
+    (its filters read neighbouring pixels, which are no longer neighbours), while the label can
+    still be learnt: the permutation is fixed, so a network trained on the permuted images can
+    classify them. In between, round(p * H * W) positions are chosen and moved in one cycle among
+    themselves, so every chosen position gets another position's pixel (a single chosen position
+    cannot move alone, so it becomes two). Positions are chosen from one seeded ordering: the
+    positions moved at p = 0.25 are among those moved at p = 0.5, so the dial turns smoothly.
+    Every channel of a position moves together.
+    """
+
+    def __init__(self, fraction: float, seed: int = 0):
+        fraction = float(fraction)
+        if not 0.0 <= fraction <= 1.0:
+            raise DatasetError(f"PermutePixels: fraction must be between 0 (identity) and 1 (every pixel "
+                               f"moved), got {fraction}.")
+        self.fraction, self.seed = fraction, int(seed)
+        self._permutations = {}
+
+    def permutation(self, height: int, width: int) -> numpy.ndarray:
+        """int64 ``(height * width,)``: output position i takes the pixel at input position ``[i]``."""
+        key = (int(height), int(width))
+        if key not in self._permutations:
+            positions = key[0] * key[1]
+            moved = math.floor(self.fraction * positions + 0.5)
+            moved = 2 if moved == 1 and positions > 1 else moved
+            chosen = numpy.random.default_rng(self.seed).permutation(positions)[:moved]
+            permutation = numpy.arange(positions)
+            permutation[chosen] = numpy.roll(chosen, -1)  # one cycle: every chosen position changes
+            self._permutations[key] = permutation
+        return self._permutations[key]
+
+    def __call__(self, images):
+        batch, single = as_image_batch(images, "PermutePixels")
+        n, channels, height, width = batch.shape
+        flat = batch.reshape(n, channels, height * width)
+        out = flat[:, :, self.permutation(height, width)].reshape(batch.shape)
+        return out[0] if single else out
+
+    def __repr__(self) -> str:
+        return f"PermutePixels(fraction={self.fraction}, seed={self.seed})"

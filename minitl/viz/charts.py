@@ -41,17 +41,22 @@ def _range(values, zero=False):
     return (min(low, 0.0) if zero else low), high
 
 
-def line_chart(series, path=None, x=None, title="", x_title="step", y_title="", size=(720, 440)):
+def line_chart(series, path=None, x=None, title="", x_title="step", y_title="", size=(720, 440), spread=None):
     """One line per entry of ``series`` ({name: [y, ...]}); ``x`` (shared) defaults to 1, 2, 3, ...
 
     Missing (None) or non-finite values leave a gap, so a skipped step does not draw a fake drop.
+    ``spread`` ({name: [half-height, ...]}, optional): an error bar y +- half-height at each point,
+    e.g. the standard deviation over seeds.
     """
     if not series:
         raise ValueError("line_chart: series is empty; pass {name: [values]}")
+    spread = spread or {}
     image, draw = new_image(*size)
     xs = {name: list(x) if x is not None else list(range(1, len(ys) + 1)) for name, ys in series.items()}
     all_x = [v for values in xs.values() for v in values]
     all_y = [v for ys in series.values() for v in ys]
+    all_y += [y + sign * e for name, errors in spread.items() for y, e in zip(series[name], errors)
+              if y is not None and e is not None for sign in (-1, 1)]
     x_range = (min(all_x), max(all_x))
     y_range = _range(all_y)
     axes = Axes(image, plot_box(size), padded(*x_range), padded(*y_range), x_ticks=nice_ticks(*x_range),
@@ -71,6 +76,9 @@ def line_chart(series, path=None, x=None, title="", x_title="step", y_title="", 
             if yv is not None and math.isfinite(yv) and len(ys) <= 60:
                 px, py = axes.px(xv, yv)
                 draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=color)
+        for xv, yv, error in zip(xs[name], ys, spread.get(name, ())):
+            if yv is not None and error and math.isfinite(yv) and math.isfinite(error):
+                _error_bar(draw, axes.px(xv, yv)[0], axes.px(xv, yv - error)[1], axes.px(xv, yv + error)[1])
     axes.legend(list(series), [PALETTE[i % len(PALETTE)] for i in range(len(series))])
     return save_png(image, path)
 
