@@ -105,6 +105,14 @@ def _index_array(index, x, op):
     return array.astype("int64", copy=False)
 
 
+def _check_src_dtype(x, src, op):
+    """PyTorch refuses a ``src`` of another dtype rather than cast it silently (float64 rounded to float32)."""
+    dtype = getattr(src, "dtype", None)
+    if dtype is not None and str(dtype) != str(x.dtype):
+        raise TypeError(f"{op}: src has dtype {dtype} but the input has {x.dtype}; they must match, as in PyTorch "
+                        f"(convert one, e.g. src.to(dtype={str(x.dtype)!r}))")
+
+
 def _check_index_rank(x, index, op):
     if index.ndim != x.ndim:
         raise ValueError(f"{op}: index has {index.ndim} dimensions but the input has {x.ndim}; they must match "
@@ -135,6 +143,7 @@ def scatter(x, dim, index, src=None, *, value=None):
         if value is None:
             raise TypeError("scatter needs src (a tensor) or value (a number)")
         return Scatter.apply(x, index=index, axis=axis, accumulate=False, value=value)
+    _check_src_dtype(x, src, "scatter")
     return Scatter.apply(x, src if isinstance(src, Tensor) else Tensor(src, dtype=x.dtype, device=x.device),
                          index=index, axis=axis, accumulate=False)
 
@@ -144,6 +153,7 @@ def scatter_add(x, dim, index, src):
     axis = normalize_dim(dim, x.ndim, "scatter_add")
     index = _index_array(index, x, "scatter_add")
     _check_index_rank(x, index, "scatter_add")
+    _check_src_dtype(x, src, "scatter_add")
     return Scatter.apply(x, src, index=index, axis=axis, accumulate=True)
 
 

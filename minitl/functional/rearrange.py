@@ -62,7 +62,13 @@ def roll(x, shifts, dims=None):
     ``dims=None`` rolls the flattened tensor, as PyTorch; ``shifts`` and ``dims`` may be tuples.
     """
     if dims is None:
-        return Roll.apply(x, shifts=int(shifts) if not isinstance(shifts, (tuple, list)) else tuple(shifts), dims=None)
+        if isinstance(shifts, (tuple, list)):
+            if len(shifts) != 1:  # PyTorch refuses too, rather than roll the flattened tensor by the sum
+                raise ValueError(f"roll: shifts {tuple(shifts)} and dims None must align: with more than one shift "
+                                 f"give one dim per shift, e.g. roll(x, {tuple(shifts)}, "
+                                 f"{tuple(range(len(shifts)))})")
+            shifts = shifts[0]
+        return Roll.apply(x, shifts=int(shifts), dims=None)
     shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (int(shifts),)
     dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
     if len(shifts) != len(dims):
