@@ -124,3 +124,17 @@ def test_replay_prints_every_node_and_trace_is_off_outside_the_block(capsys):
     assert [line.split(":")[0] for line in out.splitlines() if line.startswith("step")] == \
         [f"step {i} of 4" for i in range(1, 5)]
     assert minitl.autograd._backward_observer is None
+
+
+def test_frozen_parameters_include_a_frozen_prefix_that_recorded_no_node():
+    """A frozen prefix records no node, so the steps cannot name its parameters: the trace asks the model
+    (it returned [] here for SmallCNN's 8 frozen parameters)."""
+    model = SmallCNN(10).freeze_to(2)
+    x = minitl.tensor(numpy.random.default_rng(0).standard_normal((2, 1, 28, 28)))
+    loss = nn.functional.cross_entropy(model(x), minitl.tensor(numpy.array([3, 7])))
+    with minitl.inspect.trace() as t:
+        loss.backward()
+    expected = [name for name, p in model.named_parameters() if not p.requires_grad]
+    assert len(expected) == 8 and all(n.startswith(("backbone.block1", "backbone.block2")) for n in expected)
+    assert t.frozen_parameters() == expected and t.used_frozen_parameters() == []
+    assert f"backward never went there): {', '.join(expected)}" in t.table(print_table=False)
