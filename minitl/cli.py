@@ -175,7 +175,7 @@ def main(argv=None, out=None):
     args = build_parser().parse_args(argv)
     try:
         return args.run(args, out)
-    except (OSError, ValueError) as error:  # WeightFormatError is a ValueError: say it, exit 1
+    except (OSError, ValueError, minitl.backend.DeviceError) as error:  # WeightFormatError is a ValueError
         sys.stderr.write(f"minitl {args.command}: {error}\n")
         return 1
 

@@ -44,3 +44,19 @@ def test_python_dash_m_runs_the_same_command():
     done = subprocess.run([sys.executable, "-m", "minitl", "summary", "lenet5"], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0 and "Total params: 61,706" in done.stdout
+
+
+def test_compare_with_zero_seeds_is_refused_in_one_line(tmp_path, capsys):
+    """``args.seeds or 3`` read 0 as "the default" and ran 3 seeds."""
+    status, text = _run("compare", "--seeds", "0", "--quiet", "--out", str(tmp_path))
+    err = capsys.readouterr().err
+    assert status == 1 and text == "" and not list(tmp_path.iterdir())
+    assert err.count("\n") == 1 and "--seeds must be at least 1, got 0" in err
+
+
+def test_a_gpu_device_without_a_gpu_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(minitl.backend, "_load_cupy", lambda: None)  # no GPU, even on a machine with one
+    status, _ = _run("compare", "--quick", "--device", "cuda", "--quiet", "--out", str(tmp_path))
+    err = capsys.readouterr().err
+    assert status == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("minitl compare: device 'cuda' requested but unavailable")
