@@ -97,7 +97,7 @@ def main(argv=None):
     groups = {f"lr {lr}": {"target accuracy": list(target[i].values()),
                            "source accuracy (forgetting)": list(source[i].values())} for i, lr in enumerate(rates)}
     viz.bar_chart(groups, out / "06_lr_sweep.png", title=f"one learning rate for all layers ({len(seeds)} seeds, "
-                  "bar: mean, line: +- 1 sd)", y_title="accuracy", x_title="learning rate")
+                  "bar: mean, line: +- 1 sd)", y_title="accuracy", x_title="learning rate", percent=True)
     print(f"plot: {out / '06_lr_sweep.png'}")
 
 

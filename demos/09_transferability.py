@@ -105,7 +105,7 @@ def main(argv=None):
     groups = {"k = 0": {"scratch": list(results["frozen"][0].values())}, **groups} if depths[0] == 0 else groups
     viz.bar_chart(groups, out / "09_transferability.png", x_title="k (pretrained blocks copied; k = 0: scratch)",
                   y_title="target accuracy", title=f"transferability by depth (n = {n} per class, {len(seeds)} seeds: "
-                  "mean +- 1 sd)")
+                  "mean +- 1 sd)", percent=True)
     print(f"plot: {out / '09_transferability.png'}")
 
 
