@@ -23,7 +23,7 @@ def along_axis(index, axis):
 
 
 class TakeAlongAxis(Function):
-    # z[p] = x[along_axis(index)][p] ;  dz/dx = grad scatter-added back to the positions it was read from
+    # z = x read at index along one axis (gather) ;  dL/dx = g added back where it was read (scatter-add)
     def __init__(self, index, axis):
         self.where = along_axis(index, axis)
 
@@ -38,7 +38,8 @@ class TakeAlongAxis(Function):
 
 
 class Scatter(Function):
-    # z = x with z[along_axis(index)] = src (or += src) ;  dz/dx = grad (0 where overwritten), dz/dsrc = grad gathered
+    # z = x with src written (or added) at index along one axis ;  dL/dx = g (0 where overwritten), dL/dsrc = g read
+    # at index
     def __init__(self, index, axis, accumulate, value=None):
         self.where, self.accumulate, self.value = along_axis(index, axis), accumulate, value
         self.block = tuple(slice(0, n) for n in index.shape)  # only src[:index.shape] is written, as PyTorch
@@ -69,7 +70,7 @@ class Scatter(Function):
 
 
 class IndexSelect(Function):
-    # z = x.take(index, axis) ;  dz/dx = grad scatter-added back at index (repeats add up)
+    # z = x.take(index, axis) ;  dL/dx = g added back at index (repeats add up)
     def __init__(self, index, axis):
         self.index, self.axis = index, axis
 
@@ -84,7 +85,7 @@ class IndexSelect(Function):
 
 
 class MaskedFill(Function):
-    # z = value where mask else x ;  dz/dx = grad where not mask, 0 where filled
+    # z = value where mask else x ;  dL/dx = g where not mask, 0 where filled
     def __init__(self, mask, value):
         self.mask, self.value = mask, value
 

@@ -62,7 +62,7 @@ def resize_integer_pass(xp, matrix, x, last_axis):
 
 
 class Resize2d(Function):
-    # Y = R X C^T ;  dX = R^T grad C   (R, C: the resize matrices of the rows and the columns)
+    # Y = R X C^T ;  dL/dX = R^T G C   (G = dL/dY; R, C: the resize matrices of the rows and the columns)
     def __init__(self, rows, cols):
         self.rows, self.cols = rows, cols
 

@@ -64,6 +64,17 @@ def _short(number):
     return f"{number:.3e}"
 
 
+COLUMN_LEGEND = [
+    "columns: op = the backward node (the forward op it differentiates); module = the layer whose output it made "
+    "('-': outside any layer, e.g. the loss);",
+    "  saved bytes = arrays the op kept from the forward for this backward; |grad in| = norm of g = dL/d(output), "
+    "the gradient arriving;",
+    "  |grad sent| = norm of dL/d(input) for each input that needs one (the vector-Jacobian product of g with the "
+    "op's local derivative);",
+    "  no gradient = inputs sent none, and why: frozen (a frozen parameter) or needs none (nothing below it learns)",
+]
+
+
 class Trace:
     """Records backward nodes while its ``with`` block runs. ``steps``: the list of recorded nodes."""
 
@@ -136,14 +147,14 @@ class Trace:
                          f"{s['saved_bytes']:,}", _short(s["grad_output"]["norm"]), sent or "-", skipped or "-"])
         used = self.used_frozen_parameters()
         unreached = [name for name in self.frozen_parameters() if name not in used]
-        footer = [f"{len(self.steps)} backward nodes ran"]
+        footer = [f"{len(self.steps)} backward nodes ran, in this order (the reverse of the forward)"]
         if used:
             footer.append(f"frozen parameters used but given no gradient: {', '.join(used)}")
         if unreached:
             footer.append(f"frozen parameters no recorded node used (a frozen prefix: backward never went there): "
                           f"{', '.join(unreached)}")
         text = text_table(["#", "op", "module", "output shape", "saved bytes", "|grad in|", "|grad sent|",
-                           "no gradient"], rows, footer=footer)
+                           "no gradient"], rows, footer=footer + COLUMN_LEGEND)
         if print_table:
             print(text)
         return text
