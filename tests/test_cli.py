@@ -1,10 +1,13 @@
 """The command line: each command prints what the library returns."""
 import io
+import json
+import re
 import subprocess
 import sys
 
 import minitl
 from minitl.cli import main
+from minitl.inspect.viewer import _sha256
 
 
 def _run(*argv):
@@ -60,3 +63,19 @@ def test_a_gpu_device_without_a_gpu_is_one_line_not_a_traceback(tmp_path, capsys
     err = capsys.readouterr().err
     assert status == 1 and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("minitl compare: device 'cuda' requested but unavailable")
+
+
+def test_view_step_can_start_from_the_shipped_weights(tmp_path):
+    """With --weights the step is a transfer step: the pretrained backbone, a new 5-class head, target images."""
+    path = tmp_path / "step.html"
+    status, text = _run("view-step", "--weights", "fashion-paired", "--freeze-to", "2", "--out", str(path))
+    assert status == 0 and "backward nodes" in text
+    page = path.read_text()
+    assert "from the pretrained weights 'fashion-paired'" in page and "Dress, Coat, Shirt, Bag, Ankle boot" in page
+    data = json.loads(re.search(r'id="minitl-step">(.*?)</script>', page, flags=re.S).group(1))
+    assert data["settings"]["model_config"]["num_classes"] == 5 and max(data["settings"]["labels"]) <= 4
+    minitl.manual_seed(0)  # as the command does: the same fresh head
+    pretrained = minitl.models.SmallCNN(5, weights="fashion-paired")
+    assert data["settings"]["weights_sha256_before"] == _sha256(pretrained.state_dict().values())
+    status, _ = _run("view-step", "--weights", "fashion-pair", "--out", str(tmp_path / "x.html"))
+    assert status == 1 and not (tmp_path / "x.html").exists()
