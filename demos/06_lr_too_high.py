@@ -2,11 +2,11 @@
 
 Run:  python demos/06_lr_too_high.py [--smoke] [--out DIR]
 What to notice: fine-tuning everything at one learning rate, a sweep from small to large, each
-rate over three seeds. The source accuracy with the old head put back (after BatchNorm
-re-estimation, so only the weights count) falls as the rate grows: the large steps overwrite the
-features. Whether the target accuracy rises then falls is printed as the numbers have it: each
-claim is checked against the seed-to-seed spread (a paired z, as ``minitl compare`` does), and
-said not to hold where it does not.
+rate over three seeds. Two claims are tested: the source accuracy with the old head put back
+(after BatchNorm re-estimation, so only the weights count) falls as the rate grows, because large
+steps overwrite the features; and the target accuracy rises, then falls. Each is checked against
+the seed-to-seed spread (a paired z, as ``minitl compare`` does) and said not to hold where it
+does not.
 """
 import argparse
 from pathlib import Path
