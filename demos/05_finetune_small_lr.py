@@ -4,7 +4,8 @@ Run:  python demos/05_finetune_small_lr.py [--smoke]
 What to notice: with ``FineTune(backbone_lr_scale=0.1)`` every layer trains, but the step report
 shows the backbone's updates much smaller relative to its weights than the head's: the lr_scale
 gives a factor 10, the gradients the rest (printed, computed from the report); after training,
-the drift ||W - W0|| / ||W0|| from the pretrained weights stays small in the backbone.
+the drift ||W - W0|| / ||W0|| from the pretrained weights is far smaller in the backbone than in
+the head, and the demo says whether it is still small (under 5%): after 40 epochs it is not.
 """
 import argparse
 import statistics
@@ -51,7 +52,7 @@ def drift_conclusion(rows):
     head = next(r for r in rows if r["name"] == "head.weight")["drift"]
     verdict = "small" if backbone < SMALL_DRIFT else "NOT small"
     return (f"drift from the pretrained weights: at most {backbone:.1%} in a backbone convolution ({verdict}: the "
-            f"line is {SMALL_DRIFT:.0%}), {head:.1%} in the head")
+            f"line is {SMALL_DRIFT:.0%}), {head:.1%} in the head ({head / backbone:.0f}x more)")
 
 
 def main(argv=None):
