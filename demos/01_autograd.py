@@ -9,6 +9,8 @@ from minitl.nn import functional as F
 
 
 def main():
+    print("set-up: no training and no data set: one batch of 4 random inputs with 3 features, 2 classes, seed 0, "
+          "a two-layer network, one forward and one backward")
     minitl.manual_seed(0)
     x = minitl.tensor(minitl.backend.random_array("normal", (4, 3), "float32", "cpu"))
     w1 = minitl.tensor(minitl.backend.random_array("normal", (5, 3), "float32", "cpu"), requires_grad=True)

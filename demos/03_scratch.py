@@ -30,6 +30,10 @@ def main(argv=None):
     model = SmallCNN(num_classes=5)                         # random weights: from scratch
     epochs = 1 if args.smoke else 8
     loader = DataLoader(train, batch_size=32, shuffle=True, seed=0)
+    print(f"set-up: n = 100 labelled images per class ({len(train)} in all) of the paired target task, 1 seed "
+          f"(images 0, init 0, batch order 0), {epochs} epoch(s){' of 5 steps (smoke)' if args.smoke else ''}, "
+          f"SGD lr 0.05 cosine momentum 0.9; test on {len(task.target_test)} target images. Demos 04 and 05 use "
+          "n = 20: compare them with `minitl compare`, which runs every strategy at the same n and seeds")
     optimizer = SGD(model, lr=0.05, momentum=0.9, weight_decay=5e-4)
     scheduler = CosineAnnealingLR(optimizer, T_max=epochs * len(loader))
     history = fit(model, optimizer, loader, epochs=epochs, steps=5 if args.smoke else None, scheduler=scheduler,

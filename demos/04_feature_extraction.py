@@ -31,6 +31,9 @@ def main(argv=None):
     task = load_task("paired")
     train = few_shot(task.target_train, 20, seed=0)
     epochs = 2 if args.smoke else 30
+    print(f"set-up: n = 20 labelled images per class ({len(train)} in all) of the paired target task, 1 seed "
+          f"(images 0, head 1, batch order 0), {epochs} epochs, SGD lr 0.05 momentum 0.9; test on "
+          f"{len(task.target_test)} target images")
 
     model = build(task, "fe")
     model.summary((1, 1, 28, 28))

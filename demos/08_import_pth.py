@@ -32,6 +32,8 @@ def main(argv=None):
         print(f"{path} is not there (it ships in weights/; scripts/export_pretrained_pth.py writes it with torch)")
         return 0
     task = load_task("paired")
+    print(f"set-up: no training, no seed: the shipped weights evaluated on the {len(task.source_test)} source test "
+          f"images of the paired task ({', '.join(task.source_test.classes)})")
     model = SmallCNN(num_classes=5)
     report = model.load(path)                      # a PyTorch zip pickle, read without torch
     print(report)

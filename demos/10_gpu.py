@@ -31,11 +31,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true", help="one epoch (CI)")
     args = parser.parse_args(argv)
+    epochs = 1 if args.smoke else 10
+    print(f"set-up: n = 100 labelled images per class of the paired target task, 1 seed (images 0, head 1, batch "
+          f"order 0), {epochs} epoch(s) of FineTune(backbone_lr_scale=0.1), SGD lr 0.05 momentum 0.9, on each device")
     if not backend.is_gpu_available():
         print(f"no GPU here (CuPy with a CUDA device is not available): nothing to show. {backend.GPU_INSTALL_HINT}")
         return 0
     task = load_task("paired")
-    epochs = 1 if args.smoke else 10
     for device in ("cuda", "cpu"):
         train_on(device, task, epochs, args.smoke)
     return 0

@@ -33,6 +33,14 @@ def write_example_folder(folder, per_class):
     return folder
 
 
+def across_classes(labels, count):
+    """Indices of up to ``count`` images taken in turn from each class (the first of each, then the second...),
+    so the grid shows every class, not the first 16 images of a folder sorted by class."""
+    per_class = [list(numpy.flatnonzero(labels == label)) for label in numpy.unique(labels)]
+    picked = [group[i] for i in range(max(map(len, per_class), default=0)) for group in per_class if i < len(group)]
+    return numpy.array(picked[:count], dtype=numpy.int64)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", help="your ImageFolder (default: write an example one)")
@@ -42,17 +50,22 @@ def main(argv=None):
     out = Path(args.out)
     data = args.data or write_example_folder(out / "11_my_photos", 12 if args.smoke else 60)
     task = load_task("paired", data=data)
-    print(f"{task.description}: {len(task.target_train)} training and {len(task.target_test)} test images, "
-          f"classes {task.classes}")
+    epochs = 2 if args.smoke else 30
+    counts = numpy.bincount(task.target_train.labels, minlength=len(task.classes))
+    print(f"set-up: n = {counts.min()}{'' if counts.min() == counts.max() else f'-{counts.max()}'} training images "
+          f"per class ({len(task.target_train)} in all, {len(task.classes)} classes), test on "
+          f"{len(task.target_test)} held-out images, 1 seed (head 1, batch order 0), {epochs} epochs of feature "
+          "extraction, SGD lr 0.05 momentum 0.9")
+    print(f"{task.description}: classes {task.classes}")
     strategy = get_strategy("fe")
     with seeded(1):
         model = strategy.apply(task.pretrained_model())   # a new head for your classes
     print(model.load_report)
     loader = DataLoader(task.target_train, batch_size=16, shuffle=True, seed=0)
-    strategy.fit(model, loader, epochs=2 if args.smoke else 30, lr=0.05, momentum=0.9, weight_decay=5e-4)
+    strategy.fit(model, loader, epochs=epochs, lr=0.05, momentum=0.9, weight_decay=5e-4)
     print(f"test accuracy on your held-out images: "
           f"{evaluate(model, DataLoader(task.target_test, batch_size=100))['accuracy']:.1%}")
-    images, labels = task.target_test.get_batch(numpy.arange(min(16, len(task.target_test))))
+    images, labels = task.target_test.get_batch(across_classes(task.target_test.labels, 16))
     model.eval()
     with no_grad():
         predictions = model(tensor(images)).numpy().argmax(1)

@@ -18,6 +18,7 @@ import numpy
 
 import minitl
 from minitl import weights
+from minitl.compare import load_task
 from minitl.compare.command import add_parser as add_compare
 from minitl.data.fashion_mnist import find_fashion_mnist, load_bundled
 from minitl.export.command import add_parser as add_export
@@ -102,27 +103,48 @@ def _weights(args, out):
     return 0
 
 
+def _transfer_batch(args, model_name):
+    """SmallCNN with the shipped weights ``args.weights`` and a new head, and a batch of its target task."""
+    if not weights.is_registered(args.weights):
+        raise ValueError(weights.unknown_name_message(args.weights))
+    record = weights.entry(args.weights)
+    if record["architecture"] != model_name:
+        raise ValueError(f"--weights {args.weights} are for {record['architecture']}; use --model "
+                         f"{record['architecture'].lower()}")
+    task = load_task(record["split"], verbose=False)
+    model = getattr(minitl.models, model_name)(num_classes=len(task.classes), weights=args.weights)
+    pick = numpy.random.default_rng(args.seed).choice(len(task.target_train), size=args.batch_size, replace=False)
+    images, labels = task.target_train.get_batch(pick)
+    title = (f"One training step of {model_name} from the pretrained weights {args.weights!r}, a new head for the "
+             f"target classes ({', '.join(task.classes)})")
+    return model, minitl.tensor(images), minitl.tensor(labels), title
+
+
 def _view_step(args, out):
     name, input_shape = MODELS[args.model]
     if input_shape[1:] != (1, 28, 28):
         raise ValueError(f"view-step runs on Fashion-MNIST images (1x28x28); {args.model} expects "
                          f"{input_shape[1:]}: choose smallcnn or lenet5")
     minitl.manual_seed(args.seed)
-    model = getattr(minitl.models, name)(num_classes=args.num_classes)
+    title = None
+    if args.weights:  # transfer: the pretrained backbone, a new head, a batch of the target task
+        model, x, y, title = _transfer_batch(args, name)
+    else:
+        model = getattr(minitl.models, name)(num_classes=args.num_classes)
+        images, labels = load_bundled("train")  # the bundled sample: works on a fresh machine
+        pick = numpy.random.default_rng(args.seed).choice(len(images), size=args.batch_size, replace=False)
+        pixels = images.astype(numpy.float32) / 255
+        x = (pixels[pick] - pixels.mean()) / pixels.std()  # normalised with the sample's own mean and std
+        x = minitl.tensor(x[:, None])
+        y = minitl.tensor(labels[pick].astype(numpy.int64) % args.num_classes)
     if args.freeze_to:
         model.freeze_to(args.freeze_to)
-    images, labels = load_bundled("train")  # the bundled sample: works on a fresh machine
-    pick = numpy.random.default_rng(args.seed).choice(len(images), size=args.batch_size, replace=False)
-    pixels = images.astype(numpy.float32) / 255
-    x = (pixels[pick] - pixels.mean()) / pixels.std()  # normalised with the sample's own mean and std
-    x = minitl.tensor(x[:, None])
-    y = minitl.tensor(labels[pick].astype(numpy.int64) % args.num_classes)
     if args.optimizer == "adam":
         optimizer = minitl.optim.Adam(model.parameters(), lr=args.lr)
     else:
         optimizer = minitl.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     record = minitl.inspect.view_step(model, x, y, optimizer, path=args.out, preset=args.preset or None,
-                                      seed=args.seed)
+                                      seed=args.seed, title=title)
     out.write(f"wrote {args.out}: {len(record['backward'])} backward nodes, loss {record['loss_before']} -> "
               f"{record['loss_after']}; open it in a browser\n")
     return 0
@@ -144,7 +166,9 @@ def build_parser():
     inspect.set_defaults(run=_inspect)
     view = commands.add_parser("view-step", help="run one training step and write a page that replays it")
     view.add_argument("--model", choices=["smallcnn", "lenet5"], default="smallcnn")
-    view.add_argument("--num-classes", type=int, default=10)
+    view.add_argument("--num-classes", type=int, default=10, help="classes of a random model (without --weights)")
+    view.add_argument("--weights", metavar="NAME", help="start from shipped weights (e.g. fashion-paired, see "
+                      "`minitl weights`): a new head, a batch of the target task")
     view.add_argument("--freeze-to", type=int, default=0, help="freeze the first K blocks")
     view.add_argument("--batch-size", type=int, default=8)
     view.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
@@ -178,7 +202,7 @@ def main(argv=None, out=None):
     args = build_parser().parse_args(argv)
     try:
         return args.run(args, out)
-    except (OSError, ValueError) as error:  # WeightFormatError is a ValueError: say it, exit 1
+    except (OSError, ValueError, minitl.backend.DeviceError) as error:  # WeightFormatError is a ValueError
         sys.stderr.write(f"minitl {args.command}: {error}\n")
         return 1
 

@@ -22,6 +22,7 @@ editable install). Talks to: ``io/mapping.py`` (the load), ``io/native.py``
 (``save``), ``atomic.py``.
 """
 import builtins
+import difflib
 import hashlib
 import json
 import os
@@ -71,9 +72,16 @@ def entry(name, where=None) -> dict:
     """The manifest entry of ``name`` (with ``"name"`` added); a clear error listing the names if unknown."""
     entries = read_manifest(where)
     if name not in entries:
-        known = ", ".join(sorted(entries)) or "none (run `minitl pretrain`)"
-        raise KeyError(f"no shipped weights named {name!r}; known: {known}")
+        raise KeyError(unknown_name_message(name, where))
     return dict(entries[name], name=name)
+
+
+def unknown_name_message(name, where=None) -> str:
+    """"no shipped weights named 'fashion-pair'; known: ...; did you mean 'fashion-paired'?" (closest by difflib)."""
+    entries = sorted(read_manifest(where))
+    known = ", ".join(entries) or "none (run `minitl pretrain`)"
+    close = difflib.get_close_matches(str(name), entries, n=1)
+    return f"no shipped weights named {name!r}; known: {known}" + (f"; did you mean {close[0]!r}?" if close else "")
 
 
 def list(where=None):  # noqa: A001 - the torchvision-style name the issue asks for

@@ -173,3 +173,20 @@ def test_cli_compare_writes_results_and_prints_the_table(weights_folder, tmp_pat
 def test_cli_refuses_an_unknown_strategy(weights_folder, capsys):
     assert main(["compare", "--strategies", "nope", "--quiet"]) == 1
     assert "no strategy named 'nope'" in capsys.readouterr().err
+
+
+def test_reports_name_strategies_in_words_and_explain_their_terms(result, tmp_path):
+    """For students: each registry string in words beside it, a glossary, and verdicts numbered once in HTML."""
+    text = results_text(result)
+    assert f"  {TOO_HIGH} = fine-tune, one lr for all layers, lr 0.5 constant (too high)" in text
+    assert "  fe = frozen backbone (feature extraction)" in text
+    glossary = text.split("glossary:\n", 1)[1]
+    for term in ("  z: ", "  scratch, fe, ft, lp-ft: ", "beyond seed noise: |z| > 2", "(cached):",
+                 "  n: labelled target images per class"):
+        assert term in glossary
+    paths = write_reports(result, tmp_path)
+    page = paths["html"].read_text()
+    assert "<li value='1'" in page and "<b>1. " not in page  # <ol> numbers the verdicts; "1. 1." before
+    assert "<td>fine-tune, one lr for all layers, lr 0.5 constant (too high)</td>" in page
+    assert "<dt>beyond seed noise</dt>" in page and "<dt>z</dt>" in page
+    assert "## Glossary" in paths["markdown"].read_text()

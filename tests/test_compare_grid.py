@@ -66,3 +66,15 @@ def test_sizes_and_repeats():
         parse_sizes("0,5")
     with pytest.raises(GridError, match="twice"):
         parse_strategies("fe,fe")
+
+
+def test_plain_names_say_each_registry_string_in_words():
+    from minitl.compare.grid import TOO_HIGH, plain_name  # noqa: PLC0415
+
+    assert plain_name(TOO_HIGH, 0.05, too_high=True) == "fine-tune, one lr for all layers, lr 0.5 constant (too high)"
+    assert plain_name("ft") == "fine-tune, backbone lr x 0.1"
+    assert plain_name("fe") == "frozen backbone (feature extraction)" and plain_name("scratch") == "from scratch"
+    assert plain_name("ft:lr=0.05", 0.05) == "fine-tune, backbone lr x 0.1"  # the protocol's own lr: not repeated
+    assert plain_name("gradual:every=2") == "gradual unfreezing, every 2"
+    with pytest.raises(GridError, match="no strategy named 'fx'"):
+        plain_name("fx")

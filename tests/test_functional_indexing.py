@@ -89,3 +89,17 @@ def test_gather_picks_each_rows_class():
     logp = minitl.tensor([[-0.1, -2.0, -3.0], [-1.5, -0.2, -4.0]])
     picked = logp.gather(1, minitl.tensor([0, 1]).unsqueeze(1))
     numpy.testing.assert_allclose(picked.numpy(), [[-0.1], [-0.2]])
+
+
+@pytest.mark.parametrize("op", ["scatter", "scatter_add"])
+def test_scatter_refuses_a_src_of_another_dtype_as_torch(op):
+    """PyTorch raises "Expected self.dtype to be equal to src.dtype"; minitl used to cast src silently."""
+    x, index = minitl.zeros(2, 4), minitl.tensor(SCATTER_INDEX)
+    for src in (minitl.tensor([[1, 2], [3, 4]]), minitl.tensor([[1.0, 2.0], [3.0, 4.0]], dtype="float64")):
+        with pytest.raises(TypeError, match=rf"{op}: src has dtype {src.dtype} but the input has float32"):
+            getattr(x, op)(1, index, src)
+    same = getattr(x, op)(1, index, minitl.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert same.dtype == numpy.float32
+    torch = torch_or_skip()
+    with pytest.raises(RuntimeError, match="dtype"):
+        getattr(torch.zeros(2, 4), op)(1, torch.from_numpy(SCATTER_INDEX), torch.tensor([[1, 2], [3, 4]]))

@@ -52,3 +52,21 @@ def test_upsample_layer_matches_torch(device, rng):
         ours = nn.Upsample(**settings)(minitl.tensor(x, device=device))
         numpy.testing.assert_allclose(ours.numpy(), torch.nn.Upsample(**settings)(torch.tensor(x)).numpy(),
                                       rtol=1e-5, atol=1e-6)
+
+
+def test_bilinear_on_uint8_weighs_in_float_and_rounds_as_torch(device, rng):
+    """The issue's case (weights cast to uint8 truncated to 0 or 1 and gave [[0, 0, 100], ...]), then random
+    images, sizes and both corner settings: equal to PyTorch's uint8 kernel, pixel for pixel."""
+    torch = torch_or_skip()
+    image = numpy.array([[[[0, 100], [200, 50]]]], dtype=numpy.uint8)
+    ours = interpolate(minitl.tensor(image, device=device), size=(3, 3), mode="bilinear")
+    assert ours.dtype == numpy.uint8
+    assert ours.numpy()[0, 0].tolist() == [[0, 50, 100], [100, 88, 75], [200, 125, 50]]
+    for _ in range(40):
+        h, w, out_h, out_w = (int(v) for v in rng.integers(2, 14, 4))
+        align = bool(rng.integers(0, 2))
+        x = rng.integers(0, 256, (1, 2, h, w)).astype(numpy.uint8)
+        settings = dict(size=(out_h, out_w), mode="bilinear", align_corners=align)
+        expected = torch.nn.functional.interpolate(torch.from_numpy(x), **settings).numpy()
+        numpy.testing.assert_array_equal(interpolate(minitl.tensor(x, device=device), **settings).numpy(), expected,
+                                         err_msg=str(settings))

@@ -3,7 +3,7 @@ import numpy
 import pytest
 
 import minitl
-from parity import assert_matches_torch, t64
+from parity import assert_matches_torch, t64, torch_or_skip
 
 # (name, minitl op, torch op, input shape)
 OPS = [
@@ -54,3 +54,16 @@ def test_dims_as_arguments_tuple_or_keyword():
     assert x.tile(dims=(2,)).shape == (2, 6) and x.tile(2, 1).shape == (4, 3)
     with pytest.raises(TypeError, match="not both"):
         x.flip(0, dims=(1,))
+
+
+def test_roll_with_several_shifts_and_no_dims_is_refused_as_in_torch():
+    """PyTorch raises "shifts and dimensions must align"; minitl used to roll the flat tensor by the sum."""
+    x = minitl.tensor(numpy.arange(6.0).reshape(2, 3))
+    with pytest.raises(ValueError, match=r"must align.*roll\(x, \(1, 2\), \(0, 1\)\)"):
+        minitl.roll(x, (1, 2))
+    torch = torch_or_skip()
+    with pytest.raises(RuntimeError, match="must align"):
+        torch.roll(torch.arange(6.0).reshape(2, 3), (1, 2))
+    # one shift in a tuple is still the flattened roll, in both
+    numpy.testing.assert_array_equal(minitl.roll(x, (2,)).numpy(),
+                                     torch.roll(torch.arange(6.0).reshape(2, 3), (2,)).numpy())

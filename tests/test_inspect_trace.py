@@ -124,3 +124,60 @@ def test_replay_prints_every_node_and_trace_is_off_outside_the_block(capsys):
     assert [line.split(":")[0] for line in out.splitlines() if line.startswith("step")] == \
         [f"step {i} of 4" for i in range(1, 5)]
     assert minitl.autograd._backward_observer is None
+
+
+def test_frozen_parameters_include_a_frozen_prefix_that_recorded_no_node():
+    """A frozen prefix records no node, so the steps cannot name its parameters: the trace asks the model
+    (it returned [] here for SmallCNN's 8 frozen parameters)."""
+    model = SmallCNN(10).freeze_to(2)
+    x = minitl.tensor(numpy.random.default_rng(0).standard_normal((2, 1, 28, 28)))
+    loss = nn.functional.cross_entropy(model(x), minitl.tensor(numpy.array([3, 7])))
+    with minitl.inspect.trace() as t:
+        loss.backward()
+    expected = [name for name, p in model.named_parameters() if not p.requires_grad]
+    assert len(expected) == 8 and all(n.startswith(("backbone.block1", "backbone.block2")) for n in expected)
+    assert t.frozen_parameters() == expected and t.used_frozen_parameters() == []
+    assert f"backward never went there): {', '.join(expected)}" in t.table(print_table=False)
+
+
+def _function_classes():
+    import importlib  # noqa: PLC0415
+    import pkgutil  # noqa: PLC0415
+
+    for module in pkgutil.iter_modules(minitl.functional.__path__):
+        importlib.import_module(f"minitl.functional.{module.name}")
+    found, todo = [], list(minitl.autograd.Function.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo += cls.__subclasses__()
+    return [c for c in found if c.__module__.startswith("minitl.functional") and not c.__name__.startswith("_")]
+
+
+def test_every_op_formula_is_math_and_names_a_vector_jacobian_product_as_such():
+    """What the trace and the step viewer show: the op's math, not implementation notes ("see
+    _normalized_backward", "via columns ... col2im"); where the arriving gradient appears, the left side says
+    dL/d..., the vector-Jacobian product it is, not dz/dx."""
+    formulas = {c.__name__: local_formula(c) for c in _function_classes()}
+    assert len(formulas) > 60
+    for name, formula in formulas.items():
+        assert formula, name
+        derivative = formula.split(";", 1)[-1]
+        for note in ("see ", "_backward", "via columns", "col2im", "along_axis", "autograd.", "cols_"):
+            assert note not in formula, (name, formula)
+        if any(f" {g}" in f" {derivative}".replace("(", " ") for g in ("g ", "g,", "grad ", "G ")):
+            assert "dL/d" in derivative, (name, formula)
+    assert formulas["BatchNorm"].startswith("y = gamma x_hat + beta") and "running" in formulas["BatchNorm"]
+    assert "dL/dW" in formulas["Conv2d"] and "dL/db = sum of g" in formulas["Conv2d"]
+
+
+def test_trace_table_explains_its_columns():
+    net, x = _net_and_input()
+    net[0].freeze()
+    loss = net(minitl.tensor(x)).sum()
+    with minitl.inspect.trace() as t:
+        loss.backward()
+    table = t.table(print_table=False)
+    for column in ("saved bytes =", "|grad in| = norm of g = dL/d(output)", "|grad sent| = norm of dL/d(input)",
+                   "vector-Jacobian product", "no gradient = inputs sent none, and why: frozen"):
+        assert column in table

@@ -142,3 +142,26 @@ def test_browser_steps_through_every_backward_node(tmp_path):
     finally:
         driver.quit()
     print(f"browser test: {time.perf_counter() - started:.1f} s")
+
+
+def test_update_panel_shows_lr_times_scale_and_explains_frozen_batchnorm_and_cancelled_biases(tmp_path):
+    model = SmallCNN(10).freeze_to(2)
+    model.backbone.block3.lr_scale = 0.1
+    optimizer = minitl.optim.SGD(model.parameters(), lr=0.05)
+    x = minitl.tensor(numpy.random.default_rng(0).standard_normal((4, 1, 28, 28)))
+    record = minitl.inspect.view_step(model, x, minitl.tensor(numpy.array([0, 3, 5, 9])), optimizer,
+                                      path=tmp_path / "step.html")
+    html, data = _page_data(tmp_path / "step.html")
+    rows = {r["name"]: r for r in data["update"]}
+    assert rows["backbone.block3.0.weight"]["lr"] == "0.05 x 0.1 = 0.005" and rows["head.weight"]["lr"] == \
+        "0.05 x 1 = 0.05"
+    assert rows["backbone.block1.0.weight"]["lr"] == "-"
+    # a conv bias right before a BatchNorm that uses batch statistics: its gradient is round-off, and the page says why
+    assert "subtracts each channel's batch mean" in rows["backbone.block3.0.bias"]["note"]
+    assert record["step_report"]["backbone.block3.0.bias"]["grad_norm"] < 1e-5 * \
+        record["step_report"]["backbone.block3.0.weight"]["grad_norm"]
+    assert rows["backbone.block1.0.bias"]["note"] == "" and rows["head.bias"]["note"] == ""  # frozen; no BatchNorm
+    notes = {layer["path"]: layer["note"] for layer in data["forward"]}
+    assert "running statistics" in notes["backbone.block1.1"] and "frozen" in notes["backbone.block2.1"]
+    assert notes["backbone.block3.1"] == "" and notes["backbone.block1.0"] == ""
+    assert "effective lr = lr x lr_scale" in html

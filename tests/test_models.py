@@ -165,6 +165,15 @@ def test_weights_argument_loads_a_file_and_keeps_a_new_head_fresh(tmp_path):
         LeNet5(weights=path)
 
 
+def test_a_mistyped_weights_name_lists_the_shipped_names_and_the_closest():
+    """It used to say "unknown weight file extension", as if "fashion-pair" were a file."""
+    with pytest.raises(ValueError, match=r"weights='fashion-pair': no shipped weights named 'fashion-pair'; known: "
+                                         r".*fashion-paired.*; did you mean 'fashion-paired'\?"):
+        SmallCNN(5, weights="fashion-pair")
+    with pytest.raises(ValueError, match=r"known: [^;]*$"):  # nothing close: no guess
+        SmallCNN(5, weights="imagenet")
+
+
 def test_skip_head_leaves_the_old_head_out_of_the_load(tmp_path):
     source = resnet8(10)
     path = tmp_path / "r8.safetensors"

@@ -48,3 +48,11 @@ def test_uint8_images_warn_once_per_model():
         model(images)  # the second call is silent
         model(minitl.tensor(numpy.zeros((2, 1, 28, 28))))  # float input never warns
 
+
+
+def test_a_batch_of_grey_images_without_channel_axis_suggests_unsqueeze_1():
+    """(N, 28, 28) is N images, not one: the fix is a channel axis at 1 (unsqueeze(0) led to "4 channels")."""
+    with pytest.raises(ValueError, match=r"got shape \(4, 28, 28\); a batch of 4 grey images \(N, H, W\): add the "
+                                         r"channel axis with x.unsqueeze\(1\), giving \(4, 1, 28, 28\)"):
+        SmallCNN()(minitl.tensor(numpy.zeros((4, 28, 28))))
+    assert SmallCNN()(minitl.tensor(numpy.zeros((4, 28, 28))).unsqueeze(1)).shape == (4, 10)

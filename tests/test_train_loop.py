@@ -272,3 +272,34 @@ def test_out_of_range_target_on_the_device_raises_at_the_loss_read(standin):
     with pytest.raises(IndexError, match="class target 7 is out of range for 3 classes"):
         fit(model, SGD(model, lr=0.1), data, epochs=1, verbose=False)
     assert standin.COUNTS.device_to_host == 2  # no extra sync for the check: it rode with the loss read
+
+
+class TickingLoader:
+    """Batches that move a fake clock forward by ``tick`` seconds each: the time a loader costs, made exact."""
+
+    def __init__(self, data, clock, tick):
+        self.data, self.clock, self.tick = data, clock, tick
+
+    def __len__(self):
+        return len(self.data)
+
+    def __iter__(self):
+        for batch in self.data:
+            self.clock[0] += self.tick
+            yield batch
+
+
+def test_history_keeps_training_and_evaluation_time_apart(monkeypatch):
+    """A validation set that costs far more than training used to swallow the training time ("seconds" held
+    both): 4 training batches of 1 s and 5 validation batches of 20 s each epoch, on a fake clock."""
+    clock = [0.0]
+    monkeypatch.setattr("minitl.train.loop.time.perf_counter", lambda: clock[0])
+    model = small_model()
+    history = fit(model, SGD(model, lr=0.1), TickingLoader(batches(), clock, 1.0), epochs=2,
+                  val_loader=TickingLoader(batches(5, seed=1), clock, 20.0), verbose=False)
+    for record in history.epochs:
+        assert (record["train_seconds"], record["val_seconds"], record["seconds"]) == (4.0, 100.0, 104.0)
+    assert (history.train_seconds, history.val_seconds, history.total_seconds) == (8.0, 200.0, 208.0)
+    assert "train 8.00s, evaluation 200.00s" in repr(history)
+    plain = fit(model, SGD(model, lr=0.1), TickingLoader(batches(), clock, 1.0), epochs=1, verbose=False)
+    assert plain.epochs[0]["val_seconds"] == 0.0 and plain.train_seconds == 4.0

@@ -179,3 +179,44 @@ def test_heat_strip_from_step_reports(tmp_path, rng):
     assert all(v > 0 for v in norms["head.weight"]) and len(norms["head.weight"]) == 3
     image = viz.gradient_heat_strip(reports, tmp_path / "strip.png")
     assert image.size[1] == 30 + len(norms) * 22 + 34
+
+
+def test_accuracy_vs_n_draws_measured_points_only_and_marks_chance(tmp_path):
+    """No straight line joins n = 1 and n = 100: it would show a crossover where nothing was measured."""
+    results = {"fe": {1: [0.5, 0.52], 100: [0.8, 0.82]}, "scratch": {1: [0.3, 0.32], 100: [0.9, 0.92]}}
+    image = viz.accuracy_vs_n(results, tmp_path / "acc.png", chance=0.2)
+    pixels = _load(tmp_path / "acc.png")
+    left, top, right, bottom = plot_box(image.size)
+    middle = pixels[top:bottom, (left + right) // 2 - 40:(left + right) // 2 + 40]
+    for color in canvas.PALETTE[:2]:
+        assert _share_of_color(pixels, color) > 0.0005  # the points are there
+        assert _share_of_color(middle, color) == 0      # and nothing between them
+    grey = numpy.abs(pixels[top:bottom, left + 2:right - 2] - numpy.array([120, 120, 120])).max(axis=-1) <= 10
+    rows = numpy.flatnonzero(grey.sum(axis=1) > (right - left) // 3)  # the dashed line: half a row of grey
+    assert len(rows) >= 1
+    # 20 % sits below every point: the chance line is under the lowest mean's row
+    blue = numpy.argwhere(numpy.abs(pixels[top:bottom, left:right] - numpy.array(canvas.PALETTE[1])).max(-1) <= 10)
+    assert rows.min() > blue[:, 0].max()
+
+
+def test_bar_error_bars_stop_at_zero_for_quantities_that_cannot_be_negative(tmp_path):
+    """A time of 1 +- 3 s: the bar's lower whisker at -2 s would be impossible; it stops at the axis."""
+    image = viz.bar_chart({"n=1": {"fe": [0.1, 0.2, 6.0], "ft": [3.0, 3.1]}}, tmp_path / "t.png")
+    pixels = _load(tmp_path / "t.png")
+    left, top, right, bottom = plot_box(image.size)
+    fe_columns = numpy.flatnonzero((numpy.abs(pixels[top:bottom] - numpy.array(canvas.PALETTE[0])).max(-1) <= 5).any(0))
+    whisker = (fe_columns.min() + fe_columns.max()) // 2
+    ink = numpy.abs(pixels[:, whisker - 6:whisker + 7] - numpy.array(canvas.INK)).max(axis=-1) <= 10
+    inked_rows = numpy.flatnonzero(ink.any(axis=1))
+    assert inked_rows.min() < top + 40 and inked_rows.max() <= bottom  # the whisker's top is high; no ink below 0
+    signed = viz.bar_chart({"n=1": {"fe": [-1.0, 1.0, 3.0]}}, None)  # negative data: the whisker may go below 0
+    assert signed.size == image.size
+
+
+def test_percent_axes_label_fractions_as_the_tables_do():
+    assert canvas.format_percent(0.785) == "78.5 %" and canvas.format_percent(0.2) == "20 %"
+    plain = numpy.asarray(viz.bar_chart({"n=1": {"fe": [0.5, 0.6]}}, None))
+    percent = numpy.asarray(viz.bar_chart({"n=1": {"fe": [0.5, 0.6]}}, None, percent=True))
+    left = plot_box((760, 440))[0]
+    assert (plain[:, :left] != percent[:, :left]).any()          # the tick labels differ
+    assert (plain[:, left + 1:] == percent[:, left + 1:]).all()   # the bars do not

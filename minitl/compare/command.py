@@ -74,8 +74,9 @@ def add_parser(commands):
 def run_command(args, out):
     started = time.perf_counter()
     grid = QUICK if args.quick else {"strategies": DEFAULT_STRATEGIES, "n": DEFAULT_N, "seeds": DEFAULT_SEEDS}
+    seeds = grid["seeds"] if args.seeds is None else args.seeds  # not ``or``: --seeds 0 is refused, not 3
     result = compare(strategies=args.strategies or grid["strategies"], n=args.n or grid["n"],
-                     seeds=args.seeds or grid["seeds"], split=args.split, full=args.full, data=args.data,
+                     seeds=seeds, split=args.split, full=args.full, data=args.data,
                      source=args.source, target=args.target, device=args.device,
                      target_permute=args.target_permute,
                      verbose=not args.quiet, stream=sys.stderr)

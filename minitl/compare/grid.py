@@ -36,6 +36,31 @@ FULL_GRID = {"strategies": ("scratch", "fe", "ft", "ft:backbone_lr_scale=1", TOO
 QUICK = {"strategies": DEFAULT_STRATEGIES, "n": (1,), "seeds": 3}
 
 
+# What each registry name is, in words, for the reports a student reads beside the registry strings
+PLAIN_NAMES = {"scratch": "from scratch", "fe": "frozen backbone (feature extraction)", "ft": "fine-tune",
+               "lp-ft": "linear probe, then fine-tune", "gradual": "gradual unfreezing",
+               "discriminative": "discriminative learning rates", "l2sp": "fine-tune pulled toward the pretrained "
+               "weights (L2-SP)", "surgical": "fine-tune one block", "bn-only": "BatchNorm parameters only",
+               "bitfit": "biases only (BitFit)", "imprint": "imprinted head", "probe": "linear probe", "lora": "LoRA",
+               "adapter": "adapters", "prompt": "visual prompt"}
+
+
+def plain_name(label, base_lr=None, too_high=False) -> str:
+    """``"ft:backbone_lr_scale=1:lr=0.5:schedule=constant"`` -> ``"fine-tune, one lr for all layers, lr 0.5
+    constant (too high)"``: the registry string in words (``too_high``: the comparison's role for it)."""
+    spec = parse_strategy(label)
+    words = [PLAIN_NAMES.get(spec.name, spec.name)]
+    if spec.name == "ft":
+        scale = float(spec.option("backbone_lr_scale", 0.1))
+        words.append("one lr for all layers" if scale == 1 else f"backbone lr x {scale:g}")
+    words += [f"{key.replace('_', ' ')} {value}" for key, value in spec.options
+              if not (spec.name == "ft" and key == "backbone_lr_scale")]
+    if spec.lr is not None and spec.lr != base_lr or spec.schedule is not None:
+        words.append(" ".join(part for part in (f"lr {spec.lr:g}" if spec.lr is not None else "", spec.schedule or "")
+                              if part))
+    return ", ".join(words) + (" (too high)" if too_high else "")
+
+
 class GridError(ValueError):
     """A strategy, n or seed setting ``minitl compare`` cannot run (the message says what to write)."""
 

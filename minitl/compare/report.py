@@ -16,6 +16,7 @@ from PIL import Image
 from .. import viz
 from ..atomic import atomic_write
 from ..table import text_table
+from .grid import plain_name
 from .stats import (
     by_seed,
     cell,
@@ -30,6 +31,35 @@ CHARTS = {"accuracy": "compare_accuracy_vs_n.png", "time": "compare_time.png", "
 MAIN_HEADER = ("strategy", "n", "target acc (mean ± std)", "train s", "fwd+bwd FLOPs/step", "trainable",
                "vs scratch (paired)")
 FORGETTING_HEADER = ("strategy", "n", "source acc, old head (raw)", "after BN re-estimation")
+
+
+GLOSSARY = (
+    ("strategy", "a registry name with its options; the list above says each in words"),
+    ("scratch, fe, ft, lp-ft", "train everything from random weights; frozen pretrained backbone with a new head "
+                               "(feature extraction); fine-tune the pretrained network; train the head alone first, "
+                               "then fine-tune"),
+    ("n", "labelled target images per class that the strategy trains on"),
+    ("target acc", "accuracy on the target task's test images: mean ± standard deviation over the seeds"),
+    ("seed", "one repeat: its own training images, new head and batch order, the same for every strategy"),
+    ("vs scratch (paired)", "accuracy minus scratch's on the same seeds, in percentage points (pts)"),
+    ("z", "that mean difference divided by its standard error across seeds: how many standard errors it is from 0"),
+    ("beyond seed noise", "|z| > 2 and every seed agrees on the sign: a difference that luck in the draw of "
+                          "images and initial weights does not explain"),
+    ("(cached)", "the frozen backbone ran once over the images; that time is included"),
+    ("FLOPs/step", "floating-point operations of one training step (1 multiply-add = 2 FLOPs)"),
+    ("source acc, old head", "the source task's test accuracy with the pretrained head put back: how much of "
+                             "the old task the backbone still knows (forgetting)"),
+    ("BN re-estimation", "BatchNorm's running statistics recomputed on source images first, so only the weights "
+                         "count"),
+    ("chance", "the accuracy of guessing: 1 / number of classes"),
+)
+
+
+def strategy_names(result):
+    """``[(registry string, the same in words)]`` for the strategies of ``result``, in table order."""
+    too_high = result["verdicts"]["roles"].get("too_high")
+    base_lr = result["settings"]["protocol"]["lr"]
+    return [(label, plain_name(label, base_lr, too_high=label == too_high)) for label in strategies_of(result["runs"])]
 
 
 def _pct(mean, std=None):
@@ -86,10 +116,16 @@ def verdict_lines(result):
     return lines + [result["verdicts"]["tradeoff_line"]]
 
 
+def glossary_lines():
+    return [f"  {term}: {meaning}" for term, meaning in GLOSSARY]
+
+
 def results_text(result) -> str:
     """Everything ``minitl compare`` prints on stdout, in order."""
     pretrained = result["settings"].get("pretrained_source_accuracy")
-    parts = [settings_line(result), "", text_table(MAIN_HEADER, main_rows(result),
+    parts = [settings_line(result), "", "strategies:", *[f"  {label} = {words}" for label, words in
+                                                       strategy_names(result)],
+             "", text_table(MAIN_HEADER, main_rows(result),
              [("beyond seed noise = |z| > 2 and every seed agrees; FLOPs count the uncached step (1 MAC = 2 FLOPs); "
                "(cached): the frozen prefix ran once, its time included")])]
     rows = forgetting_rows(result)
@@ -99,7 +135,7 @@ def results_text(result) -> str:
             title += f" (pretrained: {_pct(pretrained)})"
         parts += ["", title, text_table(FORGETTING_HEADER, rows)]
     parts += ["", "verdicts (computed from the table above):", *verdict_lines(result),
-              "", f"wall time: {result['wall_seconds']:.1f} s"]
+              "", "glossary:", *glossary_lines(), "", f"wall time: {result['wall_seconds']:.1f} s"]
     return "\n".join(parts)
 
 
@@ -109,11 +145,14 @@ def _markdown_table(header, rows):
 
 
 def markdown(result, charts) -> str:
-    parts = ["# minitl compare", "", settings_line(result), "", _markdown_table(MAIN_HEADER, main_rows(result))]
+    names = [(f"`{label}`", words) for label, words in strategy_names(result)]
+    parts = ["# minitl compare", "", settings_line(result), "", _markdown_table(("strategy", "in words"), names),
+             "", _markdown_table(MAIN_HEADER, main_rows(result))]
     rows = forgetting_rows(result)
     if rows:
         parts += ["", "## Forgetting", "", _markdown_table(FORGETTING_HEADER, rows)]
     parts += ["", "## Verdicts", ""] + [f"- {line}".replace("\n   ", "  \n  ") for line in verdict_lines(result)]
+    parts += ["", "## Glossary", "", *[f"- **{term}**: {meaning}" for term, meaning in GLOSSARY]]
     parts += ["", *[f"![{name}]({Path(path).name})" for name, path in charts.items()], "",
               f"wall time: {result['wall_seconds']:.1f} s, minitl {result['settings']['minitl_version']}"]
     return "\n".join(parts) + "\n"
@@ -126,20 +165,25 @@ def html_page(result, charts) -> str:
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
         return f"<table><tr>{head}</tr>{body}</table>"
 
-    verdicts = "".join(f"<li class='{'yes' if c['holds'] else 'no' if c['holds'] is False else 'na'}'><b>"
-                       f"{c['claim']}. {html.escape(c['title'])}</b><br>{html.escape(c['text'])}</li>"
-                       for c in result["verdicts"]["claims"])
+    def state(claim):
+        return "yes" if claim["holds"] else "no" if claim["holds"] is False else "na"
+
+    verdicts = "".join(f"<li value='{c['claim']}' class='{state(c)}'><b>{html.escape(c['title'])}</b><br>"
+                       f"{html.escape(c['text'])}</li>" for c in result["verdicts"]["claims"])  # <ol> numbers them
+    glossary = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(meaning)}</dd>" for term, meaning in GLOSSARY)
     images = "".join(f"<img alt='{name}' src='{viz.data_uri(Image.open(path))}'>" for name, path in charts.items())
     forgetting = forgetting_rows(result)
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>minitl compare</title><style>
 body{{font-family:sans-serif;margin:2em;max-width:1200px}} table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left}} th{{background:#eee}}
 li{{margin:.6em 0}} li.yes b{{color:#1a7f37}} li.no b{{color:#b42318}} li.na b{{color:#666}} img{{margin:.5em}}
+dt{{font-weight:bold;margin-top:.4em}} dd{{margin-left:1.5em}}
 </style></head><body><h1>minitl compare</h1><p>{html.escape(settings_line(result))}</p>
+{table(("strategy", "in words"), strategy_names(result))}
 {table(MAIN_HEADER, main_rows(result))}
 {'<h2>Forgetting</h2>' + table(FORGETTING_HEADER, forgetting) if forgetting else ''}
 <h2>Verdicts</h2><ol>{verdicts}</ol><p>{html.escape(result['verdicts']['tradeoff_line'])}</p>
-<h2>Charts</h2>{images}<p>wall time {result['wall_seconds']:.1f} s, minitl
+<h2>Charts</h2>{images}<h2>Glossary</h2><dl>{glossary}</dl><p>wall time {result['wall_seconds']:.1f} s, minitl
 {html.escape(str(result['settings']['minitl_version']))}</p></body></html>
 """
 
@@ -152,7 +196,8 @@ def draw_charts(result, folder):
     accuracy = {s: {n: list(by_seed(runs, s, n, lambda r: r["target_accuracy"]).values()) for n in sizes}
                 for s in strategies}
     paths["accuracy"] = folder / CHARTS["accuracy"]
-    viz.accuracy_vs_n(accuracy, paths["accuracy"], title="target accuracy vs n (mean ± std over seeds)")
+    viz.accuracy_vs_n(accuracy, paths["accuracy"], title="target accuracy vs n (mean ± std over seeds)",
+                      chance=1 / len(result["settings"]["task"]["target_classes"]))
     seconds = {f"n={n}": {s: list(by_seed(runs, s, n, lambda r: r["train_seconds"] + r.get("cache_seconds", 0.0))
                                   .values()) for s in strategies} for n in sizes}
     paths["time"] = folder / CHARTS["time"]
@@ -166,7 +211,7 @@ def draw_charts(result, folder):
     if forgetting:
         paths["forgetting"] = folder / CHARTS["forgetting"]
         viz.bar_chart(forgetting, paths["forgetting"], title="source accuracy with the old head (forgetting)",
-                      y_title="source accuracy", size=(max(760, 170 * len(forgetting)), 440))
+                      y_title="source accuracy", size=(max(760, 170 * len(forgetting)), 440), percent=True)
     return paths
 
 

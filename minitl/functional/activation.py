@@ -112,7 +112,7 @@ class Softplus(Function):
 
 
 class Softmax(Function):
-    # z_i = e^(x_i) / sum_j e^(x_j) ;  dL/dx = z * (grad - sum(grad z))
+    # z_i = e^(x_i) / sum_j e^(x_j) ;  dL/dx = z * (g - sum(g z))
     def __init__(self, axis=-1):
         self.axis = axis
 
@@ -127,7 +127,7 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    # z_i = x_i - log sum_j e^(x_j) ;  dL/dx = grad - softmax(x) * sum(grad)
+    # z_i = x_i - log sum_j e^(x_j) ;  dL/dx = g - softmax(x) * sum(g)
     def __init__(self, axis=-1):
         self.axis = axis
 

@@ -201,7 +201,8 @@ FROM_PIXEL_ORDER = {False: (1, 0, 2, 3), True: (3, 0, 1, 2)}
 
 
 class Conv2d(Function):
-    # y = W * x + b via columns: Y_g = W_g @ cols_g ;  dW_g = G_g @ cols_g^T, dcols_g = W_g^T @ G_g, dx = col2im(dcols)
+    # y = W * x + b (each output: one kernel dotted with one window of x) ;  dL/dW = sum over windows of g x_window,
+    # dL/dx = g spread back through W onto each window (a transposed conv), dL/db = sum of g over N, H, W
     def __init__(self, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
 

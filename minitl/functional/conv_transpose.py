@@ -19,7 +19,8 @@ def transposed_output_size(size, kernel, stride, padding, dilation, output_paddi
 
 
 class ConvTranspose2d(Function):
-    # y = col2im(W^T x) (the conv's input gradient) ;  dx = conv2d(grad, W), dW = conv2d's weight gradient of (grad, x)
+    # y = x spread back through W onto windows (the input gradient of a conv) ;  dL/dx = conv2d(g, W), dL/dW = the
+    # conv's weight gradient for input g, output gradient x
     def __init__(self, stride, padding, output_padding, dilation, groups):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.output_padding = output_padding

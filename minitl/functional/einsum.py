@@ -50,7 +50,7 @@ def _optimize(xp, operands):
 
 
 class Einsum(Function):
-    # z = einsum(s_1, ..., s_n -> o) ;  dL/dx_k = einsum(o, s_j (j != k) -> s_k) of grad and the other operands
+    # z = einsum(s_1, ..., s_n -> o) ;  dL/dx_k = einsum(o, s_j (j != k) -> s_k) of g and the other operands
     def __init__(self, inputs, output):
         self.subs, self.out = inputs, output
 

@@ -195,7 +195,7 @@ class Where(Function):
 
 
 class Cast(Function):
-    # z = x as another dtype ;  dz/dx = 1, cast back
+    # z = x as another dtype ;  dL/dx = g cast back to x's dtype
     def __init__(self, dtype):
         self.dtype = dtype
 

@@ -12,7 +12,7 @@ from ..tensor import data_of
 
 
 class Embedding(Function):
-    # y[...] = W[idx[...]] ;  dW[r] = sum of grad[...] over the positions where idx == r (none for padding_idx)
+    # y[...] = W[idx[...]] ;  dL/dW[r] = sum of g[...] over the positions where idx == r (none for padding_idx)
     def __init__(self, indices, padding_idx):
         self.indices, self.padding_idx = indices, padding_idx
 

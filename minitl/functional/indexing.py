@@ -23,7 +23,7 @@ def along_axis(index, axis):
 
 
 class TakeAlongAxis(Function):
-    # z[p] = x[along_axis(index)][p] ;  dz/dx = grad scatter-added back to the positions it was read from
+    # z = x read at index along one axis (gather) ;  dL/dx = g added back where it was read (scatter-add)
     def __init__(self, index, axis):
         self.where = along_axis(index, axis)
 
@@ -38,7 +38,8 @@ class TakeAlongAxis(Function):
 
 
 class Scatter(Function):
-    # z = x with z[along_axis(index)] = src (or += src) ;  dz/dx = grad (0 where overwritten), dz/dsrc = grad gathered
+    # z = x with src written (or added) at index along one axis ;  dL/dx = g (0 where overwritten), dL/dsrc = g read
+    # at index
     def __init__(self, index, axis, accumulate, value=None):
         self.where, self.accumulate, self.value = along_axis(index, axis), accumulate, value
         self.block = tuple(slice(0, n) for n in index.shape)  # only src[:index.shape] is written, as PyTorch
@@ -69,7 +70,7 @@ class Scatter(Function):
 
 
 class IndexSelect(Function):
-    # z = x.take(index, axis) ;  dz/dx = grad scatter-added back at index (repeats add up)
+    # z = x.take(index, axis) ;  dL/dx = g added back at index (repeats add up)
     def __init__(self, index, axis):
         self.index, self.axis = index, axis
 
@@ -84,7 +85,7 @@ class IndexSelect(Function):
 
 
 class MaskedFill(Function):
-    # z = value where mask else x ;  dz/dx = grad where not mask, 0 where filled
+    # z = value where mask else x ;  dL/dx = g where not mask, 0 where filled
     def __init__(self, mask, value):
         self.mask, self.value = mask, value
 
@@ -103,6 +104,14 @@ def _index_array(index, x, op):
     if array.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got dtype {array.dtype}; use index.long()")
     return array.astype("int64", copy=False)
+
+
+def _check_src_dtype(x, src, op):
+    """PyTorch refuses a ``src`` of another dtype rather than cast it silently (float64 rounded to float32)."""
+    dtype = getattr(src, "dtype", None)
+    if dtype is not None and str(dtype) != str(x.dtype):
+        raise TypeError(f"{op}: src has dtype {dtype} but the input has {x.dtype}; they must match, as in PyTorch "
+                        f"(convert one, e.g. src.to(dtype={str(x.dtype)!r}))")
 
 
 def _check_index_rank(x, index, op):
@@ -135,6 +144,7 @@ def scatter(x, dim, index, src=None, *, value=None):
         if value is None:
             raise TypeError("scatter needs src (a tensor) or value (a number)")
         return Scatter.apply(x, index=index, axis=axis, accumulate=False, value=value)
+    _check_src_dtype(x, src, "scatter")
     return Scatter.apply(x, src if isinstance(src, Tensor) else Tensor(src, dtype=x.dtype, device=x.device),
                          index=index, axis=axis, accumulate=False)
 
@@ -144,6 +154,7 @@ def scatter_add(x, dim, index, src):
     axis = normalize_dim(dim, x.ndim, "scatter_add")
     index = _index_array(index, x, "scatter_add")
     _check_index_rank(x, index, "scatter_add")
+    _check_src_dtype(x, src, "scatter_add")
     return Scatter.apply(x, src, index=index, axis=axis, accumulate=True)
 
 

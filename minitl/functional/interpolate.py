@@ -45,12 +45,31 @@ def resize_matrix(xp, in_size, out_size, scale, mode, align_corners, dtype):
     return matrix.astype(dtype)
 
 
+def resize_integer_pass(xp, matrix, x, last_axis):
+    """One axis of an integer (uint8) resize, in fixed point as PyTorch does it.
+
+    The float weights become integers w * 2^p (p: the most bits that keep the largest weight in an
+    int16), each output is rounded to the nearest integer and clipped to 0..255 before the other
+    axis is resized. Weights cast to uint8 instead would truncate to 0 or 1.
+    """
+    bits = 0
+    while bits < 22 and int(0.5 + float(matrix.max()) * 2 ** (bits + 1)) < 2 ** 15:
+        bits += 1
+    weights = xp.floor(0.5 + matrix * 2 ** bits).astype(xp.int64)
+    wide = x.astype(xp.int64)
+    total = wide @ weights.T if last_axis else weights @ wide
+    return xp.clip((total + 2 ** (bits - 1)) >> bits, 0, 255).astype(x.dtype)
+
+
 class Resize2d(Function):
-    # Y = R X C^T ;  dX = R^T grad C   (R, C: the resize matrices of the rows and the columns)
+    # Y = R X C^T ;  dL/dX = R^T G C   (G = dL/dY; R, C: the resize matrices of the rows and the columns)
     def __init__(self, rows, cols):
         self.rows, self.cols = rows, cols
 
     def forward(self, x):
+        if x.dtype.kind in "iu":  # integer images (no gradient): the columns, rounded, then the rows, rounded
+            xp = get_array_module(x)
+            return resize_integer_pass(xp, self.rows, resize_integer_pass(xp, self.cols, x, True), False)
         return self.rows @ x @ self.cols.T
 
     def backward(self, grad):
@@ -97,6 +116,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if min(out_hw) < 1:
         raise ValueError(f"interpolate: output size {out_hw} must be positive")
     xp = get_array_module(input.data)
-    rows, cols = (resize_matrix(xp, i, o, s, mode, bool(align_corners), input.dtype)
+    weight_dtype = xp.float64 if input.dtype.kind in "iu" else input.dtype  # integer images: weights in float
+    rows, cols = (resize_matrix(xp, i, o, s, mode, bool(align_corners), weight_dtype)
                   for i, o, s in zip(in_hw, out_hw, scales))
     return Resize2d.apply(input, rows=rows, cols=cols)

@@ -11,7 +11,7 @@ def _swap_last(a):
 
 
 class MatMul(Function):
-    # Z = X @ Y ;  dZ/dX = grad @ Y^T, dZ/dY = X^T @ grad   (1-D operands act as a row / a column)
+    # Z = X @ Y ;  dL/dX = G @ Y^T, dL/dY = X^T @ G   (G = dL/dZ; 1-D operands act as a row / a column)
     def forward(self, x, y):
         self.x, self.y = x, y
         return x @ y
@@ -37,7 +37,7 @@ class MatMul(Function):
 
 
 class Linear(Function):
-    # y = x W^T + b ;  dy/dx = grad W, dy/dW = grad^T x, dy/db = sum_rows grad   (x: (..., in), W: (out, in))
+    # y = x W^T + b ;  dL/dx = g W, dL/dW = g^T x, dL/db = sum_rows g   (g = dL/dy; x: (..., in), W: (out, in))
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
         y = x @ weight.T

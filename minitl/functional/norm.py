@@ -101,7 +101,9 @@ class _Normalize(Function):
 
 
 class BatchNorm(_Normalize):
-    # x_hat = (x - mu_B) / sqrt(var_B + eps) over (N, *spatial) per channel ;  see _normalized_backward
+    # y = gamma x_hat + beta,  x_hat = (x - mu) / sigma per channel over (N, *spatial) ;
+    # dL/dx = gamma / sigma (g - mean(g) - x_hat mean(g x_hat)) with batch statistics (gamma / sigma g with the
+    # running ones),  dL/dgamma = sum g x_hat,  dL/dbeta = sum g
     def __init__(self, running_mean, running_var, training, momentum, **common):
         super().__init__(**common)
         self.running_mean, self.running_var = running_mean, running_var
@@ -184,7 +186,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 
 
 class LayerNorm(_Normalize):
-    # x_hat = (x - mu) / sqrt(var + eps) over the last axes of each sample ;  see _normalized_backward
+    # y = gamma x_hat + beta,  x_hat = (x - mu) / sigma over the last axes of each sample ;
+    # dL/dx = (h - mean(h) - x_hat mean(h x_hat)) / sigma with h = gamma g,  dL/dgamma = sum g x_hat,  dL/dbeta = sum g
     pass
 
 

@@ -26,7 +26,7 @@ def pad_index(xp, length, left, right, mode):
 
 
 class IndexPad(Function):
-    # y = x.take(index_a, a) for each padded axis a ;  dx = scatter_add of grad back through each index (reverse order)
+    # y = x.take(index_a, a) for each padded axis a ;  dL/dx = g added back through each index (reverse order)
     def __init__(self, widths, mode):
         self.widths, self.mode = widths, mode  # widths: {axis: (left, right)}
 

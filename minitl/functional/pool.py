@@ -112,7 +112,7 @@ def _averaging_matrix(xp, size, out, dtype):
 
 
 class AdaptiveAvgPool2d(Function):
-    # Y = A_h X A_w^T  (A: averaging matrices) ;  dX = A_h^T grad A_w
+    # Y = A_h X A_w^T  (A: averaging matrices) ;  dL/dX = A_h^T G A_w   (G = dL/dY)
     def __init__(self, output_size):
         self.output_size = output_size
 

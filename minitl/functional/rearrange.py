@@ -10,7 +10,7 @@ from .dims import normalize_dims
 
 
 class Flip(Function):
-    # z = x reversed along dims ;  dz/dx = grad reversed along the same dims
+    # z = x reversed along dims ;  dL/dx = g reversed along the same dims
     def __init__(self, dims):
         self.dims = dims
 
@@ -22,7 +22,7 @@ class Flip(Function):
 
 
 class Roll(Function):
-    # z_i = x_(i - shift) cyclically ;  dz/dx = grad rolled by -shift
+    # z_i = x_(i - shift) cyclically ;  dL/dx = g rolled by -shift
     def __init__(self, shifts, dims):
         self.shifts, self.dims = shifts, dims
 
@@ -35,7 +35,7 @@ class Roll(Function):
 
 
 class Tile(Function):
-    # z = x copied reps[k] times along axis k ;  dz/dx = sum of grad over the copies
+    # z = x copied reps[k] times along axis k ;  dL/dx = g summed over the copies
     def __init__(self, reps):
         self.reps = reps  # one count per axis of the result (len(reps) >= x.ndim)
 
@@ -62,7 +62,13 @@ def roll(x, shifts, dims=None):
     ``dims=None`` rolls the flattened tensor, as PyTorch; ``shifts`` and ``dims`` may be tuples.
     """
     if dims is None:
-        return Roll.apply(x, shifts=int(shifts) if not isinstance(shifts, (tuple, list)) else tuple(shifts), dims=None)
+        if isinstance(shifts, (tuple, list)):
+            if len(shifts) != 1:  # PyTorch refuses too, rather than roll the flattened tensor by the sum
+                raise ValueError(f"roll: shifts {tuple(shifts)} and dims None must align: with more than one shift "
+                                 f"give one dim per shift, e.g. roll(x, {tuple(shifts)}, "
+                                 f"{tuple(range(len(shifts)))})")
+            shifts = shifts[0]
+        return Roll.apply(x, shifts=int(shifts), dims=None)
     shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (int(shifts),)
     dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
     if len(shifts) != len(dims):

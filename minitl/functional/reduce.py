@@ -86,7 +86,7 @@ class Max(Function):
 
 
 class PickAlongAxis(Function):
-    # z = x[..., index, ...] along one axis ;  dz/dx = grad at the picked index, 0 elsewhere
+    # z = x[..., index, ...] along one axis ;  dL/dx = g at the picked index, 0 elsewhere
     def __init__(self, index, axis, keepdims=False):
         self.index, self.axis, self.keepdims = index, axis, keepdims  # index: int array, size 1 along axis
 

@@ -15,7 +15,7 @@ from .reduce import resolve_dim
 
 
 class Reshape(Function):
-    # z = x viewed with a new shape ;  dz/dx = reshape back
+    # z = x viewed with a new shape ;  dL/dx = g reshaped back
     def __init__(self, shape):
         self.shape = shape
 
@@ -28,7 +28,7 @@ class Reshape(Function):
 
 
 class Permute(Function):
-    # z = x with axes reordered ;  dz/dx = grad with the inverse order
+    # z = x with axes reordered ;  dL/dx = g with the axes put back
     def __init__(self, axes):
         self.axes = axes
 
@@ -44,7 +44,7 @@ class Permute(Function):
 
 
 class BroadcastTo(Function):
-    # z = x repeated along new / size-1 axes ;  dz/dx = sum over the copies (autograd.unbroadcast)
+    # z = x repeated along new / size-1 axes ;  dL/dx = g summed over the copies
     def __init__(self, shape):
         self.shape = shape
 
@@ -56,7 +56,7 @@ class BroadcastTo(Function):
 
 
 class GetItem(Function):
-    # z = x[index] ;  dz/dx = zeros with grad scattered (and added, for repeated indices) at index
+    # z = x[index] ;  dL/dx = zeros with g added at index (repeated indices add up)
     def __init__(self, index):
         self.index = index
 
@@ -75,7 +75,7 @@ class GetItem(Function):
 
 
 class Cat(Function):
-    # z = [x1 | x2 | ...] along axis ;  dz/dx_k = the slice of grad that x_k filled
+    # z = [x1 | x2 | ...] along axis ;  dL/dx_k = the slice of g that x_k filled
     def __init__(self, axis=0):
         self.axis = axis
 
@@ -89,7 +89,7 @@ class Cat(Function):
 
 
 class Pad(Function):
-    # z = x surrounded by a constant ;  dz/dx = the centre of grad
+    # z = x surrounded by a constant ;  dL/dx = the centre of g
     def __init__(self, widths, value=0.0):
         self.widths, self.value = widths, value
 
@@ -102,7 +102,7 @@ class Pad(Function):
 
 
 class ToDevice(Function):
-    # z = x copied to another device ;  dz/dx = grad copied back
+    # z = x copied to another device ;  dL/dx = g copied back
     def __init__(self, device):
         self.device = device
 

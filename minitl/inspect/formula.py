@@ -13,7 +13,8 @@ from ..autograd import Function
 
 @functools.lru_cache(maxsize=None)
 def local_formula(op_class) -> str:
-    """The first ``# ...`` line of the op's class (or of a base class); ``""`` where there is none."""
+    """The first ``# ...`` comment of the op's class (or of a base class), its lines joined; ``""`` where there
+    is none. A long formula continues on the next comment lines."""
     for cls in op_class.__mro__:
         if cls is Function or cls is object:
             break
@@ -21,10 +22,13 @@ def local_formula(op_class) -> str:
             source = inspect.getsource(cls)
         except (OSError, TypeError):  # defined in a notebook cell or an interactive session
             continue
+        comment = []
         for line in source.splitlines()[1:]:
             stripped = line.strip()
             if stripped.startswith("#"):
-                return stripped.lstrip("#").strip()
-            if stripped.startswith(("def ", "class ")):
+                comment.append(stripped.lstrip("#").strip())
+            elif comment or stripped.startswith(("def ", "class ")):
                 break
+        if comment:
+            return " ".join(comment)
     return ""

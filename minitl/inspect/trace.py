@@ -21,8 +21,10 @@ coming from below as "needs none". Talks to: ``autograd.py`` (``set_backward_obs
 """
 import inspect as _python_inspect
 import sys
+import weakref
 
 from .. import autograd, backend
+from ..nn.tree import root_module
 from ..table import text_table
 from .formula import local_formula
 from .names import module_path, parameter_name
@@ -62,12 +64,24 @@ def _short(number):
     return f"{number:.3e}"
 
 
+COLUMN_LEGEND = [
+    "columns: op = the backward node (the forward op it differentiates); module = the layer whose output it made "
+    "('-': outside any layer, e.g. the loss);",
+    "  saved bytes = arrays the op kept from the forward for this backward; |grad in| = norm of g = dL/d(output), "
+    "the gradient arriving;",
+    "  |grad sent| = norm of dL/d(input) for each input that needs one (the vector-Jacobian product of g with the "
+    "op's local derivative);",
+    "  no gradient = inputs sent none, and why: frozen (a frozen parameter) or needs none (nothing below it learns)",
+]
+
+
 class Trace:
     """Records backward nodes while its ``with`` block runs. ``steps``: the list of recorded nodes."""
 
     def __init__(self):
         self.steps = []
         self._previous = None
+        self._models = {}  # id -> weak reference to each model a recorded node belongs to, in order of appearance
 
     def __enter__(self):
         self._previous = autograd.set_backward_observer(self._record)
@@ -80,6 +94,9 @@ class Trace:
     def _record(self, fn, grad_output, grad_inputs):
         if self._previous is not None:  # an outer trace records too
             self._previous(fn, grad_output, grad_inputs)
+        if fn.module is not None:
+            model = root_module(fn.module)
+            self._models.setdefault(id(model), weakref.ref(model))
         inputs = []
         roles = _input_roles(fn, len(fn.inputs))
         for role, tensor, needed, grad in zip(roles, map(autograd.UnneededInput.live, fn.inputs),
@@ -106,7 +123,17 @@ class Trace:
         return len(self.steps)
 
     def frozen_parameters(self):
-        """Names of the frozen parameters that recorded nodes used (their gradients were never computed)."""
+        """Names of every frozen parameter of the model(s) that backward ran through (no gradient computed).
+
+        Notice the frozen prefix: its layers recorded no node, so no step mentions them; they are found by
+        asking the model, not the steps. ``used_frozen_parameters()``: the ones a recorded node read.
+        """
+        names = [name for ref in self._models.values() if ref() is not None
+                 for name, p in ref().named_parameters() if not p.requires_grad]
+        return list(dict.fromkeys(names + self.used_frozen_parameters()))
+
+    def used_frozen_parameters(self):
+        """Names of the frozen parameters that recorded nodes used (a frozen head, a frozen layer mid-model)."""
         names = [i["parameter"] for s in self.steps for i in s["inputs"] if i["status"] == "frozen"]
         return list(dict.fromkeys(names))
 
@@ -118,12 +145,16 @@ class Trace:
             skipped = ", ".join(f"{i['role']} ({i['status']})" for i in s["inputs"] if not i["grad"])
             rows.append([str(s["index"]), s["op"], s["module"] or "-", str(s["output_shape"]),
                          f"{s['saved_bytes']:,}", _short(s["grad_output"]["norm"]), sent or "-", skipped or "-"])
-        frozen = self.frozen_parameters()
-        footer = [f"{len(self.steps)} backward nodes ran"]
-        if frozen:
-            footer.append(f"frozen parameters used but given no gradient: {', '.join(frozen)}")
+        used = self.used_frozen_parameters()
+        unreached = [name for name in self.frozen_parameters() if name not in used]
+        footer = [f"{len(self.steps)} backward nodes ran, in this order (the reverse of the forward)"]
+        if used:
+            footer.append(f"frozen parameters used but given no gradient: {', '.join(used)}")
+        if unreached:
+            footer.append(f"frozen parameters no recorded node used (a frozen prefix: backward never went there): "
+                          f"{', '.join(unreached)}")
         text = text_table(["#", "op", "module", "output shape", "saved bytes", "|grad in|", "|grad sent|",
-                           "no gradient"], rows, footer=footer)
+                           "no gradient"], rows, footer=footer + COLUMN_LEGEND)
         if print_table:
             print(text)
         return text

@@ -25,11 +25,48 @@ from .. import backend
 from ..atomic import atomic_write
 from ..autograd import no_grad
 from ..functional.loss import cross_entropy
+from ..nn.layers.norm import BatchNorm1d, BatchNorm2d
+from ..nn.tree import effective_lr_scale
 from ..random import manual_seed
 from ..version import __version__
 from .report import NOT_COMPUTED, step_report
 from .trace import array_stats, trace
 from .viewer_page import render_page
+
+RUNNING_STATISTICS = ("frozen BatchNorm: normalises with its running statistics (the mean and variance learned in "
+                      "pretraining), not this batch's, and leaves them unchanged (frozen effect 4)")
+EVAL_STATISTICS = "BatchNorm in eval mode: normalises with its running statistics, not this batch's"
+BIAS_BEFORE_BATCHNORM = ("gradient ~0: a BatchNorm in training mode follows and subtracts each channel's batch mean, "
+                         "so a constant added before it cancels out; the BatchNorm's shift (beta) does this bias's job")
+
+
+def _batchnorm_note(module):
+    if not isinstance(module, (BatchNorm1d, BatchNorm2d)):
+        return ""
+    return RUNNING_STATISTICS if module.frozen else "" if module.training else EVAL_STATISTICS
+
+
+def biases_cancelled_by_batchnorm(model):
+    """Names of conv/linear biases followed directly by a BatchNorm that uses batch statistics (in a Sequential):
+    their gradient is zero up to round-off."""
+    names = {id(module): name for name, module in model.named_modules()}
+    found = []
+    for module in model.modules():
+        children = list(module.children())
+        for layer, after in zip(children, children[1:]):
+            if getattr(layer, "bias", None) is not None and isinstance(after, (BatchNorm1d, BatchNorm2d)) \
+                    and after.training and not after.frozen:
+                found.append(f"{names[id(layer)]}.bias")
+    return found
+
+
+def _lr_text(optimizer, model, name, effective):
+    """``"0.01 x 0.1 = 0.001"``: the group's lr (schedule included) times the parameter's lr_scale."""
+    if effective is None:
+        return "-"
+    param = dict(model.named_parameters())[name]
+    group_lr = next(float(g["lr"]) for g in optimizer.param_groups if any(p is param for p in g["params"]))
+    return f"{group_lr:.3g} x {effective_lr_scale(param):.3g} = {effective:.3g}"
 
 PANELS = ("forward", "backward", "update")
 
@@ -98,7 +135,7 @@ def record_step(model, x, y, optimizer, loss_fn=None, seed=0):
         def hook(m, inputs, out, name=name):
             forward.append({"path": name, "type": type(m).__name__, "output_shape": list(out.shape),
                             "frozen": bool(m.frozen), "recorded": bool(out.requires_grad),
-                            "summary": _activation_summary(out.data)})
+                            "summary": _activation_summary(out.data), "note": _batchnorm_note(m)})
         handles.append(module.register_forward_hook(hook))
     try:
         manual_seed(seed)
@@ -147,7 +184,9 @@ def record_step(model, x, y, optimizer, loss_fn=None, seed=0):
                       "saved": f"{s['saved_bytes']:,} bytes",
                       "arriving": f"norm {g['norm']:.3e}, min {g['min']:.3g}, max {g['max']:.3g}",
                       "grad_norm": g["norm"], "sent": sent})
-    update = [{"name": r["name"], "frozen": r["frozen"], "lr": "-" if r["lr"] is None else f"{r['lr']:.3g}",
+    cancelled = set(biases_cancelled_by_batchnorm(model))
+    update = [{"name": r["name"], "frozen": r["frozen"], "lr": _lr_text(optimizer, model, r["name"], r["lr"]),
+               "note": BIAS_BEFORE_BATCHNORM if r["name"] in cancelled and not r["frozen"] else "",
                "grad_norm": _number(r["grad_norm"]), "update_norm": _number(r["update_norm"]),
                "weight_norm": _number(r["weight_norm"]), "ratio": _number(r["update_ratio"])} for r in report]
     return {"settings": settings, "forward": forward, "backward": steps, "backward_layers": backward_layers,

@@ -53,6 +53,7 @@ _PAGE = """<!DOCTYPE html>
   th, td { text-align: left; padding: 3px 10px; border-bottom: 1px solid #eee; }
   th { background: #f0f2f5; }
   td.num { font-family: ui-monospace, Menlo, Consolas, monospace; }
+  .note { font-size: 12px; color: #7a4d00; }
   tr.frozen td { color: #888; background: #f7f7f7; }
   details pre { font-size: 12px; background: #f6f7f9; padding: 8px; overflow-x: auto; }
 </style>
@@ -80,8 +81,9 @@ _PAGE = """<!DOCTYPE html>
     </div>
   </section>
   <section id="panel-update"><h2>3. Update: what the optimizer did</h2>
-    <table id="update-table"><thead><tr><th>parameter</th><th>frozen</th><th>effective lr</th><th>grad norm</th>
-      <th>update norm</th><th>weight norm</th><th>update/weight</th></tr></thead><tbody></tbody></table>
+    <table id="update-table"><thead><tr><th>parameter</th><th>frozen</th><th>effective lr = lr x lr_scale</th>
+      <th>grad norm</th><th>update norm</th><th>weight norm</th><th>update/weight</th><th>note</th></tr></thead>
+      <tbody></tbody></table>
     <p class="flow" id="loss-after"></p>
   </section>
   <section><details><summary>Seed and settings of this step (to re-create it)</summary>
@@ -115,6 +117,7 @@ _PAGE = """<!DOCTYPE html>
     box.appendChild(name);
     box.appendChild(el("div", "", layer.type + " \\u2192 (" + layer.output_shape.join(", ") + ")"));
     box.appendChild(el("div", "", layer.summary.text));
+    if (layer.note) { box.appendChild(el("div", "note", layer.note)); }
     forward.appendChild(box);
   });
   var list = document.getElementById("backward-layers");
@@ -166,6 +169,7 @@ _PAGE = """<!DOCTYPE html>
     [r.lr, r.grad_norm, r.update_norm, r.weight_norm, r.ratio].forEach(function (v) {
       row.appendChild(el("td", "num", v));
     });
+    row.appendChild(el("td", "note", r.note));
     body.appendChild(row);
   });
   document.getElementById("loss-after").textContent = "loss on the same batch after the update: " +

@@ -3,6 +3,8 @@
 Transfer learning in one sentence: keep the backbone (what was learned on the source task), swap
 the head for one with the target task's number of classes, then decide which blocks to train.
 """
+from pathlib import Path
+
 from .. import weights as registry
 from ..io.errors import WeightFormatError
 from ..nn.layers.linear import Linear
@@ -83,6 +85,10 @@ def build(model, weights=None):
                              f"see minitl.weights.list()")
         model.load_report = registry.load_named(model, weights)
         return model
+    if isinstance(weights, str) and not Path(weights).suffix and not Path(weights).exists():
+        # no extension and no such file: a mistyped shipped name, not a weight file of an unknown format
+        raise ValueError(f"weights={weights!r}: {registry.unknown_name_message(weights)} "
+                         f"(or give the path of a weight file)")
     if weights is not None:
         head_keys = set(model.head_keys())
         report = model.load_weights(weights, strict=False, skip_mismatch=True)

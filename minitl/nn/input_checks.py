@@ -45,11 +45,21 @@ def check_model_input(model, args):
                           stacklevel=3)
 
 
+def _three_axes_hint(layer, x):
+    """One (C, H, W) image needs a batch axis at 0; (N, H, W) grey images need a channel axis at 1."""
+    if x.shape[0] == layer.in_channels:
+        return f"; add the batch axis with x.unsqueeze(0) (one image of {layer.in_channels} channel(s))"
+    if layer.in_channels == 1:
+        return f"; a batch of {x.shape[0]} grey images (N, H, W): add the channel axis with x.unsqueeze(1), " \
+               f"giving ({x.shape[0]}, 1, {x.shape[1]}, {x.shape[2]})"
+    return ""
+
+
 def check_conv_channels(layer, x):
     """Raise a ValueError naming ``layer`` when ``x`` has the wrong number of channels, with the likely fix."""
     if x.ndim != 4:
         raise ValueError(f"{layer_path(layer)} expects a batch of images (N, {layer.in_channels}, H, W), got shape "
-                         f"{tuple(x.shape)}" + ("; add the batch axis with x.unsqueeze(0)" if x.ndim == 3 else ""))
+                         f"{tuple(x.shape)}" + (_three_axes_hint(layer, x) if x.ndim == 3 else ""))
     got = x.shape[1]
     if got == layer.in_channels:
         return

@@ -8,7 +8,9 @@
 Each epoch record holds: ``epoch`` (1-based), ``steps`` (optimizer steps in it), ``train_loss`` and
 ``train_accuracy`` (means over the epoch's samples, as measured while the weights were changing),
 ``val_loss`` / ``val_accuracy`` (after the epoch, in eval mode, when a validation loader is given),
-``lr`` (group 0, at the end of the epoch), ``seconds`` (the epoch's wall time), ``total_seconds``
+``lr`` (group 0, at the end of the epoch), ``seconds`` (the epoch's wall time: ``train_seconds``, the
+training steps, plus ``val_seconds``, the evaluation on the validation loader, apart because
+evaluating a large validation set can take longer than training a frozen model), ``total_seconds``
 (cumulative, across resumed runs too), ``trainable_blocks`` (indices into ``model.blocks()`` that
 were trainable during the epoch: gradual unfreezing shows up here) and ``skipped_steps``
 (non-finite losses skipped with ``on_nan="skip"``).
@@ -95,10 +97,23 @@ class History:
     def from_json(cls, text):
         return cls.from_dict(json.loads(text))
 
+    @property
+    def train_seconds(self) -> float:
+        """Seconds spent in training steps, all epochs (evaluation on the validation loader left out)."""
+        return sum(e.get("train_seconds", e.get("seconds", 0.0)) for e in self.epochs)
+
+    @property
+    def val_seconds(self) -> float:
+        """Seconds spent evaluating on the validation loader, all epochs."""
+        return sum(e.get("val_seconds", 0.0) for e in self.epochs)
+
     def __repr__(self):
         last = self.epochs[-1] if self.epochs else {}
-        shown = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k.endswith(("loss", "accuracy")) and is_number(v))
-        return f"History(epochs={len(self.epochs)}, steps={len(self.steps)}{', ' + shown if shown else ''})"
+        shown = [f"{k}={v:.4g}" for k, v in last.items() if k.endswith(("loss", "accuracy")) and is_number(v)]
+        if self.epochs:
+            shown.append(f"train {self.train_seconds:.2f}s" + (f", evaluation {self.val_seconds:.2f}s"
+                                                              if self.val_seconds else ""))
+        return f"History(epochs={len(self.epochs)}, steps={len(self.steps)}{', ' + ', '.join(shown) if shown else ''})"
 
 
 def is_number(value) -> bool:

@@ -262,13 +262,17 @@ class TrainingLoop:
             self.scheduler.step()
         record = {"epoch": self.epoch, "steps": self.step_in_epoch, "train_loss": means.loss,
                   "train_accuracy": means.accuracy, "lr": lr}
+        means.seconds = time.perf_counter() - started  # training alone: evaluation can take far longer
+        val_seconds = 0.0
         if self.val_loader is not None:
+            val_started = time.perf_counter()
             scores = evaluate(self.model, self.val_loader, self.loss_fn)
+            val_seconds = time.perf_counter() - val_started
             record["val_loss"], record["val_accuracy"] = scores["loss"], scores["accuracy"]
-        means.seconds = time.perf_counter() - started
+        seconds = means.seconds + val_seconds
         previous = self.history.epochs[-1]["total_seconds"] if self.history.epochs else 0.0
-        record.update(seconds=means.seconds, total_seconds=previous + means.seconds, trainable_blocks=trainable,
-                      skipped_steps=means.skipped)
+        record.update(seconds=seconds, train_seconds=means.seconds, val_seconds=val_seconds,
+                      total_seconds=previous + seconds, trainable_blocks=trainable, skipped_steps=means.skipped)
         if partial:
             record["partial"] = True
         self.history.resume_point = bookmark(self.epoch, self.step_in_epoch, start_rng, means, partial,

@@ -93,11 +93,16 @@ def format_tick(value):
     return f"{value:.3g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.1e}"
 
 
+def format_percent(value):
+    """A fraction as the tables print it: 0.785 -> "78.5 %"."""
+    return f"{100 * value:.3g} %"
+
+
 class Axes:
     """A plot area inside ``box`` = (left, top, right, bottom) pixels, for data ranges ``x_range``, ``y_range``."""
 
-    def __init__(self, image, box, x_range, y_range, x_ticks=None, y_ticks=None):
-        self.image, self.draw = image, ImageDraw.Draw(image)
+    def __init__(self, image, box, x_range, y_range, x_ticks=None, y_ticks=None, y_format=format_tick):
+        self.image, self.draw, self.y_format = image, ImageDraw.Draw(image), y_format
         self.y_ticks = y_ticks if y_ticks is not None else nice_ticks(*y_range)
         self.x_ticks = x_ticks if x_ticks is not None else nice_ticks(*x_range)
         self.left, self.top, self.right, self.bottom = box
@@ -118,7 +123,7 @@ class Axes:
         for y in self.y_ticks:
             _, py = self.px(self.x0, y)
             d.line([(self.left, py), (self.right, py)], fill=GRID)
-            label = format_tick(y)
+            label = self.y_format(y)
             w, h = text_size(d, label, 12)
             d.text((self.left - 8 - w, py - h / 2 - 2), label, fill=INK, font=font(12))
         for x, label in (x_labels or {x: format_tick(x) for x in self.x_ticks}).items():
@@ -139,6 +144,14 @@ class Axes:
         if title:
             w, _ = text_size(d, title, 15)
             d.text(((self.left + self.right - w) / 2, self.top - 52), title, fill=INK, font=font(15))
+
+    def hline(self, y, label, color=(120, 120, 120), dash=8):
+        """A dashed horizontal line at data height ``y`` across the plot, ``label`` at its right end (above it)."""
+        _, py = self.px(self.x0, y)
+        for x in range(int(self.left), int(self.right), 2 * dash):
+            self.draw.line([(x, py), (min(x + dash, self.right), py)], fill=color, width=1)
+        w, h = text_size(self.draw, label, 12)
+        self.draw.text((self.right - w - 4, py - h - 6), label, fill=color, font=font(12))
 
     def legend(self, names, colors):
         """Names with colour swatches in one row just above the plot area (never over the data)."""

@@ -11,7 +11,7 @@ Talks to: ``viz/canvas.py``.
 """
 import math
 
-from .canvas import INK, PALETTE, Axes, new_image, nice_ticks, padded, save_png
+from .canvas import INK, PALETTE, Axes, format_percent, format_tick, new_image, nice_ticks, padded, save_png
 
 
 def plot_box(size):
@@ -27,6 +27,12 @@ def mean_and_spread(value):
     mean = sum(values) / len(values)
     spread = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
     return mean, spread
+
+
+def _measurements(groups):
+    """Every number in ``{group: {series: value or [repeats]}}``."""
+    return [float(v) for values in groups.values() for value in values.values()
+            for v in (value if isinstance(value, (list, tuple)) else [value])]
 
 
 def _finite(values):
@@ -83,26 +89,29 @@ def line_chart(series, path=None, x=None, title="", x_title="step", y_title="", 
     return save_png(image, path)
 
 
-def _error_bar(draw, x, y_low, y_high, half_width=5):
-    draw.line([(x, y_low), (x, y_high)], fill=INK, width=1)
-    draw.line([(x - half_width, y_low), (x + half_width, y_low)], fill=INK, width=1)
-    draw.line([(x - half_width, y_high), (x + half_width, y_high)], fill=INK, width=1)
+def _error_bar(draw, x, y_low, y_high, half_width=5, color=INK, width=1):
+    draw.line([(x, y_low), (x, y_high)], fill=color, width=width)
+    draw.line([(x - half_width, y_low), (x + half_width, y_low)], fill=color, width=width)
+    draw.line([(x - half_width, y_high), (x + half_width, y_high)], fill=color, width=width)
 
 
-def bar_chart(groups, path=None, title="", y_title="", x_title="", size=(760, 440)):
+def bar_chart(groups, path=None, title="", y_title="", x_title="", size=(760, 440), percent=False):
     """Grouped bars: ``groups`` = {group: {series: value or [repeats]}}; error bars where repeats are given.
 
-    Example: accuracy by strategy at each n, or seconds per step by strategy.
+    Example: accuracy by strategy at each n, or seconds per step by strategy. ``percent``: fractions
+    labelled as percentages (0.785 -> 78.5 %). When no value is negative (seconds, accuracies) an
+    error bar stops at 0: one standard deviation below a small mean would claim impossible values.
     """
     if not groups:
         raise ValueError("bar_chart: groups is empty; pass {group: {series: value}}")
     series = list(dict.fromkeys(s for values in groups.values() for s in values))
     stats = {g: {s: mean_and_spread(v) for s, v in values.items()} for g, values in groups.items()}
     tops = [m + e for values in stats.values() for m, e in values.values()]
+    floor = 0.0 if min(_measurements(groups)) >= 0 else -math.inf
     image, draw = new_image(*size)
     n = len(groups)
     axes = Axes(image, plot_box(size), (-0.5, n - 0.5), _range(tops, zero=True),
-                x_ticks=[-0.5, n - 0.5])
+                x_ticks=[-0.5, n - 0.5], y_format=format_percent if percent else format_tick)
     axes.frame(x_labels={i: str(g) for i, g in enumerate(groups)}, x_title=x_title, y_title=y_title, title=title)
     width = 0.8 / len(series)
     for gi, values in enumerate(stats.values()):
@@ -115,7 +124,7 @@ def bar_chart(groups, path=None, title="", y_title="", x_title="", size=(760, 44
             x1, y1 = axes.px(left + 0.95 * width, 0.0)
             draw.rectangle([x0, min(y0, y1), x1, max(y0, y1)], fill=PALETTE[si % len(PALETTE)])
             if spread > 0:
-                cx, low = axes.px(left + width / 2, mean - spread)
+                cx, low = axes.px(left + width / 2, max(mean - spread, floor))
                 _, high = axes.px(left + width / 2, mean + spread)
                 _error_bar(draw, cx, low, high)
     axes.legend(series, [PALETTE[i % len(PALETTE)] for i in range(len(series))])
@@ -123,10 +132,13 @@ def bar_chart(groups, path=None, title="", y_title="", x_title="", size=(760, 44
 
 
 def accuracy_vs_n(results, path=None, title="accuracy vs labelled images per class", y_title="accuracy",
-                  x_title="n (labelled images per class)", size=(760, 460)):
-    """One line per strategy: ``results`` = {strategy: {n: accuracy or [repeats]}}, mean with error bars.
+                  x_title="n (labelled images per class)", size=(760, 460), chance=None, percent=True):
+    """One colour per strategy: ``results`` = {strategy: {n: accuracy or [repeats]}}, mean with error bars.
 
     n is placed on a log2 axis (1, 2, 5, 10, 50, ... spread evenly), as few-shot results usually are.
+    Only the measured n are drawn, as points: no line joins them, because a straight line between
+    n = 1 and n = 100 would show a crossover where nothing was measured. ``chance``: the accuracy of
+    guessing (1 / classes), drawn as a dashed line. ``percent``: the y axis in percent, as the tables.
     """
     if not results:
         raise ValueError("accuracy_vs_n: results is empty; pass {strategy: {n: [accuracies]}}")
@@ -134,27 +146,29 @@ def accuracy_vs_n(results, path=None, title="accuracy vs labelled images per cla
     if ns[0] <= 0:
         raise ValueError(f"accuracy_vs_n: n must be positive, got {ns[0]}")
     stats = {s: {int(n): mean_and_spread(v) for n, v in per_n.items()} for s, per_n in results.items()}
-    lows = [m - e for per_n in stats.values() for m, e in per_n.values()]
+    lows = [m - e for per_n in stats.values() for m, e in per_n.values()] + ([chance] if chance is not None else [])
     highs = [m + e for per_n in stats.values() for m, e in per_n.values()]
     image, draw = new_image(*size)
     logs = [math.log2(n) for n in ns]
     axes = Axes(image, plot_box(size), padded(logs[0], logs[-1]),
                 padded(min(lows), max(highs)), y_ticks=nice_ticks(min(lows), max(highs)),
-                x_ticks=logs if len(ns) > 1 else [logs[0] - 1, logs[0] + 1])
+                x_ticks=logs if len(ns) > 1 else [logs[0] - 1, logs[0] + 1],
+                y_format=format_percent if percent else format_tick)
     axes.frame(x_labels={math.log2(n): str(n) for n in ns}, x_title=x_title, y_title=y_title, title=title)
+    if chance is not None:
+        axes.hline(chance, f"chance ({format_percent(chance) if percent else format_tick(chance)})")
+    spacing = min(9, 60 / max(len(stats), 1))
     for i, per_n in enumerate(stats.values()):
         color = PALETTE[i % len(PALETTE)]
-        dodge = (i - (len(stats) - 1) / 2) * 5  # pixels: error bars of strategies at the same n do not overlap
+        dodge = (i - (len(stats) - 1) / 2) * spacing  # pixels: strategies at the same n side by side
         points = [((axes.px(math.log2(n), m)[0] + dodge, axes.px(math.log2(n), m)[1]), e, n, m)
                   for n, (m, e) in sorted(per_n.items())]
-        if len(points) > 1:
-            draw.line([p for p, *_ in points], fill=color, width=2)
         for (px, py), spread, n, mean in points:
-            if spread > 0:
+            if spread > 0:  # in the strategy's colour: with no line joining points, the colour says whose it is
                 _, low = axes.px(math.log2(n), mean - spread)
                 _, high = axes.px(math.log2(n), mean + spread)
-                _error_bar(draw, px, low, high)
-            draw.ellipse([px - 4, py - 4, px + 4, py + 4], fill=color)
+                _error_bar(draw, px, low, high, color=color, width=2)
+            draw.ellipse([px - 5, py - 5, px + 5, py + 5], fill=color)
     axes.legend(list(stats), [PALETTE[i % len(PALETTE)] for i in range(len(stats))])
     return save_png(image, path)
 
