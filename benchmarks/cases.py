@@ -128,8 +128,8 @@ def _minitl_build(case, device):
 
 def _minitl_op_case(case, device):
     import minitl  # noqa: PLC0415
-    from minitl.functional.conv import conv2d  # noqa: PLC0415
-    from minitl.functional.pool import max_pool2d  # noqa: PLC0415
+    from minitl.core.ops.conv import conv2d  # noqa: PLC0415
+    from minitl.core.ops.pool import max_pool2d  # noqa: PLC0415
     rng = numpy.random.default_rng(0)
     c_in, size, c_out = OP_SHAPES[case]
     x = minitl.tensor(rng.standard_normal((64, c_in, size, size)), requires_grad=True, device=device)

@@ -16,8 +16,7 @@ a model. A named load always replaces the head (the source task's classes mean n
 target task) and says so in the ``LoadReport`` (``report.replaced``), never silently.
 
 Where the folder is: ``$MINITL_WEIGHTS`` if set, else ``weights/`` beside the ``minitl`` package
-(a checkout or an editable install). Talks to: ``io/mapping.py`` (the load), ``io/native.py``
-(``save``), ``atomic.py``.
+(a checkout or an editable install).
 """
 import builtins
 import hashlib

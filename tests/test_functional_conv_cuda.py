@@ -8,7 +8,8 @@ import numpy
 import pytest
 
 import minitl
-from minitl.functional import conv, conv_cuda
+from minitl.core.ops import conv
+from minitl.fast import conv_cuda
 from parity import t64
 
 CASES = [  # stride, padding, dilation, groups, kernel
@@ -58,7 +59,7 @@ def test_kernels_can_be_switched_off(kernels, monkeypatch):
 
 @pytest.mark.parametrize("kernel, stride, padding", [(2, None, 0), (3, 2, 1), ((3, 2), (1, 2), (1, 0)), (3, 1, 1)])
 def test_max_pool2d_on_the_kernels_matches_the_numpy_code(kernels, kernel, stride, padding, rng):
-    from minitl.functional.pool import max_pool2d  # noqa: PLC0415
+    from minitl.core.ops.pool import max_pool2d  # noqa: PLC0415
 
     x = rng.standard_normal((2, 3, 7, 6))
     x[0, 0, :2, :2] = 1.5  # a tie: the first maximum keeps the gradient on both paths

@@ -105,9 +105,9 @@ def test_step_shows_the_ops_own_math_comment():
     with minitl.inspect.trace() as t:
         loss.backward()
     text = t.step(1, print_step=False)
-    with open(minitl.functional.linalg.__file__) as source:
+    with open(minitl.core.ops.linalg.__file__) as source:
         comment = next(line.strip()[2:] for line in source if "y = x W^T + b" in line)
-    assert t.steps[1]["formula"] == comment == local_formula(minitl.functional.linalg.Linear)
+    assert t.steps[1]["formula"] == comment == local_formula(minitl.core.ops.linalg.Linear)
     assert f"local derivative: {comment}" in text
     assert "-> weight = 2.weight (1, 2): norm" in text
 
@@ -123,4 +123,4 @@ def test_replay_prints_every_node_and_trace_is_off_outside_the_block(capsys):
     out = capsys.readouterr().out
     assert [line.split(":")[0] for line in out.splitlines() if line.startswith("step")] == \
         [f"step {i} of 4" for i in range(1, 5)]
-    assert minitl.autograd._backward_observer is None
+    assert minitl.seams.plugged_in["backward_node"] is None

@@ -8,8 +8,8 @@ import pytest
 
 import minitl
 from minitl import nn, optim
+from minitl.core.tensor import Tensor
 from minitl.models import SmallCNN
-from minitl.tensor import Tensor
 
 
 def train_step(model, opt, x):

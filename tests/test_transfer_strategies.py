@@ -5,8 +5,8 @@ import pytest
 
 import minitl
 from minitl import transfer
+from minitl.core.ops.loss import cross_entropy
 from minitl.data import ArrayDataset, DataLoader
-from minitl.functional.loss import cross_entropy
 from minitl.models import SmallCNN, resnet8
 from minitl.transfer.strategies import FineTune, L2SPPenalty
 

@@ -6,8 +6,6 @@
     minitl compare --split default          the honest contrast: source and target far apart
     minitl compare --source 5,6,7,8,9 --target 0,1,2,3,4   any split (pretrains first; full set)
     minitl compare --data photos/           your own ImageFolder as the target task
-
-Talks to: comparison.py, report.py, grid.py (defaults).
 """
 import sys
 import time

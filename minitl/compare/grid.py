@@ -11,8 +11,6 @@ A strategy in the grid is a registry name with options, written as on the comman
 ``lr`` and ``schedule`` belong to the protocol (they change how the strategy is trained, not what
 trains); every other option goes to ``minitl.transfer.get_strategy``. Any registered name works,
 including strategies a user registers (``minitl.transfer.register_strategy``).
-
-Talks to: ``minitl.transfer.strategies`` (the registry), ``protocol.py``.
 """
 import dataclasses
 

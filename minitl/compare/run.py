@@ -16,15 +16,12 @@ The steps, each with the engine's public pieces only:
 4. target test accuracy on the full target test set; the cost of one step from
    ``transfer.count_flops`` (in the state training ended in); and, for the fine-tune strategies,
    the source accuracy with the old head, raw and after BatchNorm re-estimation (forgetting).
-
-Talks to: ``minitl.transfer`` (strategies, FeatureCache, count_flops, source_accuracy, Seeds),
-``minitl.train`` (fit, evaluate), ``minitl.data.DataLoader``, ``protocol.py``, ``task.py``.
 """
 import time
 
 import numpy
 
-from ..backend import asnumpy
+from ..core.backend import asnumpy
 from ..data.loader import DataLoader
 from ..train.loop import evaluate, fit
 from ..transfer.cost import count_flops

@@ -3,11 +3,10 @@
 This is *inverted* dropout: the scaling happens at training time, so the expected value of every
 element is unchanged and inference needs no correction at all (dropout is then the identity).
 The mask comes from ``backend.random_array``, drawn on the input's device (a GPU mask never crosses the bus),
-so ``minitl.manual_seed`` makes it reproducible on each device (CPU and GPU streams differ: minitl/random.py).
-Talks to: ``autograd.py`` (Function), ``backend.py`` (seeded random arrays, devices).
+so ``minitl.manual_seed`` makes it reproducible on each device (CPU and GPU streams differ: minitl/core/random.py).
 """
-from ..autograd import Function
-from ..backend import device_of, random_array
+from ..core.backend import device_of, random_array
+from ..core.tensor import Function
 
 
 class Dropout(Function):

@@ -10,12 +10,11 @@ micrograd-style. Frozen parameters and tensors that need no gradient (the input,
 frozen prefix computed: it was never recorded, frozen effect 2) are drawn grey and dashed: a
 student sees where the graph ends. backward() frees the graph; draw it before, or call
 ``backward(retain_graph=True)`` to keep it and see the gradients on it.
-Talks to: ``autograd.py`` (the nodes), ``inspect/names.py``, ``viz/canvas.py`` (the PNG).
 """
 import shutil
 import subprocess
 
-from ..autograd import UnneededInput
+from ..core.tensor import UnneededInput
 from ..viz.canvas import font, new_image, save_png, text_size
 from .names import module_path, parameter_name
 from .trace import array_stats

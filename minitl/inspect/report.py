@@ -13,7 +13,7 @@ Talks to: ``optim/report.py`` (``StepReport``), ``nn/module.py``, ``table.py``.
 """
 import numpy
 
-from .. import backend
+from ..core import backend
 from ..nn.layers.norm import BatchNorm1d, BatchNorm2d
 from ..nn.tree import effective_lr_scale
 from ..table import text_table

@@ -16,13 +16,13 @@ was sent: ``"frozen"`` or ``"needs none"``) and ``formula``.
 
 What a student should notice: a frozen prefix does not show up at all. Its layers recorded no
 node (frozen effect 2), so backward never went there; the first trainable layer lists the tensor
-coming from below as "needs none". Talks to: ``autograd.py`` (``set_backward_observer``),
-``inspect/formula.py``, ``inspect/names.py``, ``table.py``.
+coming from below as "needs none".
 """
 import inspect as _python_inspect
 import sys
 
-from .. import autograd, backend
+from ..core import backend, seams
+from ..core.tensor import UnneededInput, unbroadcast
 from ..table import text_table
 from .formula import local_formula
 from .names import module_path, parameter_name
@@ -70,11 +70,11 @@ class Trace:
         self._previous = None
 
     def __enter__(self):
-        self._previous = autograd.set_backward_observer(self._record)
+        self._previous = seams.plug("backward_node", self._record)
         return self
 
     def __exit__(self, *exc):
-        autograd.set_backward_observer(self._previous)
+        seams.plug("backward_node", self._previous)
         return False
 
     def _record(self, fn, grad_output, grad_inputs):
@@ -82,7 +82,7 @@ class Trace:
             self._previous(fn, grad_output, grad_inputs)
         inputs = []
         roles = _input_roles(fn, len(fn.inputs))
-        for role, tensor, needed, grad in zip(roles, map(autograd.UnneededInput.live, fn.inputs),
+        for role, tensor, needed, grad in zip(roles, map(UnneededInput.live, fn.inputs),
                                               fn.needs_input_grad, grad_inputs):
             if tensor is None:  # an optional input not given (no bias)
                 continue
@@ -90,7 +90,7 @@ class Trace:
             if role.startswith("input") and entry["parameter"]:  # BatchNorm's ``*params``: say "weight"
                 entry["role"] = entry["parameter"].rsplit(".", 1)[-1]
             if needed and grad is not None:
-                entry["grad"] = array_stats(autograd.unbroadcast(grad, tensor.shape))
+                entry["grad"] = array_stats(unbroadcast(grad, tensor.shape))
                 entry["status"] = "sent"
             else:
                 entry["grad"] = None

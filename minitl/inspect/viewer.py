@@ -14,18 +14,17 @@ JavaScript only lays it out and steps through it, it computes no number):
 ``preset`` shows only some panels for a lesson ("forward", "backward", "update", or a tuple of them).
 The seed and settings of the step are stored in the page, with checksums of the batch and of the
 weights before the step, so the same step can be re-created exactly.
-Talks to: ``inspect/trace.py``, ``inspect/report.py``, ``inspect/viewer_page.py`` (the HTML), ``atomic.py``.
 """
 import hashlib
 import json
 
 import numpy
 
-from .. import backend
 from ..atomic import atomic_write
-from ..autograd import no_grad
-from ..functional.loss import cross_entropy
-from ..random import manual_seed
+from ..core import backend
+from ..core.ops.loss import cross_entropy
+from ..core.random import manual_seed
+from ..core.tensor import no_grad
 from ..version import __version__
 from .report import NOT_COMPUTED, step_report
 from .trace import array_stats, trace

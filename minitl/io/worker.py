@@ -7,8 +7,6 @@ forked (cheap: it shares the parent's imported modules), sends back the reader's
 error through a pipe, and exits; a child that is still running at the deadline is killed and the
 caller gets :class:`WeightFormatError` naming the file. Where ``fork`` does not exist (Windows)
 the reader runs in this process, without a time limit.
-
-Talks to: errors.py; used by keras_h5.py.
 """
 import multiprocessing
 import os

@@ -10,7 +10,7 @@ identity, or ``downsample`` (1x1 conv + BN) when the shape changes. The skip con
 gradients reach early layers of a deep network.
 """
 
-from ..functional.shape import flatten
+from ..core.ops.shape import flatten
 from ..nn import init
 from ..nn.layers.activation import ReLU
 from ..nn.layers.container import Sequential

@@ -8,7 +8,7 @@ import math
 
 import numpy
 
-from ..backend import default_device, device_of, random_array
+from ..core.backend import default_device, device_of, random_array
 from .parameter import Parameter
 
 

@@ -5,14 +5,12 @@ no parent): a (nested) Python list instead of a Tensor is refused with the conve
 and integer images on the 0-255 scale get one warning per model (the network was trained on
 [0, 1] or normalised pixels, so it would silently see values 255 times too large).
 ``check_conv_channels`` is Conv2d's own check, naming the layer by its path in the model.
-
-Talks to: ``tree.py`` (the root, for a layer's name), ``layers/conv.py``, ``tensor.py``.
 """
 import warnings
 
 import numpy
 
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 from .tree import root_module
 
 

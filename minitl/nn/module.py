@@ -8,7 +8,7 @@ order they were assigned, and names them PyTorch-style (``features.0.weight``).
   2. an op whose inputs all need no grad records no graph node, so backward stops at the first
      trainable layer (``autograd.Function.apply``, the recording rule). Per input, the same rule
      lets an op that is recorded skip saving what only a frozen input's gradient needs: a conv
-     with a frozen weight keeps no im2col columns (``functional/conv.py``);
+     with a frozen weight keeps no im2col columns (``core/ops/conv.py``);
   3. the optimizer skips frozen parameters: no update, momentum or weight decay (``optim``);
   4. a frozen BatchNorm uses and keeps its running statistics, even in ``train()`` (``layers/norm.py``);
   5. ``summary()`` counts frozen parameters as non-trainable (``nn/summary.py``).
@@ -21,9 +21,8 @@ it at every step, so changing it later takes effect.
 import collections
 import weakref
 
-from .. import backend
-from ..hooks import RemovableHandle
-from ..tensor import Tensor
+from ..core import backend
+from ..core.tensor import RemovableHandle, Tensor
 from . import state_dict as state
 from .backward_hooks import HookedCall
 from .input_checks import check_model_input

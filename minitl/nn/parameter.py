@@ -6,7 +6,7 @@ up in ``named_parameters()``, ``state_dict()`` and the optimizer. It remembers i
 """
 import weakref
 
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 
 
 class Parameter(Tensor):

@@ -12,8 +12,6 @@ names and shapes are compared first, nothing changes if anything is wrong, and a
 says what happened to each key. It lives in ``minitl.io`` because a source may be any weight file
 (PyTorch, safetensors, Keras, ONNX). io builds on nn, so nn never imports io: io hands its
 ``load_into`` to nn when it is imported (``install_loader``), and ``load`` here calls it.
-
-Talks to: ``module.py`` (the registries), ``io/mapping.py`` (installs the loader, uses ``named_tensors``).
 """
 import collections
 

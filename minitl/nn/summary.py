@@ -11,10 +11,9 @@ imports it one way.
 """
 import numpy
 
-from .. import backend
-from ..autograd import no_grad
+from ..core import backend
+from ..core.tensor import Tensor, no_grad
 from ..table import text_table
-from ..tensor import Tensor
 from .tree import effective_lr_scale
 
 

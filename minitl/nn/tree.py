@@ -5,8 +5,6 @@ Every Module keeps a weak reference to the module it was assigned to (``_parent`
 links upwards answers the questions a layer cannot answer alone: which model it belongs to
 (``root_module``) and how fast it learns (``effective_lr_scale``, the product of ``lr_scale`` from
 its module up to the root). Weak references, so a layer kept alive does not keep its old model alive.
-
-Talks to: ``module.py`` (builds the tree), ``parameter.py`` (``owner``), ``optim`` (reads the scale).
 """
 from .parameter import Parameter
 

@@ -16,7 +16,7 @@ under Adam too. And the difference between the two classes: Adam's weight decay 
 sqrt(v) like any gradient (large-gradient weights are barely decayed); AdamW's is not.
 Talks to: ``optim/optimizer.py`` (the loop that calls ``_update``).
 """
-from .. import backend
+from ..core import backend
 from .optimizer import Optimizer
 
 

@@ -27,11 +27,10 @@ Talks to: ``nn/tree.py`` (``effective_lr_scale``), ``backend.py`` (moving state 
 in: ``optim/naming.py`` (parameter names), ``optim/unknown.py`` (unknown-parameter warnings, ``sync``),
 ``optim/state_dict.py`` (``state_dict`` / ``load_state_dict``).
 """
-from .. import backend
-from ..autograd import enable_grad
+from ..core import backend
+from ..core.tensor import Tensor, enable_grad
 from ..nn.module import Module, zero_grads
 from ..nn.tree import effective_lr_scale
-from ..tensor import Tensor
 from .naming import ParameterNames
 from .report import StepReport
 from .state_dict import StateDict

@@ -8,7 +8,7 @@ The norms are computed during ``step()`` as device scalars and only turned into 
 when the report is read, so an unread report costs no GPU synchronisation.
 Talks to: ``optim/optimizer.py`` (which builds both reports).
 """
-from .. import backend
+from ..core import backend
 from ..table import text_table
 
 

@@ -5,7 +5,7 @@ Talks to: ``optim/naming.py`` (parameters are matched by name when they can be),
 """
 import copy
 
-from .. import backend
+from ..core import backend
 
 
 class StateDict:

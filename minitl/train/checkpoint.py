@@ -33,10 +33,6 @@ Three things a student should notice:
 Reading goes through the same bounded reader as weight files (``minitl.io.native.read_npz``: one
 byte budget per file, numeric arrays only), and any damage a file can carry -- a size lie, broken
 JSON, a random state that does not parse -- becomes one ``CheckpointError`` naming the file.
-
-Talks to: codec.py (nested state <-> JSON + arrays), history.py, ``minitl.io.atomic`` and
-``minitl.io.state`` (host arrays), ``minitl.io.native`` (the bounded reader), ``minitl.random``,
-the model's ``load_state_dict``.
 """
 import json
 import os
@@ -45,11 +41,11 @@ from collections import OrderedDict
 import numpy
 
 from ..atomic import atomic_write
+from ..core.random import get_rng
 from ..io.errors import WeightFormatError
 from ..io.limits import MAX_METADATA_BYTES, is_count
 from ..io.native import read_npz
 from ..io.state import as_state_dict
-from ..random import get_rng
 from .codec import decode, encode, from_json_safe, to_json_safe
 from .errors import CheckpointError
 from .history import History

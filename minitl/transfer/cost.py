@@ -26,24 +26,22 @@ Counting conventions (counters in the field disagree by 2x, so every header says
 optimizer state (measured from the optimizer when it has stepped, else estimated from its kind)
 and the activations saved for backward (unique arrays held by the recorded graph, parameters
 excluded, measured before backward frees them). ``count_flops`` leaves the model as it found it:
-BatchNorm statistics and gradients are put back. Talks to: ``minitl.autograd`` (the graph),
-``minitl.nn`` layers, ``minitl.table``, ``minitl.train.loop`` (the step in ``measure_step``).
+BatchNorm statistics and gradients are put back.
 """
 import statistics
 import time
 
 import numpy
 
-from ..autograd import UnneededInput
-from ..functional.loss import cross_entropy
-from ..functional.reduce import sum as reduce_sum
+from ..core.ops.loss import cross_entropy
+from ..core.ops.reduce import sum as reduce_sum
+from ..core.tensor import Tensor, UnneededInput
 from ..nn.layers.activation import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Tanh
 from ..nn.layers.conv import Conv2d
 from ..nn.layers.linear import Linear
 from ..nn.layers.norm import _BatchNorm
 from ..nn.layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from ..table import text_table
-from ..tensor import Tensor
 
 ELEMENTWISE = (ReLU, LeakyReLU, ELU, GELU, Tanh, Sigmoid)
 

@@ -20,20 +20,18 @@ buffers, the images, labels and transform) is checked at the start of every epoc
 data) rebuilds the cache automatically. Refused with ``FeatureCacheError``: a random transform
 (augmentation: each epoch must see new pixels, so nothing can be cached), a Dropout in the prefix,
 a model that is not such a chain (checked numerically on the first batch), nothing trainable.
-
-Talks to: ``minitl.autograd.no_grad``, ``minitl.data`` (Dataset, DataLoader, transforms), ``nn``.
 """
 import hashlib
 import time
 
 import numpy
 
-from ..autograd import no_grad
-from ..backend import asnumpy
+from ..core.backend import asnumpy
+from ..core.ops.shape import flatten
+from ..core.tensor import no_grad
 from ..data.dataset import Dataset
 from ..data.loader import DataLoader
 from ..data.transforms import RandomCrop, RandomHorizontalFlip
-from ..functional.shape import flatten
 from ..nn.layers.dropout import Dropout
 from ..nn.module import Module
 

@@ -4,7 +4,6 @@ Pictures are drawn with Pillow alone (no matplotlib, no graphviz), so they work 
 machine. Fonts: DejaVu Sans when a TrueType copy is installed, else Pillow's built-in font.
 ``Axes`` maps data coordinates to pixels and draws the frame, "nice" ticks (1, 2, 5 times a power
 of ten), labels and a legend; the chart functions in ``charts.py`` and ``images.py`` draw on it.
-Talks to: Pillow, ``atomic.py`` (each PNG is written atomically).
 """
 import base64
 import functools

@@ -1,4 +1,4 @@
-"""Activation layers: parameter-free Modules around the ops in ``functional/activation.py``."""
+"""Activation layers: parameter-free Modules around the ops in ``core/ops/activation.py``."""
 from .. import functional as F
 from ..module import Module
 

@@ -1,7 +1,7 @@
 """``Conv2d``: a 2-D convolution over NCHW images with OIHW weights (PyTorch's layout)."""
 import numpy
 
-from ...functional.conv import pair
+from ...core.ops.conv import pair
 from .. import functional as F
 from ..init import add_weight_and_bias, default_layer_init_
 from ..input_checks import check_conv_channels

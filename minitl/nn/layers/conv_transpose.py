@@ -5,7 +5,7 @@ import math
 
 import numpy
 
-from ...functional.conv import pair
+from ...core.ops.conv import pair
 from .. import functional as F
 from ..init import add_weight_and_bias, kaiming_uniform_, uniform_
 from ..module import Module

@@ -1,7 +1,7 @@
 """``Embedding``: a learnable lookup table from integer ids (words, classes, positions) to vectors."""
 import numpy
 
-from ...backend import default_device
+from ...core.backend import default_device
 from .. import functional as F
 from ..init import normal_
 from ..module import Module

@@ -1,7 +1,7 @@
 """``GroupNorm``: normalise groups of channels within each sample; no running statistics, any batch size."""
 import numpy
 
-from ...backend import default_device
+from ...core.backend import default_device
 from .. import functional as F
 from ..module import Module
 from ..parameter import Parameter

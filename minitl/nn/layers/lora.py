@@ -21,13 +21,13 @@ product is a rank-``r`` update of the (out, in*kh*kw) weight matrix.
 
 Names: a LoRA layer keeps the base's ``weight`` and ``bias`` under the same names and adds
 ``lora_A``, ``lora_B`` and the buffer ``lora_merged`` (1 while the update is folded in, so a state
-saved merged is not applied twice after loading). Talks to: ``nn.functional``, ``nn.init``.
+saved merged is not applied twice after loading).
 """
 import math
 
 import numpy
 
-from ...tensor import Tensor
+from ...core.tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter

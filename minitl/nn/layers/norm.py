@@ -7,8 +7,8 @@ normalises with its running statistics and leaves them untouched, whatever ``tra
 """
 import numpy
 
-from ...backend import default_device
-from ...tensor import Tensor
+from ...core.backend import default_device
+from ...core.tensor import Tensor
 from .. import functional as F
 from ..module import Module
 from ..parameter import Parameter

@@ -17,7 +17,7 @@ class _Pool2d(Module):
 class MaxPool2d(_Pool2d):
     """Largest value in each window; the default stride gives non-overlapping windows.
 
-    ``dilation``, ``ceil_mode`` and ``return_indices`` as in PyTorch (``functional/max_pool.py``).
+    ``dilation``, ``ceil_mode`` and ``return_indices`` as in PyTorch (``core/ops/pool.py``).
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):

@@ -10,7 +10,7 @@ How: every BatchNorm's statistics are reset and re-accumulated as a plain averag
 never updates its statistics (frozen, effect 4), so frozen flags are lifted during the pass and put
 back exactly (per parameter) afterwards, with every module's train/eval mode.
 """
-from ...autograd import no_grad
+from ...core.tensor import no_grad
 from ..layers.norm import _BatchNorm
 
 

@@ -5,12 +5,12 @@
 
 Clipping keeps the *direction* of the step and only shortens it, which is why it tames the first
 noisy steps of a fresh head on a pretrained backbone. Same behaviour and return value as
-``torch.nn.utils.clip_grad_norm_``. Talks to: ``tensor.py`` (``.grad``), ``backend.py``.
+``torch.nn.utils.clip_grad_norm_``.
 """
 import math
 
-from ... import backend
-from ...tensor import Tensor
+from ...core import backend
+from ...core.tensor import Tensor
 from ..module import Module
 
 

@@ -13,10 +13,10 @@ Talks to: base.py, freezing.py, ``minitl.autograd.no_grad``, ``minitl.nn`` layer
 """
 import numpy
 
-from ...autograd import no_grad
-from ...backend import get_array_module
-from ...functional.reduce import mean
-from ...functional.shape import flatten
+from ...core.backend import get_array_module
+from ...core.ops.reduce import mean
+from ...core.ops.shape import flatten
+from ...core.tensor import no_grad
 from ...models.base import TransferModel
 from ...nn.layers.container import Sequential
 from ...nn.layers.linear import Linear

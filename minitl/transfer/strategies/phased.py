@@ -13,8 +13,8 @@ Talks to: base.py, freezing.py (reset), ``minitl.functional`` (the penalty's ops
 """
 import math
 
-from ...functional.reduce import sum as reduce_sum
-from ...tensor import Tensor
+from ...core.ops.reduce import sum as reduce_sum
+from ...core.tensor import Tensor
 from ...train.history import History
 from ...train.loop import fit
 from .base import Strategy, cosine_per_step

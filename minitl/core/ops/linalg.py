@@ -3,7 +3,7 @@
 Students should notice that both backward passes are matrix products again, with one operand
 transposed: that is why training costs about twice the forward pass.
 """
-from ..autograd import Function
+from ..tensor import Function
 
 
 def _swap_last(a):

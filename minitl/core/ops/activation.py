@@ -8,11 +8,10 @@ ones, cheap on phones (MobileNet uses them); their gradient is 0 on the flat par
 """
 import math
 
-from ..autograd import Function
 from ..backend import erf, get_array_module
-from .dims import normalize_dim
-from .elementwise import floating
-from .reduce import resolve_dim
+from ..tensor import Function
+from .arithmetic import to_floating
+from .reduce import normalize_dim, resolve_dim
 
 
 class ReLU(Function):
@@ -150,25 +149,25 @@ def elu(x, alpha=1.0): return ELU.apply(x, alpha=alpha)
 def gelu(x, approximate="none"):
     """x Phi(x), Phi the standard normal CDF: the exact form (PyTorch's default) or ``approximate="tanh"``."""
     if approximate == "tanh":
-        return GELU.apply(floating(x))
+        return GELU.apply(to_floating(x))
     if approximate != "none":
         raise ValueError(f"gelu: approximate must be 'none' (exact, the default) or 'tanh', got {approximate!r}")
-    return GELUErf.apply(floating(x))
+    return GELUErf.apply(to_floating(x))
 
 
-def sigmoid(x): return Sigmoid.apply(floating(x))
-def tanh(x): return Tanh.apply(floating(x))
+def sigmoid(x): return Sigmoid.apply(to_floating(x))
+def tanh(x): return Tanh.apply(to_floating(x))
 def softplus(x, beta=1.0, threshold=20.0): return Softplus.apply(x, beta=beta, threshold=threshold)
 
 
 def softmax(x, dim=None, *, axis=None):
     """Probabilities along ``dim`` (the last axis by default; each slice sums to 1); NumPy's ``axis=`` works too."""
-    return Softmax.apply(floating(x), axis=_softmax_axis(x, resolve_dim(dim, axis, default=-1)[0], "softmax"))
+    return Softmax.apply(to_floating(x), axis=_softmax_axis(x, resolve_dim(dim, axis, default=-1)[0], "softmax"))
 
 
 def log_softmax(x, dim=None, *, axis=None):
     """``log(softmax(x))`` computed stably along ``dim`` (the last axis by default)."""
-    return LogSoftmax.apply(floating(x), axis=_softmax_axis(x, resolve_dim(dim, axis, default=-1)[0], "log_softmax"))
+    return LogSoftmax.apply(to_floating(x), axis=_softmax_axis(x, resolve_dim(dim, axis, default=-1)[0], "log_softmax"))
 
 
 def _softmax_axis(x, dim, op):
@@ -278,11 +277,11 @@ class LogSigmoid(Function):
         return grad * Sigmoid().forward(-self.x)
 
 
-def silu(x): return SiLU.apply(floating(x))
-def mish(x): return Mish.apply(floating(x))
-def hardtanh(x, min_val=-1.0, max_val=1.0): return Hardtanh.apply(floating(x), min_val=min_val, max_val=max_val)
-def relu6(x): return Hardtanh.apply(floating(x), min_val=0.0, max_val=6.0)
-def hardsigmoid(x): return Hardsigmoid.apply(floating(x))
-def hardswish(x): return Hardswish.apply(floating(x))
-def selu(x): return SELU.apply(floating(x))
-def logsigmoid(x): return LogSigmoid.apply(floating(x))
+def silu(x): return SiLU.apply(to_floating(x))
+def mish(x): return Mish.apply(to_floating(x))
+def hardtanh(x, min_val=-1.0, max_val=1.0): return Hardtanh.apply(to_floating(x), min_val=min_val, max_val=max_val)
+def relu6(x): return Hardtanh.apply(to_floating(x), min_val=0.0, max_val=6.0)
+def hardsigmoid(x): return Hardsigmoid.apply(to_floating(x))
+def hardswish(x): return Hardswish.apply(to_floating(x))
+def selu(x): return SELU.apply(to_floating(x))
+def logsigmoid(x): return LogSigmoid.apply(to_floating(x))

@@ -6,11 +6,10 @@ variance depend on every x, the gradient of one x_hat reaches all of them.
 
 ``batch_norm`` in training mode also updates the running statistics in place; that update is
 bookkeeping, not part of the graph. In inference mode mean and variance are constants, and the
-backward is a plain scale. Talks to: ``autograd.py`` (Function), ``backend.py`` (array module).
+backward is a plain scale.
 """
-from ..autograd import Function
 from ..backend import get_array_module
-from ..tensor import data_of
+from ..tensor import Function, data_of
 
 
 def _normalized_backward(grad_x_hat, x_hat, inv_std, axes):

@@ -4,8 +4,7 @@ A training step allocates the same large temporaries every time (im2col columns,
 gradients: hundreds of KiB to tens of MiB each). glibc's malloc, by default, serves every block above
 128 KiB with its own ``mmap`` and returns it to the kernel on ``free``, and trims the top of the heap
 as soon as 128 KiB lie free there. So each step's arrays arrive as fresh pages, and the kernel
-zero-fills every one of them on first touch: on SmallCNN at batch 64 that was ~13,000 minor page faults
-(~50 MB) a step, a quarter of the step's time.
+zero-fills every one of them on first touch (what that cost SmallCNN's step: ``benchmarks/README.md``).
 
 ``keep_freed_memory()`` raises both thresholds once, through ``ctypes``: blocks up to 32 MiB come
 from the heap and, once freed, are reused by the next step; the heap is trimmed only when 512 MiB lie
@@ -15,8 +14,6 @@ alike. That is why it is one switch in one place, applied when ``minitl`` is imp
 
 - ``MINITL_KEEP_FREED_MEMORY=0`` in the environment turns it off (glibc's defaults stay);
 - on a C library other than glibc (macOS, Windows, musl) it does nothing: their allocators differ.
-
-Talks to: nothing in minitl; ``minitl/__init__.py`` calls it once.
 """
 import ctypes
 import ctypes.util

@@ -6,17 +6,45 @@ it: ``reduction`` is ``"mean"``, ``"sum"`` or ``"none"`` (the per-sample losses)
 ``cross_entropy`` is ``log_softmax`` followed by ``nll_loss``: the log-softmax subtracts the row
 maximum, so logits of 1e4 give finite losses. Class weights, ``ignore_index`` and label smoothing
 all become one (N, C) matrix ``q`` of how much each log-probability counts, so the NLL op is just
-``loss_i = -sum_c q_ic log p_ic``. Talks to: ``autograd.py``, ``activation.py`` (log_softmax),
-``backend.py``.
+``loss_i = -sum_c q_ic log p_ic``.
+
+Before computing anything a classification loss recognises the two classic mistakes
+(``check_class_target``): arguments swapped, ``cross_entropy(labels, logits)`` (the first argument
+is integer or 1-D while the second is a float matrix), and float class labels,
+``cross_entropy(logits, labels.float())`` (a float target is read as class *probabilities* of shape
+(N, C), so a float (N,) vector is neither). A class target out of range raises an IndexError naming it.
 """
 import warnings
 
-from ..autograd import Function
+import numpy
+
+from .. import seams
 from ..backend import get_array_module
-from ..device_checks import deferred_check
-from ..tensor import Tensor, as_tensor, data_of
-from .activation import log_softmax
-from .target_checks import check_class_target
+from ..tensor import Function, Tensor, as_tensor, data_of
+from .activation import LogSoftmax, log_softmax
+
+
+def _dtype_and_shape(value):
+    if isinstance(value, Tensor):
+        return value.dtype, tuple(value.shape)
+    array = numpy.asarray(value)
+    return array.dtype, array.shape
+
+
+def check_class_target(name, input, target):  # noqa: A002 - PyTorch's name
+    """Raise a TypeError / ValueError saying what is wrong and what to write, for ``name(input, target)``."""
+    input_dtype, input_shape = _dtype_and_shape(input)
+    target_dtype, target_shape = _dtype_and_shape(target)
+    if input_dtype.kind in "biu" or (len(input_shape) == 1 and target_dtype.kind == "f" and len(target_shape) == 2):
+        raise TypeError(f"{name}: the arguments look swapped: input has dtype {input_dtype} and shape "
+                        f"{input_shape}, target {target_dtype} and {target_shape}. {name}(input, target) takes the "
+                        f"model's scores (N, C) first and the class labels (N,) second: write {name}(logits, labels)")
+    if target_dtype.kind == "f" and len(input_shape) >= 2 and \
+            target_shape == input_shape[:1] + input_shape[2:]:
+        raise TypeError(f"{name}: target holds float class labels ({target_dtype}, shape {target_shape}); class "
+                        "labels must be integers: pass target.long() (a float target is read as class "
+                        f"probabilities of the input's shape {input_shape})")
+
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -26,30 +54,33 @@ def _check_reduction(reduction):
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def _reduce(losses, reduction, divisor=None):
-    """Per-sample losses -> the requested reduction; ``divisor`` replaces the count of a plain mean."""
+def _reduce(losses, reduction):
+    """Per-sample losses -> the requested reduction."""
     if reduction == "none":
         return losses
-    if reduction == "sum":
-        return losses.sum()
-    if divisor is None:
-        return losses.mean()
-
-    return losses.sum() / Tensor(divisor, dtype=divisor.dtype)  # keep float64 divisors float64
+    return losses.sum() if reduction == "sum" else losses.mean()
 
 
 # ----- classification: negative log-likelihood and cross entropy -----
 
 class WeightedNLL(Function):
-    # loss_i = -sum_c q_ic log_p_ic ;  dloss_i/dlog_p_ic = -q_ic   (q: target weights, a constant)
-    def __init__(self, target_weights):
-        self.q = target_weights
+    # loss_i = -sum_c q_ic log_p_ic, summed over i (divided by ``divisor`` for the mean) ;  dloss/dlog_p_ic = -q_ic
+    def __init__(self, target_weights, reduction="none", divisor=None):
+        self.q, self.reduction, self.divisor = target_weights, reduction, divisor
 
     def forward(self, log_probs):
-        return -(self.q * log_probs).sum(axis=1)
+        losses = -(self.q * log_probs).sum(axis=1)
+        if self.reduction == "none":
+            return losses
+        total = losses.sum()
+        if self.reduction == "mean":
+            total = total / self.divisor
+        return get_array_module(losses).asarray(total)
 
     def backward(self, grad):
-        return -self.q * grad[:, None]
+        if self.reduction == "none":
+            return -self.q * grad[:, None]
+        return -self.q * (grad / self.divisor if self.reduction == "mean" else grad)
 
 
 def _target_weights(target, num_classes, weight, ignore_index, label_smoothing, dtype):
@@ -67,11 +98,16 @@ def _target_weights(target, num_classes, weight, ignore_index, label_smoothing, 
         q = w * ((1 - label_smoothing) * target.astype(dtype, copy=False) + smoothing)
         return q, None
     kept = target != ignore_index
-    # CuPy would wrap a bad index silently. On the GPU the check waits on the device for the next loss
-    # read (device_checks.py): no sync per batch.
-    deferred_check("class target range", kept & ((target < 0) | (target >= c)), target,
-                   lambda value: IndexError(f"class target {value} is out of range for {c} classes "
-                                            f"(targets are 0..{c - 1}, or ignore_index={ignore_index})"))
+    # CuPy would wrap a bad index silently: every target is checked. On the GPU a guard may take the
+    # check over (the ``class_target`` seam) so that it waits on the device instead of syncing each batch.
+    bad = kept & ((target < 0) | (target >= c))
+    out_of_range = lambda value: IndexError(f"class target {value} is out of range for {c} classes "  # noqa: E731
+                                            f"(targets are 0..{c - 1}, or ignore_index={ignore_index})")
+    check = seams.plugged_in["class_target"]
+    if check is not None and type(bad) is not numpy.ndarray:
+        check(bad, target, out_of_range)
+    elif bad.any():
+        raise out_of_range(target[bad].reshape(-1)[0].item())
     safe_target = xp.where(kept, target, 0)
     target_weight = w[safe_target] * kept  # w[y_i], 0 for ignored samples
     q = xp.zeros((n, c), dtype=dtype)
@@ -106,10 +142,10 @@ def _nll(log_probs, target, weight, ignore_index, reduction, label_smoothing):
         target = xp.moveaxis(target, 1, -1).reshape(-1, c) if soft else target.reshape(-1)
     q, divisor = _target_weights(target, c, data_of(weight, like=log_probs), ignore_index, label_smoothing,
                                  log_probs.dtype)
-    losses = WeightedNLL.apply(log_probs, target_weights=q)
-    if reduction == "none":
-        return losses.reshape(per_sample_shape)
-    return _reduce(losses, reduction, divisor)
+    if reduction == "none" or (reduction == "mean" and divisor is None):  # per sample, or probability targets' mean
+        losses = WeightedNLL.apply(log_probs, target_weights=q)
+        return losses.reshape(per_sample_shape) if reduction == "none" else losses.mean()
+    return WeightedNLL.apply(log_probs, target_weights=q, reduction=reduction, divisor=divisor)
 
 
 def _trainable_soft_target_nll(log_probs, target, weight, reduction, label_smoothing):
@@ -145,7 +181,8 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
     huge logits are safe.
     """
     check_class_target("cross_entropy", logits, target)
-    return _nll(log_softmax(logits, axis=1), target, weight, ignore_index, reduction, label_smoothing)
+    log_probs = LogSoftmax.apply(logits, axis=1) if getattr(logits, "ndim", 0) >= 2 else log_softmax(logits, axis=1)
+    return _nll(log_probs, target, weight, ignore_index, reduction, label_smoothing)
 
 
 # ----- regression and binary classification -----

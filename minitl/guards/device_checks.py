@@ -8,11 +8,14 @@ the CPU there is no queue: the check runs at once. What a student should notice:
 error appears at the next read (the loss of that step, or of step k with ``fit(log_every=k)``), not in
 the line that computed the bad batch.
 
-Talks to: ``backend.py`` only. Used by: ``tensor.py`` (``item``), ``functional/loss.py``, ``train/loop.py``.
+It plugs into two seams of the spine (``core/seams.py``): ``class_target`` (the loss's range check of
+class targets, on the GPU) and ``host_read`` (``Tensor.item``'s copy); ``train/loop.py`` reads its
+losses through ``read_to_host`` too.
 """
 import numpy
 
-from .backend import asnumpy, get_array_module
+from ..core import seams
+from ..core.backend import asnumpy, get_array_module
 
 _pending = {}  # key -> (flag: 0-d bool device array, first bad value: 0-d device array, make_error)
 
@@ -61,3 +64,12 @@ def read_to_host(array):
         if flag:
             raise make_error(int(first) if float(first).is_integer() else float(first))
     return host
+
+
+def check_class_target_range(bad, values, make_error):
+    """The ``class_target`` seam: the loss's range check, kept on the device until the next read."""
+    deferred_check("class target range", bad, values, make_error)
+
+
+seams.plug("class_target", check_class_target_range)
+seams.plug("host_read", read_to_host)

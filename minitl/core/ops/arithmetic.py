@@ -1,16 +1,21 @@
-"""Elementwise arithmetic and math: each op's forward and backward side by side.
+"""Arithmetic and elementwise math: each op's forward and backward side by side.
 
-Inputs broadcast like NumPy; ``autograd.unbroadcast`` sums each gradient back to its input's shape,
-so the backward methods below can be written as if shapes were equal. ``g`` is the gradient of the
-loss with respect to the op's output.
+Inputs broadcast like NumPy; ``unbroadcast`` (``core/tensor.py``) sums each gradient back to its
+input's shape, so the backward methods below can be written as if shapes were equal. ``g`` is the
+gradient of the loss with respect to the op's output.
 
 Mixed dtypes follow PyTorch, not NumPy: in the arithmetic ops an integer or bool operand takes the
 dtype of the floating one (float32 times an int64 tensor stays float32), and ``/`` of two integer
-operands gives float32. ``_arithmetic_operands`` does that once, for every arithmetic op.
+operands gives float32. ``_arithmetic_operands`` does that once, for every arithmetic op; the unary
+math ops convert integer input to float32 first (``to_floating``).
+
+The piecewise-constant ops (``floor ceil round trunc sign``) are flat between their jumps, so their
+gradient is 0 everywhere (as PyTorch's): a loss built on ``round(x)`` cannot train ``x``.
 """
-from ..autograd import Function
+import math
+
 from ..backend import get_array_module
-from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor, data_of, reference_tensor
+from ..tensor import DEFAULT_FLOAT, Function, Tensor, as_tensor, data_of, reference_tensor
 
 
 class Add(Function):
@@ -247,7 +252,7 @@ def _arithmetic_operands(*operands, true_division=False):
     return [t if t.dtype.kind in "fc" else Tensor._wrap(t.data.astype(target)) for t in tensors]
 
 
-def floating(x):
+def to_floating(x):
     """``x`` as a floating tensor: an integer or bool one becomes float32, as PyTorch's unary math ops
     (``exp``, ``log``, ``sin``, ``sigmoid``, ...) do; NumPy would give float64."""
 
@@ -264,9 +269,9 @@ def floor_divide(x, y): return FloorDivide.apply(*_arithmetic_operands(x, y))
 def remainder(x, y): return Remainder.apply(*_arithmetic_operands(x, y))
 def neg(x): return Neg.apply(x)
 def pow(x, y): return Pow.apply(*_arithmetic_operands(x, y))  # noqa: A001 - the op's name
-def exp(x): return Exp.apply(floating(x))
-def log(x): return Log.apply(floating(x))
-def sqrt(x): return Sqrt.apply(floating(x))
+def exp(x): return Exp.apply(to_floating(x))
+def log(x): return Log.apply(to_floating(x))
+def sqrt(x): return Sqrt.apply(to_floating(x))
 def abs(x): return Abs.apply(x)  # noqa: A001
 def maximum(x, y): return Maximum.apply(*_arithmetic_operands(x, y))
 def minimum(x, y): return Minimum.apply(*_arithmetic_operands(x, y))
@@ -297,3 +302,105 @@ def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's names
 
 
 clamp = clip
+
+
+class Sin(Function):
+    # z = sin x ;  dz/dx = cos x
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).sin(x)
+
+    def backward(self, grad):
+        return grad * get_array_module(grad).cos(self.x)
+
+
+class Cos(Function):
+    # z = cos x ;  dz/dx = -sin x
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).cos(x)
+
+    def backward(self, grad):
+        return -grad * get_array_module(grad).sin(self.x)
+
+
+class Rsqrt(Function):
+    # z = 1 / sqrt(x) ;  dz/dx = -z^3 / 2
+    def forward(self, x):
+        self.z = 1 / get_array_module(x).sqrt(x)
+        return self.z
+
+    def backward(self, grad):
+        return -0.5 * grad * self.z ** 3
+
+
+class Log2(Function):
+    # z = log2 x ;  dz/dx = 1 / (x ln 2)
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).log2(x)
+
+    def backward(self, grad):
+        return grad / (self.x * math.log(2.0))
+
+
+class Log1p(Function):
+    # z = ln(1 + x), accurate for tiny x ;  dz/dx = 1 / (1 + x)
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).log1p(x)
+
+    def backward(self, grad):
+        return grad / (1 + self.x)
+
+
+class Expm1(Function):
+    # z = e^x - 1, accurate for tiny x ;  dz/dx = e^x = z + 1
+    def forward(self, x):
+        self.z = get_array_module(x).expm1(x)
+        return self.z
+
+    def backward(self, grad):
+        return grad * (self.z + 1)
+
+
+class PiecewiseConstant(Function):
+    # z = floor / ceil / round / trunc / sign of x ;  dz/dx = 0   (flat between jumps)
+    def __init__(self, kind, decimals=0):
+        self.kind, self.decimals = kind, decimals
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        if self.kind == "round":
+            return xp.round(x, self.decimals)  # halves go to the even neighbour, as PyTorch
+        return getattr(xp, self.kind)(x)
+
+    def backward(self, grad):
+        return get_array_module(grad).zeros_like(grad)
+
+
+def sin(x): return Sin.apply(to_floating(x))
+def cos(x): return Cos.apply(to_floating(x))
+def rsqrt(x): return Rsqrt.apply(to_floating(x))
+def log2(x): return Log2.apply(to_floating(x))
+def log1p(x): return Log1p.apply(to_floating(x))
+def expm1(x): return Expm1.apply(to_floating(x))
+
+
+def _rounding(x, kind, decimals=0):
+
+    x = as_tensor(x)
+    if x.dtype.kind in "iub" and kind != "sign":
+        return x  # integers are already whole numbers (PyTorch returns them unchanged)
+    return PiecewiseConstant.apply(x, kind=kind, decimals=decimals)
+
+
+def floor(x): return _rounding(x, "floor")
+def ceil(x): return _rounding(x, "ceil")
+def trunc(x): return _rounding(x, "trunc")
+def sign(x): return _rounding(x, "sign")
+
+
+def round(x, decimals=0):  # noqa: A001 - PyTorch's name
+    """Round to ``decimals`` places; exact halves go to the even neighbour (``round(2.5)`` is 2), as PyTorch."""
+    return _rounding(x, "round", decimals)

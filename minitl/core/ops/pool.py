@@ -1,19 +1,24 @@
 """Pooling: max, average and adaptive average over spatial windows of (N, C, H, W) arrays.
 
 The windows are the strided views of ``conv.py`` (no copy); each backward adds the output gradient
-back into the input with ``conv.col2im``, one strided-slice ``+=`` per kernel offset as in the
-convolution, so overlapping windows add up correctly and nothing loops over pixels.
+back into the input, so overlapping windows add up correctly and nothing loops over pixels.
 Adaptive average pooling is two small matrix products: averaging over a rectangle is averaging
 over rows, then over columns.
 
-On the GPU max pooling is one CUDA kernel each way instead (``pool_cuda.py``).
-
-Talks to: ``autograd.py`` (Function), ``conv.py`` (window helpers), ``backend.py`` (array module).
+``max_pool2d`` has all of PyTorch's options: ``dilation``, ``ceil_mode`` and ``return_indices``. It
+pads with the dtype's lowest value (so padding never wins, on integers too), adds extra rows and
+columns on the far side when ``ceil_mode`` keeps a last partial window, and reads dilated windows
+through the same strided views as the convolution. The indices are flat positions ``row * W + col``
+in each (H, W) input plane, PyTorch's convention. Its faster twins (tiled windows on the CPU, one
+CUDA kernel each way on the GPU) live in ``minitl/fast/pool.py``.
 """
-from ..autograd import Function
-from ..backend import get_array_module, has_cuda_kernels
+import math
+
+import numpy
+
+from ..backend import get_array_module
+from ..tensor import Function, Tensor
 from .conv import col2im, output_size, pad_hw, pair, window_tap, windows
-from .pool_cuda import MaxPool2d as MaxPool2dKernel
 
 
 def _pool_settings(x, kernel_size, stride, padding, name):
@@ -30,57 +35,59 @@ def _pool_settings(x, kernel_size, stride, padding, name):
     return dict(kernel=kernel, stride=stride, padding=padding)
 
 
+def lowest_value(dtype):
+    """The value that never wins a max: -inf for floats, the smallest integer for integer dtypes."""
+    dtype = numpy.dtype(dtype)
+    return -numpy.inf if dtype.kind == "f" else numpy.iinfo(dtype).min
+
+
+def pooled_size(size, kernel, stride, padding, dilation, ceil_mode):
+    """PyTorch's rule: (size + 2p - d(k-1) - 1) / s + 1, rounded up in ceil mode, but the last window
+    must start inside the input or the left padding."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (math.ceil(span / stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
 class MaxPool2d(Function):
-    # y = max over each window ;  dy/dx = 1 at the window's first maximum, 0 elsewhere
-    def __init__(self, kernel, stride, padding):
-        self.kernel, self.stride, self.padding = kernel, stride, padding
+    # y = max over each (dilated) window ;  dy/dx = 1 at the window's first maximum, 0 elsewhere
+    def __init__(self, kernel, stride, padding, dilation, out_hw, indices_out):
+        self.kernel, self.stride, self.padding, self.dilation = kernel, stride, padding, dilation
+        self.out_hw, self.indices_out = out_hw, indices_out
 
     def forward(self, x):
         xp = get_array_module(x)
-        (kh, kw), no_dilation = self.kernel, (1, 1)
-        lowest = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min  # integers have no -inf
-        padded = pad_hw(x, self.padding, lowest)
-        out_hw = tuple(output_size(n, k, s, p) for n, k, s, p in zip(x.shape[2:], self.kernel, self.stride,
-                                                                       self.padding))
-        want_grad = self.needs_input_grad[0]
-        if want_grad and self.kernel == self.stride and self.padding == (0, 0):
-            # the windows tile the image: one copy gathers tap t = i*kw + j of every window into its own
-            # contiguous (N, C, OH, OW) block, so the four passes a tap below run on contiguous data (on
-            # strided taps, every kw-th value, they cost ~1.5x the copy and the contiguous passes together;
-            # without a gradient, one maximum a tap, the copy does not pay)
-            (n, c), (oh, ow) = x.shape[:2], out_hw
-            tiles = x[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw)
-            taps = xp.ascontiguousarray(tiles.transpose(3, 5, 0, 1, 2, 4)).reshape(kh * kw, n, c, oh, ow)
-        else:  # tap t = i*kw + j: the (N, C, OH, OW) strided view of the pixel each window holds at (i, j)
-            taps = [padded[window_tap(t // kw, t % kw, out_hw, self.stride, no_dilation)] for t in range(kh * kw)]
-        best = taps[0]
-        if want_grad:  # flat index of the first maximum of each window (int8: kernels up to 11x11)
-            self.winner = xp.zeros(best.shape, dtype=xp.int8 if kh * kw <= 127 else xp.int32)
-            better, rank = xp.empty(best.shape, dtype=bool), xp.empty(best.shape, dtype=self.winner.dtype)
+        (kh, kw), (ph, pw), (oh, ow) = self.kernel, self.padding, self.out_hw
+        # far-side padding: ceil mode may need a window that runs past the symmetric padding
+        extra = [max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p)) for o, s, d, k, n, p in
+                 zip(self.out_hw, self.stride, self.dilation, self.kernel, x.shape[2:], self.padding)]
+        widths = ((0, 0), (0, 0), (ph, ph + extra[0]), (pw, pw + extra[1]))
+        padded = xp.pad(x, widths, mode="constant", constant_values=lowest_value(x.dtype))
+        view = windows(padded, self.kernel, self.stride, self.dilation)[:, :, :oh, :ow]
+        best, winner = view[..., 0, 0].copy(), xp.zeros((x.shape[0], x.shape[1], oh, ow), dtype=xp.int32)
         for tap in range(1, kh * kw):
-            candidate = taps[tap]
-            if want_grad:  # strict >: on a tie the first maximum keeps the gradient, as PyTorch
-                xp.greater(candidate, best, out=better)
-                # taps come in order, so the winner is the largest tap that beat the running best
-                xp.maximum(self.winner, xp.multiply(better, tap, out=rank), out=self.winner)
-            best = xp.maximum(best, candidate)
-        self.x_shape, self.x_dtype = x.shape, x.dtype
-        return xp.ascontiguousarray(best)  # a copy only for a 1x1 kernel (best is then a view of x)
+            candidate = view[..., tap // kw, tap % kw]
+            better = candidate > best  # strict: the first maximum wins ties, as PyTorch
+            best = xp.where(better, candidate, best)
+            winner = xp.where(better, tap, winner)
+        self.winner, self.padded_shape, self.x_shape = winner, padded.shape, x.shape
+        if self.indices_out is not None:  # the input pixel each window's max came from, flat in (H, W)
+            (sh, sw), (dh, dw) = self.stride, self.dilation
+            rows = xp.arange(oh).reshape(-1, 1) * sh + (winner // kw) * dh - ph
+            cols = xp.arange(ow) * sw + (winner % kw) * dw - pw
+            self.indices_out.append((rows * x.shape[3] + cols).astype(xp.int64))
+        return best
 
     def backward(self, grad):
         xp = get_array_module(grad)
-        (kh, kw), tap_grad = self.kernel, lambda i, j: grad * (self.winner == i * kw + j)
-        if self.kernel != self.stride or self.padding != (0, 0):  # overlapping or padded windows add up
-            return col2im(tap_grad, grad, self.x_shape, self.x_dtype, self.kernel, self.stride, self.padding,
-                          (1, 1))
-        # kernel == stride: the windows tile the image, so each input pixel is written once, by its own tap
-        # (zeros first only where pixels past the last whole window, when kh does not divide H, get no gradient)
-        tiled = (kh * grad.shape[2], kw * grad.shape[3]) == tuple(self.x_shape[2:])
-        gx = (xp.empty if tiled else xp.zeros)(self.x_shape, dtype=self.x_dtype)
-        for tap in range(kh * kw):
-            i, j = divmod(tap, kw)
-            xp.multiply(grad, self.winner == tap, out=gx[window_tap(i, j, grad.shape[2:], self.stride, (1, 1))])
-        return gx
+        kw, (ph, pw), (h, w) = self.kernel[1], self.padding, self.x_shape[2:]
+        g_padded = xp.zeros(self.padded_shape, dtype=grad.dtype)
+        for tap in range(self.kernel[0] * kw):
+            where = window_tap(tap // kw, tap % kw, self.out_hw, self.stride, self.dilation)
+            g_padded[where] += grad * (self.winner == tap)
+        return g_padded[:, :, ph:ph + h, pw:pw + w]
 
 
 class AvgPool2d(Function):
@@ -134,16 +141,25 @@ class AdaptiveAvgPool2d(Function):
         return self.rows.T @ grad @ self.cols
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """Largest value of each kh x kw window. x: (N, C, H, W) -> (N, C, OH, OW).
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Largest value of each kh x kw window, as ``torch.nn.functional.max_pool2d``. x: (N, C, H, W) -> (N, C, OH, OW).
 
-    Padding counts as -inf, so it never wins. Notice that the gradient goes to one input per window
-    (the first maximum on ties): every other input of the window gets zero.
+    ``dilation`` spaces the window's taps apart; ``ceil_mode=True`` keeps a last, partial window
+    (rounding the output size up); ``return_indices=True`` returns ``(output, indices)`` with the
+    flat ``row * W + col`` of each maximum. Padding counts as the lowest value, so it never wins.
+    Notice that the gradient goes to one input per window (the first maximum on ties).
     """
+    dilation = pair(dilation, "dilation")
     settings = _pool_settings(x, kernel_size, stride, padding, "max_pool2d")
-    if has_cuda_kernels(get_array_module(getattr(x, "data", x))):  # one kernel each way (pool_cuda.py)
-        return MaxPool2dKernel.apply(x, **settings)
-    return MaxPool2d.apply(x, **settings)
+    kernel, stride, padding = settings["kernel"], settings["stride"], settings["padding"]
+    out_hw = tuple(pooled_size(*args, ceil_mode) for args in zip(x.shape[2:], kernel, stride, padding, dilation))
+    if min(out_hw) < 1:
+        raise ValueError(f"max_pool2d: kernel {kernel} with dilation {dilation} does not fit the input of "
+                         f"spatial size {tuple(x.shape[2:])}")
+    indices = [] if return_indices else None
+    out = MaxPool2d.apply(x, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+                                 out_hw=out_hw, indices_out=indices)
+    return (out, Tensor(indices[0])) if return_indices else out
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):

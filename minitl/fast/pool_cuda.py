@@ -1,4 +1,4 @@
-"""Max pooling as two CUDA kernels (CuPy ``ElementwiseKernel``): the GPU twin of pool.py's MaxPool2d.
+"""Max pooling as two CUDA kernels (CuPy ``ElementwiseKernel``): the GPU twin of core/ops/pool.py's MaxPool2d.
 
 The NumPy code walks the kh*kw taps in Python, one array pass each, and its backward is one more pass
 per tap (col2im). Here the forward is one thread per output pixel scanning its window (the first
@@ -6,13 +6,11 @@ maximum wins, as in PyTorch; padding never wins), writing the maximum and which 
 backward is one thread per input pixel *gathering* the gradient of every window whose winner it was:
 one pass each way, deterministic (no atomics). Index math as in conv_cuda.py.
 
-Used by pool.py only when ``backend.has_cuda_kernels(xp)``. Talks to: ``autograd.py``, ``conv_cuda.py``.
+Used by ``fast/pool.py`` only when ``backend.has_cuda_kernels(xp)``.
 """
 import numpy
 
-from ..autograd import Function
-from ..backend import get_array_module
-from .conv import output_size
+from ..core.backend import get_array_module
 from .conv_cuda import GEOMETRY, elementwise_kernel, geometry
 
 _FORWARD = """
@@ -54,31 +52,22 @@ _BACKWARD = """
 """
 
 
-class MaxPool2d(Function):
-    # y = max over each window ;  dy/dx = 1 at the window's first maximum, 0 elsewhere (as pool.MaxPool2d,
-    # whose name it shares so that a recorded graph reads the same on both devices)
+def max_pool2d(x, kernel, stride, padding, out_hw):
+    """(y, winner): the maximum of each window and which tap held it (the first maximum wins ties)."""
+    xp = get_array_module(x)
+    n, c = x.shape[:2]
+    y = xp.empty((n, c, *out_hw), dtype=x.dtype)
+    winner = xp.empty(y.shape, dtype=numpy.int32)
+    elementwise_kernel(xp, "max_pool2d", f"raw T x, {GEOMETRY}", "T y, int32 winner", _FORWARD)(
+        xp.ascontiguousarray(x), *geometry(x.shape, out_hw, kernel, stride, padding, (1, 1)), y, winner)
+    return y, winner
 
-    def __init__(self, kernel, stride, padding):
-        self.kernel, self.stride, self.padding = kernel, stride, padding
 
-    def forward(self, x):
-        xp = get_array_module(x)
-        n, c, h, w = x.shape
-        self.out_hw = tuple(output_size(*args) for args in zip((h, w), self.kernel, self.stride, self.padding))
-        y = xp.empty((n, c, *self.out_hw), dtype=x.dtype)
-        self.winner = xp.empty(y.shape, dtype=numpy.int32)
-        elementwise_kernel(xp, "max_pool2d", f"raw T x, {GEOMETRY}", "T y, int32 winner", _FORWARD)(
-            xp.ascontiguousarray(x), *self._geometry(x.shape), y, self.winner)
-        self.x_shape, self.x_dtype = x.shape, x.dtype
-        return y
-
-    def backward(self, grad):
-        xp = get_array_module(grad)
-        gx = xp.empty(self.x_shape, dtype=self.x_dtype)
-        elementwise_kernel(xp, "max_pool2d_backward", f"raw T grad, raw int32 winner, {GEOMETRY}", "T gx",
-                           _BACKWARD)(xp.ascontiguousarray(grad.astype(self.x_dtype, copy=False)), self.winner,
-                                      *self._geometry(self.x_shape), gx)
-        return gx
-
-    def _geometry(self, x_shape):
-        return geometry(x_shape, self.out_hw, self.kernel, self.stride, self.padding, (1, 1))
+def max_pool2d_backward(grad, winner, x_shape, x_dtype, kernel, stride, padding, out_hw):
+    """The input's gradient: each pixel gathers the gradient of every window whose winner it was."""
+    xp = get_array_module(grad)
+    gx = xp.empty(x_shape, dtype=x_dtype)
+    elementwise_kernel(xp, "max_pool2d_backward", f"raw T grad, raw int32 winner, {GEOMETRY}", "T gx", _BACKWARD)(
+        xp.ascontiguousarray(grad.astype(x_dtype, copy=False)), winner,
+        *geometry(x_shape, out_hw, kernel, stride, padding, (1, 1)), gx)
+    return gx

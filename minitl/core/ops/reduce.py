@@ -1,22 +1,47 @@
-"""Reductions: sum, mean, amax, amin, max, min, var, argmax.
+"""Reductions: sums, means, extremes, variance, and the axis helpers every op that takes ``dim`` uses.
 
-``axis`` is None (all axes), an int, or a tuple of ints; ``keepdims`` keeps reduced axes as size 1.
-Two kinds of maximum, as PyTorch: ``amax`` is a value reduction whose ties share the gradient;
-``max(x, dim)`` picks one element per slice and returns ``(values, indices)``, the gradient going
-to the picked element only (``_, pred = logits.max(1)`` gives the predicted classes).
-The backward of a reduction broadcasts the output gradient back over the reduced axes, which is
-why each backward first restores those axes with ``_restore``.
+A reduction's backward spreads the output gradient back over the reduced axes: ``_restore`` puts the
+reduced axes back (size 1) so the gradient broadcasts against the input.
 """
 import builtins
 import collections
 
 import numpy
 
-from ..autograd import Function
 from ..backend import get_array_module
-from ..tensor import Tensor
-from .dims import normalize_dim, normalize_dims
-from .elementwise import floating
+from ..tensor import Function, Tensor
+from .arithmetic import to_floating
+
+
+def normalize_dim(dim, ndim: int, op: str = "") -> int:
+    """``dim`` as an index in ``[0, max(ndim, 1))``, or IndexError naming the allowed range."""
+    size = builtins.max(ndim, 1)  # a 0-d tensor takes dim 0 and -1, as in PyTorch
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        try:
+            dim = dim.__index__()  # NumPy integers, 0-d integer tensors
+        except AttributeError:
+            raise TypeError(f"{op or 'dim'}: dim must be an int, got {dim!r}") from None
+    if not -size <= dim < size:
+        where = f"{op}: " if op else ""
+        raise IndexError(f"{where}Dimension out of range (expected to be in range of [{-size}, {size - 1}], "
+                         f"but got {dim}) for a tensor with {ndim} dimension{'s' if ndim != 1 else ''}")
+    return dim % size
+
+
+def normalize_dims(dims, ndim: int, op: str = "") -> tuple:
+    """``None`` (every axis), an int or a sequence of ints as a sorted tuple of real axes of an ``ndim`` array.
+
+    Repeated axes are an error, as in PyTorch. For a 0-d tensor the result is ``()``: there is no axis
+    to reduce, and reducing "the whole tensor" leaves it unchanged.
+    """
+    if dims is None:
+        return tuple(range(ndim))
+    if isinstance(dims, int) or hasattr(dims, "__index__"):
+        dims = (dims,)
+    axes = [normalize_dim(d, ndim, op) for d in dims]
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op or 'dim'}: dim {tuple(dims)} names an axis more than once")
+    return tuple(sorted(axes)) if ndim else ()
 
 
 def _axes(axis, ndim):
@@ -315,7 +340,7 @@ def std(x, dim=None, keepdim=False, correction=None, *, unbiased=None, axis=None
 
 def logsumexp(x, dim, keepdim=False):
     """``log(sum(exp(x)))`` over ``dim`` without overflow (the max is subtracted first); its gradient is the softmax."""
-    x = floating(x)
+    x = to_floating(x)
     return LogSumExp.apply(x, axis=normalize_dims(dim, x.ndim, "logsumexp"), keepdims=keepdim)
 
 

@@ -1,7 +1,7 @@
 """im2col and col2im as two CUDA kernels (CuPy ``ElementwiseKernel``): the GPU twin of conv.py's NumPy code.
 
-CuPy 14 has no cuDNN, so a convolution on the GPU is im2col + one cuBLAS GEMM, exactly as on the
-CPU. What changes is how the columns are built and undone:
+minitl calls no cuDNN convolution, so a convolution on the GPU is im2col + one cuBLAS GEMM, exactly as on
+the CPU. What changes is how the columns are built and undone:
 
 - ``im2col``: one thread per element of the column matrix (G, Cg*kh*kw, N*OH*OW) reads its pixel of the
   *unpadded* image, or writes 0 where the window hangs over the border: no padded copy of the input,
@@ -15,11 +15,10 @@ gather inverts it: oh = (ih + ph - ki*dh) / sh when that divides exactly and lan
 
 Used by conv.py only when ``backend.has_cuda_kernels(xp)``: real CuPy, or the test stand-in when it can
 compile these kernel bodies as C on the CPU (tests/standin_cupy.py); NumPy never comes here.
-Talks to: ``backend.py``.
 """
 import numpy
 
-from ..backend import get_array_module
+from ..core.backend import get_array_module
 
 _IM2COL = """
     // i runs over the columns (C*kh*kw, N*OH*OW), row-major: decode (c, ki, kj, img, oh, ow)
