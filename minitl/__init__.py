@@ -12,14 +12,13 @@ from .version import __version__
 # ----- the spine (minitl/core), bottom up -----
 from .core import backend, seams
 from .core.backend import are_deterministic_algorithms_enabled, device, is_gpu_available, use_deterministic_algorithms
-from .core.ops.activation import (gelu, hardsigmoid, hardswish, hardtanh, log_softmax, logsigmoid, mish, relu, relu6,
-                                  selu, sigmoid, silu, softmax, tanh)
+from .core.ops.activation import gelu, log_softmax, relu, sigmoid, softmax, tanh
 from .core.ops.arithmetic import (abs, ceil, clamp, clip, cos, exp, expm1, floor, floor_divide, log,  # noqa: A004
                                   log1p, log2, maximum, minimum, remainder, round, rsqrt, sign, sin, sqrt, trunc,
                                   where)
 from .core.ops.linalg import matmul
-from .core.ops.reduce import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, max, mean,  # noqa: A004
-                              min, prod, std, sum, var)
+from .core.ops.reduce import (all, amax, amin, any, argmax, argmin, max, mean, min, std, sum,  # noqa: A004
+                              var)
 from .core.ops.shape import (broadcast_to, cat, expand, flatten, gather, index_select, masked_fill, permute, reshape,
                              scatter, scatter_add, split, squeeze, stack, transpose, unsqueeze)
 from .core.random import manual_seed
@@ -32,7 +31,10 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, fu
                        ones_like, rand, rand_like, randint, randint_like, randn, randn_like, randperm, zeros,
                        zeros_like)
 from .functional.einsum import einsum
+from .functional.products_and_scans import cumsum, logsumexp, prod
 from .functional.rearrange import flip, repeat, roll, tile
+from .functional.small_network_activations import (hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu,
+                                                   silu)
 from .functional.sorting import argsort, sort, topk
 from . import tensor_methods  # attaches x + y, x.sum(), x.backward(), ... to Tensor, now that the ops exist
 from .gradcheck import GradcheckError, gradcheck

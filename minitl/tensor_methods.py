@@ -18,7 +18,7 @@ from .core.ops import arithmetic as elementwise
 from .core.ops import shape as shape_ops  # not "shape": the methods take a shape
 from .core.ops.reduce import normalize_dim
 from .core.tensor import Tensor, tensor
-from .functional import rearrange, sorting
+from .functional import products_and_scans, rearrange, sorting
 
 
 def _dims(dims, keyword=None):
@@ -138,14 +138,15 @@ class TensorMethods:
     def masked_fill(self, mask, value): return shape_ops.masked_fill(self, mask, value)
 
     # reductions and scans (core/ops/reduce.py)
-    def prod(self, dim=None, keepdim=False, **numpy_names): return reduce.prod(self, dim, keepdim, **numpy_names)
+    def prod(self, dim=None, keepdim=False, **numpy_names):
+        return products_and_scans.prod(self, dim, keepdim, **numpy_names)
     def std(self, dim=None, keepdim=False, correction=None, **names):
         return reduce.std(self, dim, keepdim, correction, **names)
     def argmin(self, dim=None, keepdim=False, **numpy_names): return reduce.argmin(self, dim, keepdim, **numpy_names)
     def any(self, dim=None, keepdim=False): return reduce.any(self, dim, keepdim)
     def all(self, dim=None, keepdim=False): return reduce.all(self, dim, keepdim)
-    def cumsum(self, dim): return reduce.cumsum(self, dim)
-    def logsumexp(self, dim, keepdim=False): return reduce.logsumexp(self, dim, keepdim)
+    def cumsum(self, dim): return products_and_scans.cumsum(self, dim)
+    def logsumexp(self, dim, keepdim=False): return products_and_scans.logsumexp(self, dim, keepdim)
 
     # sorting (functional/sorting.py)
     def sort(self, dim=-1, descending=False, stable=False): return sorting.sort(self, dim, descending, stable)

@@ -43,7 +43,7 @@ class RemovableHandle:
         self.hooks = hooks
         self.id = next(RemovableHandle._next_id)
 
-    def remove(self):
+    def remove(self) -> None:
         """Take the hook off (removing twice is harmless)."""
         self.hooks.pop(self.id, None)
 
@@ -90,7 +90,7 @@ class Tensor:
     # NumPy must hand ``ndarray + Tensor`` over to Tensor.__radd__ instead of broadcasting itself.
     __array_ufunc__ = None
 
-    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+    def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
         self.data = _to_array(data, dtype, device)
         self.grad = None
         self.grad_fn = None
@@ -146,11 +146,11 @@ class Tensor:
         return f"tensor({body}, {', '.join(extras)})"
 
     # ----- conversion -----
-    def numpy(self):
+    def numpy(self) -> numpy.ndarray:
         """The data as a NumPy array (a copy from the GPU if needed). Detached from the graph."""
         return backend.asnumpy(self.data)
 
-    def item(self):
+    def item(self) -> float | int | bool:
         """The single element as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item() needs a one-element tensor, got shape {self.shape}")
@@ -168,18 +168,18 @@ class Tensor:
             array = array.astype(dtype, copy=False)
         return array.copy() if copy else array
 
-    def tolist(self):
+    def tolist(self) -> list | float | int | bool:
         return backend.asnumpy(self.data).tolist()
 
-    def long(self):
+    def long(self) -> "Tensor":
         return Tensor(self.data.astype(numpy.int64))
 
-    def detach(self):
+    def detach(self) -> "Tensor":
         """The same data, cut from the graph (shares memory, requires no grad)."""
         return Tensor._wrap(self.data)
 
     # ----- autograd -----
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place (leaves only) and return self."""
         if not self.is_leaf and not requires_grad:
             raise RuntimeError("requires_grad can only be switched off on a leaf; use detach() instead")
@@ -188,14 +188,14 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def retain_grad(self):
+    def retain_grad(self) -> "Tensor":
         """Keep ``.grad`` on this non-leaf after backward (leaves always keep theirs)."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         self._retains_grad = True
         return self
 
-    def register_hook(self, hook):
+    def register_hook(self, hook) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return replaces it.
 
         Returns a handle whose ``remove()`` takes the hook off again.
@@ -222,7 +222,7 @@ class Tensor:
         else:
             self.grad = Tensor._wrap(self.grad.data + array)
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Forget the accumulated gradient (sets ``grad`` to None, as PyTorch does by default)."""
         self.grad = None
 
@@ -272,7 +272,7 @@ class Tensor:
                             "or each element of t.tolist()")
         return str(self)
 
-def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
+def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
     """Make a leaf Tensor from a number, nested list, NumPy/CuPy array or Tensor (data is copied)."""
     if isinstance(data, Tensor):
         data = data.data.copy()
@@ -417,7 +417,7 @@ class GraphFreedError(RuntimeError):
     """backward() went through a graph whose saved values were already freed by an earlier backward."""
 
 
-def unbroadcast(grad, shape):
+def unbroadcast(grad, shape: tuple):
     """Sum ``grad`` back down to ``shape``, undoing NumPy broadcasting.
 
     Broadcasting copies an input along new leading axes and along axes of size 1, so each copy's
@@ -453,14 +453,14 @@ class Function:
     module = None  # the innermost Module whose output this node made (set by Module.__call__, read by inspect)
     reference = None  # on a fast twin: the reference op it stands in for (seams.register_fast_path)
 
-    def forward(self, *arrays):
+    def forward(self, *arrays):  # -> an array, or a tuple of arrays
         raise NotImplementedError
 
-    def backward(self, grad):
+    def backward(self, grad):  # -> one gradient (array or None) per input, a tuple when several
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs, **settings):
+    def apply(cls, *inputs, **settings) -> Tensor:
         # This runs once per op: a 1,000-op chain pays it 1,000 times, so it does only what it must.
         fn = seams.fast_paths.get(cls, cls)(**settings)  # a registered faster twin, if any (seams.py)
         tensors = inputs
@@ -497,7 +497,7 @@ class Function:
             return Tensor._from_op(out, fn)
         return Tensor._wrap(out)  # fn and everything it saved are dropped here
 
-    def release(self):
+    def release(self) -> None:
         """Forget inputs and saved arrays (called after backward unless retain_graph)."""
         self.__dict__.clear()
         self.freed = True
@@ -607,7 +607,7 @@ def _seed_gradient(root, grad):
     return grad
 
 
-def run_backward(root, grad=None, retain_graph=False):
+def run_backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
     """Fill ``.grad`` of every leaf that ``root`` depends on. See ``Tensor.backward``.
 
     Walk the tensors outputs-first; at each, run its hooks, keep the gradient if it is a leaf (or

@@ -5,25 +5,7 @@ PyTorch user may reach for (conv1d, transposed convolution, interpolation, paddi
 and probability losses, einsum, sorting, ...): each a ``Function`` with its backward beside its
 forward, or a composition of ops. ``minitl.nn.functional`` is this same namespace.
 """
-from ..core.ops.activation import (
-    elu,
-    gelu,
-    hardsigmoid,
-    hardswish,
-    hardtanh,
-    leaky_relu,
-    log_softmax,
-    logsigmoid,
-    mish,
-    relu,
-    relu6,
-    selu,
-    sigmoid,
-    silu,
-    softmax,
-    softplus,
-    tanh,
-)
+from ..core.ops.activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from ..core.ops.conv import conv2d
 from ..core.ops.linalg import linear
 from ..core.ops.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
@@ -39,6 +21,7 @@ from .group_norm import group_norm
 from .interpolate import interpolate
 from .pad_modes import pad_copying
 from .probability_loss import binary_cross_entropy, kl_div
+from .small_network_activations import hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu, silu
 
 
 def pad(x, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's name

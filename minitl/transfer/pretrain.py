@@ -23,8 +23,6 @@ from ..optim.sgd import SGD
 from ..train.loop import evaluate, fit
 from ..version import __version__
 
-RECIPE = {"epochs": 5, "batch_size": 128, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
-
 
 def weights_name(split):
     """``"fashion-paired"`` for split ``"paired"``: the name ``SmallCNN(weights=...)`` takes."""
