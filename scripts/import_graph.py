@@ -35,6 +35,8 @@ SPINE = [
     ("ops", ["minitl.core.ops", "minitl.core.ops.arithmetic", "minitl.core.ops.reduce", "minitl.core.ops.shape",
              "minitl.core.ops.activation", "minitl.core.ops.linalg", "minitl.core.ops.loss", "minitl.core.ops.conv",
              "minitl.core.ops.pool", "minitl.core.ops.norm"]),
+    ("nn", ["minitl.core.module", "minitl.core.init", "minitl.core.layers"]),
+    ("learning", ["minitl.core.optim"]),
 ]
 LAYERS = SPINE  # the names the tests and older callers use
 REST = len(LAYERS)  # the wings: everything outside minitl/core

@@ -367,7 +367,7 @@ def test_pytorch_module_conveniences():
 
 
 def test_root_module_walks_up_to_the_model():
-    from minitl.nn.tree import root_module
+    from minitl.core.module import root_module
 
     model = nn.Sequential(nn.Sequential(nn.Linear(2, 2)), nn.Linear(2, 1))
     assert root_module(model[0][0]) is model and root_module(model) is model

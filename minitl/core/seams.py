@@ -12,26 +12,31 @@ Two kinds of seam:
   a case it does not cover back to the reference with ``super().forward(...)``.
 * ``plugged_in``: one slot per hook point, ``None`` when empty (an empty slot costs one dict lookup):
 
-  ================  ==============================================================  ======================
-  slot              called as / used for                                             plugged in by
-  ================  ==============================================================  ======================
-  backward_node     ``observer(fn, grad_output, grad_inputs)`` after each backward  ``inspect.trace``
-  root_call         ``check(model, args)`` when a root module is called              ``guards.input_checks``
-  before_step       ``check(optimizer)`` at the start of ``Optimizer.step``         ``guards.unknown``
-  step_report       ``report(optimizer, rows)``: what ``last_step_report()`` shows  ``reports.step_report``
-  class_target      ``check(bad, values, make_error)``: a class target's range      ``guards.device_checks``
-                    check on the GPU (one that waits on the device, no sync)
-  host_read         ``read(array) -> NumPy array``: ``Tensor.item``'s copy          ``guards.device_checks``
-  load_state_dict   ``load(module, state_dict, strict, **options)``                  ``io.mapping``
-  gpu_standin       a strict CuPy stand-in module that plays CuPy (tests only)      ``use_gpu_standin``
-  ================  ==============================================================  ======================
+  =====================  ==========================================================  ====================
+  slot                   called as / used for                                        plugged in by
+  =====================  ==========================================================  ====================
+  backward_node          ``observer(fn, grad_output, grad_inputs)`` after each       ``inspect.trace``
+                         node's backward
+  root_call              ``check(model, args)`` when a root module is called         ``guards.input_checks``
+  module_backward_hooks  ``HookedCall(module, args)``: a module's backward hooks     ``nn.backward_hooks``
+  summary                ``summarize(model, input_shape, device)``: ``summary()``    ``nn.summary``
+  load_state_dict        ``load(module, source, **options)``: every weight load      ``io.mapping``
+  unknown_parameters     ``warn(optimizer)`` when the last backward reached a leaf   ``optim.unknown``
+                         in none of the optimizer's groups
+  step_report            ``report(optimizer, rows)``: ``last_step_report()``         ``optim.report``
+  class_target           ``check(bad, values, make_error)``: a class target's range  ``guards.device_checks``
+                         check on the GPU (one that waits on the device, no sync)
+  host_read              ``read(array) -> NumPy array``: ``Tensor.item``'s copy      ``guards.device_checks``
+  =====================  ==========================================================  ====================
+
+The stand-in that plays CuPy in the tests is the array seam's own switch, ``backend.use_gpu_standin``.
 
 ``plug(slot, value)`` sets a slot and returns what was there, so a wing can put it back.
 """
 
 fast_paths = {}
-plugged_in = dict.fromkeys(["backward_node", "root_call", "before_step", "step_report", "class_target",
-                            "host_read", "load_state_dict", "gpu_standin"])
+plugged_in = dict.fromkeys(["backward_node", "root_call", "module_backward_hooks", "summary", "load_state_dict",
+                            "unknown_parameters", "step_report", "class_target", "host_read"])
 
 
 def plug(slot: str, value):

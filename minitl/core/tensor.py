@@ -333,6 +333,7 @@ def data_of(value, like=None):
 
 # ----- grad mode, the Function contract, backward -----
 _grad_enabled = True
+last_leaf_ids = []  # id() of every leaf the last backward() accumulated a gradient into (the optimizer asks)
 
 
 def is_grad_enabled() -> bool:
@@ -613,9 +614,11 @@ def run_backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
     Walk the tensors outputs-first; at each, run its hooks, keep the gradient if it is a leaf (or
     retains grad), and hand its node's input gradients down, summed where paths meet.
     """
+    global last_leaf_ids
     grad = _seed_gradient(root, grad)
     order = _topological_order(root)
     grads = {id(root): grad}
+    leaf_ids = []
     for tensor in order:
         g = grads.pop(id(tensor), None)
         if g is None:
@@ -629,6 +632,7 @@ def run_backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         if fn is None or tensor._retains_grad:
             tensor._accumulate_grad(g)
         if fn is None:
+            leaf_ids.append(id(tensor))
             continue
         in_grads = fn.backward(g)
         if type(in_grads) is not tuple:
@@ -646,6 +650,7 @@ def run_backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
                 key = id(inp)
                 previous = grads.get(key)  # gradients meeting at one tensor add up
                 grads[key] = ig if previous is None else previous + ig
+    last_leaf_ids = leaf_ids
     if not retain_graph:
         for tensor in order:
             if tensor.grad_fn is not None:

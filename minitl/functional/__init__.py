@@ -5,7 +5,7 @@ PyTorch user may reach for (conv1d, transposed convolution, interpolation, paddi
 and probability losses, einsum, sorting, ...): each a ``Function`` with its backward beside its
 forward, or a composition of ops. ``minitl.nn.functional`` is this same namespace.
 """
-from ..core.ops.activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
+from ..core.ops.activation import dropout, elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from ..core.ops.conv import conv2d
 from ..core.ops.linalg import linear
 from ..core.ops.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
@@ -15,7 +15,6 @@ from ..core.ops.shape import Pad, flatten, one_hot
 from .conv1d import conv1d
 from .conv_transpose import conv_transpose2d
 from .distance_loss import l1_loss, smooth_l1_loss
-from .dropout import dropout
 from .embedding import embedding
 from .group_norm import group_norm
 from .interpolate import interpolate

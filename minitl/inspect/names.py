@@ -3,9 +3,8 @@
 A module knows its parent (a weak reference kept by ``Module``), so the path is found by walking up
 and asking each parent under which name it holds the child: ``backbone.block3.0``.
 """
-from ..nn.parameter import Parameter
-from ..nn.tree import ancestors
-from ..optim.optimizer import Optimizer
+from ..core.module import Parameter, ancestors
+from ..core.optim import Optimizer
 
 
 def module_path(module) -> str:

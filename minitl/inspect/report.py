@@ -9,13 +9,12 @@ status, effective lr, update norm per parameter) and adds what only the model kn
 norm, the weight norm, the update/weight ratio (about 1e-3 is the classic healthy value) and the
 drift from a reference state_dict, ``||W - W0|| / ||W0||``. A frozen parameter shows its gradient as
 "not computed" (it never existed: frozen effect 1), never as 0, and an update of exactly 0.
-Talks to: ``optim/report.py`` (``StepReport``), ``nn/module.py``, ``table.py``.
 """
 import numpy
 
 from ..core import backend
-from ..nn.layers.norm import BatchNorm1d, BatchNorm2d
-from ..nn.tree import effective_lr_scale
+from ..core.layers import BatchNorm1d, BatchNorm2d
+from ..core.module import effective_lr_scale
 from ..table import text_table
 
 NOT_COMPUTED = "not computed"

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 
 import numpy
 
-from ..core import backend
-from ..nn.state_dict import install_loader, named_tensors
+from ..core import backend, seams
+from ..core.module import named_tensors
 from .architecture import different_model_error
 from .errors import StateDictMismatchError
 from .formats import read_weights
@@ -226,4 +226,4 @@ def load_into(model, source, strict=True, prefix=None, ignore=(), key_map=None, 
     return report
 
 
-install_loader(load_into)  # Module.load_state_dict and Module.load call it (nn cannot import io)
+seams.plug("load_state_dict", load_into)  # Module.load_state_dict and Module.load call it (the spine imports no wing)

@@ -4,9 +4,9 @@ Transfer learning in one sentence: keep the backbone (what was learned on the so
 the head for one with the target task's number of classes, then decide which blocks to train.
 """
 from .. import weights as registry
+from ..core.layers import Linear
+from ..core.module import Module
 from ..io.errors import WeightFormatError
-from ..nn.layers.linear import Linear
-from ..nn.module import Module
 
 
 class TransferModel(Module):

@@ -12,6 +12,7 @@ its piece of ``grad_input``; the hook runs when the last piece has arrived (or r
 when no input needs a gradient). A student should notice the frozen case: a frozen layer below the
 first trainable one records no node at all (frozen effect 2), so its hook never runs.
 """
+from ..core import seams
 from ..core.tensor import Function, Tensor
 
 
@@ -92,3 +93,6 @@ class HookedCall:
                                      f"gradients; the module has {len(self.grad_input)} inputs")
                 replaced = grad_input
         return replaced
+
+
+seams.plug("module_backward_hooks", HookedCall)  # Module.__call__ wraps a hooked call in it

@@ -2,19 +2,18 @@
 
 One row per layer (modules without children): output shape for a given input shape, parameter
 count, how many of those are trainable, whether it is frozen, and its effective ``lr_scale``.
-Frozen parameters count as non-trainable (effect 5 of ``frozen``, see ``nn/module.py``): the
+Frozen parameters count as non-trainable (effect 5 of ``frozen``, see ``core/module.py``): the
 totals say how much of the model the optimizer will actually move.
 
 ``summarize(model, input_shape)`` works on any Module, and ``Module.summary(input_shape)`` (Keras'
-spelling) calls it. This file reads the tree through ``tree.py``, not ``module.py``, so ``module.py``
-imports it one way.
+spelling) calls it through the ``summary`` seam (``core/seams.py``): the spine imports no wing.
 """
 import numpy
 
-from ..core import backend
+from ..core import backend, seams
+from ..core.module import effective_lr_scale
 from ..core.tensor import Tensor, no_grad
 from ..table import text_table
-from .tree import effective_lr_scale
 
 
 class Summary:
@@ -99,3 +98,6 @@ def summarize(model, input_shape, device=None, dtype=numpy.float32):
     total = sum(p.numel() for p in all_params)
     trainable = sum(p.numel() for p in all_params if p.requires_grad)  # frozen (effect 5): not trainable
     return Summary(rows, total, trainable)
+
+
+seams.plug("summary", summarize)  # Module.summary() calls it

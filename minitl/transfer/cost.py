@@ -33,14 +33,23 @@ import time
 
 import numpy
 
+from ..core.layers import (
+    ELU,
+    GELU,
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    Conv2d,
+    LeakyReLU,
+    Linear,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    Tanh,
+    _BatchNorm,
+)
 from ..core.ops.loss import cross_entropy
 from ..core.ops.reduce import sum as reduce_sum
 from ..core.tensor import Tensor, UnneededInput
-from ..nn.layers.activation import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Tanh
-from ..nn.layers.conv import Conv2d
-from ..nn.layers.linear import Linear
-from ..nn.layers.norm import _BatchNorm
-from ..nn.layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from ..table import text_table
 
 ELEMENTWISE = (ReLU, LeakyReLU, ELU, GELU, Tanh, Sigmoid)

@@ -27,13 +27,13 @@ import time
 import numpy
 
 from ..core.backend import asnumpy
+from ..core.layers import Dropout
+from ..core.module import Module
 from ..core.ops.shape import flatten
 from ..core.tensor import no_grad
 from ..data.dataset import Dataset
 from ..data.loader import DataLoader
 from ..data.transforms import RandomCrop, RandomHorizontalFlip
-from ..nn.layers.dropout import Dropout
-from ..nn.module import Module
 
 
 class FeatureCacheError(ValueError):

@@ -16,8 +16,7 @@ None means every Conv2d and Linear except the head.
 """
 import fnmatch
 
-from ..nn.layers.conv import Conv2d
-from ..nn.layers.linear import Linear
+from ..core.layers import Conv2d, Linear
 from ..nn.layers.lora import LoRAMixin, lora_layer_for
 
 

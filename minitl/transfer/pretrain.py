@@ -12,6 +12,7 @@ manifest: fine-tuning must use the same numbers). Everything random follows from
 import time
 
 from .. import weights as registry
+from ..core.optim import SGD
 from ..core.random import manual_seed
 from ..data.fashion_mnist import FASHION_MNIST_CLASSES
 from ..data.loader import DataLoader
@@ -19,7 +20,6 @@ from ..data.splits import FASHION_SPLITS, TRANSFER_PAIRS, fashion_split
 from ..data.transforms import Normalize
 from ..models.smallcnn import SmallCNN
 from ..optim.lr_scheduler import CosineAnnealingLR
-from ..optim.sgd import SGD
 from ..train.loop import evaluate, fit
 from ..version import __version__
 

@@ -16,11 +16,10 @@ and each layer saves what its input gradient needs: a small trainable fraction i
 """
 import numpy
 
+from ..core.layers import Sequential
+from ..core.module import Module, Parameter
 from ..core.ops.shape import cat
 from ..core.tensor import Tensor
-from ..nn.layers.container import Sequential
-from ..nn.module import Module
-from ..nn.parameter import Parameter
 
 
 class VisualPrompt(Module):

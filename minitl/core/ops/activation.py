@@ -8,7 +8,7 @@ ones; they and the other activations of small networks are a wing (``functional/
 """
 import math
 
-from ..backend import erf, get_array_module
+from ..backend import device_of, erf, get_array_module, random_array
 from ..tensor import Function
 from .arithmetic import to_floating
 from .reduce import normalize_dim, resolve_dim
@@ -189,3 +189,35 @@ def _softmax_axis(x, dim, op):
     ndim = getattr(x, "ndim", 0)
     axis = normalize_dim(dim, ndim, op)
     return axis if ndim else None
+
+
+# ----- dropout: during training, zero each element with probability p, scale the survivors by 1/(1-p) -----
+# Inverted dropout: the scaling happens at training time, so inference needs no correction (dropout is then
+# the identity). The mask is drawn on the input's device (``backend.random_array``): it never crosses the bus.
+
+class Dropout(Function):
+    # y = x * mask / (1 - p) ;  dy/dx = mask / (1 - p)   (the same mask: a dropped element gets no gradient)
+    def __init__(self, p):
+        self.p = p
+
+    def forward(self, x):
+        keep = random_array("uniform", x.shape, x.dtype, device_of(x)) >= self.p  # kept with probability 1 - p
+        # p == 1 drops everything; the scale is then irrelevant (and would divide by zero)
+        self.scaled_mask = keep.astype(x.dtype) * (1.0 / (1.0 - self.p) if self.p < 1 else 0.0)
+        return x * self.scaled_mask
+
+    def backward(self, grad):
+        return grad * self.scaled_mask
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero elements at random with probability ``p`` when ``training``; the identity otherwise.
+
+    x: any shape -> same shape. Notice the survivors are multiplied by 1/(1-p), so the mean of the
+    output matches the input's and nothing changes at inference.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability p must be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return x
+    return Dropout.apply(x, p=float(p))

@@ -2,10 +2,9 @@
 import numpy
 
 from ...core.backend import default_device
+from ...core.init import normal_
+from ...core.module import Module, Parameter
 from .. import functional as F
-from ..init import normal_
-from ..module import Module
-from ..parameter import Parameter
 
 
 class Embedding(Module):

@@ -2,9 +2,8 @@
 import numpy
 
 from ...core.backend import default_device
+from ...core.module import Module, Parameter
 from .. import functional as F
-from ..module import Module
-from ..parameter import Parameter
 
 
 class GroupNorm(Module):

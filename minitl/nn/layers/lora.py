@@ -27,12 +27,11 @@ import math
 
 import numpy
 
+from ...core import init
+from ...core.layers import Conv2d, Linear
+from ...core.module import Parameter
 from ...core.tensor import Tensor
 from .. import functional as F
-from .. import init
-from ..parameter import Parameter
-from .conv import Conv2d
-from .linear import Linear
 
 
 class LoRAMixin:

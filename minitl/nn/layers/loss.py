@@ -5,8 +5,8 @@ in ``core/ops/loss.py``, ``distance_loss.py`` and ``probability_loss.py``). Clas
 ``pos_weight`` are buffers, so ``criterion.to("cuda")`` moves them with the module.
 PyTorch's deprecated ``size_average`` / ``reduce`` are still read, with PyTorch's meaning.
 """
+from ...core.module import Module
 from .. import functional as F
-from ..module import Module
 
 
 def legacy_reduction(size_average, reduce, reduction):

@@ -10,8 +10,8 @@ How: every BatchNorm's statistics are reset and re-accumulated as a plain averag
 never updates its statistics (frozen, effect 4), so frozen flags are lifted during the pass and put
 back exactly (per parameter) afterwards, with every module's train/eval mode.
 """
+from ...core.layers import _BatchNorm
 from ...core.tensor import no_grad
-from ..layers.norm import _BatchNorm
 
 
 def recalibrate_bn(model, loader, batches=None):

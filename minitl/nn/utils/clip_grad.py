@@ -10,8 +10,8 @@ noisy steps of a fresh head on a pretrained backbone. Same behaviour and return 
 import math
 
 from ...core import backend
+from ...core.module import Module
 from ...core.tensor import Tensor
-from ..module import Module
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):

@@ -12,11 +12,11 @@ print (``frozen``, ``lr_scale``, a new head's weights), and everything after is 
 
 ``fit`` builds the optimizer and a per-step cosine schedule itself, and hands ``fit`` the
 strategy's ``callbacks()`` (GradualUnfreeze) and ``regularizer()`` (L2SP). LPFT overrides it with
-two phases, Imprint with zero steps. Talks to: ``minitl.optim``, ``minitl.train``, ``nn.module``.
+two phases, Imprint with zero steps.
 """
-from ...nn.tree import effective_lr_scale
+from ...core.module import effective_lr_scale
+from ...core.optim import SGD
 from ...optim.lr_scheduler import CosineAnnealingLR
-from ...optim.sgd import SGD
 from ...table import text_table
 from ...train.loop import fit
 

@@ -8,19 +8,16 @@
   (earlier features are more generic: what CS231n advises for little, dissimilar data). ``apply``
   returns a new model, ``ProbeModel``, that shares (does not copy or take over) the frozen blocks
   0..k; its parameters are the original model's, so loading weights into one changes both.
-
-Talks to: base.py, freezing.py, ``minitl.autograd.no_grad``, ``minitl.nn`` layers.
 """
 import numpy
 
 from ...core.backend import get_array_module
+from ...core.layers import Linear, Sequential
+from ...core.module import Module
 from ...core.ops.reduce import mean
 from ...core.ops.shape import flatten
 from ...core.tensor import no_grad
 from ...models.base import TransferModel
-from ...nn.layers.container import Sequential
-from ...nn.layers.linear import Linear
-from ...nn.module import Module
 from ...train.history import History
 from ...train.loop import evaluate
 from .base import Strategy

@@ -8,8 +8,6 @@
 * ``LPFT(probe_fraction=0.5)`` (Kumar et al. 2022): a linear probe first (backbone frozen), then a
   fine-tune of everything with a fresh optimizer and a fresh schedule. A head trained first means
   the fine-tune's early gradients do not tear up the features to fit a random head.
-
-Talks to: base.py, freezing.py (reset), ``minitl.functional`` (the penalty's ops), ``train.fit``.
 """
 import math
 

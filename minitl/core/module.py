@@ -6,28 +6,80 @@ order they were assigned, and names them PyTorch-style (``features.0.weight``).
 ``frozen`` — one flag, every effect; ``grep -rn "frozen (effect" minitl`` shows each one where it happens:
   1. frozen parameters get ``requires_grad = False``: no gradient is computed for them (here);
   2. an op whose inputs all need no grad records no graph node, so backward stops at the first
-     trainable layer (``autograd.Function.apply``, the recording rule). Per input, the same rule
+     trainable layer (``Function.apply`` in ``core/tensor.py``, the recording rule). Per input, the same rule
      lets an op that is recorded skip saving what only a frozen input's gradient needs: a conv
      with a frozen weight keeps no im2col columns (``core/ops/conv.py``);
-  3. the optimizer skips frozen parameters: no update, momentum or weight decay (``optim``);
-  4. a frozen BatchNorm uses and keeps its running statistics, even in ``train()`` (``layers/norm.py``);
+  3. the optimizer skips frozen parameters: no update, momentum or weight decay (``core/optim.py``);
+  4. a frozen BatchNorm uses and keeps its running statistics, even in ``train()`` (``core/layers.py``);
   5. ``summary()`` counts frozen parameters as non-trainable (``nn/summary.py``).
 Where each lives, and why: ``docs/architecture.md``.
 
 ``lr_scale`` — a factor on this module's learning rate. The effective scale of a parameter is the
-product of ``lr_scale`` from its module up to the root (``effective_lr_scale``, ``nn/tree.py``); the optimizer reads
+product of ``lr_scale`` from its module up to the root (``effective_lr_scale`` below); the optimizer reads
 it at every step, so changing it later takes effect.
 """
 import collections
 import weakref
 
-from ..core import backend
-from ..core.tensor import RemovableHandle, Tensor
-from . import state_dict as state
-from .backward_hooks import HookedCall
-from .input_checks import check_model_input
-from .parameter import Parameter
-from .summary import summarize
+from . import backend, seams
+from .tensor import RemovableHandle, Tensor
+
+# ----- Parameter: a Tensor that a Module registers as learnable -----
+
+class Parameter(Tensor):
+    """A leaf Tensor that requires grad by default and belongs to a Module."""
+
+    def __init__(self, data, requires_grad=True, dtype=None, device=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype, device=device)
+        self._owner = None
+
+    @property
+    def owner(self):
+        """The Module this parameter was last assigned to (None if it was never assigned)."""
+        return self._owner() if self._owner is not None else None
+
+    def _set_owner(self, module):
+        self._owner = weakref.ref(module)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+# ----- the tree: a module's parents up to the root, and what is inherited down it -----
+# Every Module keeps a weak reference to the module it was assigned to (``_parent``), and every
+# Parameter to the module that owns it (``owner``): weak, so a layer kept alive does not keep its
+# old model alive. Walking them upwards answers what a layer cannot answer alone.
+
+def ancestors(module):
+    """``module``, its parent, its parent's parent, ... up to the root (following ``_parent`` weak references)."""
+    while module is not None:
+        yield module
+        parent = module.__dict__.get("_parent")
+        module = parent() if parent is not None else None
+
+
+def root_module(module):
+    """The top of ``module``'s tree: the model a layer belongs to (the layer itself when it has no parent)."""
+    for module in ancestors(module):
+        pass
+    return module
+
+
+def effective_lr_scale(param) -> float:
+    """Multiply ``lr_scale`` of the parameter's module and of every ancestor up to the root.
+
+    ``model.lr_scale = 0.1; model.head.lr_scale = 10`` gives the head 1.0 and the rest 0.1.
+    """
+    scale = 1.0
+    for module in ancestors(param.owner if isinstance(param, Parameter) else None):
+        if module.lr_scale is not None:
+            scale *= float(module.lr_scale)
+    return scale
+
+
+# ----- Module -----
 
 
 class Module:
@@ -176,9 +228,13 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        if self.__dict__.get("_parent") is None:  # a whole model, called by the user: check what it is fed
-            check_model_input(self, args)
-        watch = HookedCall(self, args) if self._backward_hooks else None
+        check = seams.plugged_in["root_call"]
+        if check is not None and self.__dict__.get("_parent") is None:  # a whole model, called by the user:
+            for value in args:  # a guard looks at what it is fed, unless that is only floating tensors
+                if not isinstance(value, Tensor) or value.dtype.kind != "f":
+                    check(self, args)
+                    break
+        watch = seams.plugged_in["module_backward_hooks"](self, args) if self._backward_hooks else None
         if watch is not None:
             args = watch.args
         out = self.forward(*args, **kwargs)
@@ -330,10 +386,10 @@ class Module:
             b.frozen = id(b) in frozen_ids
         return self
 
-    # ----- state (nn/state_dict.py) -----
+    # ----- state: every parameter and buffer under its dotted name (named_tensors, below) -----
     def state_dict(self):
         """An ordered ``{name: array}`` of parameters then buffers per module, PyTorch's key order."""
-        return state.state_dict(self)
+        return collections.OrderedDict((name, tensor.data) for name, tensor in named_tensors(self).items())
 
     def load_state_dict(self, state_dict, strict=True, **options):
         """Copy arrays into this model's parameters and buffers by name; returns a ``LoadReport``.
@@ -342,14 +398,14 @@ class Module:
         changes nothing; ``strict=False`` loads what fits and reports the rest. Dtype and device of
         each parameter are kept. More options (prefix, ignore, key_map): ``minitl.io.load_into``.
         """
-        return state.load(self, state_dict, strict=strict, **options)
+        return _loader()(self, state_dict, strict=strict, **options)
 
     def load(self, path, **options):
         """Load a weight file (minitl .npz, .pt/.pth, .safetensors, Keras .h5, .onnx) by name.
 
         Same options and report as ``load_state_dict``; the format is chosen by the file's extension.
         """
-        return state.load(self, path, **options)
+        return _loader()(self, path, **options)
 
     # ----- printing -----
     def summary(self, input_shape, device=None, print_table=True):
@@ -358,6 +414,9 @@ class Module:
         ``input_shape`` with or without the batch axis: ``(1, 28, 28)`` and ``(8, 1, 28, 28)`` both work
         for a model taking images (the batch axis becomes 1 when it is missing).
         """
+        summarize = seams.plugged_in["summary"]
+        if summarize is None:
+            raise RuntimeError("summary() needs minitl.nn.summary, which has not been imported: import minitl first")
         report = summarize(self, input_shape, device=device)
         if print_table:
             print(report)
@@ -393,3 +452,27 @@ def zero_grads(parameters, set_to_none=True):
             p.grad = None
         else:
             p.grad.data[...] = 0
+
+
+def named_tensors(model):
+    """``{dotted name: Tensor}`` of every parameter then buffer per module, a tied tensor under each name."""
+    tensors = collections.OrderedDict()
+    for module_name, module in model.named_modules():
+        for registry in (module._parameters, module._buffers):
+            for name, tensor in registry.items():
+                if tensor is not None:
+                    tensors[f"{module_name}.{name}" if module_name else name] = tensor
+    return tensors
+
+
+def state_dict(model):
+    """``{dotted name: array}`` in ``named_tensors`` order: what a weight file of ``model`` holds."""
+    return collections.OrderedDict((name, tensor.data) for name, tensor in named_tensors(model).items())
+
+
+def _loader():
+    """``minitl.io.load_into``, plugged into the ``load_state_dict`` seam when ``minitl.io`` is imported."""
+    load = seams.plugged_in["load_state_dict"]
+    if load is None:
+        raise RuntimeError("loading weights needs minitl.io, which has not been imported: import minitl first")
+    return load

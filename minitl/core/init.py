@@ -8,8 +8,8 @@ import math
 
 import numpy
 
-from ..core.backend import default_device, device_of, random_array
-from .parameter import Parameter
+from .backend import default_device, device_of, random_array
+from .module import Parameter
 
 
 def _fans(tensor):
