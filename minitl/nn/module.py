@@ -3,16 +3,30 @@
 A Module registers the Parameters, buffers and child Modules assigned to its attributes, in the
 order they were assigned, and names them PyTorch-style (``features.0.weight``).
 
-``frozen`` — one flag, every effect; ``grep -rn "frozen (effect" minitl`` shows each one where it happens:
-  1. frozen parameters get ``requires_grad = False``: no gradient is computed for them (here);
+``frozen`` — one stored flag, every effect (as Keras stores ``trainable``). ``module.frozen = True``,
+``freeze()``, ``freeze_to(k)`` and ``unfreeze()`` set it on the module, every module below it and every
+parameter in them (``Parameter.frozen``, ``nn/parameter.py``); a single parameter can be set too
+(BitFit trains only the biases of a frozen backbone). Reading ``module.frozen`` answers "does
+nothing in here train?": True when every parameter below (and including) the module is frozen, so a
+partly frozen subtree reads False; a module without parameters (ReLU, a pool) reads the flag set on it
+and its descendants. ``grep -rn "frozen (effect" minitl`` shows each effect where it happens:
+  1. frozen parameters get ``requires_grad = False``: no gradient is computed for them (``parameter.py``);
   2. an op whose inputs all need no grad records no graph node, so backward stops at the first
      trainable layer (``autograd.Function.apply``, the recording rule). Per input, the same rule
      lets an op that is recorded skip saving what only a frozen input's gradient needs: a conv
      with a frozen weight keeps no im2col columns (``functional/conv.py``);
-  3. the optimizer skips frozen parameters: no update, momentum or weight decay (``optim``);
+  3. the optimizer skips frozen parameters entirely: no update, momentum or weight decay, even with a
+     gradient left on them, and their state is dropped, so unfreezing starts fresh (``optim``);
   4. a frozen BatchNorm uses and keeps its running statistics, even in ``train()`` (``layers/norm.py``);
-  5. ``summary()`` counts frozen parameters as non-trainable (``nn/summary.py``).
-Where each lives, and why: ``docs/architecture.md``.
+  5. ``summary()`` counts frozen parameters as non-trainable (``nn/summary.py``); the feature cache
+     precomputes everything below the first trainable layer (``transfer/feature_cache.py``).
+
+``requires_grad`` is *not* ``frozen``. ``p.requires_grad = False`` and ``module.requires_grad_(False)``
+mean what they mean in PyTorch: no gradient, so the optimizer has nothing to apply (its state is
+kept), and a BatchNorm in ``train()`` still normalises with batch statistics and updates its running
+ones. Only effects 1 and 2 follow; that difference is the classic BatchNorm pitfall
+(``demos/13_batchnorm_pitfall.py``). Turning ``requires_grad`` back on unfreezes a frozen parameter
+(a frozen parameter never requires grad). Where each lives, and why: ``docs/architecture.md``.
 
 ``lr_scale`` — a factor on this module's learning rate. The effective scale of a parameter is the
 product of ``lr_scale`` from its module up to the root (``effective_lr_scale``, ``nn/tree.py``); the optimizer reads
@@ -43,7 +57,7 @@ class Module:
         object.__setattr__(self, "_parent", None)
         self.training = True
         self.lr_scale = None
-        self._frozen = False  # only consulted for modules without parameters (see ``frozen``)
+        self._frozen = False  # this module's stored flag; its parameters carry their own (see ``frozen``)
 
     # ----- registration -----
     def __setattr__(self, name, value):
@@ -254,8 +268,9 @@ class Module:
         return self._cast_floating("float64")
 
     def requires_grad_(self, requires_grad=True):
-        """PyTorch's spelling of ``unfreeze()`` (True) / ``freeze()`` (False)."""
-        self.frozen = not requires_grad
+        """PyTorch's: set ``requires_grad`` on every parameter below. ``False`` does not freeze (see ``frozen``)."""
+        for p in self.parameters():
+            p.requires_grad = requires_grad
         return self
 
     def apply(self, fn):
@@ -280,24 +295,23 @@ class Module:
     # ----- frozen -----
     @property
     def frozen(self) -> bool:
-        """True when every parameter below (and including) this module is frozen.
+        """True when nothing in this module trains: every parameter below (and including) it is frozen.
 
-        For a module without parameters (ReLU, a pool) it reports the flag set by ``freeze()``.
+        For a module without parameters (ReLU, a pool) it reports the flag set on it and below it.
         """
         params = list(self.parameters())
         if params:
-            return all(not p.requires_grad for p in params)
+            return all(p.frozen for p in params)
         return all(m._frozen for m in self.modules())
 
     @frozen.setter
     def frozen(self, value):
+        """Store the flag on this module, every module below it and all their parameters."""
         value = bool(value)
         for m in self.modules():
             object.__setattr__(m, "_frozen", value)
         for p in self.parameters():
-            p.requires_grad = not value  # frozen (effect 1): no gradient for a frozen parameter
-            if value:
-                p.grad = None
+            p.frozen = value  # effects 1 (no gradient) and 3 (the optimizer skips it) hang off this flag
 
     def freeze(self):
         """Freeze this module and all below it; returns self."""

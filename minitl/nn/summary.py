@@ -2,8 +2,10 @@
 
 One row per layer (modules without children): output shape for a given input shape, parameter
 count, how many of those are trainable, whether it is frozen, and its effective ``lr_scale``.
-Frozen parameters count as non-trainable (effect 5 of ``frozen``, see ``nn/module.py``): the
-totals say how much of the model the optimizer will actually move.
+Frozen parameters count as non-trainable (effect 5 of ``frozen``, see ``nn/module.py``), and so do
+parameters with ``requires_grad`` off: the totals say how much of the model the optimizer will
+actually move. The "frozen" column tells the two apart: "yes" (frozen: BatchNorm keeps its running
+statistics) or "no grad" (PyTorch's ``requires_grad = False``: a BatchNorm in ``train()`` still moves them).
 
 ``summarize(model, input_shape)`` works on any Module, and ``Module.summary(input_shape)`` (Keras'
 spelling) calls it. This file reads the tree through ``tree.py``, not ``module.py``, so ``module.py``
@@ -15,6 +17,7 @@ from .. import backend
 from ..autograd import no_grad
 from ..table import text_table
 from ..tensor import Tensor
+from .parameter import frozen_column
 from .tree import effective_lr_scale
 
 
@@ -31,7 +34,7 @@ class Summary:
 
     def __str__(self):
         rows = [(r["name"], r["type"], str(r["output_shape"]), f"{r['params']:,}", f"{r['trainable']:,}",
-                 "yes" if r["frozen"] else "", "" if r["lr_scale"] is None else f"{r['lr_scale']:g}")
+                 "" if r["state"] == "no" else r["state"], "" if r["lr_scale"] is None else f"{r['lr_scale']:g}")
                 for r in self.rows]
         return text_table(self.columns, rows, footer=[f"Total params: {self.total_params:,}",
                                                       f"Trainable params: {self.trainable_params:,}",
@@ -94,9 +97,11 @@ def summarize(model, input_shape, device=None, dtype=numpy.float32):
             "params": count,
             "trainable": sum(p.numel() for p in params if p.requires_grad),
             "frozen": bool(params) and module.frozen,
+            "state": frozen_column(params),  # "yes", "no", "no grad", "partly" or "" (see nn/parameter.py)
             "lr_scale": effective_lr_scale(params[0]) if params else None,
         })
     all_params = list(model.parameters())
     total = sum(p.numel() for p in all_params)
-    trainable = sum(p.numel() for p in all_params if p.requires_grad)  # frozen (effect 5): not trainable
+    # frozen (effect 5): not trainable (a frozen parameter never requires grad; a "no grad" one is not trained either)
+    trainable = sum(p.numel() for p in all_params if p.requires_grad)
     return Summary(rows, total, trainable)
