@@ -44,8 +44,8 @@ def _same_weights(a, b):
 
 
 def first_block_frozen(model) -> bool:
-    """True when the first block has no trainable parameter: the prefix can be cached."""
-    return not any(p.requires_grad for p in model.blocks()[0].parameters())
+    """True when every parameter of the first block is frozen: the prefix can be cached (effect 5)."""
+    return all(p.frozen for p in model.blocks()[0].parameters())
 
 
 def runs_own_phases(strategy) -> bool:
@@ -114,7 +114,7 @@ def evaluate_target(model, task, frozen_backbone, shared=None, device=None):
 
 def _cut(model):
     blocks = model.blocks()
-    return next((i for i, b in enumerate(blocks) if any(p.requires_grad for p in b.parameters())), len(blocks))
+    return next((i for i, b in enumerate(blocks) if any(not p.frozen for p in b.parameters())), len(blocks))
 
 
 def run_one(spec, n, repeat, seeds, task, protocol=None, forgetting=True, source_head=None, pretrained=None,

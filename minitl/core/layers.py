@@ -344,7 +344,10 @@ class AdaptiveAvgPool2d(Module):
 # BatchNorm is where freezing most often goes wrong in practice: a "frozen" backbone whose BatchNorm
 # still updates its running statistics on the new data is not frozen. Here a frozen BatchNorm
 # normalises with its running statistics and leaves them untouched, whatever ``train()`` says
-# (effect 4 of ``frozen``, see ``core/module.py``).
+# (effect 4 of ``frozen``, see ``core/module.py``). Only ``frozen`` does that: switching off
+# ``requires_grad`` on its parameters (PyTorch's idiom) leaves a BatchNorm in ``train()`` normalising with
+# batch statistics and updating its running ones, exactly as PyTorch does — the classic pitfall of
+# "freezing" a backbone that way (``demos/13_batchnorm_pitfall.py``).
 
 class _BatchNorm(Module):
     expected_ndim = ()
@@ -381,6 +384,7 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__} expects input with {' or '.join(map(str, self.expected_ndim))} "
                              f"axes, got shape {x.shape}")
         # frozen (effect 4): a frozen BatchNorm uses its running statistics and never updates them.
+        # The stored flag decides, not requires_grad: a PyTorch-style requires_grad loop changes nothing here.
         use_batch_stats = (self.training and not self.frozen) or not self.track_running_stats
         momentum = self.momentum
         if use_batch_stats and self.track_running_stats:

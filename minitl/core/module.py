@@ -3,16 +3,30 @@
 A Module registers the Parameters, buffers and child Modules assigned to its attributes, in the
 order they were assigned, and names them PyTorch-style (``features.0.weight``).
 
-``frozen`` — one flag, every effect; ``grep -rn "frozen (effect" minitl`` shows each one where it happens:
-  1. frozen parameters get ``requires_grad = False``: no gradient is computed for them (here);
+``frozen`` — one stored flag, every effect (as Keras stores ``trainable``). ``module.frozen = True``,
+``freeze()``, ``freeze_to(k)`` and ``unfreeze()`` set it on the module, every module below it and every
+parameter in them (``Parameter.frozen``, below); a single parameter can be set too
+(BitFit trains only the biases of a frozen backbone). Reading ``module.frozen`` answers "does
+nothing in here train?": True when every parameter below (and including) the module is frozen, so a
+partly frozen subtree reads False; a module without parameters (ReLU, a pool) reads the flag set on it
+and its descendants. ``grep -rn "frozen (effect" minitl`` shows each effect where it happens:
+  1. frozen parameters get ``requires_grad = False``: no gradient is computed for them (``Parameter.frozen``);
   2. an op whose inputs all need no grad records no graph node, so backward stops at the first
      trainable layer (``Function.apply`` in ``core/tensor.py``, the recording rule). Per input, the same rule
      lets an op that is recorded skip saving what only a frozen input's gradient needs: a conv
      with a frozen weight keeps no im2col columns (``core/ops/conv.py``);
-  3. the optimizer skips frozen parameters: no update, momentum or weight decay (``core/optim.py``);
+  3. the optimizer skips frozen parameters entirely: no update, momentum or weight decay, even with a
+     gradient left on them, and their state is dropped, so unfreezing starts fresh (``core/optim.py``);
   4. a frozen BatchNorm uses and keeps its running statistics, even in ``train()`` (``core/layers.py``);
-  5. ``summary()`` counts frozen parameters as non-trainable (``nn/summary.py``).
-Where each lives, and why: ``docs/architecture.md``.
+  5. ``summary()`` counts frozen parameters as non-trainable (``nn/summary.py``); the feature cache
+     precomputes everything below the first trainable layer (``transfer/feature_cache.py``).
+
+``requires_grad`` is *not* ``frozen``. ``p.requires_grad = False`` and ``module.requires_grad_(False)``
+mean what they mean in PyTorch: no gradient, so the optimizer has nothing to apply (its state is
+kept), and a BatchNorm in ``train()`` still normalises with batch statistics and updates its running
+ones. Only effects 1 and 2 follow; that difference is the classic BatchNorm pitfall
+(``demos/13_batchnorm_pitfall.py``). Turning ``requires_grad`` back on unfreezes a frozen parameter
+(a frozen parameter never requires grad). Where each lives, and why: ``docs/architecture.md``.
 
 ``lr_scale`` — a factor on this module's learning rate. The effective scale of a parameter is the
 product of ``lr_scale`` from its module up to the root (``effective_lr_scale`` below); the optimizer reads
@@ -24,16 +38,53 @@ import weakref
 from . import backend, seams
 from .tensor import RemovableHandle, Tensor
 
-# ----- Parameter: a Tensor that a Module registers as learnable -----
+# ----- Parameter: a Tensor that a Module registers as learnable, and that can be frozen -----
+#
+# Assigning a Parameter to a module attribute (``self.weight = Parameter(...)``) is what makes it show
+# up in ``named_parameters()``, ``state_dict()`` and the optimizer. It remembers its owning module
+# (weakly) so that ``effective_lr_scale`` can walk from it up to the root.
+#
+# Two switches, and a student should notice they are not the same (``Module``'s docstring has the whole story):
+#
+# * ``requires_grad`` (PyTorch's): whether backward computes a gradient for it. Nothing else.
+# * ``frozen`` (minitl's, stored here and set by ``Module.frozen`` / ``freeze()``): the parameter does not
+#   train at all. Freezing turns ``requires_grad`` off and drops the gradient; the optimizer skips a
+#   frozen parameter whatever gradient it holds and forgets its state.
+#
+# One invariant ties them: a frozen parameter never requires grad. Turning ``requires_grad`` on (the
+# PyTorch way to unfreeze) therefore lifts the freeze too; turning it off does not freeze.
 
 class Parameter(Tensor):
-    """A leaf Tensor that requires grad by default and belongs to a Module."""
+    """A leaf Tensor that requires grad by default, belongs to a Module and can be ``frozen``."""
 
     def __init__(self, data, requires_grad=True, dtype=None, device=None):
         if isinstance(data, Tensor):
             data = data.data
+        self._frozen = False
         super().__init__(data, requires_grad=requires_grad, dtype=dtype, device=device)
         self._owner = None
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self._requires_grad = bool(value)
+        if self._requires_grad:
+            self._frozen = False  # a frozen parameter never requires grad: asking for a gradient unfreezes it
+
+    @property
+    def frozen(self) -> bool:
+        """True when this parameter does not train (set by ``Module.frozen``, ``freeze()``, ``freeze_to()``)."""
+        return self._frozen
+
+    @frozen.setter
+    def frozen(self, value):
+        self._frozen = bool(value)
+        self._requires_grad = not self._frozen  # frozen (effect 1): no gradient for a frozen parameter
+        if self._frozen:
+            self.grad = None  # a stale gradient would only mislead: the optimizer never applies it (effect 3)
 
     @property
     def owner(self):
@@ -94,7 +145,7 @@ class Module:
         object.__setattr__(self, "_parent", None)
         self.training = True
         self.lr_scale = None
-        self._frozen = False  # only consulted for modules without parameters (see ``frozen``)
+        self._frozen = False  # this module's stored flag; its parameters carry their own (see ``frozen``)
 
     # ----- registration -----
     def __setattr__(self, name, value):
@@ -309,8 +360,9 @@ class Module:
         return self._cast_floating("float64")
 
     def requires_grad_(self, requires_grad=True):
-        """PyTorch's spelling of ``unfreeze()`` (True) / ``freeze()`` (False)."""
-        self.frozen = not requires_grad
+        """PyTorch's: set ``requires_grad`` on every parameter below. ``False`` does not freeze (see ``frozen``)."""
+        for p in self.parameters():
+            p.requires_grad = requires_grad
         return self
 
     def apply(self, fn):
@@ -335,24 +387,23 @@ class Module:
     # ----- frozen -----
     @property
     def frozen(self) -> bool:
-        """True when every parameter below (and including) this module is frozen.
+        """True when nothing in this module trains: every parameter below (and including) it is frozen.
 
-        For a module without parameters (ReLU, a pool) it reports the flag set by ``freeze()``.
+        For a module without parameters (ReLU, a pool) it reports the flag set on it and below it.
         """
         params = list(self.parameters())
         if params:
-            return all(not p.requires_grad for p in params)
+            return all(p.frozen for p in params)
         return all(m._frozen for m in self.modules())
 
     @frozen.setter
     def frozen(self, value):
+        """Store the flag on this module, every module below it and all their parameters."""
         value = bool(value)
         for m in self.modules():
             object.__setattr__(m, "_frozen", value)
         for p in self.parameters():
-            p.requires_grad = not value  # frozen (effect 1): no gradient for a frozen parameter
-            if value:
-                p.grad = None
+            p.frozen = value  # effects 1 (no gradient) and 3 (the optimizer skips it) hang off this flag
 
     def freeze(self):
         """Freeze this module and all below it; returns self."""

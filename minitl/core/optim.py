@@ -9,9 +9,11 @@ Everything the transfer-learning knobs change is read **at every** ``step()``, n
 the optimizer is built (chainer's ``UpdateRule`` lesson: a flag resolved at setup time is a flag
 that silently stops working):
 
-* ``frozen`` (effect 3, see ``core/module.py``): a parameter with ``requires_grad == False`` is skipped
-  entirely — no update, no momentum, no weight decay — and its state is dropped, so unfreezing it
-  later starts from fresh moments. A parameter whose ``grad`` is None is skipped too (state kept).
+* ``frozen`` (effect 3, see ``core/module.py``): a frozen parameter (``p.frozen``) is skipped entirely —
+  no update, no momentum, no weight decay, even if a gradient was left on it — and its state is
+  dropped, so unfreezing it later starts from fresh moments. A parameter whose ``grad`` is None
+  (``requires_grad = False``, PyTorch's idiom, or one that took no part in the loss) is skipped as
+  PyTorch skips it: no update, no weight decay, and its state is kept for when it has a gradient again.
 * ``lr_scale``: effective lr = ``group["lr"]`` (which a scheduler sets) × ``group.get("lr_scale", 1)``
   × ``effective_lr_scale(p)`` (the product of ``lr_scale`` from the parameter's module up to the
   root). It multiplies the **update**, not the gradient, so a scale of 0.1 means "move ten times
@@ -172,7 +174,7 @@ class Optimizer:
         for index, group in enumerate(self.param_groups):
             for p in group["params"]:
                 held.add(id(p))
-                if not p.requires_grad:
+                if getattr(p, "frozen", False):  # a plain Tensor handed to the optimizer cannot be frozen
                     # frozen (effect 3): no update, no momentum, no weight decay. Dropping the state
                     # means that unfreezing later starts from fresh moments, not stale ones.
                     self.state.pop(p, None)

@@ -60,8 +60,9 @@ def graph_of(tensor):
         if obj.grad is not None:
             lines.append(f"grad norm {array_stats(obj.grad.data)['norm']:.3e}")
         if not obj.requires_grad:
-            style = "frozen" if name else "no grad"
-            lines.append("frozen: no gradient" if name else "needs no gradient (not recorded)")
+            style = "frozen" if getattr(obj, "frozen", False) else "no grad"
+            lines.append("frozen: no gradient" if style == "frozen" else
+                         "requires_grad off (not frozen): no gradient" if name else "needs no gradient (not recorded)")
         else:
             style = "parameter" if name else "tensor"
         nodes.append({"id": nid, "kind": "tensor", "lines": lines, "style": style, "root": nid == root})

@@ -12,7 +12,8 @@ whose output the node made; ``""`` outside any layer, e.g. the loss), ``output_s
 ``saved_bytes`` (arrays the op kept for backward), ``grad_output`` (norm / min / max of the
 gradient arriving at the node), ``inputs`` (per input: its role in the op, its shape, its
 parameter name if it is one, and either the statistics of the gradient sent to it or why none
-was sent: ``"frozen"`` or ``"needs none"``) and ``formula``.
+was sent: ``"frozen"``, ``"no grad"`` (a parameter with ``requires_grad`` off, not frozen) or
+``"needs none"``) and ``formula``.
 
 What a student should notice: a frozen prefix does not show up at all. Its layers recorded no
 node (frozen effect 2), so backward never went there; the first trainable layer lists the tensor
@@ -94,7 +95,8 @@ class Trace:
                 entry["status"] = "sent"
             else:
                 entry["grad"] = None
-                entry["status"] = "frozen" if entry["parameter"] is not None else "needs none"
+                entry["status"] = ("frozen" if getattr(tensor, "frozen", False) else
+                                   "no grad" if entry["parameter"] is not None else "needs none")
             inputs.append(entry)
         self.steps.append({
             "index": len(self.steps), "op": fn.name, "module": module_path(fn.module),

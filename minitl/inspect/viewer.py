@@ -78,7 +78,8 @@ def _settings(model, x, y, optimizer, seed, loss_fn):
         "loss": getattr(loss_fn, "__name__", type(loss_fn).__name__),
         "input_shape": list(x.shape), "input_dtype": str(x.dtype), "labels": backend.asnumpy(y.data).tolist(),
         "input_sha256": _sha256([x.data]), "weights_sha256_before": _sha256(model.state_dict().values()),
-        "frozen_parameters": [n for n, p in model.named_parameters() if not p.requires_grad],
+        "frozen_parameters": [n for n, p in model.named_parameters() if p.frozen],
+        "no_grad_parameters": [n for n, p in model.named_parameters() if not p.frozen and not p.requires_grad],
         "lr_scales": {n or type(model).__name__: m.lr_scale for n, m in model.named_modules()
                       if m.lr_scale is not None},
         "minitl_version": __version__,

@@ -13,8 +13,10 @@ Training ``cache.rest`` on the cached features gives the same losses and accurac
 whole model, to float32 round-off, under the same seed (the loader draws the same order).
 
 The model is seen as a chain: ``model.backbone``'s children, then ``model.head`` (flattened
-before it). The cut is the first element holding a trainable parameter. A **fingerprint** of
-everything the features depend on (which parameters are trainable, the prefix's weights and
+before it). The cut is the first element holding a parameter that is not frozen (``requires_grad =
+False`` alone is not enough: a BatchNorm there still uses batch statistics in training), or a
+BatchNorm that is not frozen. A **fingerprint** of everything the features depend on (which
+parameters are frozen, the prefix's weights and
 buffers, the images, labels and transform) is checked at the start of every epoch of
 ``cache.loader()``; any change (a frozen weight edited, a block unfrozen by GradualUnfreeze, other
 data) rebuilds the cache automatically. Refused with ``FeatureCacheError``: a random transform
@@ -27,7 +29,7 @@ import time
 import numpy
 
 from ..core.backend import asnumpy
-from ..core.layers import Dropout
+from ..core.layers import Dropout, _BatchNorm
 from ..core.module import Module
 from ..core.ops.shape import flatten
 from ..core.tensor import no_grad
@@ -132,6 +134,14 @@ class CachedLoader:
         self._generator = value
 
 
+def changes_in_training(module) -> bool:
+    """True when training can change what ``module`` computes for an image: a parameter that is not
+    frozen, or a BatchNorm that is not frozen (batch statistics, running ones updated). frozen (effect 5):
+    everything before the first such module can be computed once."""
+    return (any(not p.frozen for p in module.parameters())
+            or any(isinstance(m, _BatchNorm) and not m.frozen for m in module.modules()))
+
+
 class FeatureCache:
     """Cached outputs of ``model``'s frozen prefix on ``dataset`` (see the module docstring)."""
 
@@ -150,9 +160,9 @@ class FeatureCache:
 
     # ----- what the features depend on -----
     def find_cut(self):
-        """Index of the first chain element with a trainable parameter; refuses what cannot be cut."""
+        """Index of the first chain element that training can change; refuses what cannot be cut."""
         for index, module in enumerate(self.chain):
-            if any(p.requires_grad for p in module.parameters()):
+            if changes_in_training(module):
                 prefix = self.chain[:index]
                 dropouts = [m for block in prefix for m in block.modules() if isinstance(m, Dropout)]
                 if dropouts:
@@ -164,9 +174,9 @@ class FeatureCache:
                                 "nothing to train on cached features (unfreeze the head)")
 
     def compute_fingerprint(self, cut):
-        """sha256 of the trainable set, the prefix's weights and buffers, and the data (images, labels, transform)."""
+        """sha256 of the frozen set, the prefix's weights and buffers, and the data (images, labels, transform)."""
         digest = hashlib.sha256()
-        digest.update(repr([(name, p.requires_grad) for name, p in self.model.named_parameters()]).encode())
+        digest.update(repr([(name, p.frozen) for name, p in self.model.named_parameters()]).encode())
         digest.update(str(cut).encode())
         for module in self.chain[:cut]:
             for name, array in module.state_dict().items():

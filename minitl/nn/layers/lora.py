@@ -48,9 +48,9 @@ class LoRAMixin:
         else:
             self.register_parameter("bias", None)
         device = base.weight.device
-        for p in (self.weight, self.bias):  # frozen (effect 1): the pretrained layer gets no gradient
+        for p in (self.weight, self.bias):  # the pretrained layer is frozen: no gradient, no update
             if p is not None:
-                p.requires_grad, p.grad = False, None
+                p.frozen = True
         self.lora_A = Parameter(numpy.zeros(a_shape), dtype=base.weight.dtype, device=device)
         self.lora_B = Parameter(numpy.zeros(b_shape), dtype=base.weight.dtype, device=device)
         init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))  # A random (as a layer's weight), B zero

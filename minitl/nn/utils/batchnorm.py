@@ -8,7 +8,7 @@ images (a few hundred are enough) separates the two effects.
 How: every BatchNorm's statistics are reset and re-accumulated as a plain average over the batches
 (``momentum=None``), in training mode under ``no_grad``; nothing else changes. A frozen BatchNorm
 never updates its statistics (frozen, effect 4), so frozen flags are lifted during the pass and put
-back exactly (per parameter) afterwards, with every module's train/eval mode.
+back exactly (per parameter: frozen and requires_grad) afterwards, with every module's train/eval mode.
 """
 from ...core.layers import _BatchNorm
 from ...core.tensor import no_grad
@@ -22,7 +22,7 @@ def recalibrate_bn(model, loader, batches=None):
     norms = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
     if not norms:
         return 0
-    flags = [(p, p.requires_grad) for p in model.parameters()]
+    flags = [(p, p.frozen, p.requires_grad) for p in model.parameters()]
     frozen_flags = [(m, m._frozen) for m in model.modules()]
     modes = [(m, m.training) for m in model.modules()]
     momenta = [(m, m.momentum) for m in norms]
@@ -41,8 +41,9 @@ def recalibrate_bn(model, loader, batches=None):
                 model(inputs)
                 seen += int(inputs.shape[0])
     finally:
-        for p, requires_grad in flags:
-            p.requires_grad = requires_grad
+        for p, frozen, requires_grad in flags:
+            p.frozen = frozen
+            p.requires_grad = requires_grad  # a frozen one stays off; an unfrozen one may have been switched off
         for m, frozen in frozen_flags:
             object.__setattr__(m, "_frozen", frozen)
         for m, training in modes:

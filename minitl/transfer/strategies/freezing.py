@@ -35,7 +35,7 @@ def only(model, names):
     keep = set(names) | {f"{model.head_path}.{key}" for key in model.head.state_dict()}
     for name, p in model.named_parameters():
         if name in keep:
-            p.requires_grad = True  # frozen (effect 1) undone for this one parameter
+            p.frozen = False  # unfrozen: this one parameter trains again
     return model
 
 
