@@ -10,7 +10,7 @@ The imports below run in the order of the house (docs/architecture.md): the core
 from .version import __version__
 
 # ----- the spine (minitl/core), bottom up -----
-from .core import backend, seams
+from .core import backend, random, seams
 from .core.backend import are_deterministic_algorithms_enabled, device, is_gpu_available, use_deterministic_algorithms
 from .core.ops.activation import gelu, log_softmax, relu, sigmoid, softmax, tanh
 from .core.ops.arithmetic import (abs, ceil, clamp, clip, cos, exp, expm1, floor, floor_divide, log,  # noqa: A004
