@@ -34,6 +34,7 @@ it at every step, so changing it later takes effect.
 """
 import collections
 import weakref
+from collections.abc import Iterator
 
 from . import backend, seams
 from .tensor import RemovableHandle, Tensor
@@ -200,14 +201,14 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def register_buffer(self, name, value):
+    def register_buffer(self, name: str, value) -> None:
         """Register a non-learnable array (BatchNorm's running mean) that is saved in ``state_dict``."""
         if value is not None and not isinstance(value, Tensor):
             value = Tensor(value)
         self.__dict__.pop(name, None)
         self._buffers[name] = value
 
-    def register_parameter(self, name, value):
+    def register_parameter(self, name: str, value) -> None:
         if value is None:
             self._parameters[name] = None
         elif not isinstance(value, Parameter):
@@ -216,7 +217,7 @@ class Module:
         else:
             self._register(name, value)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module) -> None:
         """Register ``module`` as the child ``name`` (what ``self.name = module`` does)."""
         if not isinstance(module, Module) and module is not None:
             raise TypeError(f"{type(self).__name__}.add_module({name!r}): {type(module).__name__} is not a Module")
@@ -226,14 +227,14 @@ class Module:
             self._register(name, module)
 
     # ----- traversal (deterministic: definition order) -----
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
         yield from self._modules.items()
 
-    def children(self):
+    def children(self) -> Iterator["Module"]:
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, prefix=""):
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
         """This module and every descendant, depth first, each once, with dotted names."""
         seen = set()
         stack = [(prefix, self)]
@@ -246,7 +247,7 @@ class Module:
             children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items() if m is not None]
             stack.extend(reversed(children))
 
-    def modules(self):
+    def modules(self) -> Iterator["Module"]:
         for _, m in self.named_modules():
             yield m
 
@@ -259,18 +260,18 @@ class Module:
                 seen.add(id(value))
                 yield (f"{module_name}.{name}" if module_name else name), value
 
-    def named_parameters(self):
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         """``(dotted_name, Parameter)`` for every parameter, shared ones once."""
         return self._named_members("_parameters")
 
-    def parameters(self):
+    def parameters(self) -> Iterator[Parameter]:
         for _, p in self.named_parameters():
             yield p
 
-    def named_buffers(self):
+    def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
         return self._named_members("_buffers")
 
-    def buffers(self):
+    def buffers(self) -> Iterator[Tensor]:
         for _, b in self.named_buffers():
             yield b
 
@@ -298,7 +299,7 @@ class Module:
             fn.module = self  # the innermost module that made this node: the module path in a backward trace
         return out if watch is None else watch.wrap_output(out)
 
-    def register_forward_hook(self, hook):
+    def register_forward_hook(self, hook) -> RemovableHandle:
         """Call ``hook(module, inputs, output)`` after every forward; returns a handle with ``remove()``.
 
         A student captures activations this way: ``layer.register_forward_hook(lambda m, i, o: saved.append(o))``.
@@ -307,7 +308,7 @@ class Module:
         self._forward_hooks[handle.id] = hook
         return handle
 
-    def register_full_backward_hook(self, hook):
+    def register_full_backward_hook(self, hook) -> RemovableHandle:
         """Call ``hook(module, grad_input, grad_output)`` in backward (PyTorch's signature); returns a handle.
 
         Watch the gradient reaching a layer:
@@ -319,16 +320,16 @@ class Module:
         return handle
 
     # ----- modes, devices, gradients -----
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> "Module":
         """Training mode (dropout on, BatchNorm batch statistics). Does not undo ``frozen``."""
         for m in self.modules():
             m.training = mode
         return self
 
-    def eval(self):
+    def eval(self) -> "Module":
         return self.train(False)
 
-    def to(self, device):
+    def to(self, device) -> "Module":
         """Move parameters, their gradients and buffers to ``device`` ('cpu' or 'cuda'), in place."""
         device = backend.normalize_device(device)
         for t in list(self.parameters()) + list(self.buffers()):
@@ -359,7 +360,7 @@ class Module:
         """Floating parameters and buffers to float64, in place (what ``gradcheck`` needs)."""
         return self._cast_floating("float64")
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
         """PyTorch's: set ``requires_grad`` on every parameter below. ``False`` does not freeze (see ``frozen``)."""
         for p in self.parameters():
             p.requires_grad = requires_grad
@@ -380,7 +381,7 @@ class Module:
             module = module._modules[part]
         return module
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients (``grad = None``; with ``set_to_none=False``, fill them with zeros)."""
         zero_grads(self.parameters(), set_to_none)
 
@@ -405,12 +406,12 @@ class Module:
         for p in self.parameters():
             p.frozen = value  # effects 1 (no gradient) and 3 (the optimizer skips it) hang off this flag
 
-    def freeze(self):
+    def freeze(self) -> "Module":
         """Freeze this module and all below it; returns self."""
         self.frozen = True
         return self
 
-    def unfreeze(self):
+    def unfreeze(self) -> "Module":
         self.frozen = False
         return self
 
@@ -418,7 +419,7 @@ class Module:
         """The model's ordered blocks, input to head, that ``freeze_to`` counts. Default: children."""
         return [m for m in self.children() if m is not None]
 
-    def freeze_to(self, k):
+    def freeze_to(self, k: int) -> "Module":
         """Freeze the first ``k`` blocks and unfreeze the rest (fastai's ``freeze_to``; ``k`` may be negative).
 
         ``k`` must leave at least one block to train (``k < len(blocks())``, an error otherwise, not a
@@ -438,11 +439,11 @@ class Module:
         return self
 
     # ----- state: every parameter and buffer under its dotted name (named_tensors, below) -----
-    def state_dict(self):
+    def state_dict(self) -> "collections.OrderedDict[str, object]":
         """An ordered ``{name: array}`` of parameters then buffers per module, PyTorch's key order."""
         return collections.OrderedDict((name, tensor.data) for name, tensor in named_tensors(self).items())
 
-    def load_state_dict(self, state_dict, strict=True, **options):
+    def load_state_dict(self, state_dict, strict: bool = True, **options):
         """Copy arrays into this model's parameters and buffers by name; returns a ``LoadReport``.
 
         ``strict=True`` raises one error listing every missing / unexpected / mismatched key and

@@ -36,6 +36,7 @@ The update rules follow, each PyTorch's equations, mirrored line by line in ``_u
 """
 import copy
 import weakref
+from collections.abc import Iterator
 
 from . import backend, seams
 from . import tensor as autograd
@@ -94,7 +95,7 @@ class Optimizer:
             self.add_param_group(group)
 
     # ----- param groups -----
-    def add_param_group(self, group):
+    def add_param_group(self, group: dict) -> None:
         """Add a dict ``{"params": ..., "lr": ..., ...}``; missing keys come from ``defaults``.
 
         ``params`` may be a Module, one parameter, or an iterable of parameters. A parameter that is
@@ -150,7 +151,7 @@ class Optimizer:
         if not group.get("lr_scale", 1.0) >= 0:
             raise ValueError(f"{type(self).__name__}: a group's lr_scale must be >= 0, got {group['lr_scale']}")
 
-    def parameters(self):
+    def parameters(self) -> Iterator[Tensor]:
         """Every parameter of every group, in group order."""
         for group in self.param_groups:
             yield from group["params"]
@@ -164,7 +165,7 @@ class Optimizer:
         """
         raise NotImplementedError(f"{type(self).__name__} must define _update()")
 
-    def step(self, closure=None):
+    def step(self, closure=None):  # -> the closure's loss, or None
         """Apply one update to every trainable parameter that has a gradient; returns closure's loss."""
         loss = None
         if closure is not None:
@@ -267,7 +268,7 @@ class Optimizer:
         return fallback
 
     # ----- saving and resuming, in PyTorch's layout -----
-    def state_dict(self):
+    def state_dict(self) -> dict:
         """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices], "param_names": [...]}]}``.
 
         PyTorch's layout: parameters are numbered across groups in order; arrays are copies (a later
@@ -291,7 +292,7 @@ class Optimizer:
                 state[index_of[id(p)]] = {k: (v.copy() if hasattr(v, "copy") else v) for k, v in entries.items()}
         return {"state": dict(sorted(state.items())), "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict) -> None:
         """Restore hyperparameters and state saved by ``state_dict()``; arrays move to each parameter's device.
 
         Everything is checked before anything changes: the number of groups and of parameters in
