@@ -234,6 +234,18 @@ def test_summary_tells_frozen_from_no_grad():
     assert "no grad" not in line["backbone.block1.1"]
 
 
+def test_mode_switches_inside_the_block_and_gives_each_module_its_own_mode_back():
+    net = Net()
+    net.norm.eval()  # a model half in eval mode
+    with net.mode(training=False) as inside:
+        assert inside is net and not any(m.training for m in net.modules())
+    assert net.training and net.features.training and not net.norm.training
+    with pytest.raises(RuntimeError), net.mode(training=True):
+        assert all(m.training for m in net.modules())
+        raise RuntimeError("an error inside the block")
+    assert net.training and not net.norm.training  # given back on the way out of an error too
+
+
 def test_freezing_drops_stale_gradients():
     net = Net()
     F.cross_entropy(net(minitl.tensor(numpy.ones((2, 4)))), minitl.tensor([0, 1])).backward()

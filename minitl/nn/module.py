@@ -33,6 +33,7 @@ product of ``lr_scale`` from its module up to the root (``effective_lr_scale``, 
 it at every step, so changing it later takes effect.
 """
 import collections
+import contextlib
 import weakref
 
 from .. import backend
@@ -235,6 +236,18 @@ class Module:
 
     def eval(self):
         return self.train(False)
+
+    @contextlib.contextmanager
+    def mode(self, training):
+        """``with model.mode(training=False):`` — this module and all below it in that mode inside the
+        block; afterwards every module gets its own mode back (a model half in eval mode stays so)."""
+        saved = [(m, m.training) for m in self.modules()]
+        self.train(training)
+        try:
+            yield self
+        finally:
+            for module, was_training in saved:
+                module.training = was_training
 
     def to(self, device):
         """Move parameters, their gradients and buffers to ``device`` ('cpu' or 'cuda'), in place."""
