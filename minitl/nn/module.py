@@ -319,7 +319,7 @@ class Module:
 
     @frozen.setter
     def frozen(self, value):
-        """Store the flag on this module, every module below it and all their parameters."""
+        # stored on this module, every module below it and all their parameters
         value = bool(value)
         for m in self.modules():
             object.__setattr__(m, "_frozen", value)
