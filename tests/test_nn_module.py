@@ -234,6 +234,18 @@ def test_summary_tells_frozen_from_no_grad():
     assert "no grad" not in line["backbone.block1.1"]
 
 
+def test_mode_switches_inside_the_block_and_gives_each_module_its_own_mode_back():
+    net = Net()
+    net.norm.eval()  # a model half in eval mode
+    with net.mode(training=False) as inside:
+        assert inside is net and not any(m.training for m in net.modules())
+    assert net.training and net.features.training and not net.norm.training
+    with pytest.raises(RuntimeError), net.mode(training=True):
+        assert all(m.training for m in net.modules())
+        raise RuntimeError("an error inside the block")
+    assert net.training and not net.norm.training  # given back on the way out of an error too
+
+
 def test_freezing_drops_stale_gradients():
     net = Net()
     F.cross_entropy(net(minitl.tensor(numpy.ones((2, 4)))), minitl.tensor([0, 1])).backward()
@@ -400,7 +412,7 @@ def test_pytorch_module_conveniences():
     model.double()
     assert {p.dtype for p in model.parameters()} == {numpy.dtype("float64")}
     assert model.backbone.block1[1].num_batches_tracked.dtype == numpy.int64
-    model.float().requires_grad_(False)  # PyTorch's meaning: no gradient, but not frozen (see nn/module.py)
+    model.float().requires_grad_(False)  # PyTorch's meaning: no gradient, but not frozen (see core/module.py)
     assert not any(p.requires_grad for p in model.parameters()) and not model.frozen
     assert {p.dtype for p in model.parameters()} == {numpy.dtype("float32")}
     model.requires_grad_(True)

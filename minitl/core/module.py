@@ -33,6 +33,7 @@ product of ``lr_scale`` from its module up to the root (``effective_lr_scale`` b
 it at every step, so changing it later takes effect.
 """
 import collections
+import contextlib
 import weakref
 from collections.abc import Iterator
 
@@ -329,6 +330,18 @@ class Module:
     def eval(self) -> "Module":
         return self.train(False)
 
+    @contextlib.contextmanager
+    def mode(self, training: bool) -> Iterator["Module"]:
+        """``with model.mode(training=False):`` — this module and all below it in that mode inside the
+        block; afterwards every module gets its own mode back (a model half in eval mode stays so)."""
+        saved = [(m, m.training) for m in self.modules()]
+        self.train(training)
+        try:
+            yield self
+        finally:
+            for module, was_training in saved:
+                module.training = was_training
+
     def to(self, device) -> "Module":
         """Move parameters, their gradients and buffers to ``device`` ('cpu' or 'cuda'), in place."""
         device = backend.normalize_device(device)
@@ -399,7 +412,7 @@ class Module:
 
     @frozen.setter
     def frozen(self, value):
-        """Store the flag on this module, every module below it and all their parameters."""
+        # stored on this module, every module below it and all their parameters
         value = bool(value)
         for m in self.modules():
             object.__setattr__(m, "_frozen", value)

@@ -11,7 +11,8 @@ that silently stops working):
 
 * ``frozen`` (effect 3, see ``core/module.py``): a frozen parameter (``p.frozen``) is skipped entirely —
   no update, no momentum, no weight decay, even if a gradient was left on it — and its state is
-  dropped, so unfreezing it later starts from fresh moments. A parameter whose ``grad`` is None
+  dropped by the first ``step()`` that sees it frozen, so unfreezing it later starts from fresh
+  moments (a freeze undone before any ``step()`` changes nothing). A parameter whose ``grad`` is None
   (``requires_grad = False``, PyTorch's idiom, or one that took no part in the loss) is skipped as
   PyTorch skips it: no update, no weight decay, and its state is kept for when it has a gradient again.
 * ``lr_scale``: effective lr = ``group["lr"]`` (which a scheduler sets) × ``group.get("lr_scale", 1)``

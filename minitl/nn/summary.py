@@ -83,14 +83,11 @@ def summarize(model, input_shape, device=None, dtype=numpy.float32):
             lambda m, i, out, name=name: shapes.__setitem__(name, tuple(out.shape))))
     first = next(model.parameters(), None)
     device = device or (first.device if first is not None else backend.default_device())
-    modes = [(m, m.training) for m in model.modules()]  # each module's own mode, given back below
-    model.eval()  # BatchNorm on a batch of zeros must not touch running statistics
     try:
-        with no_grad():
+        # eval: BatchNorm on a batch of zeros must not touch running statistics
+        with model.mode(training=False), no_grad():
             model(Tensor(numpy.zeros(input_shape), dtype=dtype, device=device))
     finally:
-        for module, training in modes:
-            module.training = training
         for h in handles:
             h.remove()
 

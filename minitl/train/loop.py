@@ -105,20 +105,14 @@ def evaluate(model, loader, loss_fn=cross_entropy):
     The model runs in eval mode under ``no_grad``; afterwards each module's train/eval mode is
     restored exactly (a model that was in eval mode stays in eval mode).
     """
-    modes = [(module, module.training) for module in model.modules()]
     means, pending = RunningMeans(), []
-    model.eval()
-    try:
-        with no_grad():
-            for inputs, targets in loader:
-                outputs = model(inputs)
-                pending.append((loss_fn(outputs, targets).data, count_correct(outputs, targets), batch_size(targets)))
-                if len(pending) >= EVALUATE_READ_EVERY:
-                    _add_read(means, pending)
-            _add_read(means, pending)  # on the GPU: one host read for the whole pass (or per 256 batches)
-    finally:
-        for module, training in modes:
-            module.training = training
+    with model.mode(training=False), no_grad():
+        for inputs, targets in loader:
+            outputs = model(inputs)
+            pending.append((loss_fn(outputs, targets).data, count_correct(outputs, targets), batch_size(targets)))
+            if len(pending) >= EVALUATE_READ_EVERY:
+                _add_read(means, pending)
+        _add_read(means, pending)  # on the GPU: one host read for the whole pass (or per 256 batches)
     if not means.samples:
         raise ValueError(f"evaluate: the loader {type(loader).__name__} yielded no batches")
     return {"loss": means.loss, "accuracy": means.accuracy, "samples": means.samples}

@@ -182,18 +182,17 @@ def count_flops(model, input_shape, optimizer=None):
                for m in leaves]
     buffers = {name: b.copy() for name, b in model.state_dict().items() if name not in dict(model.named_parameters())}
     grads = [(p, p.grad) for p in model.parameters()]
-    modes = [(m, m.training) for m in model.modules()]
     params = list(model.parameters())
     device = params[0].device if params else "cpu"
     try:
-        model.train()
-        for p in model.parameters():
-            p.grad = None
-        output = model(Tensor(numpy.zeros(input_shape, numpy.float32), device=device))
-        parameter_ids = {id(p.data) for p in model.parameters()}
-        activations = saved_activation_bytes(output, parameter_ids) if output.requires_grad else 0
-        if output.requires_grad:
-            reduce_sum(output).backward()
+        with model.mode(training=True):
+            for p in model.parameters():
+                p.grad = None
+            output = model(Tensor(numpy.zeros(input_shape, numpy.float32), device=device))
+            parameter_ids = {id(p.data) for p in model.parameters()}
+            activations = saved_activation_bytes(output, parameter_ids) if output.requires_grad else 0
+            if output.requires_grad:
+                reduce_sum(output).backward()
         rows = []
         for module, inputs, out in seen:
             params = list(module._parameters.values())
@@ -224,8 +223,6 @@ def count_flops(model, input_shape, optimizer=None):
         for p, grad in grads:
             p.grad = grad
         model.load_state_dict(buffers, strict=False)
-        for module, training in modes:
-            module.training = training
 
 
 def measure_step(model, optimizer, inputs, targets, loss_fn=None, repeats=3, warmup=1):

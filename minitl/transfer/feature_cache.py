@@ -207,24 +207,18 @@ class FeatureCache:
         started = time.perf_counter()
         cut = self.find_cut()
         prefix = self.chain[:cut]
-        modes = [(m, m.training) for m in self.model.modules()]
         loader = DataLoader(self.dataset, batch_size=self.batch_size, shuffle=False, device=self.device)
         chunks, labels, checked = [], [], False
-        self.model.eval()
-        try:
-            with no_grad():
-                for inputs, targets in loader:
-                    features = inputs
-                    for module in prefix:
-                        features = module(features)
-                    if not checked:
-                        self._check_clean_cut(inputs, features, cut)
-                        checked = True
-                    chunks.append(asnumpy(features.data))
-                    labels.append(asnumpy(targets.data))
-        finally:
-            for module, training in modes:
-                module.training = training
+        with self.model.mode(training=False), no_grad():
+            for inputs, targets in loader:
+                features = inputs
+                for module in prefix:
+                    features = module(features)
+                if not checked:
+                    self._check_clean_cut(inputs, features, cut)
+                    checked = True
+                chunks.append(asnumpy(features.data))
+                labels.append(asnumpy(targets.data))
         self._features = CachedFeatures(numpy.concatenate(chunks), numpy.concatenate(labels),
                                         f"{getattr(self.dataset, 'name', 'data')}/features@{cut}")
         self.cut, self.fingerprint = cut, self.compute_fingerprint(cut)

@@ -24,16 +24,14 @@ def recalibrate_bn(model, loader, batches=None):
         return 0
     flags = [(p, p.frozen, p.requires_grad) for p in model.parameters()]
     frozen_flags = [(m, m._frozen) for m in model.modules()]
-    modes = [(m, m.training) for m in model.modules()]
     momenta = [(m, m.momentum) for m in norms]
     seen = 0
     try:
         model.unfreeze()
-        model.train()
         for m in norms:
             m.reset_running_stats()
             m.momentum = None  # cumulative average over the batches, not an exponential one
-        with no_grad():
+        with model.mode(training=True), no_grad():
             for index, batch in enumerate(loader):
                 if batches is not None and index >= batches:
                     break
@@ -46,8 +44,6 @@ def recalibrate_bn(model, loader, batches=None):
             p.requires_grad = requires_grad  # a frozen one stays off; an unfrozen one may have been switched off
         for m, frozen in frozen_flags:
             object.__setattr__(m, "_frozen", frozen)
-        for m, training in modes:
-            m.training = training
         for m, momentum in momenta:
             m.momentum = momentum
     if not seen:

@@ -44,24 +44,18 @@ class Imprint(Strategy):
 
     def imprint(self, model, loader):
         """Set ``model.head`` from one eval-mode, no-grad pass over ``loader``; returns the class counts."""
-        modes = [(module, module.training) for module in model.modules()]
         sums, counts = None, None
-        model.eval()
-        try:
-            with no_grad():
-                for inputs, targets in loader:
-                    features = backbone_features(model, inputs).data
-                    xp = get_array_module(features)
-                    labels = targets.data
-                    if sums is None:
-                        sums = xp.zeros((model.num_classes, features.shape[1]), dtype=features.dtype)
-                        counts = xp.zeros(model.num_classes, dtype=features.dtype)
-                    onehot = (labels[:, None] == xp.arange(model.num_classes)[None, :]).astype(features.dtype)
-                    sums += onehot.T @ features
-                    counts += onehot.sum(axis=0)
-        finally:
-            for module, training in modes:
-                module.training = training
+        with model.mode(training=False), no_grad():
+            for inputs, targets in loader:
+                features = backbone_features(model, inputs).data
+                xp = get_array_module(features)
+                labels = targets.data
+                if sums is None:
+                    sums = xp.zeros((model.num_classes, features.shape[1]), dtype=features.dtype)
+                    counts = xp.zeros(model.num_classes, dtype=features.dtype)
+                onehot = (labels[:, None] == xp.arange(model.num_classes)[None, :]).astype(features.dtype)
+                sums += onehot.T @ features
+                counts += onehot.sum(axis=0)
         if sums is None or bool((counts == 0).any()):
             raise ValueError("Imprint: every class needs at least one image in the loader")
         means = sums / counts[:, None]
