@@ -213,7 +213,7 @@ def main(argv=None):
     if args.torch_worker:
         return torch_worker(args)
     blas = run._limit_threads("minitl", args.threads)
-    from minitl import allocator  # noqa: PLC0415 - after the restart: the BLAS variables are settled
+    from minitl.fast import allocator  # noqa: PLC0415 - after the restart: the BLAS variables are settled
     from minitl.core.tensor import Function  # noqa: PLC0415
     step, _ = cases.build(args.case, "minitl", "cpu")
     for _ in range(args.warmup):
