@@ -3,7 +3,7 @@
 ``build(case, framework, device)`` returns ``(step, sync)``: ``step()`` runs one step of the case and
 ``sync()`` waits for the device (a no-op on the CPU), so a timer around both measures the work.
 A worker process imports only its own framework: minitl's import changes the process's allocator
-(``minitl/allocator.py``), which must not flatter or handicap PyTorch. The PyTorch models are the
+(``minitl/fast/allocator.py``), which must not flatter or handicap PyTorch. The PyTorch models are the
 torch twins of the test suite (``tests/torch_twins.py``), with the same layers and parameter names.
 
 ``graph_bytes(framework, device, frozen)`` measures case 7: the bytes the recorded graph holds after a
@@ -128,8 +128,8 @@ def _minitl_build(case, device):
 
 def _minitl_op_case(case, device):
     import minitl  # noqa: PLC0415
-    from minitl.functional.conv import conv2d  # noqa: PLC0415
-    from minitl.functional.pool import max_pool2d  # noqa: PLC0415
+    from minitl.core.ops.conv import conv2d  # noqa: PLC0415
+    from minitl.core.ops.pool import max_pool2d  # noqa: PLC0415
     rng = numpy.random.default_rng(0)
     c_in, size, c_out = OP_SHAPES[case]
     x = minitl.tensor(rng.standard_normal((64, c_in, size, size)), requires_grad=True, device=device)

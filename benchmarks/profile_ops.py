@@ -213,8 +213,8 @@ def main(argv=None):
     if args.torch_worker:
         return torch_worker(args)
     blas = run._limit_threads("minitl", args.threads)
-    from minitl import allocator  # noqa: PLC0415 - after the restart: the BLAS variables are settled
-    from minitl.autograd import Function  # noqa: PLC0415
+    from minitl.core.tensor import Function  # noqa: PLC0415
+    from minitl.fast import allocator  # noqa: PLC0415 - after the restart: the BLAS variables are settled
     step, _ = cases.build(args.case, "minitl", "cpu")
     for _ in range(args.warmup):
         step()  # also imports any op module loaded on first use, so its classes get timers

@@ -67,7 +67,7 @@ def run_worker(args):
     blas = _limit_threads(args.worker, args.threads)
     results, extra = {}, {"blas": blas}
     if args.worker == "minitl":
-        from minitl import allocator  # noqa: PLC0415
+        from minitl.fast import allocator  # noqa: PLC0415
         extra["allocator"] = "freed memory kept (mallopt)" if allocator.is_applied() else "glibc defaults"
     for case in args.cases.split(","):
         step, sync = cases.build(case, args.worker, args.device)

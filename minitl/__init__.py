@@ -9,36 +9,38 @@ The imports below run in the order of the house (docs/architecture.md): the core
 """
 from .version import __version__
 
-# ----- the core -----
-from . import backend
-from .backend import (are_deterministic_algorithms_enabled, device, is_gpu_available,
-                      use_deterministic_algorithms)
-from .random import manual_seed
-from .allocator import keep_freed_memory
-from .tensor import Tensor, tensor
+# ----- the spine (minitl/core), bottom up -----
+from .core import backend, random, seams
+from .core.backend import are_deterministic_algorithms_enabled, device, is_gpu_available, use_deterministic_algorithms
+from .core.ops.activation import gelu, log_softmax, relu, sigmoid, softmax, tanh
+from .core.ops.arithmetic import (abs, ceil, clamp, clip, cos, exp, expm1, floor, floor_divide, log,  # noqa: A004
+                                  log1p, log2, maximum, minimum, remainder, round, rsqrt, sign, sin, sqrt, trunc,
+                                  where)
+from .core.ops.linalg import matmul
+from .core.ops.reduce import (all, amax, amin, any, argmax, argmin, max, mean, min, std, sum,  # noqa: A004
+                              var)
+from .core.ops.shape import (broadcast_to, cat, expand, flatten, gather, index_select, masked_fill, permute, reshape,
+                             scatter, scatter_add, split, squeeze, stack, transpose, unsqueeze)
+from .core.random import manual_seed
+from .core.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
+
+# ----- wings: each plugs into the spine through core/seams.py -----
+from . import fast  # the fast twins of the reference ops register themselves (fast/__init__.py)
+from .fast.allocator import keep_freed_memory
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
                        ones_like, rand, rand_like, randint, randint_like, randn, randn_like, randperm, zeros,
                        zeros_like)
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .functional.activation import (gelu, hardsigmoid, hardswish, hardtanh, log_softmax, logsigmoid, mish, relu,
-                                    relu6, selu, sigmoid, silu, softmax, tanh)
 from .functional.einsum import einsum
-from .functional.elementwise import (abs, clamp, clip, exp, floor_divide, log, maximum, minimum,  # noqa: A004
-                                     remainder, sqrt, where)
-from .functional.indexing import gather, index_select, masked_fill, scatter, scatter_add
-from .functional.linalg import matmul
+from .functional.products_and_scans import cumsum, logsumexp, prod
 from .functional.rearrange import flip, repeat, roll, tile
-from .functional.reduce import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, max, mean,  # noqa: A004
-                                min, prod, std, sum, var)
-from .functional.shape import (broadcast_to, cat, expand, flatten, permute, reshape, split, squeeze, stack,
-                               transpose, unsqueeze)
+from .functional.small_network_activations import (hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu,
+                                                   silu)
 from .functional.sorting import argsort, sort, topk
-from .functional.unary import ceil, cos, expm1, floor, log1p, log2, round, rsqrt, sign, sin, trunc  # noqa: A004
 from . import tensor_methods  # attaches x + y, x.sum(), x.backward(), ... to Tensor, now that the ops exist
 from .gradcheck import GradcheckError, gradcheck
 from . import nn
 
-# ----- built on the core -----
+# ----- built on the spine -----
 from . import cuda
 from . import data
 from . import inspect
@@ -64,4 +66,7 @@ int8 = "int8"
 uint8 = "uint8"
 bool = "bool"  # noqa: A001
 
-keep_freed_memory()  # process-wide: freed arrays stay in the heap for the next step (see allocator.py)
+# The one process-wide setting minitl makes, on purpose and here only: glibc keeps freed memory in the heap
+# for the next training step instead of handing it back and zero-filling fresh pages each step
+# (fast/allocator.py says why and what it costs). $MINITL_KEEP_FREED_MEMORY=0 leaves the allocator alone.
+keep_freed_memory()

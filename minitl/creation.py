@@ -5,14 +5,13 @@ Every function takes ``dtype``, ``device`` and ``requires_grad`` as in PyTorch, 
 dtypes: float32 for floating results, int64 for integer ones (``arange(5)``, ``randint``,
 ``randperm``), and ``full`` follows its fill value. Sizes are given as ``zeros(2, 3)`` or
 ``zeros((2, 3))``. Random numbers come from the seeded host generator (``minitl.manual_seed``), so
-the same seed gives the same numbers on the CPU and on the GPU. Talks to: ``tensor.py``,
-``backend.py`` (devices, random arrays), ``random.py``.
+the same seed gives the same numbers on the CPU and on the GPU.
 """
 import numpy
 
-from . import backend
-from .random import get_rng
-from .tensor import DEFAULT_FLOAT, Tensor
+from .core import backend
+from .core.random import get_rng
+from .core.tensor import DEFAULT_FLOAT, Tensor
 
 DEFAULT_INT = numpy.int64
 

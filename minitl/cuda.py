@@ -3,7 +3,7 @@
 Everything device-related lives in ``backend.py``; this module only answers with PyTorch's names, so
 ``device = "cuda" if minitl.cuda.is_available() else "cpu"`` works unchanged.
 """
-from . import backend
+from .core import backend
 
 
 def is_available() -> bool:

@@ -7,9 +7,8 @@ The nudged forwards run under ``no_grad``: they build no graph, so checking cost
 """
 import numpy
 
-from .autograd import no_grad
-from .backend import asnumpy, get_array_module
-from .tensor import Tensor
+from .core.backend import asnumpy, get_array_module
+from .core.tensor import Tensor, no_grad
 
 
 class GradcheckError(AssertionError):

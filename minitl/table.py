@@ -2,7 +2,6 @@
 
 Columns are left-aligned and padded to their widest cell, a rule of dashes sits under the header,
 and trailing spaces are stripped, so the output is stable to compare in tests and diffs.
-Talks to: nobody (``nn/summary.py``, ``optim/report.py`` and ``optim/layerwise.py`` import it).
 """
 
 

@@ -11,12 +11,14 @@ module sits above the ops; at the bottom it copies every method of ``TensorMetho
 """
 import numpy
 
-from . import backend, creation
-from .autograd import run_backward
-from .functional import activation, elementwise, indexing, linalg, rearrange, reduce, sorting, unary
-from .functional import shape as shape_ops  # not "shape": the methods take a shape
-from .functional.dims import normalize_dim
-from .tensor import Tensor, tensor
+from . import creation
+from .core import backend
+from .core.ops import activation, linalg, reduce
+from .core.ops import arithmetic as elementwise
+from .core.ops import shape as shape_ops  # not "shape": the methods take a shape
+from .core.ops.reduce import normalize_dim
+from .core.tensor import Tensor, tensor
+from .functional import products_and_scans, rearrange, sorting
 
 
 def _dims(dims, keyword=None):
@@ -32,15 +34,6 @@ def _dims(dims, keyword=None):
 
 class TensorMethods:
     """The methods, grouped as a reader looks for them; ``attach`` copies each onto ``Tensor``."""
-
-    # ----- autograd -----
-    def backward(self, grad=None, retain_graph=False):
-        """Compute d(self)/d(leaf) for every leaf that requires grad and add it into ``leaf.grad``.
-
-        Gradients **accumulate**: call ``zero_grad()`` (or set ``.grad = None``) between steps.
-        The graph is freed afterwards unless ``retain_graph=True``.
-        """
-        run_backward(self, grad, retain_graph)
 
     # ----- moving and copying -----
     def to(self, device=None, dtype=None):
@@ -137,40 +130,41 @@ class TensorMethods:
     def repeat(self, *sizes): return rearrange.repeat(self, *sizes)
     def tile(self, *positional, dims=None): return rearrange.tile(self, _dims(positional, dims))
 
-    # indexing along an axis (functional/indexing.py)
-    def gather(self, dim, index): return indexing.gather(self, dim, index)
-    def scatter(self, dim, index, src=None, *, value=None): return indexing.scatter(self, dim, index, src, value=value)
-    def scatter_add(self, dim, index, src): return indexing.scatter_add(self, dim, index, src)
-    def index_select(self, dim, index): return indexing.index_select(self, dim, index)
-    def masked_fill(self, mask, value): return indexing.masked_fill(self, mask, value)
+    # indexing along an axis (core/ops/shape.py)
+    def gather(self, dim, index): return shape_ops.gather(self, dim, index)
+    def scatter(self, dim, index, src=None, *, value=None): return shape_ops.scatter(self, dim, index, src, value=value)
+    def scatter_add(self, dim, index, src): return shape_ops.scatter_add(self, dim, index, src)
+    def index_select(self, dim, index): return shape_ops.index_select(self, dim, index)
+    def masked_fill(self, mask, value): return shape_ops.masked_fill(self, mask, value)
 
-    # reductions and scans (functional/reduce.py)
-    def prod(self, dim=None, keepdim=False, **numpy_names): return reduce.prod(self, dim, keepdim, **numpy_names)
+    # reductions and scans (core/ops/reduce.py)
+    def prod(self, dim=None, keepdim=False, **numpy_names):
+        return products_and_scans.prod(self, dim, keepdim, **numpy_names)
     def std(self, dim=None, keepdim=False, correction=None, **names):
         return reduce.std(self, dim, keepdim, correction, **names)
     def argmin(self, dim=None, keepdim=False, **numpy_names): return reduce.argmin(self, dim, keepdim, **numpy_names)
     def any(self, dim=None, keepdim=False): return reduce.any(self, dim, keepdim)
     def all(self, dim=None, keepdim=False): return reduce.all(self, dim, keepdim)
-    def cumsum(self, dim): return reduce.cumsum(self, dim)
-    def logsumexp(self, dim, keepdim=False): return reduce.logsumexp(self, dim, keepdim)
+    def cumsum(self, dim): return products_and_scans.cumsum(self, dim)
+    def logsumexp(self, dim, keepdim=False): return products_and_scans.logsumexp(self, dim, keepdim)
 
     # sorting (functional/sorting.py)
     def sort(self, dim=-1, descending=False, stable=False): return sorting.sort(self, dim, descending, stable)
     def argsort(self, dim=-1, descending=False, stable=False): return sorting.argsort(self, dim, descending, stable)
     def topk(self, k, dim=-1, largest=True, sorted=True): return sorting.topk(self, k, dim, largest, sorted)  # noqa: A002
 
-    # more elementwise math (functional/unary.py, elementwise.py)
-    def sin(self): return unary.sin(self)
-    def cos(self): return unary.cos(self)
-    def rsqrt(self): return unary.rsqrt(self)
-    def log2(self): return unary.log2(self)
-    def log1p(self): return unary.log1p(self)
-    def expm1(self): return unary.expm1(self)
-    def floor(self): return unary.floor(self)
-    def ceil(self): return unary.ceil(self)
-    def round(self, decimals=0): return unary.round(self, decimals)
-    def trunc(self): return unary.trunc(self)
-    def sign(self): return unary.sign(self)
+    # more elementwise math (core/ops/arithmetic.py)
+    def sin(self): return elementwise.sin(self)
+    def cos(self): return elementwise.cos(self)
+    def rsqrt(self): return elementwise.rsqrt(self)
+    def log2(self): return elementwise.log2(self)
+    def log1p(self): return elementwise.log1p(self)
+    def expm1(self): return elementwise.expm1(self)
+    def floor(self): return elementwise.floor(self)
+    def ceil(self): return elementwise.ceil(self)
+    def round(self, decimals=0): return elementwise.round(self, decimals)
+    def trunc(self): return elementwise.trunc(self)
+    def sign(self): return elementwise.sign(self)
     def __floordiv__(self, other): return elementwise.floor_divide(self, other)
     def __rfloordiv__(self, other): return elementwise.floor_divide(other, self)
     def __mod__(self, other): return elementwise.remainder(self, other)

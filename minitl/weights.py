@@ -18,8 +18,7 @@ target task) and says so in the ``LoadReport`` (``report.replaced``), never sile
 Where the folder is: ``$MINITL_WEIGHTS`` if set; else, in an installed copy (a wheel, ``pip install
 git+URL``), ``minitl/_shipped_weights/``, which the build copies from the top-level ``weights/``
 (setup.py); else ``weights/`` beside the ``minitl`` package (a checkout or an
-editable install). Talks to: ``io/mapping.py`` (the load), ``io/native.py``
-(``save``), ``atomic.py``.
+editable install).
 """
 import builtins
 import difflib

@@ -1,4 +1,4 @@
-"""The process-wide allocator choice (minitl/allocator.py): on by default on glibc, off by the switch."""
+"""The process-wide allocator choice (minitl/fast/allocator.py): on by default on glibc, off by the switch."""
 import os
 import platform
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-PROBE = "import minitl, minitl.allocator as a; print(a.is_applied())"
+PROBE = "import minitl, minitl.fast.allocator as a; print(a.is_applied())"
 
 
 def _applied_in_fresh_process(switch):
@@ -29,7 +29,7 @@ def test_the_environment_switch_leaves_the_allocator_alone(switch):
 
 
 def test_a_second_call_changes_nothing():
-    from minitl import allocator
+    from minitl.fast import allocator
 
     first = allocator.is_applied()
     assert allocator.keep_freed_memory() is first

@@ -6,7 +6,7 @@ import numpy
 import pytest
 
 import minitl
-from minitl.autograd import Function, GraphFreedError, unbroadcast
+from minitl.core.tensor import Function, GraphFreedError, unbroadcast
 
 
 def _leaf(values, device="cpu", dtype=None):

@@ -37,6 +37,8 @@ EXPECT = {
     "10_gpu.py": ([], []),
     "11_own_photos.py": (["test accuracy on your held-out images"], ["11_predictions.png"]),
     "12_lora.py": (["backward FLOPs: closer to the full fine-tune", "saved activations:"], []),
+    "13_batchnorm_pitfall.py": (["frozen = True: largest drift of the running statistics 0.0% (exactly as pretrained)",
+                                 "(they moved in every run)", "backbone weights unchanged: True"], []),
     "14_cross_domain.py": (["set-up: n = 1", "fashion -> digits", "digits -> fashion", "conclusion:"],
                            ["14_cross_domain.png"]),
     "15_similarity_dial.py": (["set-up:", "p shuffled", "at p = 0 (the real images)", "at p = 1 (every pixel moved)"],

@@ -2,7 +2,7 @@
 import numpy
 import pytest
 
-from minitl import device_checks
+from minitl.guards import device_checks
 
 
 def _error(value):

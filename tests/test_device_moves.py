@@ -8,7 +8,8 @@ import pytest
 
 import minitl
 from minitl import backend, nn, optim
-from minitl.functional import elementwise, reduce
+from minitl.core.ops import arithmetic as elementwise
+from minitl.core.ops import reduce
 from minitl.models import SmallCNN
 from minitl.nn import functional as F
 

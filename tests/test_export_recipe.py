@@ -13,8 +13,8 @@ from exported import import_finetune, minitl_state, small_fashion_mnist, torch_s
 from minitl.data import FashionMNIST, ImageFolder, class_subset
 from minitl.data.fashion_mnist import load_bundled
 from minitl.export import ExportError, build_recipe, fashion_mnist_data, image_folder_data, to_torch
+from minitl.nn import effective_lr_scale
 from minitl.nn import functional as F
-from minitl.nn.tree import effective_lr_scale
 from minitl.optim import lr_scheduler
 from parity import torch_or_skip
 

@@ -5,7 +5,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import minitl
-from minitl.functional.conv import conv2d, output_size
+from minitl.core.ops.conv import conv2d, output_size
 from parity import assert_matches_torch, torch_or_skip
 
 # (x shape, weight shape, settings): stride / padding / dilation / groups, square and rectangular
@@ -140,7 +140,7 @@ def test_conv2d_bad_padding_and_stride_say_what_is_wrong(kw, words):
 @pytest.mark.parametrize("name", ["plain", "dilation2_pad2", "groups2", "depthwise", "pointwise"])
 def test_both_pixel_orders_match_torch_and_finite_differences(name, batch_last, monkeypatch, rng):
     # batch_last_pays picks the columns' pixel order by shape; force each order on every stride-1 variant
-    from minitl.functional import conv
+    from minitl.fast import conv
     monkeypatch.setattr(conv, "batch_last_pays", lambda *args: batch_last)
     x_shape, w_shape, kw = VARIANTS[name]
     layer = conv2d(*_tensors(rng, x_shape, w_shape, "float32", "cpu"), **kw)
@@ -154,7 +154,7 @@ def test_both_pixel_orders_match_torch_and_finite_differences(name, batch_last, 
 
 
 def test_batch_last_order_is_chosen_where_the_columns_outweigh_the_output():
-    from minitl.functional.conv import batch_last_pays
+    from minitl.fast.conv import batch_last_pays
     assert batch_last_pays(numpy, 32, (64, 32, 3, 3), (1, 1), True)      # SmallCNN's second conv: 288 rows vs 64
     assert not batch_last_pays(numpy, 32, (64, 32, 3, 3), (1, 1), False)  # no col2im (inference): no gain
     assert not batch_last_pays(numpy, 1, (32, 1, 3, 3), (1, 1), True)    # its first: 9 rows of columns vs 32
@@ -165,7 +165,7 @@ def test_batch_last_order_is_chosen_where_the_columns_outweigh_the_output():
 def test_columns_built_a_few_images_at_a_time_match_torch(name, monkeypatch, rng):
     # columns nobody keeps (no weight gradient) are built per chunk of images; a 1-byte budget and a
     # 1-pixel floor make every image its own chunk, against the whole batch in one product
-    from minitl.functional import conv
+    from minitl.fast import conv
     torch = torch_or_skip()
     x_shape, w_shape, kw = VARIANTS[name]
     x_shape = (5,) + x_shape[1:]

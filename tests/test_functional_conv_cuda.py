@@ -8,7 +8,8 @@ import numpy
 import pytest
 
 import minitl
-from minitl.functional import conv, conv_cuda
+from minitl.core.ops import conv
+from minitl.fast import conv_cuda
 from parity import t64
 
 CASES = [  # stride, padding, dilation, groups, kernel

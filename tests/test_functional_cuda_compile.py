@@ -18,7 +18,7 @@ import pytest
 import minitl
 import nvrtc_kernels
 from minitl import backend
-from minitl.functional import conv_cuda
+from minitl.fast import conv_cuda
 
 ROOT = Path(minitl.__file__).resolve().parent
 ARCHITECTURES = (75, 80, 90)  # Turing (T4), Ampere (A100), Hopper (H100)

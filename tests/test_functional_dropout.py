@@ -3,7 +3,7 @@ import numpy
 import pytest
 
 import minitl
-from minitl.functional.dropout import dropout
+from minitl.core.ops.activation import dropout
 
 
 def _ones(shape, device, requires_grad=True):

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minitl
-from minitl.functional import elementwise as ew
+from minitl.core.ops import arithmetic as ew
 from parity import assert_matches_torch, away_from_zero, t64, torch_or_skip
 
 HYPOTHESIS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -4,7 +4,7 @@ import numpy
 import pytest
 
 import minitl
-from minitl.functional.linalg import linear
+from minitl.core.ops.linalg import linear
 from parity import assert_matches_torch, t64, torch_or_skip
 
 MATMUL_SHAPES = [

@@ -3,7 +3,7 @@ import numpy
 import pytest
 
 import minitl
-from minitl.functional.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
+from minitl.core.ops.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from parity import torch_or_skip
 
 N, C = 6, 4

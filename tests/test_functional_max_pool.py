@@ -4,7 +4,7 @@ import pytest
 
 import minitl
 from minitl import nn
-from minitl.functional.max_pool import max_pool2d
+from minitl.core.ops.pool import max_pool2d
 from parity import assert_matches_torch, t64, torch_or_skip
 
 # (kernel, stride, padding, dilation, ceil_mode, H, W)

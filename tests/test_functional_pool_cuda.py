@@ -4,7 +4,7 @@ import numpy
 import pytest
 
 import minitl
-from minitl.functional.pool import max_pool2d
+from minitl.nn.functional import max_pool2d
 from parity import t64
 
 

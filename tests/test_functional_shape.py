@@ -4,7 +4,7 @@ import numpy
 import pytest
 
 import minitl
-from minitl.functional import shape as sh
+from minitl.core.ops import shape as sh
 from minitl.nn import functional as F
 from parity import t64, torch_or_skip
 

@@ -3,7 +3,7 @@ import numpy
 import pytest
 
 import minitl
-from minitl.autograd import Function
+from minitl.core.tensor import Function
 from minitl.gradcheck import GradcheckError
 from parity import t64
 

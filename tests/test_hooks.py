@@ -1,6 +1,6 @@
 """RemovableHandle (minitl/hooks.py): what a hook registration returns."""
 import minitl
-from minitl.hooks import RemovableHandle
+from minitl.core.tensor import RemovableHandle
 
 
 def test_removable_handle_takes_off_only_its_own_hook():

@@ -74,3 +74,24 @@ def test_explain_says_what_each_flag_does():
     model.backbone.block3.freeze()
     text = minitl.inspect.explain(model, print_text=False)
     assert "backbone.block3.0: frozen — no gradient, gradients pass through to the trainable layers below" in text
+
+
+def test_step_report_and_explain_tell_frozen_from_no_grad(rng):
+    model = SmallCNN(10)
+    model.backbone.block1.freeze()
+    for p in model.backbone.block2.parameters():  # PyTorch's idiom: no gradient, but not frozen
+        p.requires_grad = False
+    optimizer = minitl.optim.SGD(model.parameters(), lr=0.05)
+    _step(model, optimizer, rng)
+    report = minitl.inspect.step_report(model, optimizer)
+    frozen, no_grad = report["backbone.block1.1.weight"], report["backbone.block2.1.weight"]
+    assert frozen["frozen"] and not frozen["no_grad"] and frozen["status"] == "frozen"
+    assert no_grad["no_grad"] and not no_grad["frozen"] and no_grad["status"] == "no grad"
+    assert no_grad["grad_norm"] == "not computed" and no_grad["update_norm"] == 0.0
+    lines = {line.split()[0]: line for line in str(report).splitlines()}
+    assert "yes" in lines["backbone.block1.1.weight"] and "no grad" in lines["backbone.block2.1.weight"]
+    assert "14 parameters, 4 frozen" in str(report) and "4 no grad" in str(report)
+    text = minitl.inspect.explain(model, optimizer, print_text=False)
+    assert "backbone.block1.1: frozen — no gradient" in text and "BatchNorm uses running statistics" in text
+    assert ("backbone.block2.1: no grad (requires_grad off, not frozen) — no gradient, so SGD has nothing to "
+            "apply, BatchNorm uses batch statistics and updates its running ones") in text

@@ -105,9 +105,9 @@ def test_step_shows_the_ops_own_math_comment():
     with minitl.inspect.trace() as t:
         loss.backward()
     text = t.step(1, print_step=False)
-    with open(minitl.functional.linalg.__file__) as source:
+    with open(minitl.core.ops.linalg.__file__) as source:
         comment = next(line.strip()[2:] for line in source if "y = x W^T + b" in line)
-    assert t.steps[1]["formula"] == comment == local_formula(minitl.functional.linalg.Linear)
+    assert t.steps[1]["formula"] == comment == local_formula(minitl.core.ops.linalg.Linear)
     assert f"local derivative: {comment}" in text
     assert "-> weight = 2.weight (1, 2): norm" in text
 
@@ -123,7 +123,7 @@ def test_replay_prints_every_node_and_trace_is_off_outside_the_block(capsys):
     out = capsys.readouterr().out
     assert [line.split(":")[0] for line in out.splitlines() if line.startswith("step")] == \
         [f"step {i} of 4" for i in range(1, 5)]
-    assert minitl.autograd._backward_observer is None
+    assert minitl.seams.plugged_in["backward_node"] is None
 
 
 def test_frozen_parameters_include_a_frozen_prefix_that_recorded_no_node():
@@ -144,14 +144,16 @@ def _function_classes():
     import importlib  # noqa: PLC0415
     import pkgutil  # noqa: PLC0415
 
-    for module in pkgutil.iter_modules(minitl.functional.__path__):
-        importlib.import_module(f"minitl.functional.{module.name}")
-    found, todo = [], list(minitl.autograd.Function.__subclasses__())
+    for package in ("minitl.functional", "minitl.core.ops"):
+        for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
+            importlib.import_module(f"{package}.{module.name}")
+    found, todo = [], list(minitl.core.tensor.Function.__subclasses__())
     while todo:
         cls = todo.pop()
         found.append(cls)
         todo += cls.__subclasses__()
-    return [c for c in found if c.__module__.startswith("minitl.functional") and not c.__name__.startswith("_")]
+    return [c for c in found if c.__module__.startswith(("minitl.functional", "minitl.core.ops"))
+            and not c.__name__.startswith("_")]
 
 
 def test_every_op_formula_is_math_and_names_a_vector_jacobian_product_as_such():

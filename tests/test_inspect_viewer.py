@@ -42,7 +42,7 @@ def test_page_holds_the_recorded_step(tmp_path):
     html, data = _page_data(path)
     trace = record["trace"]
     assert [s["op"] for s in data["backward"]] == [s["op"] for s in trace.steps]
-    assert len(data["backward"]) == len(trace) == 10
+    assert len(data["backward"]) == len(trace) == 8  # the loss: LogSoftmax and NLL nodes, as PyTorch
     assert data["panels"] == ["forward", "backward", "update"]
     frozen = [layer for layer in data["backward_layers"] if layer["status"] == "not computed"]
     assert [layer["path"] for layer in frozen][-1] == "backbone.block1.0"
@@ -87,8 +87,8 @@ def test_preset_hides_panels_and_unknown_ones_are_refused(tmp_path):
 def test_cli_view_step(tmp_path, capsys):
     out = tmp_path / "cli.html"
     assert cli.main(["view-step", "--freeze-to", "2", "--batch-size", "4", "--out", str(out)]) == 0
-    assert "10 backward nodes" in capsys.readouterr().out
-    assert len(_page_data(out)[1]["backward"]) == 10
+    assert "8 backward nodes" in capsys.readouterr().out
+    assert len(_page_data(out)[1]["backward"]) == 8
 
 
 def _browser():

@@ -11,13 +11,8 @@ import numpy as np
 import pytest
 
 import minitl
+from minitl.core.layers import BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential
 from minitl.io import UnsafeWeightsError, WeightFormatError, load_into, load_keras
-from minitl.nn.layers.activation import ReLU
-from minitl.nn.layers.container import Sequential
-from minitl.nn.layers.conv import Conv2d
-from minitl.nn.layers.linear import Linear
-from minitl.nn.layers.norm import BatchNorm2d
-from minitl.nn.layers.shape import Flatten
 
 h5py = pytest.importorskip("h5py")
 

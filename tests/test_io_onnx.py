@@ -3,10 +3,8 @@ import numpy as np
 import pytest
 
 import minitl
+from minitl.core.layers import Linear, ReLU, Sequential
 from minitl.io import UnsafeWeightsError, WeightFormatError, load_into, load_onnx
-from minitl.nn.layers.activation import ReLU
-from minitl.nn.layers.container import Sequential
-from minitl.nn.layers.linear import Linear
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402

@@ -128,6 +128,57 @@ def test_batchnorm_momentum_none_is_a_cumulative_average():
     assert int(bn.num_batches_tracked.item()) == 3
 
 
+def _pretrained_batchnorm_pair(torch, rng):
+    """A BatchNorm2d with non-default weights and running statistics, and its torch twin holding the same."""
+    bn, twin = nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3)
+    state = {"weight": rng.uniform(0.5, 1.5, 3), "bias": rng.standard_normal(3), "running_mean": rng.standard_normal(3),
+             "running_var": rng.uniform(0.5, 2.0, 3)}
+    for name, value in state.items():
+        getattr(bn, name).data[...] = value
+        getattr(twin, name).data[...] = torch.tensor(value)
+    return bn, twin
+
+
+def test_batchnorm_requires_grad_off_in_train_mode_behaves_as_pytorchs(rng):
+    """PyTorch's idiom ``for p in bn.parameters(): p.requires_grad = False`` is not freezing: in train()
+    a BatchNorm still normalises with batch statistics and updates its running ones, in both libraries."""
+    torch = pytest.importorskip("torch")
+    bn, twin = _pretrained_batchnorm_pair(torch, rng)
+    start_mean = bn.running_mean.numpy().copy()
+    for module in (bn, twin):
+        for p in module.parameters():
+            p.requires_grad = False
+        module.train()
+    assert not bn.frozen
+    for _ in range(3):
+        x = (rng.standard_normal((8, 3, 5, 5)) * 3 + 2).astype(numpy.float32)
+        out, expected = bn(minitl.tensor(x)), twin(torch.tensor(x))
+        numpy.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-4, atol=1e-5)
+        # batch statistics: each channel of the output has the BatchNorm's own bias as its mean
+        numpy.testing.assert_allclose(out.numpy().mean(axis=(0, 2, 3)), bn.bias.numpy(), atol=1e-4)
+    for name in ("running_mean", "running_var"):
+        numpy.testing.assert_allclose(getattr(bn, name).numpy(), getattr(twin, name).numpy(), rtol=1e-5, err_msg=name)
+    assert not numpy.allclose(bn.running_mean.numpy(), start_mean)
+    assert int(bn.num_batches_tracked.item()) == int(twin.num_batches_tracked.item()) == 3
+
+
+def test_frozen_batchnorm_in_train_mode_is_pytorchs_eval_mode(rng):
+    """``freeze()`` (effect 4): running statistics used and kept, whatever train() says; what PyTorch
+    gives only in eval mode."""
+    torch = pytest.importorskip("torch")
+    bn, twin = _pretrained_batchnorm_pair(torch, rng)
+    before = {k: v.copy() for k, v in bn.state_dict().items()}
+    bn.freeze().train()
+    twin.eval()
+    assert bn.training and bn.frozen and not any(p.requires_grad for p in bn.parameters())
+    for _ in range(3):
+        x = (rng.standard_normal((8, 3, 5, 5)) * 3 + 2).astype(numpy.float32)
+        numpy.testing.assert_allclose(bn(minitl.tensor(x)).numpy(), twin(torch.tensor(x)).detach().numpy(),
+                                      rtol=1e-4, atol=1e-5)
+    for name, value in bn.state_dict().items():
+        numpy.testing.assert_array_equal(value, before[name], err_msg=name)
+
+
 def test_batchnorm_rejects_wrong_rank():
     with pytest.raises(ValueError, match="BatchNorm2d expects"):
         nn.BatchNorm2d(3)(minitl.tensor(numpy.zeros((2, 3))))

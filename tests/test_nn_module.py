@@ -191,6 +191,61 @@ def test_frozen_reads_true_on_a_container_only_when_all_parameters_are_frozen():
     assert relu.frozen
 
 
+def test_frozen_is_stored_not_read_from_requires_grad():
+    net = Net()
+    net.requires_grad_(False)  # PyTorch's meaning: no gradient for any parameter; nothing is frozen
+    assert not any(p.requires_grad for p in net.parameters())
+    assert not net.frozen and not net.norm.frozen and not any(p.frozen for p in net.parameters())
+    net.requires_grad_(True)
+    for p in net.head.parameters():
+        p.requires_grad = False
+    assert not net.head.frozen
+
+    net.features.frozen = True
+    assert net.features.frozen and all(p.frozen for p in net.features.parameters())
+    assert net.features[1].frozen  # a ReLU inside reads the flag stored on it
+    net.features[0].unfreeze()
+    assert not net.features.frozen and net.features[1].frozen and net.features[2].frozen  # partly frozen: False
+
+
+def test_turning_requires_grad_on_unfreezes_a_frozen_parameter():
+    layer = nn.Linear(3, 2).freeze()
+    layer.bias.requires_grad = True  # the PyTorch way to unfreeze: a frozen parameter never requires grad
+    assert not layer.bias.frozen and layer.weight.frozen and not layer.frozen
+    layer.bias.requires_grad = False
+    assert not layer.bias.frozen  # turning it off again is PyTorch's no-grad, not freezing
+    layer.requires_grad_(True)
+    assert not layer.weight.frozen and not layer.frozen
+
+
+def test_summary_tells_frozen_from_no_grad():
+    model = SmallCNN(10)
+    model.backbone.block1.freeze()
+    for p in model.backbone.block2.parameters():
+        p.requires_grad = False
+    report = model.summary((1, 28, 28), print_table=False)
+    rows = {r["name"]: r for r in report.rows}
+    assert rows["backbone.block1.1"]["state"] == "yes" and rows["backbone.block1.1"]["frozen"]
+    assert rows["backbone.block2.1"]["state"] == "no grad" and not rows["backbone.block2.1"]["frozen"]
+    assert rows["head"]["state"] == "no" and rows["head"]["trainable"] == 128 * 10 + 10
+    assert rows["backbone.block2.1"]["trainable"] == 0  # neither kind is trained
+    line = {text.split()[0]: text for text in str(report).splitlines() if text.startswith("backbone.block")}
+    assert "no grad" in line["backbone.block2.1"] and "yes" in line["backbone.block1.1"]
+    assert "no grad" not in line["backbone.block1.1"]
+
+
+def test_mode_switches_inside_the_block_and_gives_each_module_its_own_mode_back():
+    net = Net()
+    net.norm.eval()  # a model half in eval mode
+    with net.mode(training=False) as inside:
+        assert inside is net and not any(m.training for m in net.modules())
+    assert net.training and net.features.training and not net.norm.training
+    with pytest.raises(RuntimeError), net.mode(training=True):
+        assert all(m.training for m in net.modules())
+        raise RuntimeError("an error inside the block")
+    assert net.training and not net.norm.training  # given back on the way out of an error too
+
+
 def test_freezing_drops_stale_gradients():
     net = Net()
     F.cross_entropy(net(minitl.tensor(numpy.ones((2, 4)))), minitl.tensor([0, 1])).backward()
@@ -357,8 +412,9 @@ def test_pytorch_module_conveniences():
     model.double()
     assert {p.dtype for p in model.parameters()} == {numpy.dtype("float64")}
     assert model.backbone.block1[1].num_batches_tracked.dtype == numpy.int64
-    model.float().requires_grad_(False)
-    assert model.frozen and {p.dtype for p in model.parameters()} == {numpy.dtype("float32")}
+    model.float().requires_grad_(False)  # PyTorch's meaning: no gradient, but not frozen (see core/module.py)
+    assert not any(p.requires_grad for p in model.parameters()) and not model.frozen
+    assert {p.dtype for p in model.parameters()} == {numpy.dtype("float32")}
     model.requires_grad_(True)
     F.cross_entropy(model(minitl.tensor(numpy.ones((2, 1, 8, 8)))), minitl.tensor([0, 1])).backward()
     model.zero_grad(set_to_none=False)
@@ -367,7 +423,7 @@ def test_pytorch_module_conveniences():
 
 
 def test_root_module_walks_up_to_the_model():
-    from minitl.nn.tree import root_module
+    from minitl.core.module import root_module
 
     model = nn.Sequential(nn.Sequential(nn.Linear(2, 2)), nn.Linear(2, 1))
     assert root_module(model[0][0]) is model and root_module(model) is model

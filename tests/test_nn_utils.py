@@ -3,8 +3,8 @@ import numpy
 import pytest
 
 from minitl import nn
+from minitl.core.tensor import Tensor
 from minitl.nn.utils import clip_grad_norm_
-from minitl.tensor import Tensor
 from parity import torch_or_skip
 
 

@@ -8,8 +8,8 @@ import pytest
 
 import minitl
 from minitl import nn, optim
+from minitl.core.tensor import Tensor
 from minitl.models import SmallCNN
-from minitl.tensor import Tensor
 
 
 def train_step(model, opt, x):
@@ -168,3 +168,46 @@ def test_add_param_group_picks_up_a_new_layer_with_its_own_lr():
     assert opt.param_groups[1]["lr"] == 0.01 and opt.param_groups[1]["momentum"] == 0.0
     train_step(model, opt, x)
     assert opt.last_step_report()["1.weight"]["lr"] == pytest.approx(0.01)
+
+
+def test_requires_grad_off_is_skipped_as_pytorch_skips_it_and_keeps_its_state():
+    """PyTorch's idiom is not freezing: no gradient, so no update and no weight decay, but the momentum
+    buffer is kept and used again when the gradient comes back. Checked against torch.optim.SGD."""
+    torch = pytest.importorskip("torch")
+    layer = nn.Linear(3, 2)
+    twin = torch.nn.Linear(3, 2)
+    twin.weight.data[...] = torch.tensor(layer.weight.numpy())
+    twin.bias.data[...] = torch.tensor(layer.bias.numpy())
+    opt = optim.SGD(layer, lr=0.1, momentum=0.9, weight_decay=0.01)
+    twin_opt = torch.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9, weight_decay=0.01)
+    rng = numpy.random.default_rng(3)
+    for step, weight_off in enumerate([False, False, True, True, False]):
+        layer.weight.requires_grad = twin.weight.requires_grad = not weight_off
+        x = rng.standard_normal((4, 3)).astype(numpy.float32)
+        opt.zero_grad()
+        twin_opt.zero_grad()
+        (layer(Tensor(x)) ** 2).sum().backward()
+        (twin(torch.tensor(x)) ** 2).sum().backward()
+        before = layer.weight.numpy().copy()
+        opt.step()
+        twin_opt.step()
+        numpy.testing.assert_allclose(layer.weight.numpy(), twin.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
+        numpy.testing.assert_allclose(layer.bias.numpy(), twin.bias.detach().numpy(), rtol=1e-5, atol=1e-6)
+        if weight_off:
+            assert not layer.frozen and not layer.weight.frozen
+            numpy.testing.assert_array_equal(layer.weight.numpy(), before)  # not even weight decay
+            assert layer.weight in opt.state  # the momentum buffer waits for the gradient to come back
+            assert opt.last_step_report()["weight"]["status"] == "no grad"
+
+
+def test_frozen_drops_state_where_requires_grad_off_keeps_it():
+    model = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3), nn.Linear(3, 3))
+    opt = optim.SGD(model, lr=0.1, momentum=0.9)
+    x = Tensor(numpy.ones((2, 3)))
+    train_step(model, opt, x)
+    model[0].freeze()
+    model[1].requires_grad_(False)
+    train_step(model, opt, x)
+    report = opt.last_step_report()
+    assert report["0.weight"]["status"] == "frozen" and model[0].weight not in opt.state
+    assert report["1.weight"]["status"] == "no grad" and model[1].weight in opt.state

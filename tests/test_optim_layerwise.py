@@ -4,8 +4,8 @@ import numpy
 import pytest
 
 from minitl import nn, optim
+from minitl.core.tensor import Tensor
 from minitl.models import SmallCNN
-from minitl.tensor import Tensor
 
 
 def test_discriminative_lr_divides_by_factor_per_block_back():

@@ -6,8 +6,8 @@ import numpy
 import pytest
 
 from minitl import nn, optim
+from minitl.core.tensor import Tensor
 from minitl.optim import lr_scheduler as sched
-from minitl.tensor import Tensor
 from parity import torch_or_skip
 
 STEPS = 30

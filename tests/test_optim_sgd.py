@@ -5,7 +5,7 @@ import pytest
 
 import minitl
 from minitl import nn, optim
-from minitl.tensor import Tensor
+from minitl.core.tensor import Tensor
 from parity import torch_or_skip
 
 

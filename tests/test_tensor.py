@@ -3,7 +3,7 @@ import numpy
 import pytest
 
 import minitl
-from minitl.tensor import Tensor, as_tensor
+from minitl.core.tensor import Tensor, as_tensor
 
 # ----- dtypes -----
 
@@ -174,7 +174,7 @@ def test_to_cpu_and_long():
 
 
 def test_to_unknown_device_raises():
-    from minitl.backend import DeviceError
+    from minitl.core.backend import DeviceError
     with pytest.raises(DeviceError, match="unknown device"):
         minitl.tensor([1.0]).to("tpu")
 

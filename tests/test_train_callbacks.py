@@ -3,12 +3,12 @@ import numpy
 import pytest
 
 import minitl
+from minitl.core.tensor import Tensor
 from minitl.data import ArrayDataset
 from minitl.data.loader import DataLoader
 from minitl.models.mlp import MLP
 from minitl.models.smallcnn import SmallCNN
 from minitl.optim import SGD
-from minitl.tensor import Tensor
 from minitl.train import Callback, EarlyStopping, GradualUnfreezing, ModelCheckpoint, fit, load_checkpoint
 
 

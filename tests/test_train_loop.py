@@ -8,12 +8,12 @@ import numpy
 import pytest
 
 import minitl
-from minitl.functional.loss import cross_entropy
+from minitl.core.ops.loss import cross_entropy
+from minitl.core.tensor import Tensor
 from minitl.models.mlp import MLP
 from minitl.nn import Dropout, Linear, Sequential
 from minitl.optim import SGD
 from minitl.optim.lr_scheduler import StepLR
-from minitl.tensor import Tensor
 from minitl.train import History, TrainingDivergedError, evaluate, fit
 
 

@@ -2,9 +2,9 @@
 import numpy
 
 import minitl
+from minitl.core.random import get_rng
 from minitl.data import ArrayDataset
 from minitl.models import SmallCNN
-from minitl.random import get_rng
 from minitl.transfer import Seeds, run_strategy, seeded
 
 

@@ -5,8 +5,8 @@ import pytest
 
 import minitl
 from minitl import transfer
+from minitl.core.ops.loss import cross_entropy
 from minitl.data import ArrayDataset, DataLoader
-from minitl.functional.loss import cross_entropy
 from minitl.models import SmallCNN, resnet8
 from minitl.transfer.strategies import FineTune, L2SPPenalty
 
@@ -226,3 +226,20 @@ def test_apply_starts_from_a_clean_slate():
     transfer.get_strategy("fe").apply(model)
     assert [b.lr_scale for b in model.blocks()] == [None] * 4
     assert isinstance(L2SPPenalty, type)
+
+
+def test_describe_tells_frozen_from_no_grad():
+    model = transfer.get_strategy("ft").apply(smallcnn())
+    model.backbone.block1.freeze()
+    for p in model.backbone.block2.parameters():  # PyTorch's idiom: no gradient, but not frozen
+        p.requires_grad = False
+    model.backbone.block3[0].bias.frozen = True
+    rows = {r["block"]: r for r in transfer.get_strategy("ft").describe(model).rows}
+    assert rows["backbone.block1"]["frozen"] == "yes"
+    assert rows["backbone.block1"]["batchnorm"] == "running stats (frozen)"
+    assert rows["backbone.block2"]["frozen"] == "no grad" and rows["backbone.block2"]["batchnorm"] == "batch stats"
+    assert rows["backbone.block3"]["frozen"] == "partly" and rows["head"]["frozen"] == "no"
+    assert rows["backbone.block2"]["trainable"] == 0
+    assert rows["backbone.block3"]["trainable"] == SMALLCNN_BLOCKS[2] - 128
+    text = str(transfer.get_strategy("ft").describe(model))
+    assert "no grad" in next(line for line in text.splitlines() if line.startswith("backbone.block2"))

@@ -8,8 +8,6 @@
     minitl compare --data photos/           your own ImageFolder as the target task
     minitl compare --source fashion --target digits   across data sets (and the reverse), bundled subsets
     minitl compare --target-permute 0.5     half the target's pixel positions shuffled: the similarity dial
-
-Talks to: comparison.py, report.py, grid.py (defaults).
 """
 import argparse
 import sys

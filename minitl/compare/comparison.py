@@ -6,7 +6,6 @@
 Runs are grouped by seed and n, so every strategy of one repeat is trained on the same subset right
 after the others; the frozen strategies reuse their features through the feature cache. A progress
 bar goes to stderr (``verbose``: None = only on a terminal, True = always, False = never).
-Talks to: grid.py, task.py, run.py, verdicts.py, ``minitl.progress``.
 """
 import time
 

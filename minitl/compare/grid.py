@@ -11,8 +11,6 @@ A strategy in the grid is a registry name with options, written as on the comman
 ``lr`` and ``schedule`` belong to the protocol (they change how the strategy is trained, not what
 trains); every other option goes to ``minitl.transfer.get_strategy``. Any registered name works,
 including strategies a user registers (``minitl.transfer.register_strategy``).
-
-Talks to: ``minitl.transfer.strategies`` (the registry), ``protocol.py``.
 """
 import dataclasses
 
@@ -22,17 +20,15 @@ from .protocol import SCHEDULES, Protocol
 RUN_OPTIONS = ("lr", "schedule")
 
 # The grid a plain ``minitl compare`` runs: one strategy per role the claims need (verdicts.py), the
-# smallest and a large n, 3 seeds; sized to finish in about 3 minutes on a 2-core CPU (each run that
-# trains the backbone is ~300 full steps). The protocol's full grid, with one lr 0.05 for all layers
+# smallest and a large n, 3 seeds (each run that trains the backbone is ~300 full steps; how long the
+# grids take: benchmarks/README.md). The protocol's full grid, with one lr 0.05 for all layers
 # and LP-FT too: --strategies scratch,fe,ft,ft:backbone_lr_scale=1,ft:backbone_lr_scale=1:lr=0.5:schedule=constant,lp-ft
-# --n 1,5,20,100 (about 10 minutes on a 2-core CPU).
+# --n 1,5,20,100.
 TOO_HIGH = "ft:backbone_lr_scale=1:lr=0.5:schedule=constant"
 DEFAULT_STRATEGIES = ("scratch", "fe", "ft", TOO_HIGH)
 DEFAULT_N = (1, 100)
 DEFAULT_SEEDS = 3
-FULL_GRID = {"strategies": ("scratch", "fe", "ft", "ft:backbone_lr_scale=1", TOO_HIGH, "lp-ft"), "n": (1, 5, 20, 100),
-             "seeds": 3}
-# For a lecture, under a minute: the little-data end only (claims 1-3; claim 4 needs a larger n).
+# For a lecture: the little-data end only (claims 1-3; claim 4 needs a larger n).
 QUICK = {"strategies": DEFAULT_STRATEGIES, "n": (1,), "seeds": 3}
 
 

@@ -11,8 +11,7 @@ repeat is the strategy's doing, not luck. The three seeds matter about equally (
 so all three change from repeat to repeat, and all three are recorded in each run.
 
 Nothing here trains: these are pure functions of the numbers, which is what lets the PyTorch twin
-(``benchmarks/compare_torch.py``) replay exactly the same plan. Talks to: ``minitl.data.splits``
-(``few_shot_indices``), ``minitl.data.loader`` (the batch order).
+(``benchmarks/compare_torch.py``) replay exactly the same plan.
 """
 import dataclasses
 import math

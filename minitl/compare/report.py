@@ -5,7 +5,6 @@
 
 Every number comes from ``result`` (comparison.py); the tables are ``minitl.table.text_table`` (the
 Markdown tables are the same rows), the charts ``minitl.viz``, each write ``atomic_write``.
-Talks to: stats.py, ``minitl.table``, ``minitl.viz``, ``minitl.atomic``.
 """
 import html
 import json

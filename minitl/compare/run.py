@@ -16,15 +16,12 @@ The steps, each with the engine's public pieces only:
 4. target test accuracy on the full target test set; the cost of one step from
    ``transfer.count_flops`` (in the state training ended in); and, for the fine-tune strategies,
    the source accuracy with the old head, raw and after BatchNorm re-estimation (forgetting).
-
-Talks to: ``minitl.transfer`` (strategies, FeatureCache, count_flops, source_accuracy, Seeds),
-``minitl.train`` (fit, evaluate), ``minitl.data.DataLoader``, ``protocol.py``, ``task.py``.
 """
 import time
 
 import numpy
 
-from ..backend import asnumpy
+from ..core.backend import asnumpy
 from ..data.loader import DataLoader
 from ..train.loop import evaluate, fit
 from ..transfer.cost import count_flops
@@ -47,8 +44,8 @@ def _same_weights(a, b):
 
 
 def first_block_frozen(model) -> bool:
-    """True when the first block has no trainable parameter: the prefix can be cached."""
-    return not any(p.requires_grad for p in model.blocks()[0].parameters())
+    """True when every parameter of the first block is frozen: the prefix can be cached (effect 5)."""
+    return all(p.frozen for p in model.blocks()[0].parameters())
 
 
 def runs_own_phases(strategy) -> bool:
@@ -117,7 +114,7 @@ def evaluate_target(model, task, frozen_backbone, shared=None, device=None):
 
 def _cut(model):
     blocks = model.blocks()
-    return next((i for i, b in enumerate(blocks) if any(p.requires_grad for p in b.parameters())), len(blocks))
+    return next((i for i, b in enumerate(blocks) if any(not p.frozen for p in b.parameters())), len(blocks))
 
 
 def run_one(spec, n, repeat, seeds, task, protocol=None, forgetting=True, source_head=None, pretrained=None,

@@ -7,9 +7,7 @@ the luck both runs share. With ``k`` repeats,
     mean d = sum d_i / k,   sd d = sqrt(sum (d_i - mean d)^2 / (k - 1)),   z = mean d / (sd d / sqrt k)
 
 and a difference is called **beyond seed noise** only when ``|z| > 2`` *and* every repeat agrees
-on its sign. With one repeat there is no z (None), so nothing is ever beyond noise. Talks to: nobody
-(plain Python on lists of dicts, so verdicts can be tested on hand-made tables), except
-``viz.mean_and_spread`` (the one mean-and-sample-std helper).
+on its sign. With one repeat there is no z (None), so nothing is ever beyond noise.
 """
 import math
 

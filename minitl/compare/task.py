@@ -13,8 +13,7 @@
 A ``Task`` holds the target training images (the grid draws n per class from them), the full
 target test set, the source test set and some source training images (to measure forgetting and
 to re-estimate BatchNorm), the weights name and folder, and the input normalisation, which is the
-*source* set's (the pretrained weights expect inputs on that scale). Talks to: ``minitl.data``,
-``minitl.weights``, ``minitl.transfer.pretrain``.
+*source* set's (the pretrained weights expect inputs on that scale).
 """
 import dataclasses
 import hashlib

@@ -12,7 +12,7 @@ for all at the protocol lr, which claim 2 compares with, or else the high-lr run
 the protocol lr), computes paired differences
 (stats.py) and returns one dict per claim: ``holds`` True / False (with the numbers that decide
 it) or None when the grid lacks a strategy the claim needs (the text says which to add), plus the
-trade-off line: accuracy per second of training. Talks to: stats.py only.
+trade-off line: accuracy per second of training.
 """
 from .stats import (
     Paired,

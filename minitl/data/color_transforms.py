@@ -4,12 +4,10 @@ Each factor f is drawn per image from [max(0, 1 - v), 1 + v] (or a given (min, m
 image with a reference: brightness with black (``f x``), contrast with the image's mean grey level,
 saturation with its grey version; the result is clipped to [0, 1]. So apply it to pixels in
 [0, 1], *before* ``Normalize``. The adjustments run in a random order per call, as in torchvision.
-
-Talks to: ``transforms.py`` (batch helpers, luma weights), ``geometry_transforms.py``, ``minitl.random``.
 """
 import numpy
 
-from ..random import resolve_rng
+from ..core.random import resolve_rng
 from .errors import DatasetError
 from .geometry_transforms import _range, as_image_batch
 from .transforms import LUMA_WEIGHTS

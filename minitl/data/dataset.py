@@ -16,9 +16,6 @@ to float32 [0, 1] one batch at a time, just before the batch's ``transform`` run
 ``Dataset`` is the base for data sets that load image by image (``ImageFolder``); its ``get_batch``
 loops over ``__getitem__`` and stacks. ``Subset`` is a view on such a data set with a ``transform``
 of its own, so a validation part can drop the augmentation its training part keeps.
-
-Talks to: ``loader.py`` (calls ``get_batch``), ``splits.py`` (calls ``subset``), ``transforms.py``,
-``pixels.py`` (what a pixel value means).
 """
 import numpy
 

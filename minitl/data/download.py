@@ -10,7 +10,7 @@ The steps, in the order a student should notice them:
    file, never half of one.
 On any failure the temporary file is deleted, so a failed download leaves nothing behind.
 
-Only the standard library (``urllib``) is used. Talks to: ``fashion_mnist.py`` and ``errors.py``.
+Only the standard library (``urllib``) is used.
 """
 import hashlib
 import http.client

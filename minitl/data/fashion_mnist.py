@@ -16,7 +16,7 @@ all: a class-balanced sample ships inside the package (``bundled/``, built by
 ``scripts/build_fashion_mnist_mini.py``).
 
 Images are kept as uint8 ``(N, 1, 28, 28)`` and scaled to float32 [0, 1] per batch (see
-``dataset.py``). Talks to: ``idx.py``, ``download.py``, ``dataset.py``.
+``dataset.py``).
 """
 import os
 import warnings

@@ -13,15 +13,13 @@ random choices are drawn per image from ``minitl.random`` (or the transform's ow
     RandomRotation(degrees, ...)         rotate about the centre by a random angle, filling the corners
     PermutePixels(fraction, seed)        move a fixed fraction of pixel positions, the same way in every
                                           image: spatial structure goes, label information stays
-
-Talks to: ``transforms.py`` (batch helpers, ``resize_weights``), ``pixels.py``, ``minitl.random``.
 """
 import math
 import numbers
 
 import numpy
 
-from ..random import resolve_rng
+from ..core.random import resolve_rng
 from .errors import DatasetError
 from .pixels import pil_to_chw, to_unit_float
 from .transforms import _as_batch, _is_pil_image, _pair, resize_weights

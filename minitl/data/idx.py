@@ -14,8 +14,6 @@ for an image file and 2049 (0x00000801) for a label file. A student should notic
 no compression and no image codec: the file *is* the array, which is why reading it is a single
 ``numpy.frombuffer`` call. The published files are gzipped; ``read_idx`` accepts both forms and
 tells them apart by the gzip signature, not by the file name.
-
-Talks to: ``fashion_mnist.py`` (the only reader of real files) and ``errors.py``.
 """
 import gzip
 import io

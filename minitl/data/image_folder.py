@@ -24,9 +24,6 @@ is fine).
 
 Images are decoded again when asked for (``dataset[i]`` / ``get_batch``), so a folder of large
 photos does not fill memory; ``to_array_dataset()`` decodes all of them once into uint8.
-
-Talks to: ``dataset.py`` (``Dataset``, ``ArrayDataset``), ``pixels.py`` (Pillow image -> array),
-``transforms.py``, Pillow.
 """
 import os
 import warnings

@@ -11,16 +11,14 @@ same seed see exactly the same batches. The loader then asks the data set for ea
 ``dataset.get_batch(indices)`` call: for an in-memory ``ArrayDataset`` that is one fancy-indexing
 operation, not a Python loop over images. The thing to notice: the loader never touches single
 images; the data set decides how to fetch a batch.
-
-Talks to: ``dataset.py`` (``get_batch``), ``minitl.tensor`` / ``minitl.backend`` (Tensors on a device).
 """
 import math
 
 import numpy
 
-from ..backend import PinnedUploader, default_device, normalize_device
-from ..random import resolve_rng
-from ..tensor import Tensor
+from ..core.backend import PinnedUploader, default_device, normalize_device
+from ..core.random import resolve_rng
+from ..core.tensor import Tensor
 from .errors import DatasetError
 
 

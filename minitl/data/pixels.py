@@ -11,9 +11,6 @@ Every road into a data set passes through here, so all of them agree on what a p
 The thing to notice: a picture file does not say "0..255". An 8-bit PNG does, a 16-bit PNG holds
 0..65535 (mode ``I;16``), a palette GIF holds *indices* into a colour table (mode ``P``). Each is
 turned into 8-bit pixels here, by its own rule, before anything divides by 255.
-
-Talks to: ``dataset.py`` (``ArrayDataset``), ``image_folder.py`` and ``transforms.py`` (``ToTensor``,
-``Resize``), Pillow.
 """
 import numpy
 from PIL import Image

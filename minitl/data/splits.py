@@ -16,14 +16,12 @@ returned in data-set order, so a split is a pure function of the data and the se
 
 Normalise with the *source* statistics on both tasks:
 ``Normalize.from_dataset(fashion_split("A"))``, stored beside the pretrained weights.
-
-Talks to: ``dataset.py`` (``subset``), ``fashion_mnist.py``, ``minitl.random``.
 """
 import math
 
 import numpy
 
-from ..random import resolve_rng
+from ..core.random import resolve_rng
 from .errors import DatasetError
 from .fashion_mnist import FASHION_MNIST_CLASSES, FashionMNIST
 

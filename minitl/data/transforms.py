@@ -19,15 +19,12 @@ batch instead of a Python loop per image. ``ImageFolder`` hands its transform on
 Randomness comes from ``minitl.random.get_rng()`` (so ``minitl.manual_seed`` replays it) unless a
 transform is given its own ``seed``. Transforms run on the host (NumPy), before the ``DataLoader``
 moves the batch to the device.
-
-Talks to: ``dataset.py`` and ``image_folder.py`` (which call them), ``pixels.py`` (what a pixel
-value means), ``minitl.random``.
 """
 import math
 
 import numpy
 
-from ..random import resolve_rng
+from ..core.random import resolve_rng
 from .errors import DatasetError
 from .pixels import pil_resize, pil_to_chw, to_unit_float
 

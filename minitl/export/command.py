@@ -19,9 +19,8 @@ import os
 
 from .. import models
 from .. import weights as registry
+from ..core.optim import SGD, Adam, AdamW
 from ..io.native import load as load_native
-from ..optim.adam import Adam, AdamW
-from ..optim.sgd import SGD
 from ..train.checkpoint import resume
 from .pytorch import fashion_mnist_data, image_folder_data, to_torch
 

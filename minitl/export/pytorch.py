@@ -21,9 +21,9 @@ import os
 from importlib import resources
 
 from ..atomic import atomic_write
+from ..core.optim import SGD
 from ..io.safetensors import save_safetensors
 from ..io.torch_writer import save_torch
-from ..optim.sgd import SGD
 from .recipe import build_recipe
 from .torch_source import model_source
 

@@ -15,11 +15,10 @@ What minitl means by its knobs, and what each becomes in PyTorch:
 Talks to: ``optim`` (the optimizers and schedules it reads), ``nn.tree`` (``effective_lr_scale``),
 ``nn.layers.norm`` (which modules are BatchNorms), ``train.checkpoint`` (``frozen_modules``).
 """
-from ..nn.layers.norm import _BatchNorm
-from ..nn.tree import effective_lr_scale
+from ..core.layers import _BatchNorm
+from ..core.module import effective_lr_scale
+from ..core.optim import SGD, Adam, AdamW
 from ..optim import lr_scheduler as schedules
-from ..optim.adam import Adam, AdamW
-from ..optim.sgd import SGD
 from ..train.checkpoint import frozen_modules
 from ..version import __version__
 from .errors import ExportError

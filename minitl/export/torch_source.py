@@ -13,23 +13,32 @@ naming its place in the model, never approximated. Nothing here imports torch: i
 
 Talks to: ``nn/layers`` and ``models`` (the classes it knows), ``transfer`` (``Adapter``).
 """
+from .. import nn as act  # the activations are read as act.ReLU, act.Tanh, ... (the public nn namespace)
+from ..core.layers import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Identity,
+    LayerNorm,
+    Linear,
+    MaxPool2d,
+    ModuleDict,
+    ModuleList,
+    Sequential,
+)
 from ..models.lenet import LeNet5
 from ..models.mlp import MLP
 from ..models.resnet import BasicBlock, ResNet
 from ..models.smallcnn import SmallCNN
-from ..nn.layers import activation as act
-from ..nn.layers.container import ModuleDict, ModuleList, Sequential
-from ..nn.layers.conv import Conv2d
 from ..nn.layers.conv1d import Conv1d
 from ..nn.layers.conv_transpose import ConvTranspose2d
-from ..nn.layers.dropout import Dropout
 from ..nn.layers.embedding import Embedding
 from ..nn.layers.group_norm import GroupNorm
-from ..nn.layers.linear import Linear
 from ..nn.layers.lora import LoRAConv2d, LoRALinear
-from ..nn.layers.norm import BatchNorm1d, BatchNorm2d, LayerNorm
-from ..nn.layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from ..nn.layers.shape import Flatten, Identity
 from ..nn.layers.upsample import Upsample
 from .errors import ExportError
 

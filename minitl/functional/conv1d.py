@@ -2,11 +2,11 @@
 
 A 1-D convolution is a 2-D one on an image of height 1: the input becomes (N, C, 1, L) and the
 weight (O, C/groups, 1, k), and ``conv2d`` does the work, forward and backward (its gradients
-flow back through the two reshapes). Talks to: ``conv.py`` (conv2d), ``shape.py`` (reshapes).
+flow back through the two reshapes).
 """
 import numbers
 
-from .conv import conv2d
+from ..core.ops.conv import conv2d
 
 
 def single(value, name):

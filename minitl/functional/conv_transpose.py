@@ -5,12 +5,10 @@ its value, weighted by the kernel, over a kh x kw patch of the (larger) output, 
 patches add up. So its forward is ``conv.py``'s input gradient (the columns ``W^T x``, then
 ``col2im``), and its backward is a plain convolution of the output gradient: the two ops are each
 other's adjoint. Used to upsample in decoders and segmentation heads.
-
-Talks to: ``autograd.py`` (Function), ``conv.py`` (Conv2d, col2im, argument helpers), ``backend.py``.
 """
-from ..autograd import Function
-from ..backend import get_array_module
-from .conv import Conv2d, col2im, pair
+from ..core.backend import get_array_module
+from ..core.ops.conv import Conv2d, col2im, pair
+from ..core.tensor import Function
 
 
 def transposed_output_size(size, kernel, stride, padding, dilation, output_padding):

@@ -3,12 +3,10 @@
 Both are elementwise ops followed by the reduction of ``loss.py`` (``"mean"``, ``"sum"``, ``"none"``);
 the mean squared error lives in ``loss.py``. Input and target must have the same shape: a
 broadcast (N, 1) against (N,) would quietly train on an (N, N) loss.
-Talks to: ``autograd.py`` (Function), ``loss.py`` (reductions), ``backend.py``.
 """
-from ..autograd import Function
-from ..backend import get_array_module
-from ..tensor import as_tensor
-from .loss import _check_reduction, _reduce
+from ..core.backend import get_array_module
+from ..core.ops.loss import _check_reduction, _reduce
+from ..core.tensor import Function, as_tensor
 
 
 def check_same_shape(name, input, target):  # noqa: A002 - PyTorch's name

@@ -4,13 +4,12 @@ The gradient of one operand is another einsum: the output gradient times every *
 summed down to this operand's letters. A letter that only this operand has (it was summed away
 alone, as ``j`` in ``"ij->i"``) does not appear in that product; the gradient is constant along it,
 so it is broadcast back. Repeated letters inside one operand (diagonals, ``"ii->i"``) are not
-supported. Talks to: ``autograd.py``, ``backend.py``.
+supported.
 """
 import string
 
-from ..autograd import Function
-from ..backend import get_array_module
-from ..tensor import as_tensor, reference_tensor
+from ..core.backend import get_array_module
+from ..core.tensor import Function, as_tensor, reference_tensor
 
 
 def _parse(equation, ndims):

@@ -3,12 +3,9 @@
 A lookup is a matrix product with one-hot vectors, done without building them. Its backward adds
 each output gradient into the row it came from (``scatter_add``: a word used twice in a batch gets
 both gradients); the ``padding_idx`` row gets none, so it stays as it is (zeros by default).
-
-Talks to: ``autograd.py`` (Function), ``backend.py`` (array module, scatter_add), ``tensor.py``.
 """
-from ..autograd import Function
-from ..backend import device_of, get_array_module, scatter_add
-from ..tensor import data_of
+from ..core.backend import device_of, get_array_module, scatter_add
+from ..core.tensor import Function, data_of
 
 
 class Embedding(Function):

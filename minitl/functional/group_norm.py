@@ -5,10 +5,8 @@ variance, then each channel gets its own scale and shift. It is layer norm on a 
 (N, G, C/G * H * W), so the forward and backward are ``norm.py``'s layer norm. Unlike batch norm
 it keeps no running statistics and does not depend on the batch: it works with a batch of one,
 which is why detection and segmentation models fine-tuned with small batches use it.
-
-Talks to: ``norm.py`` (layer_norm), ``shape.py`` (reshapes).
 """
-from .norm import layer_norm
+from ..core.ops.norm import layer_norm
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002 - PyTorch's name

@@ -5,14 +5,12 @@ rows and one (OW, W) matrix C to the columns, ``Y = R X C^T``. Row i of R says w
 output row i reads, and with what weights: one 1 for nearest, two weights summing to 1 for
 bilinear. The backward is the transposed product ``dX = R^T G C``: each output's gradient goes
 back to the pixels it was read from, in the same proportions.
-
-Talks to: ``autograd.py`` (Function), ``backend.py`` (array module).
 """
 import math
 import numbers
 
-from ..autograd import Function
-from ..backend import get_array_module
+from ..core.backend import get_array_module
+from ..core.tensor import Function
 
 MODES = ("nearest", "bilinear")
 

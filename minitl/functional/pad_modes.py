@@ -5,11 +5,9 @@ with, for an axis of length L and positions -left .. L - 1 + right,
 reflect ``|i|`` mirrored at L - 1 (the edge pixel is not repeated), replicate ``clip(i, 0, L - 1)``,
 circular ``i mod L``. The backward adds each output gradient back into the pixel it copied
 (``scatter_add``: an edge pixel copied three times gets three gradients).
-
-Talks to: ``autograd.py`` (Function), ``backend.py`` (array module, scatter_add).
 """
-from ..autograd import Function
-from ..backend import get_array_module, scatter_add
+from ..core.backend import get_array_module, scatter_add
+from ..core.tensor import Function
 
 MODES = ("reflect", "replicate", "circular")
 

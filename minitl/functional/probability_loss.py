@@ -3,16 +3,16 @@
 ``binary_cross_entropy`` takes the sigmoid's output; ``loss.py``'s ``binary_cross_entropy_with_logits``
 takes the logits and is the stable choice for training. ``kl_div`` follows PyTorch's argument
 order: the *input* is log-probabilities, the target probabilities (or log-probabilities with
-``log_target=True``). Talks to: ``autograd.py`` (Function), ``loss.py`` (reductions), ``backend.py``.
+``log_target=True``).
 """
 import warnings
 
 import numpy
 
-from ..autograd import Function
-from ..backend import device_of, get_array_module
+from ..core.backend import device_of, get_array_module
+from ..core.ops.loss import _check_reduction, _reduce
+from ..core.tensor import Function
 from .distance_loss import check_same_shape
-from .loss import _check_reduction, _reduce
 
 LOG_FLOOR = -100.0  # PyTorch clamps log(p) at -100, so p = 0 gives a large, finite loss
 GRAD_EPS = 1e-12    # and divides by max(p (1 - p), 1e-12) in the gradient

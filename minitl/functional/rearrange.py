@@ -2,11 +2,11 @@
 
 No number changes, so each backward is the inverse move: flip back, roll back, and for the copying
 ops (``repeat``, ``tile``) the sum over the copies, since each copy of an element passes gradient
-back to it. Talks to: ``autograd.py``, ``dims.py`` (checked dims).
+back to it.
 """
-from ..autograd import Function
-from ..backend import get_array_module
-from .dims import normalize_dims
+from ..core.backend import get_array_module
+from ..core.ops.reduce import normalize_dims
+from ..core.tensor import Function
 
 
 class Flip(Function):

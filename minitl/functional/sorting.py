@@ -2,14 +2,14 @@
 
 The values are a gather of the input at the sorted positions, so their gradient is the gather's:
 each output gradient goes back to the element that landed there (``indexing.TakeAlongAxis``).
-The indices are int64 and carry no gradient. Talks to: ``indexing.py``, ``dims.py``.
+The indices are int64 and carry no gradient.
 """
 import collections
 
-from ..backend import get_array_module
-from ..tensor import Tensor
-from .dims import normalize_dim
-from .indexing import TakeAlongAxis
+from ..core.backend import get_array_module
+from ..core.ops.reduce import normalize_dim
+from ..core.ops.shape import TakeAlongAxis
+from ..core.tensor import Tensor
 
 SortResult = collections.namedtuple("SortResult", ["values", "indices"])
 SortResult.__doc__ = "What ``sort`` and ``topk`` return, as PyTorch: ``values, indices = x.sort()``."

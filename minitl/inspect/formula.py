@@ -3,12 +3,11 @@
 Every op class in ``minitl/functional`` starts with a comment such as
 ``# z = x * y ;  dz/dx = y, dz/dy = x``. The trace and the step viewer show that very line, read
 from the source file, so the formula a student sees can never drift from the code's own comment.
-Talks to: ``autograd.py`` (``Function``), Python's ``inspect`` (the source of an op class).
 """
 import functools
 import inspect
 
-from ..autograd import Function
+from ..core.tensor import Function
 
 
 @functools.lru_cache(maxsize=None)

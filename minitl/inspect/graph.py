@@ -10,12 +10,11 @@ micrograd-style. Frozen parameters and tensors that need no gradient (the input,
 frozen prefix computed: it was never recorded, frozen effect 2) are drawn grey and dashed: a
 student sees where the graph ends. backward() frees the graph; draw it before, or call
 ``backward(retain_graph=True)`` to keep it and see the gradients on it.
-Talks to: ``autograd.py`` (the nodes), ``inspect/names.py``, ``viz/canvas.py`` (the PNG).
 """
 import shutil
 import subprocess
 
-from ..autograd import UnneededInput
+from ..core.tensor import UnneededInput
 from ..viz.canvas import font, new_image, save_png, text_size
 from .names import module_path, parameter_name
 from .trace import array_stats
@@ -61,8 +60,9 @@ def graph_of(tensor):
         if obj.grad is not None:
             lines.append(f"grad norm {array_stats(obj.grad.data)['norm']:.3e}")
         if not obj.requires_grad:
-            style = "frozen" if name else "no grad"
-            lines.append("frozen: no gradient" if name else "needs no gradient (not recorded)")
+            style = "frozen" if getattr(obj, "frozen", False) else "no grad"
+            lines.append("frozen: no gradient" if style == "frozen" else
+                         "requires_grad off (not frozen): no gradient" if name else "needs no gradient (not recorded)")
         else:
             style = "parameter" if name else "tensor"
         nodes.append({"id": nid, "kind": "tensor", "lines": lines, "style": style, "root": nid == root})

@@ -2,11 +2,9 @@
 
 A module knows its parent (a weak reference kept by ``Module``), so the path is found by walking up
 and asking each parent under which name it holds the child: ``backbone.block3.0``.
-Talks to: ``nn/tree.py`` (``ancestors``), ``optim/optimizer.py`` (its parameter describer).
 """
-from ..nn.parameter import Parameter
-from ..nn.tree import ancestors
-from ..optim.optimizer import Optimizer
+from ..core.module import Parameter, ancestors
+from ..core.optim import Optimizer
 
 
 def module_path(module) -> str:

@@ -8,14 +8,15 @@
 status, effective lr, update norm per parameter) and adds what only the model knows: the gradient
 norm, the weight norm, the update/weight ratio (about 1e-3 is the classic healthy value) and the
 drift from a reference state_dict, ``||W - W0|| / ||W0||``. A frozen parameter shows its gradient as
-"not computed" (it never existed: frozen effect 1), never as 0, and an update of exactly 0.
-Talks to: ``optim/report.py`` (``StepReport``), ``nn/module.py``, ``table.py``.
+"not computed" (it never existed: frozen effect 1), never as 0, and an update of exactly 0. So does a
+parameter with ``requires_grad`` off (PyTorch's idiom), but its "frozen" column says "no grad", not
+"yes": it is not frozen, and a BatchNorm holding it still updates its running statistics in ``train()``.
 """
 import numpy
 
-from .. import backend
-from ..nn.layers.norm import BatchNorm1d, BatchNorm2d
-from ..nn.tree import effective_lr_scale
+from ..core import backend
+from ..core.layers import BatchNorm1d, BatchNorm2d
+from ..core.module import effective_lr_scale
 from ..table import text_table
 
 NOT_COMPUTED = "not computed"
@@ -27,7 +28,8 @@ def _norm(array):
 
 
 class LayerStepReport:
-    """``rows``: one dict per parameter (``name``, ``layer``, ``frozen``, ``status``, ``lr``, ``grad_norm``
+    """``rows``: one dict per parameter (``name``, ``layer``, ``frozen`` (bool), ``no_grad`` (``requires_grad``
+    off, not frozen), ``status``, ``lr``, ``grad_norm``
     (a float, or ``"not computed"``), ``update_norm``, ``weight_norm`` (after the step), ``update_ratio``,
     ``drift`` (None without a reference))."""
 
@@ -53,12 +55,15 @@ class LayerStepReport:
         def number(value):  # an exact 0 (a frozen layer's update) prints as 0, not as a rounded 0.000e+00
             return value if isinstance(value, str) else "-" if value is None else "0" if value == 0 else f"{value:.3e}"
 
-        body = [[r["name"], "yes" if r["frozen"] else "", "-" if r["lr"] is None else f"{r['lr']:.3g}",
+        body = [[r["name"], "yes" if r["frozen"] else "no grad" if r["no_grad"] else "",
+                 "-" if r["lr"] is None else f"{r['lr']:.3g}",
                  number(r["grad_norm"]), number(r["update_norm"]), number(r["weight_norm"]),
                  number(r["update_ratio"]), number(r["drift"])] for r in self.rows]
-        frozen = sum(r["frozen"] for r in self.rows)
-        return text_table(self.columns, body, footer=[f"{len(self.rows)} parameters, {frozen} frozen "
-                                                      "(gradient not computed, update exactly 0)"])
+        frozen, no_grad = sum(r["frozen"] for r in self.rows), sum(r["no_grad"] for r in self.rows)
+        footer = f"{len(self.rows)} parameters, {frozen} frozen (gradient not computed, update exactly 0)"
+        if no_grad:
+            footer += f", {no_grad} no grad (requires_grad off, not frozen)"
+        return text_table(self.columns, body, footer=[footer])
 
     __repr__ = __str__
 
@@ -69,7 +74,7 @@ def step_report(model, optimizer, reference=None):
     rows = []
     for name, p in model.named_parameters():
         step = by_name.get(name)
-        frozen = not p.requires_grad
+        frozen, no_grad = p.frozen, not p.frozen and not p.requires_grad
         weight_norm = _norm(p.data)
         update_norm = step["update_norm"] if step else 0.0
         drift = None
@@ -80,6 +85,7 @@ def step_report(model, optimizer, reference=None):
             drift = float(numpy.sqrt(numpy.sum(diff * diff))) / base if base else None
         rows.append({
             "name": name, "layer": name.rsplit(".", 1)[0] if "." in name else "", "frozen": frozen,
+            "no_grad": no_grad,
             "status": step["status"] if step else "not in optimizer", "lr": step["lr"] if step else None,
             "grad_norm": NOT_COMPUTED if frozen or p.grad is None else _norm(p.grad.data),
             "update_norm": update_norm, "weight_norm": weight_norm,
@@ -104,14 +110,22 @@ def explain(model, optimizer=None, print_text=True) -> str:
         label = name or type(model).__name__
         norm = isinstance(layer, (BatchNorm1d, BatchNorm2d))
         params = [p for p in layer._parameters.values() if p is not None]
+        optimizer_name = type(optimizer).__name__ if optimizer is not None else "the optimizer"
+        live_stats = ("BatchNorm uses batch statistics and updates its running ones" if layer.training
+                      else "BatchNorm uses running statistics (eval mode)")  # what an unfrozen BatchNorm does
         if layer.frozen:
             parts = ["frozen — no gradient"]
             # frozen (effect 2) holds only while nothing below this layer is trainable
             parts.append("gradients pass through to the trainable layers below, but none is kept here"
                          if trainable_below else "no graph recorded")
-            parts.append("skipped by " + (type(optimizer).__name__ if optimizer is not None else "the optimizer"))
+            parts.append("skipped by " + optimizer_name)
             if norm:
                 parts.append("BatchNorm uses running statistics")
+        elif not any(p.requires_grad for p in params):
+            parts = ["no grad (requires_grad off, not frozen) — no gradient, so " + optimizer_name
+                     + " has nothing to apply"]
+            if norm:
+                parts.append(live_stats)  # requires_grad does not decide this, frozen does (effect 4)
         else:
             trainable_below = True
             scale = effective_lr_scale(params[0])
@@ -119,8 +133,7 @@ def explain(model, optimizer=None, print_text=True) -> str:
             parts = [f"trainable — gets a gradient, updated with {lr}"
                      + (f" (lr_scale product {scale:g})" if scale != 1.0 else "")]
             if norm:
-                parts.append("BatchNorm uses batch statistics and updates its running ones" if layer.training
-                             else "BatchNorm uses running statistics (eval mode)")
+                parts.append(live_stats)
         lines.append(f"{label}: " + ", ".join(parts))
     text = "\n".join(lines)
     if print_text:

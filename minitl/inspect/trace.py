@@ -12,19 +12,20 @@ whose output the node made; ``""`` outside any layer, e.g. the loss), ``output_s
 ``saved_bytes`` (arrays the op kept for backward), ``grad_output`` (norm / min / max of the
 gradient arriving at the node), ``inputs`` (per input: its role in the op, its shape, its
 parameter name if it is one, and either the statistics of the gradient sent to it or why none
-was sent: ``"frozen"`` or ``"needs none"``) and ``formula``.
+was sent: ``"frozen"``, ``"no grad"`` (a parameter with ``requires_grad`` off, not frozen) or
+``"needs none"``) and ``formula``.
 
 What a student should notice: a frozen prefix does not show up at all. Its layers recorded no
 node (frozen effect 2), so backward never went there; the first trainable layer lists the tensor
-coming from below as "needs none". Talks to: ``autograd.py`` (``set_backward_observer``),
-``inspect/formula.py``, ``inspect/names.py``, ``table.py``.
+coming from below as "needs none".
 """
 import inspect as _python_inspect
 import sys
 import weakref
 
-from .. import autograd, backend
-from ..nn.tree import root_module
+from ..core import backend, seams
+from ..core.module import root_module
+from ..core.tensor import UnneededInput, unbroadcast
 from ..table import text_table
 from .formula import local_formula
 from .names import module_path, parameter_name
@@ -84,11 +85,11 @@ class Trace:
         self._models = {}  # id -> weak reference to each model a recorded node belongs to, in order of appearance
 
     def __enter__(self):
-        self._previous = autograd.set_backward_observer(self._record)
+        self._previous = seams.plug("backward_node", self._record)
         return self
 
     def __exit__(self, *exc):
-        autograd.set_backward_observer(self._previous)
+        seams.plug("backward_node", self._previous)
         return False
 
     def _record(self, fn, grad_output, grad_inputs):
@@ -99,7 +100,7 @@ class Trace:
             self._models.setdefault(id(model), weakref.ref(model))
         inputs = []
         roles = _input_roles(fn, len(fn.inputs))
-        for role, tensor, needed, grad in zip(roles, map(autograd.UnneededInput.live, fn.inputs),
+        for role, tensor, needed, grad in zip(roles, map(UnneededInput.live, fn.inputs),
                                               fn.needs_input_grad, grad_inputs):
             if tensor is None:  # an optional input not given (no bias)
                 continue
@@ -107,11 +108,12 @@ class Trace:
             if role.startswith("input") and entry["parameter"]:  # BatchNorm's ``*params``: say "weight"
                 entry["role"] = entry["parameter"].rsplit(".", 1)[-1]
             if needed and grad is not None:
-                entry["grad"] = array_stats(autograd.unbroadcast(grad, tensor.shape))
+                entry["grad"] = array_stats(unbroadcast(grad, tensor.shape))
                 entry["status"] = "sent"
             else:
                 entry["grad"] = None
-                entry["status"] = "frozen" if entry["parameter"] is not None else "needs none"
+                entry["status"] = ("frozen" if getattr(tensor, "frozen", False) else
+                                   "no grad" if entry["parameter"] is not None else "needs none")
             inputs.append(entry)
         self.steps.append({
             "index": len(self.steps), "op": fn.name, "module": module_path(fn.module),

@@ -14,20 +14,19 @@ JavaScript only lays it out and steps through it, it computes no number):
 ``preset`` shows only some panels for a lesson ("forward", "backward", "update", or a tuple of them).
 The seed and settings of the step are stored in the page, with checksums of the batch and of the
 weights before the step, so the same step can be re-created exactly.
-Talks to: ``inspect/trace.py``, ``inspect/report.py``, ``inspect/viewer_page.py`` (the HTML), ``atomic.py``.
 """
 import hashlib
 import json
 
 import numpy
 
-from .. import backend
 from ..atomic import atomic_write
-from ..autograd import no_grad
-from ..functional.loss import cross_entropy
-from ..nn.layers.norm import BatchNorm1d, BatchNorm2d
-from ..nn.tree import effective_lr_scale
-from ..random import manual_seed
+from ..core import backend
+from ..core.layers import BatchNorm1d, BatchNorm2d
+from ..core.module import effective_lr_scale
+from ..core.ops.loss import cross_entropy
+from ..core.random import manual_seed
+from ..core.tensor import no_grad
 from ..version import __version__
 from .report import NOT_COMPUTED, step_report
 from .trace import array_stats, trace
@@ -116,7 +115,8 @@ def _settings(model, x, y, optimizer, seed, loss_fn):
         "loss": getattr(loss_fn, "__name__", type(loss_fn).__name__),
         "input_shape": list(x.shape), "input_dtype": str(x.dtype), "labels": backend.asnumpy(y.data).tolist(),
         "input_sha256": _sha256([x.data]), "weights_sha256_before": _sha256(model.state_dict().values()),
-        "frozen_parameters": [n for n, p in model.named_parameters() if not p.requires_grad],
+        "frozen_parameters": [n for n, p in model.named_parameters() if p.frozen],
+        "no_grad_parameters": [n for n, p in model.named_parameters() if not p.frozen and not p.requires_grad],
         "lr_scales": {n or type(model).__name__: m.lr_scale for n, m in model.named_modules()
                       if m.lr_scale is not None},
         "minitl_version": __version__,

@@ -4,7 +4,6 @@ No network, no build step: open the file in any browser. The script reads the JS
 (``<script type="application/json" id="minitl-step">``) and only lays it out: every number on the
 page was computed and formatted by minitl (``inspect/viewer.py``). Text goes in through
 ``textContent``, never as HTML, so a layer name cannot inject markup.
-Talks to: nobody (``viewer.py`` calls ``render_page``).
 """
 
 _PAGE = """<!DOCTYPE html>

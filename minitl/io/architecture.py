@@ -6,8 +6,6 @@ recognises that case and says it in three lines: which model the file holds (fro
 ``architecture`` when it has one, else from its key names), which model it was loaded into, and
 what to do. ``strict=False`` that matches no key at all is an error too, never a silent no-op.
 The full ``LoadReport`` stays on the error (``err.report``).
-
-Talks to: ``mapping.py`` (calls ``different_model_error``), ``report.py``, ``errors.py``.
 """
 import os
 

@@ -14,9 +14,6 @@ state_dict names (each module's ``_parameters`` / ``_buffers``, or ``named_param
 7. if anything is wrong under ``strict``, raise ONE :class:`StateDictMismatchError` listing every
    problem -- and, because nothing has been assigned yet, the model is exactly as it was;
 8. otherwise assign, keeping each parameter's dtype and device.
-
-Talks to: formats.py (readers), layouts.py (converters), report.py, backend.py (devices),
-``nn/state_dict.py`` (the model's names; it receives ``load_into`` for ``Module.load_state_dict``).
 """
 import fnmatch
 from collections import OrderedDict
@@ -24,8 +21,8 @@ from collections.abc import Mapping
 
 import numpy
 
-from .. import backend
-from ..nn.state_dict import install_loader, named_tensors
+from ..core import backend, seams
+from ..core.module import named_tensors
 from .architecture import different_model_error
 from .errors import StateDictMismatchError
 from .formats import read_weights
@@ -229,4 +226,4 @@ def load_into(model, source, strict=True, prefix=None, ignore=(), key_map=None, 
     return report
 
 
-install_loader(load_into)  # Module.load_state_dict and Module.load call it (nn cannot import io)
+seams.plug("load_state_dict", load_into)  # Module.load_state_dict and Module.load call it (the spine imports no wing)

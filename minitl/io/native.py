@@ -14,7 +14,6 @@ and checked (no object dtypes, size matches the member) before any data is read.
 Public: ``save(model_or_state_dict, path, meta=None)`` and ``load(path)``, re-exported as
 ``minitl.save`` / ``minitl.load``. ``read_npz(path)`` is the bounded reader of any numeric
 ``.npz`` (one byte budget for the whole file, numeric dtypes only); checkpoints use it too.
-Talks to: state.py, atomic.py, limits.py (size caps), errors.py.
 """
 import hashlib
 import io

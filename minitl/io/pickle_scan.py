@@ -14,7 +14,6 @@ of its instructions are cheap to write and expensive to run:
   no integer wider than 8 bytes, so wider ones are refused (and with them the hash collisions).
 
 ``pickletools.genops`` only parses: nothing is built and nothing runs while scanning.
-Talks to: limits.py (MAX_OBJECTS), errors.py; used by torch_pickle.py.
 """
 import pickletools
 

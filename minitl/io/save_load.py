@@ -5,8 +5,6 @@ weights_only=True)``; the same lines work here. The extension picks the format, 
 always holds a real PyTorch file (``save_torch``) that ``torch.load`` opens, never an ``.npz`` in
 disguise. Any other name gets minitl's own ``.npz`` with its manifest (architecture, classes,
 mean/std), the format that carries the most about the model.
-
-Talks to: ``native.py``, ``torch_writer.py``, ``safetensors.py`` (writers), ``formats.py`` (readers).
 """
 import os
 

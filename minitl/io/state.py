@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy
 
-from .. import backend
+from ..core import backend
 
 
 class WeightDict(OrderedDict):

@@ -18,9 +18,6 @@ Before any of that, pickle_scan.py reads the opcodes and refuses a pickle that w
 more memory or time than its size (memo bombs, millions of objects, huge integers), and every
 byte read -- data.pkl, byteorder, each storage, each rebuilt tensor -- is paid from ONE
 ``limits.ByteBudget`` for the whole file.
-
-Talks to: state.py (WeightDict), dtypes.py (bfloat16), limits.py (size caps), pickle_scan.py,
-errors.py. The writer is torch_writer.py.
 """
 import collections
 import io

@@ -15,9 +15,6 @@ see what a ``.pt`` file really contains::
             0  (2, 3, 2, 2)  (12, 4, 2, 1)  False  OrderedDict()      offset, size, stride, ...
       TUPLE REDUCE
     SETITEMS STOP
-
-Talks to: state.py (as_state_dict), atomic.py, errors.py. Records start 64-byte aligned, as
-torch writes them, so ``torch.load(..., mmap=True)`` works too.
 """
 import struct
 import zipfile

@@ -14,8 +14,6 @@ the interpreter (a Python thread polling the parent could not run then).
 
 Where a child cannot be forked (no ``os.fork``: Windows, a browser build of Python, a sandbox that
 refuses new processes) the reader runs in this process, without a time limit, and a warning says so.
-
-Talks to: errors.py; used by keras_h5.py.
 """
 import contextlib
 import math

@@ -6,9 +6,9 @@ the head for one with the target task's number of classes, then decide which blo
 from pathlib import Path
 
 from .. import weights as registry
+from ..core.layers import Linear
+from ..core.module import Module
 from ..io.errors import WeightFormatError
-from ..nn.layers.linear import Linear
-from ..nn.module import Module
 
 
 class TransferModel(Module):

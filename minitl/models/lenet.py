@@ -5,12 +5,7 @@
 
 Blocks for ``freeze_to``: conv block 1, conv block 2, the classifier.
 """
-from ..nn.layers.activation import ReLU
-from ..nn.layers.container import Sequential
-from ..nn.layers.conv import Conv2d
-from ..nn.layers.linear import Linear
-from ..nn.layers.pool import MaxPool2d
-from ..nn.layers.shape import Flatten
+from ..core.layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from .base import TransferModel, build
 
 

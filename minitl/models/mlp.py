@@ -3,11 +3,7 @@
 ``MLP([784, 256, 128, 10])`` is Flatten, then hidden blocks Linear-activation(-Dropout) for each
 hidden size, then the head Linear(128 -> 10). Blocks for ``freeze_to``: each hidden block, the head.
 """
-from ..nn.layers.activation import GELU, ReLU, Sigmoid, Tanh
-from ..nn.layers.container import Sequential
-from ..nn.layers.dropout import Dropout
-from ..nn.layers.linear import Linear
-from ..nn.layers.shape import Flatten
+from ..core.layers import GELU, Dropout, Flatten, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .base import TransferModel, build
 
 ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "gelu": GELU}

@@ -10,16 +10,10 @@ identity, or ``downsample`` (1x1 conv + BN) when the shape changes. The skip con
 gradients reach early layers of a deep network.
 """
 
-from ..functional.shape import flatten
-from ..nn import init
-from ..nn.layers.activation import ReLU
-from ..nn.layers.container import Sequential
-from ..nn.layers.conv import Conv2d
-from ..nn.layers.linear import Linear
-from ..nn.layers.norm import BatchNorm2d
-from ..nn.layers.pool import AdaptiveAvgPool2d, MaxPool2d
-from ..nn.layers.shape import Identity
-from ..nn.module import Module
+from ..core import init
+from ..core.layers import AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Identity, Linear, MaxPool2d, ReLU, Sequential
+from ..core.module import Module
+from ..core.ops.shape import flatten
 from .base import TransferModel, build
 
 

@@ -11,13 +11,7 @@ PyTorch as ``nn.Sequential(OrderedDict(block1=nn.Sequential(...), ...))``.
 """
 import collections
 
-from ..nn.layers.activation import ReLU
-from ..nn.layers.container import Sequential
-from ..nn.layers.conv import Conv2d
-from ..nn.layers.linear import Linear
-from ..nn.layers.norm import BatchNorm2d
-from ..nn.layers.pool import AdaptiveAvgPool2d, MaxPool2d
-from ..nn.layers.shape import Flatten
+from ..core.layers import AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from .base import TransferModel, build
 
 

@@ -1,16 +1,12 @@
-"""Layers, models' building blocks, and the Module tree with ``frozen`` and ``lr_scale``."""
-from . import functional, init, utils
-from .layers.activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .layers.container import ModuleDict, ModuleList, Sequential
-from .layers.conv import Conv2d
-from .layers.dropout import Dropout
-from .layers.linear import Linear
-from .layers.norm import BatchNorm1d, BatchNorm2d, LayerNorm
-from .layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from .layers.shape import Flatten, Identity
-from .module import Module
-from .parameter import Parameter
-from .tree import effective_lr_scale
+"""``minitl.nn``: the layers, PyTorch's names. ``Module``, ``Parameter`` and the layers the reference models
+use are the spine's (``core/module.py``, ``core/layers.py``); the rest are wings in ``nn/layers``."""
+from ..core import init
+from ..core.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, ELU, Flatten, GELU,
+                           Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, ModuleDict, ModuleList, ReLU,
+                           Sequential, Sigmoid, Softmax, Tanh)
+from ..core.module import Module, Parameter
+from . import backward_hooks, functional, summary, utils  # backward_hooks and summary plug into the spine's seams
+from ..core.module import effective_lr_scale
 from .layers.activation import Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, ReLU6, SELU, SiLU  # noqa: E402
 from .layers.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
                           SmoothL1Loss)

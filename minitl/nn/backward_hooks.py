@@ -11,10 +11,9 @@ output, through an identity node. The output's node sees ``grad_output``; each i
 its piece of ``grad_input``; the hook runs when the last piece has arrived (or right at the output
 when no input needs a gradient). A student should notice the frozen case: a frozen layer below the
 first trainable one records no node at all (frozen effect 2), so its hook never runs.
-Talks to: ``autograd.py`` (the identity nodes), ``nn/module.py`` (which calls ``HookedCall``).
 """
-from ..autograd import Function
-from ..tensor import Tensor
+from ..core import seams
+from ..core.tensor import Function, Tensor
 
 
 class BackwardHookOutput(Function):
@@ -94,3 +93,6 @@ class HookedCall:
                                      f"gradients; the module has {len(self.grad_input)} inputs")
                 replaced = grad_input
         return replaced
+
+
+seams.plug("module_backward_hooks", HookedCall)  # Module.__call__ wraps a hooked call in it

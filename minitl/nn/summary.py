@@ -2,20 +2,32 @@
 
 One row per layer (modules without children): output shape for a given input shape, parameter
 count, how many of those are trainable, whether it is frozen, and its effective ``lr_scale``.
-Frozen parameters count as non-trainable (effect 5 of ``frozen``, see ``nn/module.py``): the
-totals say how much of the model the optimizer will actually move.
+Frozen parameters count as non-trainable (effect 5 of ``frozen``, see ``core/module.py``), and so do
+parameters with ``requires_grad`` off: the totals say how much of the model the optimizer will
+actually move. The "frozen" column tells the two apart: "yes" (frozen: BatchNorm keeps its running
+statistics) or "no grad" (PyTorch's ``requires_grad = False``: a BatchNorm in ``train()`` still moves them).
 
 ``summarize(model, input_shape)`` works on any Module, and ``Module.summary(input_shape)`` (Keras'
-spelling) calls it. This file reads the tree through ``tree.py``, not ``module.py``, so ``module.py``
-imports it one way.
+spelling) calls it through the ``summary`` seam (``core/seams.py``): the spine imports no wing.
 """
 import numpy
 
-from .. import backend
-from ..autograd import no_grad
+from ..core import backend, seams
+from ..core.module import effective_lr_scale
+from ..core.tensor import Tensor, no_grad
 from ..table import text_table
-from ..tensor import Tensor
-from .tree import effective_lr_scale
+
+
+def frozen_column(parameters) -> str:
+    """What the "frozen" column of ``summary``, ``describe`` and the step report says about ``parameters``.
+
+    "yes" (all frozen), "no" (all train), "no grad" (``requires_grad`` off but not frozen: PyTorch's
+    idiom, which a BatchNorm in ``train()`` ignores), "partly" (a mix), "" (no parameters).
+    """
+    states = {"yes" if p.frozen else "no" if p.requires_grad else "no grad" for p in parameters}
+    if len(states) > 1:
+        return "partly"
+    return states.pop() if states else ""
 
 
 class Summary:
@@ -31,7 +43,7 @@ class Summary:
 
     def __str__(self):
         rows = [(r["name"], r["type"], str(r["output_shape"]), f"{r['params']:,}", f"{r['trainable']:,}",
-                 "yes" if r["frozen"] else "", "" if r["lr_scale"] is None else f"{r['lr_scale']:g}")
+                 "" if r["state"] == "no" else r["state"], "" if r["lr_scale"] is None else f"{r['lr_scale']:g}")
                 for r in self.rows]
         return text_table(self.columns, rows, footer=[f"Total params: {self.total_params:,}",
                                                       f"Trainable params: {self.trainable_params:,}",
@@ -71,14 +83,11 @@ def summarize(model, input_shape, device=None, dtype=numpy.float32):
             lambda m, i, out, name=name: shapes.__setitem__(name, tuple(out.shape))))
     first = next(model.parameters(), None)
     device = device or (first.device if first is not None else backend.default_device())
-    modes = [(m, m.training) for m in model.modules()]  # each module's own mode, given back below
-    model.eval()  # BatchNorm on a batch of zeros must not touch running statistics
     try:
-        with no_grad():
+        # eval: BatchNorm on a batch of zeros must not touch running statistics
+        with model.mode(training=False), no_grad():
             model(Tensor(numpy.zeros(input_shape), dtype=dtype, device=device))
     finally:
-        for module, training in modes:
-            module.training = training
         for h in handles:
             h.remove()
 
@@ -94,9 +103,14 @@ def summarize(model, input_shape, device=None, dtype=numpy.float32):
             "params": count,
             "trainable": sum(p.numel() for p in params if p.requires_grad),
             "frozen": bool(params) and module.frozen,
+            "state": frozen_column(params),  # "yes", "no", "no grad", "partly" or "" (frozen_column above)
             "lr_scale": effective_lr_scale(params[0]) if params else None,
         })
     all_params = list(model.parameters())
     total = sum(p.numel() for p in all_params)
-    trainable = sum(p.numel() for p in all_params if p.requires_grad)  # frozen (effect 5): not trainable
+    # frozen (effect 5): not trainable (a frozen parameter never requires grad; a "no grad" one is not trained either)
+    trainable = sum(p.numel() for p in all_params if p.requires_grad)
     return Summary(rows, total, trainable)
+
+
+seams.plug("summary", summarize)  # Module.summary() calls it

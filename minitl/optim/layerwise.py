@@ -15,7 +15,6 @@ overwrite each block's ``lr_scale``. A scale set on the model itself still multi
 ``param_groups(model, weight_decay, no_decay=("bias", "norm"))`` builds the usual two param groups so
 biases and normalisation weights are not decayed: shrinking a BatchNorm scale or a bias toward 0
 is not the regularisation weight decay is meant to be.
-Talks to: ``nn/module.py`` (``blocks``, ``lr_scale``, ``named_parameters``).
 """
 from ..table import text_table
 

@@ -24,7 +24,6 @@ on. Closed forms cannot do that, so rather than differ silently ``step()`` raise
 scheduler stepped on the same optimizer, or ``group["lr"] = ...``). Compose schedules with
 ``SequentialLR`` / ``LinearWarmup``, or multiply factors in one ``LambdaLR``.
 ``SlantedTriangularLR`` is ULMFiT's schedule (Howard & Ruder 2018), which PyTorch does not have.
-Talks to: ``optim/optimizer.py`` (only through ``optimizer.param_groups``).
 """
 import bisect
 import math

@@ -4,12 +4,17 @@
 with ``lr_scale = 0.1`` really move less?" with one row per parameter: its name, whether it was
 updated or skipped (frozen / no grad), the effective learning rate used, and the norm of the update.
 
-The norms are computed during ``step()`` as device scalars and only turned into Python floats
-when the report is read, so an unread report costs no GPU synchronisation.
-Talks to: ``optim/optimizer.py`` (which builds both reports).
+The optimizer keeps the last step's rows (with each update array); the norms are computed only when
+the report is read, so an unread report costs nothing. It plugs into the spine's ``step_report`` seam.
 """
-from .. import backend
+from ..core import backend, seams
 from ..table import text_table
+
+
+def _norm(update):
+    """||update|| as one BLAS pass (vdot flattens; no squared copy), read to the host."""
+    xp = backend.get_array_module(update)
+    return float(backend.asnumpy(xp.sqrt(xp.vdot(update, update))))
 
 
 class StepReport:
@@ -20,7 +25,7 @@ class StepReport:
     """
 
     def __init__(self, raw_rows, name_source):
-        self._raw = raw_rows            # (param, group index, status, lr, norm as device scalar)
+        self._raw = raw_rows            # (param, group index, status, lr, update array or None)
         self._name_source = name_source
         self._rows = None
 
@@ -30,8 +35,8 @@ class StepReport:
             names = self._name_source()
             self._rows = [
                 {"name": names[id(p)], "group": group, "status": status, "lr": lr,
-                 "update_norm": float(backend.asnumpy(norm)) if status == "updated" else 0.0}
-                for p, group, status, lr, norm in self._raw
+                 "update_norm": _norm(update) if status == "updated" else 0.0}
+                for p, group, status, lr, update in self._raw
             ]
             self._raw = None  # the report no longer keeps the parameters alive
         return self._rows
@@ -72,3 +77,6 @@ class SyncReport:
         return "\n".join(lines)
 
     __repr__ = __str__
+
+
+seams.plug("step_report", lambda optimizer, rows: StepReport(rows, optimizer._names))  # last_step_report()

@@ -25,10 +25,8 @@ come with minitl:
   put back the best weights.
 * ``ModelCheckpoint(path, every=1)``: save a full checkpoint (checkpoint.py) every ``every`` epochs,
   or only when the monitored metric improves.
-
-Talks to: loop.py (the ``loop`` object), checkpoint.py, history.py, ``Module.blocks()`` and ``frozen``.
 """
-from .. import backend
+from ..core import backend
 from .checkpoint import save_checkpoint
 from .history import is_number, resolve_mode
 

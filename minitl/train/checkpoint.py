@@ -34,10 +34,6 @@ Three things a student should notice:
 Reading goes through the same bounded reader as weight files (``minitl.io.native.read_npz``: one
 byte budget per file, numeric arrays only), and any damage a file can carry -- a size lie, broken
 JSON, a random state that does not parse -- becomes one ``CheckpointError`` naming the file.
-
-Talks to: codec.py (nested state <-> JSON + arrays), history.py, ``minitl.atomic`` and
-``minitl.io.state`` (host arrays), ``minitl.io.native`` (the bounded reader), ``minitl.random``,
-the model's ``load_state_dict``.
 """
 import json
 import os
@@ -46,11 +42,11 @@ from collections import OrderedDict
 import numpy
 
 from ..atomic import atomic_write, sweep_stale_temporaries
+from ..core.random import get_rng
 from ..io.errors import WeightFormatError
 from ..io.limits import MAX_METADATA_BYTES, is_count
 from ..io.native import read_npz
 from ..io.state import as_state_dict
-from ..random import get_rng
 from .codec import decode, encode, from_json_safe, to_json_safe
 from .errors import CheckpointError
 from .history import History
@@ -66,7 +62,8 @@ class Checkpoint:
 
     Fields: ``path``, ``epoch`` (completed epochs), ``step`` (optimizer steps so far), ``history``,
     ``model_state`` (ordered name -> array), ``optimizer_state`` / ``scheduler_state`` (or None),
-    ``frozen_modules``, ``frozen_parameters``, ``lr_scales``, ``rng`` (global generator state at
+    ``frozen_modules``, ``frozen_parameters``, ``no_grad_parameters`` (``requires_grad`` off but not
+    frozen, PyTorch-style), ``lr_scales``, ``rng`` (global generator state at
     save time), ``callback_states`` (key -> state, see ``callback_keys``), ``extra`` (whatever the
     caller passed), ``meta`` (the raw JSON).
     """
@@ -80,6 +77,7 @@ class Checkpoint:
         self.scheduler_state = decode(meta["scheduler"], arrays) if meta.get("scheduler") is not None else None
         self.frozen_modules = list(meta.get("frozen_modules", []))
         self.frozen_parameters = list(meta.get("frozen_parameters", []))
+        self.no_grad_parameters = list(meta.get("no_grad_parameters", []))
         self.lr_scales = dict(meta.get("lr_scales", {}))
         self.rng = from_json_safe(meta.get("rng"))
         self.callback_states = decode(meta.get("callbacks") or {}, arrays)
@@ -151,20 +149,23 @@ def frozen_modules(model):
     return names
 
 
-def apply_frozen_and_scales(model, modules, parameters, scales, path=None) -> None:
-    """Make the model's frozen set and lr_scales exactly those saved (everything else unfrozen, unscaled)."""
+def apply_frozen_and_scales(model, modules, parameters, scales, path=None, no_grad=()) -> None:
+    """Make the model's frozen set, lr_scales and ``requires_grad`` exactly those saved (everything else
+    unfrozen, unscaled, requiring grad). ``no_grad``: parameters switched off without being frozen."""
     by_name = dict(model.named_modules())
     unknown = [n for n in list(modules) + list(scales) if n not in by_name]
-    unknown += [n for n in parameters if n not in dict(model.named_parameters())]
+    unknown += [n for n in list(parameters) + list(no_grad) if n not in dict(model.named_parameters())]
     if unknown:
         raise CheckpointError(path, f"the model has no module or parameter named {unknown[:5]}; was the "
                                     "checkpoint written by another architecture?")
     model.unfreeze()
     for name in modules:
         by_name[name].frozen = True
-    frozen = set(parameters)
+    frozen, no_grad = set(parameters), set(no_grad)
     for name, parameter in model.named_parameters():
-        parameter.requires_grad = name not in frozen
+        parameter.frozen = name in frozen
+        if name in no_grad:
+            parameter.requires_grad = False
     for module in model.modules():
         module.lr_scale = None
     for name, scale in scales.items():
@@ -213,7 +214,8 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, his
         "optimizer": encode(optimizer.state_dict(), "optimizer", arrays) if optimizer is not None else None,
         "scheduler": encode(scheduler.state_dict(), "scheduler", arrays) if scheduler is not None else None,
         "frozen_modules": frozen_modules(model),
-        "frozen_parameters": [name for name, p in model.named_parameters() if not p.requires_grad],
+        "frozen_parameters": [name for name, p in model.named_parameters() if p.frozen],
+        "no_grad_parameters": [name for name, p in model.named_parameters() if not p.frozen and not p.requires_grad],
         "lr_scales": {name: m.lr_scale for name, m in model.named_modules() if m.lr_scale is not None},
         "rng": to_json_safe(get_rng().bit_generator.state),
         "callbacks": encode({key: c.state_dict() for key, c in callback_keys(callbacks)}, "callbacks", arrays),
@@ -360,7 +362,8 @@ def _apply(ckpt, model, optimizer, scheduler) -> None:
         model.load_state_dict(ckpt.model_state, strict=True)
     except Exception as exc:
         raise CheckpointError(ckpt.path, f"does not fit {type(model).__name__}: {exc}") from exc
-    apply_frozen_and_scales(model, ckpt.frozen_modules, ckpt.frozen_parameters, ckpt.lr_scales, ckpt.path)
+    apply_frozen_and_scales(model, ckpt.frozen_modules, ckpt.frozen_parameters, ckpt.lr_scales, ckpt.path,
+                            no_grad=ckpt.no_grad_parameters)
     if optimizer is not None and ckpt.optimizer_state is not None and callable(getattr(optimizer, "sync", None)):
         saved_sizes = [len(group["params"]) for group in ckpt.optimizer_state.get("param_groups", [])]
         if saved_sizes != [len(group["params"]) for group in optimizer.param_groups]:
@@ -382,7 +385,7 @@ def _apply(ckpt, model, optimizer, scheduler) -> None:
 def _snapshot(model, optimizer, scheduler):
     """Everything ``_apply`` may change, copied, so a failed resume can put it back."""
     modules = [(m, m.__dict__.get("_frozen"), m.lr_scale) for m in model.modules()]
-    params = [(p, p.requires_grad) for p in model.parameters()]
+    params = [(p, p.frozen, p.requires_grad) for p in model.parameters()]
     arrays = OrderedDict((name, array.copy()) for name, array in model.state_dict().items())
     groups = [dict(group, params=list(group["params"])) for group in optimizer.param_groups] if optimizer else None
     return {"modules": modules, "params": params, "arrays": arrays, "groups": groups,
@@ -396,7 +399,8 @@ def _rollback(undo, model, optimizer, scheduler) -> None:
         module.lr_scale = lr_scale
         if frozen is not None:
             object.__setattr__(module, "_frozen", frozen)
-    for p, requires_grad in undo["params"]:
+    for p, frozen, requires_grad in undo["params"]:
+        p.frozen = frozen
         p.requires_grad = requires_grad
     if optimizer is not None:
         optimizer.param_groups[:] = undo["groups"]

@@ -10,13 +10,11 @@ Nothing is pickled, so reading a checkpoint never runs code.
 What a student should notice: JSON turns the integer dict keys ``{0: ...}`` into strings, so dicts
 whose keys are not all strings are written as a list of ``[key, value]`` pairs, and tuples are
 tagged, so the tree comes back with the same Python types it went in with.
-
-Talks to: checkpoint.py (its only user), ``minitl.backend`` (arrays come to the host first).
 """
 import numpy
 
-from .. import backend
-from ..tensor import Tensor
+from ..core import backend
+from ..core.tensor import Tensor
 from .errors import CheckpointError
 
 ARRAY, ITEMS, TUPLE = "__array__", "__items__", "__tuple__"

@@ -1,6 +1,4 @@
 """The training loop's own exceptions: each names what went wrong and what to try next.
-
-Talks to: loop.py (``TrainingDivergedError``), checkpoint.py and codec.py (``CheckpointError``).
 """
 
 

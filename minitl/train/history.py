@@ -18,7 +18,7 @@ were trainable during the epoch: gradual unfreezing shows up here) and ``skipped
 Everything is numbers, strings, lists and dicts, so ``to_json`` / ``from_json`` round-trip it and
 a checkpoint stores it as text. ``resume_point`` is the loop's bookmark (which epoch, how many of
 its batches were done, the random state at that epoch's start): checkpoint.py uses it to replay
-the data order exactly after a resume. Talks to: loop.py (writes it), checkpoint.py (stores it).
+the data order exactly after a resume.
 """
 import json
 import math

@@ -24,20 +24,15 @@ finite check then runs at those reads: with k > 1 a NaN is seen up to k - 1 step
 
 ``evaluate`` measures loss and accuracy in eval mode (dropout off, BatchNorm running statistics)
 under ``no_grad`` (no graph, no saved activations), then puts every module's mode back as it was.
-
-Talks to: history.py, ``minitl/progress.py``, callbacks.py, checkpoint.py, mid_epoch.py, ``minitl.autograd.no_grad``,
-``minitl.functional.loss.cross_entropy``; the optimizer / scheduler through ``step()``,
-``zero_grad()``, ``param_groups`` only.
 """
 import math
 import time
 
-from ..autograd import no_grad
-from ..backend import get_array_module
-from ..device_checks import read_to_host
-from ..functional.loss import cross_entropy
+from ..core.backend import get_array_module
+from ..core.ops.loss import cross_entropy
+from ..core.tensor import Tensor, no_grad
+from ..guards.device_checks import read_to_host
 from ..progress import make_bar, progress_mode
-from ..tensor import Tensor
 from .checkpoint import Checkpoint, resume
 from .errors import TrainingDivergedError
 from .history import History
@@ -110,20 +105,14 @@ def evaluate(model, loader, loss_fn=cross_entropy):
     The model runs in eval mode under ``no_grad``; afterwards each module's train/eval mode is
     restored exactly (a model that was in eval mode stays in eval mode).
     """
-    modes = [(module, module.training) for module in model.modules()]
     means, pending = RunningMeans(), []
-    model.eval()
-    try:
-        with no_grad():
-            for inputs, targets in loader:
-                outputs = model(inputs)
-                pending.append((loss_fn(outputs, targets).data, count_correct(outputs, targets), batch_size(targets)))
-                if len(pending) >= EVALUATE_READ_EVERY:
-                    _add_read(means, pending)
-            _add_read(means, pending)  # on the GPU: one host read for the whole pass (or per 256 batches)
-    finally:
-        for module, training in modes:
-            module.training = training
+    with model.mode(training=False), no_grad():
+        for inputs, targets in loader:
+            outputs = model(inputs)
+            pending.append((loss_fn(outputs, targets).data, count_correct(outputs, targets), batch_size(targets)))
+            if len(pending) >= EVALUATE_READ_EVERY:
+                _add_read(means, pending)
+        _add_read(means, pending)  # on the GPU: one host read for the whole pass (or per 256 batches)
     if not means.samples:
         raise ValueError(f"evaluate: the loader {type(loader).__name__} yielded no batches")
     return {"loss": means.loss, "accuracy": means.accuracy, "samples": means.samples}

@@ -5,8 +5,6 @@ A checkpoint saved after a run stopped part-way through an epoch (``max_steps``,
 epoch's start and the running sums of its loss and accuracy. ``fit`` resumed from it replays the
 same shuffle, skips the batches already trained on, restores the RNG as it was at save time, and
 finishes the epoch, which is then recorded once (the partial record is dropped).
-
-Talks to: ``train/checkpoint.py`` (``Checkpoint``, the RNG capture), ``train/loop.py`` (``run_epoch``).
 """
 from .checkpoint import capture_rng, restore_rng
 

@@ -3,8 +3,6 @@
 The classroom mistake: the optimizer was built on another instance (``optim.SGD(SmallCNN().parameters())``),
 or the model was rebuilt after the optimizer (``model = SmallCNN()`` run again in a notebook). Both
 train nothing: the loss stays flat and nothing says why. Parameters are compared by identity.
-
-Talks to: ``loop.py`` (calls it), ``optim/`` (``param_groups``), ``nn/`` (``named_parameters``).
 """
 
 

@@ -12,14 +12,12 @@ flow back through every frozen layer above the first adapter, and each adapter s
 ``add_adapter`` appends the adapter to a ``Sequential`` block under the name ``adapter``: the
 block's other children keep their names (``backbone.block2.0.weight``), the new keys are
 ``backbone.block2.adapter.down.weight`` etc. On a (N, C) output (a block ending in Flatten) the
-1x1 convolutions act as Linear layers. Talks to: ``nn`` layers, ``strategies.heads.output_channels``.
+1x1 convolutions act as Linear layers.
 """
-from ..functional.shape import reshape
-from ..nn.init import zeros_
-from ..nn.layers.activation import ReLU
-from ..nn.layers.container import Sequential
-from ..nn.layers.conv import Conv2d
-from ..nn.module import Module
+from ..core.init import zeros_
+from ..core.layers import Conv2d, ReLU, Sequential
+from ..core.module import Module
+from ..core.ops.shape import reshape
 from .strategies.heads import output_channels
 
 

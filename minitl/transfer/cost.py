@@ -26,24 +26,31 @@ Counting conventions (counters in the field disagree by 2x, so every header says
 optimizer state (measured from the optimizer when it has stepped, else estimated from its kind)
 and the activations saved for backward (unique arrays held by the recorded graph, parameters
 excluded, measured before backward frees them). ``count_flops`` leaves the model as it found it:
-BatchNorm statistics and gradients are put back. Talks to: ``minitl.autograd`` (the graph),
-``minitl.nn`` layers, ``minitl.table``, ``minitl.train.loop`` (the step in ``measure_step``).
+BatchNorm statistics and gradients are put back.
 """
 import statistics
 import time
 
 import numpy
 
-from ..autograd import UnneededInput
-from ..functional.loss import cross_entropy
-from ..functional.reduce import sum as reduce_sum
-from ..nn.layers.activation import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Tanh
-from ..nn.layers.conv import Conv2d
-from ..nn.layers.linear import Linear
-from ..nn.layers.norm import _BatchNorm
-from ..nn.layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from ..core.layers import (
+    ELU,
+    GELU,
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    Conv2d,
+    LeakyReLU,
+    Linear,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    Tanh,
+    _BatchNorm,
+)
+from ..core.ops.loss import cross_entropy
+from ..core.ops.reduce import sum as reduce_sum
+from ..core.tensor import Tensor, UnneededInput
 from ..table import text_table
-from ..tensor import Tensor
 
 ELEMENTWISE = (ReLU, LeakyReLU, ELU, GELU, Tanh, Sigmoid)
 
@@ -175,18 +182,17 @@ def count_flops(model, input_shape, optimizer=None):
                for m in leaves]
     buffers = {name: b.copy() for name, b in model.state_dict().items() if name not in dict(model.named_parameters())}
     grads = [(p, p.grad) for p in model.parameters()]
-    modes = [(m, m.training) for m in model.modules()]
     params = list(model.parameters())
     device = params[0].device if params else "cpu"
     try:
-        model.train()
-        for p in model.parameters():
-            p.grad = None
-        output = model(Tensor(numpy.zeros(input_shape, numpy.float32), device=device))
-        parameter_ids = {id(p.data) for p in model.parameters()}
-        activations = saved_activation_bytes(output, parameter_ids) if output.requires_grad else 0
-        if output.requires_grad:
-            reduce_sum(output).backward()
+        with model.mode(training=True):
+            for p in model.parameters():
+                p.grad = None
+            output = model(Tensor(numpy.zeros(input_shape, numpy.float32), device=device))
+            parameter_ids = {id(p.data) for p in model.parameters()}
+            activations = saved_activation_bytes(output, parameter_ids) if output.requires_grad else 0
+            if output.requires_grad:
+                reduce_sum(output).backward()
         rows = []
         for module, inputs, out in seen:
             params = list(module._parameters.values())
@@ -217,8 +223,6 @@ def count_flops(model, input_shape, optimizer=None):
         for p, grad in grads:
             p.grad = grad
         model.load_state_dict(buffers, strict=False)
-        for module, training in modes:
-            module.training = training
 
 
 def measure_step(model, optimizer, inputs, targets, loss_fn=None, repeats=3, warmup=1):

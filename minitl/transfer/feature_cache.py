@@ -13,29 +13,29 @@ Training ``cache.rest`` on the cached features gives the same losses and accurac
 whole model, to float32 round-off, under the same seed (the loader draws the same order).
 
 The model is seen as a chain: ``model.backbone``'s children, then ``model.head`` (flattened
-before it). The cut is the first element holding a trainable parameter. A **fingerprint** of
-everything the features depend on (which parameters are trainable, the prefix's weights and
+before it). The cut is the first element holding a parameter that is not frozen (``requires_grad =
+False`` alone is not enough: a BatchNorm there still uses batch statistics in training), or a
+BatchNorm that is not frozen. A **fingerprint** of everything the features depend on (which
+parameters are frozen, the prefix's weights and
 buffers, the images, labels and transform) is checked at the start of every epoch of
 ``cache.loader()``; any change (a frozen weight edited, a block unfrozen by GradualUnfreeze, other
 data) rebuilds the cache automatically. Refused with ``FeatureCacheError``: a random transform
 (augmentation: each epoch must see new pixels, so nothing can be cached), a Dropout in the prefix,
 a model that is not such a chain (checked numerically on the first batch), nothing trainable.
-
-Talks to: ``minitl.autograd.no_grad``, ``minitl.data`` (Dataset, DataLoader, transforms), ``nn``.
 """
 import hashlib
 import time
 
 import numpy
 
-from ..autograd import no_grad
-from ..backend import asnumpy
+from ..core.backend import asnumpy
+from ..core.layers import Dropout, _BatchNorm
+from ..core.module import Module
+from ..core.ops.shape import flatten
+from ..core.tensor import no_grad
 from ..data.dataset import Dataset
 from ..data.loader import DataLoader
 from ..data.transforms import RandomCrop, RandomHorizontalFlip
-from ..functional.shape import flatten
-from ..nn.layers.dropout import Dropout
-from ..nn.module import Module
 
 
 class FeatureCacheError(ValueError):
@@ -134,6 +134,14 @@ class CachedLoader:
         self._generator = value
 
 
+def changes_in_training(module) -> bool:
+    """True when training can change what ``module`` computes for an image: a parameter that is not
+    frozen, or a BatchNorm that is not frozen (batch statistics, running ones updated). frozen (effect 5):
+    everything before the first such module can be computed once."""
+    return (any(not p.frozen for p in module.parameters())
+            or any(isinstance(m, _BatchNorm) and not m.frozen for m in module.modules()))
+
+
 class FeatureCache:
     """Cached outputs of ``model``'s frozen prefix on ``dataset`` (see the module docstring)."""
 
@@ -152,9 +160,9 @@ class FeatureCache:
 
     # ----- what the features depend on -----
     def find_cut(self):
-        """Index of the first chain element with a trainable parameter; refuses what cannot be cut."""
+        """Index of the first chain element that training can change; refuses what cannot be cut."""
         for index, module in enumerate(self.chain):
-            if any(p.requires_grad for p in module.parameters()):
+            if changes_in_training(module):
                 prefix = self.chain[:index]
                 dropouts = [m for block in prefix for m in block.modules() if isinstance(m, Dropout)]
                 if dropouts:
@@ -166,9 +174,9 @@ class FeatureCache:
                                 "nothing to train on cached features (unfreeze the head)")
 
     def compute_fingerprint(self, cut):
-        """sha256 of the trainable set, the prefix's weights and buffers, and the data (images, labels, transform)."""
+        """sha256 of the frozen set, the prefix's weights and buffers, and the data (images, labels, transform)."""
         digest = hashlib.sha256()
-        digest.update(repr([(name, p.requires_grad) for name, p in self.model.named_parameters()]).encode())
+        digest.update(repr([(name, p.frozen) for name, p in self.model.named_parameters()]).encode())
         digest.update(str(cut).encode())
         for module in self.chain[:cut]:
             for name, array in module.state_dict().items():
@@ -199,24 +207,18 @@ class FeatureCache:
         started = time.perf_counter()
         cut = self.find_cut()
         prefix = self.chain[:cut]
-        modes = [(m, m.training) for m in self.model.modules()]
         loader = DataLoader(self.dataset, batch_size=self.batch_size, shuffle=False, device=self.device)
         chunks, labels, checked = [], [], False
-        self.model.eval()
-        try:
-            with no_grad():
-                for inputs, targets in loader:
-                    features = inputs
-                    for module in prefix:
-                        features = module(features)
-                    if not checked:
-                        self._check_clean_cut(inputs, features, cut)
-                        checked = True
-                    chunks.append(asnumpy(features.data))
-                    labels.append(asnumpy(targets.data))
-        finally:
-            for module, training in modes:
-                module.training = training
+        with self.model.mode(training=False), no_grad():
+            for inputs, targets in loader:
+                features = inputs
+                for module in prefix:
+                    features = module(features)
+                if not checked:
+                    self._check_clean_cut(inputs, features, cut)
+                    checked = True
+                chunks.append(asnumpy(features.data))
+                labels.append(asnumpy(targets.data))
         self._features = CachedFeatures(numpy.concatenate(chunks), numpy.concatenate(labels),
                                         f"{getattr(self.dataset, 'name', 'data')}/features@{cut}")
         self.cut, self.fingerprint = cut, self.compute_fingerprint(cut)

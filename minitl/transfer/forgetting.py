@@ -11,8 +11,6 @@ learning rate slows them down). ``nn.utils.recalibrate_bn`` re-estimates them on
 what is lost after that is what the weights forgot. The model is left exactly as it was (its own
 head, its own statistics). ``source_head``: the pretrained Linear, e.g.
 ``minitl.weights.source_model("fashion-paired").head``.
-
-Talks to: ``minitl.train.evaluate``, ``minitl.nn.utils.recalibrate_bn``, ``models.base`` (the head).
 """
 from ..nn.utils.batchnorm import recalibrate_bn as reestimate_bn
 from ..train.loop import evaluate

@@ -12,12 +12,11 @@
 same names, so every key of the original ``state_dict`` is still there (a pretrained file still
 loads strictly once the ``lora_*`` keys are allowed for) and the model computes the same numbers
 bit for bit until training moves ``B``. ``targets``: layer names or shell patterns (``fnmatch``);
-None means every Conv2d and Linear except the head. Talks to: ``nn.layers.lora``, ``nn.module``.
+None means every Conv2d and Linear except the head.
 """
 import fnmatch
 
-from ..nn.layers.conv import Conv2d
-from ..nn.layers.linear import Linear
+from ..core.layers import Conv2d, Linear
 from ..nn.layers.lora import LoRAMixin, lora_layer_for
 
 

@@ -10,13 +10,12 @@ source test accuracy, and publishes file + manifest entry through
 SGD, momentum 0.9, weight decay 5e-4 on every parameter, lr 0.05 annealed by a cosine per step,
 5 epochs of batch 128, inputs normalised with the source set's own mean and std (stored in the
 manifest: fine-tuning must use the same numbers). Everything random follows from ``seed``.
-
-Talks to: ``minitl.data`` (splits, Normalize, DataLoader), ``minitl.models``, ``minitl.optim``,
-``minitl.train`` (fit, evaluate), ``minitl.weights``.
 """
 import time
 
 from .. import weights as registry
+from ..core.optim import SGD
+from ..core.random import manual_seed
 from ..data.domains import DOMAINS, load_domain
 from ..data.fashion_mnist import FASHION_MNIST_CLASSES
 from ..data.loader import DataLoader
@@ -24,12 +23,8 @@ from ..data.splits import FASHION_SPLITS, TRANSFER_PAIRS, fashion_split
 from ..data.transforms import Normalize
 from ..models.smallcnn import SmallCNN
 from ..optim.lr_scheduler import CosineAnnealingLR
-from ..optim.sgd import SGD
-from ..random import manual_seed
 from ..train.loop import evaluate, fit
 from ..version import __version__
-
-RECIPE = {"epochs": 5, "batch_size": 128, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
 
 
 def weights_name(split):

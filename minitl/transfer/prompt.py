@@ -12,15 +12,14 @@ and each layer saves what its input gradient needs: a small trainable fraction i
 
 ``add_prompt`` puts the prompt first in the model's first block (a Sequential), under the name
 ``prompt``; every other key keeps its name (``backbone.block1.0.weight``), the new keys are
-``backbone.block1.prompt.top`` etc. Talks to: ``functional`` (cat), ``nn`` (Module, Parameter).
+``backbone.block1.prompt.top`` etc.
 """
 import numpy
 
-from ..functional.shape import cat
-from ..nn.layers.container import Sequential
-from ..nn.module import Module
-from ..nn.parameter import Parameter
-from ..tensor import Tensor
+from ..core.layers import Sequential
+from ..core.module import Module, Parameter
+from ..core.ops.shape import cat
+from ..core.tensor import Tensor
 
 
 class VisualPrompt(Module):

@@ -7,8 +7,7 @@
 Steps: draw the few-shot subset (``seeds.subset``), build the model and give it a fresh head
 (``seeds.head``), apply the strategy, train with the strategy's own ``fit`` (its phases, callbacks
 and regulariser) on batches in ``seeds.order``'s order, evaluate. Caching (when asked for and
-possible), training and evaluation are timed apart. Talks to: strategies, feature_cache.py, seeds.py,
-``minitl.data`` (few_shot, DataLoader), ``minitl.train.evaluate``.
+possible), training and evaluation are timed apart.
 """
 import time
 

@@ -11,13 +11,11 @@ varied alone::
         model.replace_head(5)
     loader = DataLoader(train, batch_size=16, shuffle=True, seed=seeds.order)
     result["seeds"] = seeds.as_dict()
-
-Talks to: ``minitl.random`` (the global generator ``seeded`` swaps for a moment).
 """
 import contextlib
 import dataclasses
 
-from ..random import get_rng, manual_seed
+from ..core.random import get_rng, manual_seed
 
 
 @dataclasses.dataclass(frozen=True)

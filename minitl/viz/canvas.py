@@ -5,7 +5,6 @@ machine. Fonts: DejaVu Sans when a TrueType copy is installed, else Pillow's bui
 fixed-size bitmap font where Pillow was built without FreeType, as in browser builds of Python).
 ``Axes`` maps data coordinates to pixels and draws the frame, "nice" ticks (1, 2, 5 times a power
 of ten), labels and a legend; the chart functions in ``charts.py`` and ``images.py`` draw on it.
-Talks to: Pillow, ``atomic.py`` (each PNG is written atomically).
 """
 import base64
 import contextlib

@@ -7,7 +7,6 @@
 Each writes a PNG (when ``path`` is given) and returns the Pillow image. Where a value is a list of
 repeated runs, the bar or point is their mean and the error bar one standard deviation (ddof=1),
 which a student should read as "how much the result moves from seed to seed".
-Talks to: ``viz/canvas.py``.
 """
 import math
 

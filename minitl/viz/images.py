@@ -8,15 +8,14 @@
 
 Each writes a PNG (when ``path`` is given) and returns the Pillow image. Tiles are scaled one by
 one to their own min..max, so a student compares shapes, not brightness, across tiles.
-Talks to: ``viz/canvas.py``, ``backend.py`` (CuPy arrays and Tensors are read to NumPy).
 """
 import math
 
 import numpy
 from PIL import Image, ImageDraw
 
-from .. import backend
-from ..tensor import Tensor
+from ..core import backend
+from ..core.tensor import Tensor
 from .canvas import INK, font, new_image, save_png, text_size
 
 GOOD, BAD = (34, 139, 34), (200, 30, 30)

@@ -1,10 +1,10 @@
 """``Conv1d``: a 1-D convolution over (N, C, L) sequences (audio, time series, text features)."""
 import numpy
 
+from ...core.init import add_weight_and_bias, default_layer_init_
+from ...core.module import Module
 from ...functional.conv1d import single
 from .. import functional as F
-from ..init import add_weight_and_bias, default_layer_init_
-from ..module import Module
 
 
 class Conv1d(Module):

@@ -5,11 +5,10 @@ import math
 
 import numpy
 
-from ...functional.conv import pair
+from ...core.init import add_weight_and_bias, kaiming_uniform_, uniform_
+from ...core.module import Module, Parameter
+from ...core.ops.conv import pair
 from .. import functional as F
-from ..init import add_weight_and_bias, kaiming_uniform_, uniform_
-from ..module import Module
-from ..parameter import Parameter
 
 
 class ConvTranspose2d(Module):

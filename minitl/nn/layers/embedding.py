@@ -1,11 +1,10 @@
 """``Embedding``: a learnable lookup table from integer ids (words, classes, positions) to vectors."""
 import numpy
 
-from ...backend import default_device
+from ...core.backend import default_device
+from ...core.init import normal_
+from ...core.module import Module, Parameter
 from .. import functional as F
-from ..init import normal_
-from ..module import Module
-from ..parameter import Parameter
 
 
 class Embedding(Module):

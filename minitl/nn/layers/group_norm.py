@@ -1,10 +1,9 @@
 """``GroupNorm``: normalise groups of channels within each sample; no running statistics, any batch size."""
 import numpy
 
-from ...backend import default_device
+from ...core.backend import default_device
+from ...core.module import Module, Parameter
 from .. import functional as F
-from ..module import Module
-from ..parameter import Parameter
 
 
 class GroupNorm(Module):

@@ -21,18 +21,17 @@ product is a rank-``r`` update of the (out, in*kh*kw) weight matrix.
 
 Names: a LoRA layer keeps the base's ``weight`` and ``bias`` under the same names and adds
 ``lora_A``, ``lora_B`` and the buffer ``lora_merged`` (1 while the update is folded in, so a state
-saved merged is not applied twice after loading). Talks to: ``nn.functional``, ``nn.init``.
+saved merged is not applied twice after loading).
 """
 import math
 
 import numpy
 
-from ...tensor import Tensor
+from ...core import init
+from ...core.layers import Conv2d, Linear
+from ...core.module import Parameter
+from ...core.tensor import Tensor
 from .. import functional as F
-from .. import init
-from ..parameter import Parameter
-from .conv import Conv2d
-from .linear import Linear
 
 
 class LoRAMixin:
@@ -49,9 +48,9 @@ class LoRAMixin:
         else:
             self.register_parameter("bias", None)
         device = base.weight.device
-        for p in (self.weight, self.bias):  # frozen (effect 1): the pretrained layer gets no gradient
+        for p in (self.weight, self.bias):  # the pretrained layer is frozen: no gradient, no update
             if p is not None:
-                p.requires_grad, p.grad = False, None
+                p.frozen = True
         self.lora_A = Parameter(numpy.zeros(a_shape), dtype=base.weight.dtype, device=device)
         self.lora_B = Parameter(numpy.zeros(b_shape), dtype=base.weight.dtype, device=device)
         init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))  # A random (as a layer's weight), B zero

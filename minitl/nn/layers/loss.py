@@ -1,12 +1,12 @@
 """Losses as layers, as PyTorch's ``nn.CrossEntropyLoss()`` and friends: ``loss = criterion(output, target)``.
 
 Each one stores its settings and calls the functional loss through ``F`` (forward and backward live
-in ``functional/loss.py``, ``distance_loss.py`` and ``probability_loss.py``). Class weights and
+in ``core/ops/loss.py``, ``distance_loss.py`` and ``probability_loss.py``). Class weights and
 ``pos_weight`` are buffers, so ``criterion.to("cuda")`` moves them with the module.
 PyTorch's deprecated ``size_average`` / ``reduce`` are still read, with PyTorch's meaning.
 """
+from ...core.module import Module
 from .. import functional as F
-from ..module import Module
 
 
 def legacy_reduction(size_average, reduce, reduction):

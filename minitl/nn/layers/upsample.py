@@ -1,6 +1,6 @@
 """``Upsample``: resize feature maps by a factor or to a size (``F.interpolate``), nearest or bilinear."""
+from ...core.module import Module
 from .. import functional as F
-from ..module import Module
 
 
 class Upsample(Module):

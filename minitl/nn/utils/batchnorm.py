@@ -8,10 +8,10 @@ images (a few hundred are enough) separates the two effects.
 How: every BatchNorm's statistics are reset and re-accumulated as a plain average over the batches
 (``momentum=None``), in training mode under ``no_grad``; nothing else changes. A frozen BatchNorm
 never updates its statistics (frozen, effect 4), so frozen flags are lifted during the pass and put
-back exactly (per parameter) afterwards, with every module's train/eval mode.
+back exactly (per parameter: frozen and requires_grad) afterwards, with every module's train/eval mode.
 """
-from ...autograd import no_grad
-from ..layers.norm import _BatchNorm
+from ...core.layers import _BatchNorm
+from ...core.tensor import no_grad
 
 
 def recalibrate_bn(model, loader, batches=None):
@@ -22,18 +22,16 @@ def recalibrate_bn(model, loader, batches=None):
     norms = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
     if not norms:
         return 0
-    flags = [(p, p.requires_grad) for p in model.parameters()]
+    flags = [(p, p.frozen, p.requires_grad) for p in model.parameters()]
     frozen_flags = [(m, m._frozen) for m in model.modules()]
-    modes = [(m, m.training) for m in model.modules()]
     momenta = [(m, m.momentum) for m in norms]
     seen = 0
     try:
         model.unfreeze()
-        model.train()
         for m in norms:
             m.reset_running_stats()
             m.momentum = None  # cumulative average over the batches, not an exponential one
-        with no_grad():
+        with model.mode(training=True), no_grad():
             for index, batch in enumerate(loader):
                 if batches is not None and index >= batches:
                     break
@@ -41,12 +39,11 @@ def recalibrate_bn(model, loader, batches=None):
                 model(inputs)
                 seen += int(inputs.shape[0])
     finally:
-        for p, requires_grad in flags:
-            p.requires_grad = requires_grad
+        for p, frozen, requires_grad in flags:
+            p.frozen = frozen
+            p.requires_grad = requires_grad  # a frozen one stays off; an unfrozen one may have been switched off
         for m, frozen in frozen_flags:
             object.__setattr__(m, "_frozen", frozen)
-        for m, training in modes:
-            m.training = training
         for m, momentum in momenta:
             m.momentum = momentum
     if not seen:

@@ -5,13 +5,13 @@
 
 Clipping keeps the *direction* of the step and only shortens it, which is why it tames the first
 noisy steps of a fresh head on a pretrained backbone. Same behaviour and return value as
-``torch.nn.utils.clip_grad_norm_``. Talks to: ``tensor.py`` (``.grad``), ``backend.py``.
+``torch.nn.utils.clip_grad_norm_``.
 """
 import math
 
-from ... import backend
-from ...tensor import Tensor
-from ..module import Module
+from ...core import backend
+from ...core.module import Module
+from ...core.tensor import Tensor
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):

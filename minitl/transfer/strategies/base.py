@@ -12,11 +12,12 @@ print (``frozen``, ``lr_scale``, a new head's weights), and everything after is 
 
 ``fit`` builds the optimizer and a per-step cosine schedule itself, and hands ``fit`` the
 strategy's ``callbacks()`` (GradualUnfreeze) and ``regularizer()`` (L2SP). LPFT overrides it with
-two phases, Imprint with zero steps. Talks to: ``minitl.optim``, ``minitl.train``, ``nn.module``.
+two phases, Imprint with zero steps.
 """
-from ...nn.tree import effective_lr_scale
+from ...core.module import effective_lr_scale
+from ...core.optim import SGD
+from ...nn.summary import frozen_column
 from ...optim.lr_scheduler import CosineAnnealingLR
-from ...optim.sgd import SGD
 from ...table import text_table
 from ...train.loop import fit
 
@@ -53,9 +54,11 @@ def batchnorm_mode(block):
 class Description:
     """What ``describe`` returns: ``rows`` (one dict per block), ``parameters`` (per parameter), ``str`` a table.
 
-    Row keys: ``block``, ``frozen`` ("yes", "no", "partly"), ``lr_scale`` (effective, of its trainable
-    parameters; None when none), ``lr`` (``lr * lr_scale`` when an lr was given), ``trainable`` (count),
-    ``total`` (count), ``backward`` ("weights+input", "weights", "input only", "no"), ``batchnorm``.
+    Row keys: ``block``, ``frozen`` ("yes", "no", "partly", or "no grad": ``requires_grad`` off without
+    freezing, so a BatchNorm there still uses batch statistics; ``nn.summary.frozen_column``),
+    ``lr_scale`` (effective, of its trainable parameters; None when none), ``lr`` (``lr * lr_scale`` when
+    an lr was given), ``trainable`` (count), ``total`` (count), ``backward`` ("weights+input", "weights",
+    "input only", "no"), ``batchnorm``.
     """
 
     def __init__(self, title, rows, parameters, notes=()):
@@ -97,8 +100,7 @@ def describe_model(model, title, lr=None, notes=()):
         # below it does (the gradient must pass through it on the way down: input gradients).
         backward = ("weights+input" if trainable and below_trainable else "weights" if trainable
                     else "input only" if below_trainable else "no")
-        rows.append({"block": name, "frozen": "no" if len(trainable) == len(params) and params else
-                     "yes" if not trainable else "partly",
+        rows.append({"block": name, "frozen": frozen_column(params) or "no",
                      "lr_scale": (scales[0] if len(scales) == 1 else max(scales)) if scales else None,
                      "lr": (lr * max(scales)) if (lr is not None and scales) else None,
                      "trainable": sum(int(p.data.size) for p in trainable),

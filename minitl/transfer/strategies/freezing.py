@@ -12,10 +12,9 @@
 
 Each ``apply`` starts from a clean slate (everything unfrozen, every block's lr_scale cleared), so
 applying a strategy to a model that another strategy set up gives the same result as applying it to
-a fresh one. Talks to: base.py, ``nn.module`` (frozen, lr_scale), ``optim.layerwise``, ``train.callbacks``.
+a fresh one.
 """
-from ...nn.layers.conv import Conv2d
-from ...nn.layers.norm import _BatchNorm
+from ...core.layers import Conv2d, _BatchNorm
 from ...optim.layerwise import discriminative_lr, set_lr_scale
 from ...train.callbacks import GradualUnfreezing
 from .base import Strategy
@@ -36,7 +35,7 @@ def only(model, names):
     keep = set(names) | {f"{model.head_path}.{key}" for key in model.head.state_dict()}
     for name, p in model.named_parameters():
         if name in keep:
-            p.requires_grad = True  # frozen (effect 1) undone for this one parameter
+            p.frozen = False  # unfrozen: this one parameter trains again
     return model
 
 

@@ -8,19 +8,16 @@
   (earlier features are more generic: what CS231n advises for little, dissimilar data). ``apply``
   returns a new model, ``ProbeModel``, that shares (does not copy or take over) the frozen blocks
   0..k; its parameters are the original model's, so loading weights into one changes both.
-
-Talks to: base.py, freezing.py, ``minitl.autograd.no_grad``, ``minitl.nn`` layers.
 """
 import numpy
 
-from ...autograd import no_grad
-from ...backend import get_array_module
-from ...functional.reduce import mean
-from ...functional.shape import flatten
+from ...core.backend import get_array_module
+from ...core.layers import Linear, Sequential
+from ...core.module import Module
+from ...core.ops.reduce import mean
+from ...core.ops.shape import flatten
+from ...core.tensor import no_grad
 from ...models.base import TransferModel
-from ...nn.layers.container import Sequential
-from ...nn.layers.linear import Linear
-from ...nn.module import Module
 from ...train.history import History
 from ...train.loop import evaluate
 from .base import Strategy
@@ -47,24 +44,18 @@ class Imprint(Strategy):
 
     def imprint(self, model, loader):
         """Set ``model.head`` from one eval-mode, no-grad pass over ``loader``; returns the class counts."""
-        modes = [(module, module.training) for module in model.modules()]
         sums, counts = None, None
-        model.eval()
-        try:
-            with no_grad():
-                for inputs, targets in loader:
-                    features = backbone_features(model, inputs).data
-                    xp = get_array_module(features)
-                    labels = targets.data
-                    if sums is None:
-                        sums = xp.zeros((model.num_classes, features.shape[1]), dtype=features.dtype)
-                        counts = xp.zeros(model.num_classes, dtype=features.dtype)
-                    onehot = (labels[:, None] == xp.arange(model.num_classes)[None, :]).astype(features.dtype)
-                    sums += onehot.T @ features
-                    counts += onehot.sum(axis=0)
-        finally:
-            for module, training in modes:
-                module.training = training
+        with model.mode(training=False), no_grad():
+            for inputs, targets in loader:
+                features = backbone_features(model, inputs).data
+                xp = get_array_module(features)
+                labels = targets.data
+                if sums is None:
+                    sums = xp.zeros((model.num_classes, features.shape[1]), dtype=features.dtype)
+                    counts = xp.zeros(model.num_classes, dtype=features.dtype)
+                onehot = (labels[:, None] == xp.arange(model.num_classes)[None, :]).astype(features.dtype)
+                sums += onehot.T @ features
+                counts += onehot.sum(axis=0)
         if sums is None or bool((counts == 0).any()):
             raise ValueError("Imprint: every class needs at least one image in the loader")
         means = sums / counts[:, None]

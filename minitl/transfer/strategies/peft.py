@@ -13,7 +13,7 @@ first step the model computes exactly what the pretrained one did. ``apply`` fir
 whatever an earlier PEFT strategy put in (a clean slate, like the freezing strategies), then
 freezes everything except the new parameters and the head. Describe and ``count_flops`` show the
 point: the trainable fraction is small, the backward pass is not (it runs through the frozen
-layers above the first new parameter). Talks to: freezing.py (only), ``transfer.lora``/``adapter``/``prompt``.
+layers above the first new parameter).
 """
 from ..adapter import add_adapter, remove_adapters
 from ..lora import lora_layers, trainable_names, unwrap, wrap

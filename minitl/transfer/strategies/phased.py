@@ -8,13 +8,11 @@
 * ``LPFT(probe_fraction=0.5)`` (Kumar et al. 2022): a linear probe first (backbone frozen), then a
   fine-tune of everything with a fresh optimizer and a fresh schedule. A head trained first means
   the fine-tune's early gradients do not tear up the features to fit a random head.
-
-Talks to: base.py, freezing.py (reset), ``minitl.functional`` (the penalty's ops), ``train.fit``.
 """
 import math
 
-from ...functional.reduce import sum as reduce_sum
-from ...tensor import Tensor
+from ...core.ops.reduce import sum as reduce_sum
+from ...core.tensor import Tensor
 from ...train.history import History
 from ...train.loop import fit
 from .base import Strategy, cosine_per_step

@@ -1,0 +1,110 @@
+"""Weight initialisation, in place, seeded through ``minitl.manual_seed``.
+
+Fan-in / fan-out of a weight: for Linear (out, in) they are ``in`` and ``out``; for Conv2d
+(out, in/groups, kh, kw) they are ``in/groups*kh*kw`` and ``out*kh*kw``. Kaiming scales the
+spread by ``1/sqrt(fan)`` so activations keep their variance from layer to layer.
+"""
+import math
+
+import numpy
+
+from .backend import default_device, device_of, random_array
+from .module import Parameter
+
+
+def _fans(tensor):
+    shape = tensor.shape
+    if len(shape) < 2:
+        raise ValueError(f"fan-in and fan-out need a tensor with at least 2 axes, got shape {shape}")
+    receptive = 1
+    for n in shape[2:]:
+        receptive *= n
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The factor PyTorch uses to keep variance through an activation (relu: sqrt 2)."""
+    if nonlinearity in ("linear", "conv2d", "sigmoid"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    raise ValueError(f"unknown nonlinearity {nonlinearity!r}")
+
+
+def _fill(tensor, kind, low, high):
+    tensor.data[...] = random_array(kind, tensor.shape, tensor.dtype, device_of(tensor.data), low, high)
+    return tensor
+
+
+def uniform_(tensor, a=0.0, b=1.0):
+    return _fill(tensor, "uniform", a, b)
+
+
+def normal_(tensor, mean=0.0, std=1.0):
+    return _fill(tensor, "normal", mean, std)
+
+
+def constant_(tensor, value):
+    tensor.data[...] = value
+    return tensor
+
+
+def zeros_(tensor):
+    return constant_(tensor, 0.0)
+
+
+def ones_(tensor):
+    return constant_(tensor, 1.0)
+
+
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    """U(-b, b) with b = gain * sqrt(3 / fan). PyTorch's Linear/Conv default is a = sqrt(5)."""
+    fan_in, fan_out = _fans(tensor)
+    fan = fan_in if mode == "fan_in" else fan_out
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
+    return uniform_(tensor, -bound, bound)
+
+
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    """N(0, std^2) with std = gain / sqrt(fan)."""
+    fan_in, fan_out = _fans(tensor)
+    fan = fan_in if mode == "fan_in" else fan_out
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+
+
+def xavier_uniform_(tensor, gain=1.0):
+    """U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fans(tensor)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound)
+
+
+def xavier_normal_(tensor, gain=1.0):
+    fan_in, fan_out = _fans(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def add_weight_and_bias(module, weight_shape, bias, dtype, device):
+    """Give ``module`` a ``weight`` Parameter of ``weight_shape`` and a ``bias`` (or None) of size
+    ``weight_shape[0]``, initialised as PyTorch's Linear and Conv2d are. Used by both layers."""
+    device = device or default_device()
+    module.weight = Parameter(numpy.zeros(weight_shape), dtype=dtype, device=device)
+    if bias:
+        module.bias = Parameter(numpy.zeros(weight_shape[0]), dtype=dtype, device=device)
+    else:
+        module.register_parameter("bias", None)
+    default_layer_init_(module.weight, module.bias)
+
+
+def default_layer_init_(weight, bias=None):
+    """PyTorch's default for Linear and Conv2d: kaiming_uniform(a=sqrt 5), bias U(+-1/sqrt(fan_in))."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _fans(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

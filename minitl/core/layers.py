@@ -1,0 +1,480 @@
+"""The layers the reference models are built from, each a Module around an op of ``core/ops``.
+
+Read in this order: the containers (``Sequential``), ``Linear``, ``Conv2d``, the activations, the
+pools, the normalisations (where ``frozen`` changes what BatchNorm does: effect 4), ``Dropout``,
+``Flatten`` and ``Identity``. Each layer's ``forward`` is one call of its op; its ``__init__``
+makes the parameters (``core/init.py`` fills them as PyTorch does). More layers (transposed
+convolutions, embeddings, LoRA, ...) are wings in ``minitl/nn/layers``.
+"""
+import collections
+
+import numpy
+
+from .backend import default_device
+from .init import add_weight_and_bias, default_layer_init_
+from .module import Module, Parameter, root_module
+from .ops.activation import dropout, elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .ops.conv import conv2d, pair
+from .ops.linalg import linear
+from .ops.norm import batch_norm, layer_norm
+from .ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .ops.shape import flatten
+from .tensor import Tensor
+
+# ----- the containers: Sequential runs its children in order; ModuleList and ModuleDict only register them -----
+
+class _Ordered(Module):
+    """Children kept in order under the names '0', '1', ... (or given names)."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        if isinstance(modules, (dict, collections.OrderedDict)):
+            for name, m in modules.items():
+                self.add_module(str(name), m)
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), m)
+
+    @classmethod
+    def _view(cls, named):
+        """A container over existing modules that does not take ownership of them."""
+        view = cls()
+        for name, m in named:
+            view._modules[name] = m
+        return view
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return type(self)._view(items[index])
+        return items[index][1]
+
+    def __setitem__(self, index, module):
+        name = list(self._modules.keys())[index]
+        self.add_module(name, module)
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+
+class Sequential(_Ordered):
+    """Apply each child to the output of the previous one: ``Sequential(Conv2d(...), ReLU(), ...)``.
+
+    Accepts modules as arguments or one ordered dict of ``name: module``. Its ``blocks()`` (for
+    ``freeze_to``) are its children.
+    """
+
+    def __init__(self, *modules):
+        if len(modules) == 1 and isinstance(modules[0], (dict, collections.OrderedDict)):
+            modules = modules[0]
+        super().__init__(modules)
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+
+class ModuleList(_Ordered):
+    """A list of modules whose parameters are registered (a plain Python list would hide them)."""
+
+    def __init__(self, modules=()):
+        super().__init__(list(modules))
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered, in insertion order."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        for name, m in (modules or {}).items():
+            self.add_module(name, m)
+
+    def __getitem__(self, name):
+        return self._modules[name]
+
+    def __setitem__(self, name, module):
+        self.add_module(name, module)
+
+    def __contains__(self, name):
+        return name in self._modules
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+
+# ----- Linear: y = x W^T + b, the fully connected layer (a classifier head is one) -----
+
+class Linear(Module):
+    """x: (N, *, in_features) -> (N, *, out_features). Weight (out, in) as PyTorch, so keys match."""
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=numpy.float32):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        add_weight_and_bias(self, (out_features, in_features), bias, dtype, device)
+
+    def reset_parameters(self):
+        default_layer_init_(self.weight, self.bias)
+
+    def forward(self, x):
+        return linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+# ----- Conv2d: a 2-D convolution over NCHW images with OIHW weights (PyTorch's layout) -----
+
+class Conv2d(Module):
+    """(N, C_in, H, W) -> (N, C_out, H', W'), H' = (H + 2p - d(k-1) - 1) // s + 1.
+
+    Weight shape (out_channels, in_channels // groups, kh, kw); ``groups=in_channels`` is depthwise.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, device=None, dtype=numpy.float32):
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: in_channels {in_channels} and out_channels {out_channels} "
+                             f"must both be divisible by groups={groups}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = pair(kernel_size, "kernel_size"), pair(stride, "stride")
+        # "same" / "valid" stay strings: F.conv2d resolves them against the kernel
+        self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
+        self.dilation, self.groups = pair(dilation, "dilation"), groups
+        add_weight_and_bias(self, (out_channels, in_channels // groups) + self.kernel_size, bias, dtype, device)
+
+    def reset_parameters(self):
+        default_layer_init_(self.weight, self.bias)
+
+    def forward(self, x):
+        check_conv_channels(self, x)  # names this layer and the likely fix, not F.conv2d's groups message
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self):
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+def layer_path(module) -> str:
+    """``backbone.block1.0 (Conv2d)``: where ``module`` sits in its model, or just its class name."""
+    root = root_module(module)
+    for name, candidate in root.named_modules():
+        if candidate is module and name:
+            return f"{name} ({type(module).__name__})"
+    return type(module).__name__
+
+
+def _three_axes_hint(layer, x):
+    """One (C, H, W) image needs a batch axis at 0; (N, H, W) grey images need a channel axis at 1."""
+    if x.shape[0] == layer.in_channels:
+        return f"; add the batch axis with x.unsqueeze(0) (one image of {layer.in_channels} channel(s))"
+    if layer.in_channels == 1:
+        return f"; a batch of {x.shape[0]} grey images (N, H, W): add the channel axis with x.unsqueeze(1), " \
+               f"giving ({x.shape[0]}, 1, {x.shape[1]}, {x.shape[2]})"
+    return ""
+
+
+def check_conv_channels(layer, x):
+    """Raise a ValueError naming ``layer`` when ``x`` has the wrong number of channels, with the likely fix."""
+    if x.ndim != 4:
+        raise ValueError(f"{layer_path(layer)} expects a batch of images (N, {layer.in_channels}, H, W), got shape "
+                         f"{tuple(x.shape)}" + (_three_axes_hint(layer, x) if x.ndim == 3 else ""))
+    got = x.shape[1]
+    if got == layer.in_channels:
+        return
+    if x.shape[-1] == layer.in_channels:
+        hints = ["The input looks channels-last (N, H, W, C): use x.permute(0, 3, 1, 2)"]
+    else:
+        hints = ["RGB images into a 1-channel model: add transforms.Grayscale() to the data pipeline"] \
+            if got == 3 and layer.in_channels == 1 else []
+        hints.append(f"{'or ' if hints else ''}build the model for {got}-channel input (in_channels={got})")
+    raise ValueError(f"{layer_path(layer)} expects {layer.in_channels} input channel(s), got {got} "
+                     f"(input shape {tuple(x.shape)}). " + "; ".join(hints))
+
+
+# ----- activations: parameter-free Modules around the ops of core/ops/activation.py -----
+
+class ReLU(Module):
+    """max(x, 0), elementwise."""
+
+    def __init__(self, inplace=False):  # ``inplace`` accepted for PyTorch compatibility; ignored
+        super().__init__()
+
+    def forward(self, x):
+        return relu(x)
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x):
+        return elu(x, self.alpha)
+
+
+class GELU(Module):
+    """x Phi(x): the exact erf form by default, as PyTorch; ``approximate="tanh"`` for the tanh form."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' (exact, the default) or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return gelu(x, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return tanh(x)
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return sigmoid(x)
+
+
+class Softmax(Module):
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return softmax(x, self.dim)
+
+
+class LogSoftmax(Module):
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return log_softmax(x, self.dim)
+
+
+# ----- pooling: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d (global pooling at size 1) -----
+
+class _Pool2d(Module):
+    """Window settings shared by max and average pooling; stride defaults to the kernel size."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool2d):
+    """Largest value in each window; the default stride gives non-overlapping windows.
+
+    ``dilation``, ``ceil_mode`` and ``return_indices`` as in PyTorch (``core/ops/pool.py``).
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__(kernel_size, stride, padding)
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+
+    def forward(self, x):
+        return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
+
+
+class AvgPool2d(_Pool2d):
+    """Mean of each window (padding counts in the divisor, as PyTorch's default)."""
+
+    def forward(self, x):
+        return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average down to a fixed ``output_size`` whatever the input size: (1, 1) is global average pooling."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+# ----- normalisation: BatchNorm1d, BatchNorm2d, LayerNorm -----
+
+# BatchNorm is where freezing most often goes wrong in practice: a "frozen" backbone whose BatchNorm
+# still updates its running statistics on the new data is not frozen. Here a frozen BatchNorm
+# normalises with its running statistics and leaves them untouched, whatever ``train()`` says
+# (effect 4 of ``frozen``, see ``core/module.py``). Only ``frozen`` does that: switching off
+# ``requires_grad`` on its parameters (PyTorch's idiom) leaves a BatchNorm in ``train()`` normalising with
+# batch statistics and updating its running ones, exactly as PyTorch does — the classic pitfall of
+# "freezing" a backbone that way (``demos/13_batchnorm_pitfall.py``).
+
+class _BatchNorm(Module):
+    expected_ndim = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 device=None, dtype=numpy.float32):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        device = device or default_device()
+        if affine:
+            self.weight = Parameter(numpy.ones(num_features), dtype=dtype, device=device)
+            self.bias = Parameter(numpy.zeros(num_features), dtype=dtype, device=device)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(numpy.zeros(num_features), dtype=dtype, device=device))
+            self.register_buffer("running_var", Tensor(numpy.ones(num_features), dtype=dtype, device=device))
+            self.register_buffer("num_batches_tracked", Tensor(numpy.array(0, dtype=numpy.int64), device=device))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def forward(self, x):
+        if x.ndim not in self.expected_ndim:
+            raise ValueError(f"{type(self).__name__} expects input with {' or '.join(map(str, self.expected_ndim))} "
+                             f"axes, got shape {x.shape}")
+        # frozen (effect 4): a frozen BatchNorm uses its running statistics and never updates them.
+        # The stored flag decides, not requires_grad: a PyTorch-style requires_grad loop changes nothing here.
+        use_batch_stats = (self.training and not self.frozen) or not self.track_running_stats
+        momentum = self.momentum
+        if use_batch_stats and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            if momentum is None:  # cumulative moving average, as PyTorch
+                momentum = 1.0 / int(self.num_batches_tracked.data)
+        return batch_norm(x, self.running_mean if self.track_running_stats else None,
+                            self.running_var if self.track_running_stats else None,
+                            self.weight, self.bias, training=use_batch_stats,
+                            momentum=momentum if momentum is not None else 0.0, eps=self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Normalises each feature of (N, C) or (N, C, L) input over the batch."""
+    expected_ndim = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Normalises each channel of (N, C, H, W) input over batch and space."""
+    expected_ndim = (4,)
+
+
+class LayerNorm(Module):
+    """Normalises over the last ``len(normalized_shape)`` axes of each sample (no running statistics)."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, device=None, dtype=numpy.float32):
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape, self.eps = tuple(normalized_shape), eps
+        device = device or default_device()
+        if elementwise_affine:
+            self.weight = Parameter(numpy.ones(self.normalized_shape), dtype=dtype, device=device)
+            self.bias = Parameter(numpy.zeros(self.normalized_shape), dtype=dtype, device=device)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}"
+
+
+# ----- Dropout, Flatten and Identity -----
+
+class Dropout(Module):
+    """Zeroes each element with probability ``p`` in training (scaling the rest by 1/(1-p)); identity in eval."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout probability must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    """(N, C, H, W) -> (N, C*H*W): merges axes ``start_dim..end_dim``."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return flatten(x, self.start_dim, self.end_dim)
+
+
+class Identity(Module):
+    """Returns its input: a placeholder, e.g. a removed head."""
+
+    def forward(self, x):
+        return x

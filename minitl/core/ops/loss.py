@@ -1,0 +1,255 @@
+"""Loss functions: cross entropy and NLL for classes, mean squared error, binary cross entropy on logits.
+
+Each loss is an elementwise (per-sample) op followed by a reduction, written the way PyTorch defines
+it: ``reduction`` is ``"mean"``, ``"sum"`` or ``"none"`` (the per-sample losses).
+
+``cross_entropy`` is ``log_softmax`` followed by ``nll_loss``: the log-softmax subtracts the row
+maximum, so logits of 1e4 give finite losses. Class weights, ``ignore_index`` and label smoothing
+all become one (N, C) matrix ``q`` of how much each log-probability counts, so the NLL op is just
+``loss_i = -sum_c q_ic log p_ic``.
+
+Before computing anything a classification loss recognises the two classic mistakes
+(``check_class_target``): arguments swapped, ``cross_entropy(labels, logits)`` (the first argument
+is integer or 1-D while the second is a float matrix), and float class labels,
+``cross_entropy(logits, labels.float())`` (a float target is read as class *probabilities* of shape
+(N, C), so a float (N,) vector is neither). A class target out of range raises an IndexError naming it.
+"""
+import warnings
+
+import numpy
+
+from .. import seams
+from ..backend import get_array_module
+from ..tensor import Function, Tensor, as_tensor, data_of
+from .activation import LogSoftmax, log_softmax
+
+
+def _dtype_and_shape(value):
+    if isinstance(value, Tensor):
+        return value.dtype, tuple(value.shape)
+    array = numpy.asarray(value)
+    return array.dtype, array.shape
+
+
+def check_class_target(name, input, target):  # noqa: A002 - PyTorch's name
+    """Raise a TypeError / ValueError saying what is wrong and what to write, for ``name(input, target)``."""
+    input_dtype, input_shape = _dtype_and_shape(input)
+    target_dtype, target_shape = _dtype_and_shape(target)
+    if input_dtype.kind in "biu" or (len(input_shape) == 1 and target_dtype.kind == "f" and len(target_shape) == 2):
+        raise TypeError(f"{name}: the arguments look swapped: input has dtype {input_dtype} and shape "
+                        f"{input_shape}, target {target_dtype} and {target_shape}. {name}(input, target) takes the "
+                        f"model's scores (N, C) first and the class labels (N,) second: write {name}(logits, labels)")
+    if target_dtype.kind == "f" and len(input_shape) >= 2 and \
+            target_shape == input_shape[:1] + input_shape[2:]:
+        raise TypeError(f"{name}: target holds float class labels ({target_dtype}, shape {target_shape}); class "
+                        "labels must be integers: pass target.long() (a float target is read as class "
+                        f"probabilities of the input's shape {input_shape})")
+
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _reduce(losses, reduction):
+    """Per-sample losses -> the requested reduction."""
+    if reduction == "none":
+        return losses
+    return losses.sum() if reduction == "sum" else losses.mean()
+
+
+# ----- classification: negative log-likelihood and cross entropy -----
+
+class WeightedNLL(Function):
+    # loss_i = -sum_c q_ic log_p_ic, summed over i (divided by ``divisor`` for the mean) ;  dloss/dlog_p_ic = -q_ic
+    def __init__(self, target_weights, reduction="none", divisor=None):
+        self.q, self.reduction, self.divisor = target_weights, reduction, divisor
+
+    def forward(self, log_probs):
+        losses = -(self.q * log_probs).sum(axis=1)
+        if self.reduction == "none":
+            return losses
+        total = losses.sum()
+        if self.reduction == "mean":
+            total = total / self.divisor
+        return get_array_module(losses).asarray(total)
+
+    def backward(self, grad):
+        if self.reduction == "none":
+            return -self.q * grad[:, None]
+        return -self.q * (grad / self.divisor if self.reduction == "mean" else grad)
+
+
+def _target_weights(target, num_classes, weight, ignore_index, label_smoothing, dtype):
+    """The (N, C) matrix q of how much each log-probability counts, and the divisor of the mean.
+
+    Class target y_i: q_i = (1 - s) w[y_i] onehot(y_i) + (s / C) w, and zero when y_i == ignore_index;
+    the mean divides by sum of w[y_i] over the kept samples (PyTorch's rule). Probability targets
+    (float, shape (N, C)): q_i = w * ((1 - s) t_i + s / C), and the mean divides by N.
+    """
+    xp = get_array_module(target)
+    n, c = target.shape[0], num_classes
+    w = xp.ones(c, dtype=dtype) if weight is None else weight.astype(dtype, copy=False)
+    smoothing = label_smoothing / c
+    if target.dtype.kind == "f":
+        q = w * ((1 - label_smoothing) * target.astype(dtype, copy=False) + smoothing)
+        return q, None
+    kept = target != ignore_index
+    # CuPy would wrap a bad index silently: every target is checked. On the GPU a guard may take the
+    # check over (the ``class_target`` seam) so that it waits on the device instead of syncing each batch.
+    bad = kept & ((target < 0) | (target >= c))
+    out_of_range = lambda value: IndexError(f"class target {value} is out of range for {c} classes "  # noqa: E731
+                                            f"(targets are 0..{c - 1}, or ignore_index={ignore_index})")
+    check = seams.plugged_in["class_target"]
+    if check is not None and type(bad) is not numpy.ndarray:
+        check(bad, target, out_of_range)
+    elif bad.any():
+        raise out_of_range(target[bad].reshape(-1)[0].item())
+    safe_target = xp.where(kept, target, 0)
+    target_weight = w[safe_target] * kept  # w[y_i], 0 for ignored samples
+    q = xp.zeros((n, c), dtype=dtype)
+    q[xp.arange(n), safe_target] = (1 - label_smoothing) * target_weight  # one entry per row: no repeats
+    if label_smoothing:
+        q += smoothing * w * kept[:, None].astype(dtype)
+    return q, target_weight.sum()
+
+
+def _nll(log_probs, target, weight, ignore_index, reduction, label_smoothing):
+    """Shared body of nll_loss and cross_entropy: class axis 1, any number of trailing axes."""
+    _check_reduction(reduction)
+    if log_probs.ndim < 2:
+        raise ValueError(f"expected log-probabilities of shape (N, C) or (N, C, d1, ...), got {tuple(log_probs.shape)}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0 and 1, got {label_smoothing}")
+    c = log_probs.shape[1]
+    given_target = target
+    target = data_of(target, like=log_probs)
+    soft = target.dtype.kind == "f"
+    expected = tuple(log_probs.shape) if soft else (log_probs.shape[0],) + tuple(log_probs.shape[2:])
+    if tuple(target.shape) != expected:
+        raise ValueError(f"target shape {tuple(target.shape)} does not match input shape "
+                         f"{tuple(log_probs.shape)}: expected {expected}")
+    if soft and getattr(given_target, "requires_grad", False):
+        return _trainable_soft_target_nll(log_probs, given_target, data_of(weight, like=log_probs), reduction,
+                                          label_smoothing)
+    per_sample_shape = expected if not soft else expected[:1] + expected[2:]
+    if log_probs.ndim > 2:  # (N, C, d1, ...) -> (N*d1*..., C): every position is a sample
+        log_probs = log_probs.permute(0, *range(2, log_probs.ndim), 1).reshape(-1, c)
+        xp = get_array_module(target)
+        target = xp.moveaxis(target, 1, -1).reshape(-1, c) if soft else target.reshape(-1)
+    q, divisor = _target_weights(target, c, data_of(weight, like=log_probs), ignore_index, label_smoothing,
+                                 log_probs.dtype)
+    if reduction == "none" or (reduction == "mean" and divisor is None):  # per sample, or probability targets' mean
+        losses = WeightedNLL.apply(log_probs, target_weights=q)
+        return losses.reshape(per_sample_shape) if reduction == "none" else losses.mean()
+    return WeightedNLL.apply(log_probs, target_weights=q, reduction=reduction, divisor=divisor)
+
+
+def _trainable_soft_target_nll(log_probs, target, weight, reduction, label_smoothing):
+    """Probability targets that require grad (distillation, learned labels): built from recorded ops,
+    so the target gets its gradient too: dloss_i/dt_ic = -(1 - s) w_c log_p_ic, as PyTorch."""
+
+    xp = get_array_module(log_probs.data)
+    c = log_probs.shape[1]
+    w = xp.ones(c, dtype=log_probs.dtype) if weight is None else weight.astype(log_probs.dtype, copy=False)
+    w = Tensor(w.reshape((1, c) + (1,) * (log_probs.ndim - 2)), dtype=log_probs.dtype)
+    q = target * (w * (1 - label_smoothing)) + w * (label_smoothing / c)
+    losses = -(q * log_probs).sum(1)
+    return losses if reduction == "none" else _reduce(losses, reduction)
+
+
+def nll_loss(log_probs, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of the target classes. log_probs: (N, C) (log_softmax output), target: (N,) ints.
+
+    ``weight`` (C,) scales each class; samples whose target is ``ignore_index`` count for nothing,
+    and ``"mean"`` divides by the total weight of the samples that count. Trailing axes
+    (N, C, d1, ...) with target (N, d1, ...) are extra samples, as in PyTorch.
+    """
+    check_class_target("nll_loss", log_probs, target)
+    return _nll(log_probs, target, weight, ignore_index, reduction, 0.0)
+
+
+def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Softmax cross entropy from raw scores. logits: (N, C), target: (N,) class indices -> scalar.
+
+    Same as ``nll_loss(log_softmax(logits, axis=1), ...)``. ``label_smoothing`` s mixes the one-hot
+    target with the uniform distribution: (1 - s) onehot + s / C. A float target of shape (N, C)
+    is read as class probabilities. Notice that no softmax is ever exponentiated unshifted, so
+    huge logits are safe.
+    """
+    check_class_target("cross_entropy", logits, target)
+    log_probs = LogSoftmax.apply(logits, axis=1) if getattr(logits, "ndim", 0) >= 2 else log_softmax(logits, axis=1)
+    return _nll(log_probs, target, weight, ignore_index, reduction, label_smoothing)
+
+
+# ----- regression and binary classification -----
+
+class SquaredError(Function):
+    # loss = (x - t)^2 ;  dloss/dx = 2 (x - t), dloss/dt = -2 (x - t)
+    def forward(self, x, target):
+        self.diff = x - target
+        return self.diff * self.diff
+
+    def backward(self, grad):
+        gx = 2 * self.diff * grad
+        return gx, -gx if self.needs_input_grad[1] else None
+
+
+def mse_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's name
+    """Mean squared error ``(input - target)^2``, reduced; input and target of the same shape.
+
+    Different shapes still broadcast (as in PyTorch) but warn: an (N, 1) output against an (N,)
+    target broadcasts to (N, N) and silently trains on the wrong loss.
+    Notice that the gradient grows with the error: far-off predictions are pushed hardest.
+    """
+    _check_reduction(reduction)
+    target_shape = as_tensor(target, like=input).shape  # a Tensor, array, list or number
+    if target_shape != tuple(input.shape):
+        warnings.warn(f"mse_loss: target shape {target_shape} differs from input shape {tuple(input.shape)}; "
+                      "they will broadcast, which is likely not what you want: reshape one to match the other",
+                      UserWarning, stacklevel=2)
+    return _reduce(SquaredError.apply(input, target), reduction)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    # loss = w [(1 - t) x + l softplus(-x)], l = 1 + (pw - 1) t ;  dloss/dx = w [(1 - t) - l sigmoid(-x)]
+    def forward(self, x, target, weight, pos_weight):
+        xp = get_array_module(x)
+        self.weight, self.pos_weight = weight, pos_weight
+        e = xp.exp(-abs(x))  # never overflows; softplus(-x) and sigmoid(-x) are both built from it
+        self.softplus_neg = xp.log1p(e) + xp.maximum(-x, 0)
+        self.sigmoid_neg = xp.where(x >= 0, e / (1 + e), 1 / (1 + e))
+        self.x, self.target = x, target
+        self.log_weight = 1 if self.pos_weight is None else 1 + (self.pos_weight - 1) * target
+        losses = (1 - target) * x + self.log_weight * self.softplus_neg
+        return losses if self.weight is None else losses * self.weight
+
+    def backward(self, grad):
+        w = grad if self.weight is None else grad * self.weight
+        needs = self.needs_input_grad
+        gx = w * ((1 - self.target) - self.log_weight * self.sigmoid_neg) if needs[0] else None
+        gt = None
+        if needs[1]:  # dloss/dt = w [-x + (pw - 1) softplus(-x)]
+            gt = -self.x if self.pos_weight is None else -self.x + (self.pos_weight - 1) * self.softplus_neg
+            gt = w * gt
+        return gx, gt, None, None  # weight and pos_weight are constants, as in PyTorch
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction="mean"):  # noqa: A002
+    """Sigmoid + binary cross entropy in one stable formula. input (logits), target in [0, 1]: same shape.
+
+    ``weight`` rescales each element (broadcast); ``pos_weight`` (one value per class, the last axis)
+    rescales the positive term to trade recall against precision. Both are constants (no gradient).
+    Notice that the formula uses softplus(-x) = log(1 + e^-|x|) + max(-x, 0) instead of
+    log(sigmoid(x)), which would give -inf.
+    """
+    _check_reduction(reduction)
+    target_shape = as_tensor(target, like=input).shape
+    if target_shape != tuple(input.shape):
+        raise ValueError(f"binary_cross_entropy_with_logits: target shape {target_shape} must equal input shape "
+                         f"{tuple(input.shape)}; reshape one (e.g. logits.squeeze(1) for (N, 1) logits)")
+    losses = BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight)
+    return _reduce(losses, reduction)

@@ -1,0 +1,209 @@
+"""Normalisation: batch norm (statistics over the batch) and layer norm (over each sample's features).
+
+Both compute x_hat = (x - mean) / sqrt(var + eps), then y = weight * x_hat + bias. Their backward
+is the same closed form over the averaged axes, ``_normalized_backward``: because the mean and the
+variance depend on every x, the gradient of one x_hat reaches all of them.
+
+``batch_norm`` in training mode also updates the running statistics in place; that update is
+bookkeeping, not part of the graph. In inference mode mean and variance are constants, and the
+backward is a plain scale.
+"""
+from ..backend import get_array_module
+from ..tensor import Function, data_of
+
+
+def _normalized_backward(grad_x_hat, x_hat, inv_std, axes):
+    # dx = inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat))   (means over the normalised axes)
+    return inv_std * (grad_x_hat - grad_x_hat.mean(axis=axes, keepdims=True)
+                      - x_hat * (grad_x_hat * x_hat).mean(axis=axes, keepdims=True))
+
+
+def _channel_sum(*factors):
+    """Per-channel sum of the product of ``factors`` (arrays of one shape (N, C, *)) over every axis but 1.
+
+    One ``einsum``: the product is summed as it is formed, with no temporary of the input's size
+    (``(a * b).sum(axes)`` writes a * b out first). Shaped (1, C, 1, ...) to broadcast against the input.
+    """
+    ndim = factors[0].ndim
+    letters = "nc" + "hwdefg"[:ndim - 2]
+    total = get_array_module(factors[0]).einsum(",".join([letters] * len(factors)) + "->c", *factors)
+    return total.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _centred_moments(x, axes):
+    """(mean, x - mean, biased variance) over ``axes``: one centring pass, reused for the variance."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
+    return mean, centred, (centred * centred).mean(axis=axes, keepdims=True)  # = x.var(axis=axes), same steps
+
+
+class _Normalize(Function):
+    """Shared forward/backward of batch and layer norm; subclasses choose the axes and the statistics.
+
+    Inputs: x, then the optional weight and bias (``None`` where not given).
+    ``axes``: the axes the statistics average over; ``param_shape``: how weight and bias broadcast
+    against x; ``param_axes``: the axes their gradients sum over.
+    """
+
+    def __init__(self, axes, param_shape, param_axes, eps):
+        self.axes, self.param_shape, self.param_axes, self.eps = axes, param_shape, param_axes, eps
+
+    def statistics(self, x):
+        """(mean, x - mean or None, var, whether they depend on x), shaped to broadcast against x."""
+        return (*_centred_moments(x, self.axes), True)
+
+    def forward(self, x, weight, bias):
+        xp = get_array_module(x)
+        weight = None if weight is None else weight.reshape(self.param_shape)
+        bias = None if bias is None else bias.reshape(self.param_shape)
+        mean, centred, var, self.from_batch = self.statistics(x)
+        self.inv_std = (1 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)
+        self.weight = weight
+        if not self.from_batch:
+            # fixed statistics: y = x * scale + shift, with scale = w / sqrt(var + eps), shift = b - mean * scale
+            self.scale = self.inv_std if weight is None else weight * self.inv_std
+            shift = -mean * self.scale if bias is None else bias - mean * self.scale
+            keep = self.needs_input_grad[1]  # dw needs x_hat, rebuilt from x in backward
+            self.x, self.mean = (x, mean) if keep else (None, None)
+            y = x * self.scale
+            y += shift.astype(y.dtype, copy=False)
+            return y
+        return self.batch_output(centred, weight, bias)
+
+    def batch_output(self, centred, weight, bias):
+        """y = w x_hat + b from the batch's statistics; keeps what backward needs (here x_hat itself)."""
+        centred *= self.inv_std  # in place: the centred copy becomes x_hat
+        self.x_hat = centred
+        if weight is None:
+            return centred if bias is None else centred + bias
+        y = centred * weight
+        if bias is not None:
+            y += bias
+        return y
+
+    def backward(self, grad):
+        # y = w x_hat + b ;  dw = sum(grad x_hat), db = sum(grad), dx_hat = grad w
+        gx = self.input_grad(grad) if self.needs_input_grad[0] else None
+        gw = gb = None
+        if self.needs_input_grad[1]:
+            x_hat = self.x_hat if self.from_batch else (self.x - self.mean) * self.inv_std
+            gw = (grad * x_hat).sum(axis=self.param_axes)
+        if self.needs_input_grad[2]:
+            gb = grad.sum(axis=self.param_axes)
+        return gx, gw, gb
+
+    def input_grad(self, grad):
+        if not self.from_batch:  # fixed statistics: x_hat is x shifted and scaled by constants
+            return grad * self.scale
+        grad_x_hat = grad if self.weight is None else grad * self.weight
+        return _normalized_backward(grad_x_hat, self.x_hat, self.inv_std, self.axes)
+
+
+class BatchNorm(_Normalize):
+    # y = gamma x_hat + beta,  x_hat = (x - mu) / sigma per channel over (N, *spatial) ;
+    # dL/dx = gamma / sigma (g - mean(g) - x_hat mean(g x_hat)) with batch statistics (gamma / sigma g with the
+    # running ones),  dL/dgamma = sum g x_hat,  dL/dbeta = sum g
+    def __init__(self, running_mean, running_var, training, momentum, **common):
+        super().__init__(**common)
+        self.running_mean, self.running_var = running_mean, running_var
+        self.training, self.momentum = training, momentum
+
+    def statistics(self, x):
+        if not self.training:
+            shape = self.param_shape
+            return self.running_mean.reshape(shape), None, self.running_var.reshape(shape), False
+        # mean and biased variance (divide by the count, as the normalisation does), one einsum each
+        count = x.size // x.shape[1]
+        mean = _channel_sum(x) / count
+        centred = x - mean
+        var = _channel_sum(centred, centred) / count
+        if self.running_mean is not None:
+            m = self.momentum
+            # in place, so the module's buffers see it; the running variance is the unbiased estimate
+            self.running_mean *= 1 - m
+            self.running_mean += (m * mean.reshape(-1)).astype(self.running_mean.dtype, copy=False)
+            self.running_var *= 1 - m
+            unbiased = var.reshape(-1) * (count / (count - 1))
+            self.running_var += (m * unbiased).astype(self.running_var.dtype, copy=False)
+        return mean, centred, var, True
+
+    def batch_output(self, centred, weight, bias):
+        # y = w (x - mean) inv_std + b = (x - mean) * scale + b, scale = w inv_std per channel: one product
+        self.centred = centred  # x_hat = centred * inv_std is never written out; backward folds inv_std in
+        y = centred * (self.inv_std if weight is None else weight * self.inv_std)
+        if bias is not None:
+            y += bias
+        return y
+
+    def backward(self, grad):
+        # dw = sum(grad x_hat) = inv_std sum(grad (x - mean)), db = sum(grad), per channel ;
+        # dx = scale (grad - db / M - x_hat dw / M)   (_normalized_backward with w's per-channel sums, M values each)
+        if not self.from_batch:
+            return super().backward(grad)
+        needs = self.needs_input_grad
+        sum_g = _channel_sum(grad)
+        sum_g_x_hat = _channel_sum(grad, self.centred) * self.inv_std if needs[0] or needs[1] else None
+        gx = None
+        if needs[0]:
+            count = grad.size // sum_g.size
+            # = scale ((grad - db / M) - (x - mean) (inv_std dw / M)), in place in one new array
+            gx = self.centred * (self.inv_std * sum_g_x_hat / count)
+            get_array_module(grad).subtract(grad, gx, out=gx)
+            gx -= sum_g / count
+            gx *= self.inv_std if self.weight is None else self.weight * self.inv_std
+        gw = sum_g_x_hat.reshape(-1) if needs[1] else None
+        gb = sum_g.reshape(-1) if needs[2] else None
+        return gx, gw, gb
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Normalise each channel, as ``torch.nn.functional.batch_norm``. x: (N, C, *): (N, C), (N, C, L), (N, C, H, W).
+
+    Every axis but the channel axis 1 is averaged over: (0,), (0, 2), (0, 2, 3), ... Which of those
+    shapes a layer accepts is the layer's business (``BatchNorm1d.expected_ndim``, ``BatchNorm2d``'s):
+    this op takes any input with a channel axis, as PyTorch's does.
+    Training: use this batch's mean and (biased) variance over those axes, and move ``running_mean`` /
+    ``running_var`` (Tensors of shape (C,), or None) towards them by ``momentum``, in place.
+    Inference: use the running statistics. weight, bias: (C,).
+    Notice that in training one sample's output depends on the whole batch; in inference it does not.
+    """
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm expects (N, C, *) input with a channel axis 1, got shape {tuple(x.shape)}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
+    if not training and running_mean is None:
+        raise ValueError("batch_norm in inference mode (training=False) needs running_mean and running_var")
+    axes = (0,) + tuple(range(2, x.ndim))
+    if training and x.numel() // x.shape[1] < 2:
+        raise ValueError(f"batch_norm in training mode needs more than one value per channel, got input "
+                         f"shape {tuple(x.shape)}")
+    param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    return BatchNorm.apply(
+        x, weight, bias, axes=axes, param_shape=param_shape, param_axes=axes, eps=eps, training=training,
+        momentum=momentum,
+        running_mean=data_of(running_mean), running_var=data_of(running_var))  # the buffers, updated in place
+
+
+class LayerNorm(_Normalize):
+    # y = gamma x_hat + beta,  x_hat = (x - mu) / sigma over the last axes of each sample ;
+    # dL/dx = (h - mean(h) - x_hat mean(h x_hat)) / sigma with h = gamma g,  dL/dgamma = sum g x_hat,  dL/dbeta = sum g
+    pass
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the last ``len(normalized_shape)`` axes of each sample, as PyTorch's layer_norm.
+
+    x: (..., *normalized_shape); weight, bias: normalized_shape. There are no running statistics:
+    notice that training and inference compute exactly the same thing.
+    """
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(x.shape[x.ndim - k:]) != normalized_shape:
+        raise ValueError(f"layer_norm: input shape {tuple(x.shape)} does not end with normalized_shape "
+                         f"{normalized_shape}")
+    axes = tuple(range(x.ndim - k, x.ndim))
+    param_shape = (1,) * (x.ndim - k) + normalized_shape
+    return LayerNorm.apply(x, weight, bias, axes=axes, param_shape=param_shape, param_axes=tuple(range(x.ndim - k)),
+                           eps=eps)

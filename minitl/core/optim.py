@@ -1,0 +1,500 @@
+"""``Optimizer``: the base every update rule shares — param groups, the step loop, state, reports.
+
+An optimizer holds **param groups**: dicts with a ``"params"`` list and their own hyperparameters
+(``lr``, ``weight_decay``, ...), exactly as in PyTorch, so ``optimizer.param_groups[0]["lr"] = 0.01``
+works and a scheduler can change it. An update rule (``SGD``, ``Adam`` below) only writes ``_update``:
+given one parameter's array, its gradient, its state dict and the effective lr, return the update.
+
+Everything the transfer-learning knobs change is read **at every** ``step()``, never cached when
+the optimizer is built (chainer's ``UpdateRule`` lesson: a flag resolved at setup time is a flag
+that silently stops working):
+
+* ``frozen`` (effect 3, see ``core/module.py``): a frozen parameter (``p.frozen``) is skipped entirely —
+  no update, no momentum, no weight decay, even if a gradient was left on it — and its state is
+  dropped by the first ``step()`` that sees it frozen, so unfreezing it later starts from fresh
+  moments (a freeze undone before any ``step()`` changes nothing). A parameter whose ``grad`` is None
+  (``requires_grad = False``, PyTorch's idiom, or one that took no part in the loss) is skipped as
+  PyTorch skips it: no update, no weight decay, and its state is kept for when it has a gradient again.
+* ``lr_scale``: effective lr = ``group["lr"]`` (which a scheduler sets) × ``group.get("lr_scale", 1)``
+  × ``effective_lr_scale(p)`` (the product of ``lr_scale`` from the parameter's module up to the
+  root). It multiplies the **update**, not the gradient, so a scale of 0.1 means "move ten times
+  less" under SGD and Adam. A group's ``lr_scale`` is the PyTorch-style way to say the same thing.
+* a trainable parameter that received a gradient but is in no group (a head replaced after the
+  optimizer was built) is a guard's business (``optim/unknown.py``, the ``unknown_parameters`` seam):
+  it warns, naming it, and ``sync()`` adds it. The spine only notices that the last backward reached a
+  leaf none of its groups holds, and hands over.
+
+A group accepts only the keys its optimizer knows (``GROUP_KEYS`` plus the optimizer's defaults):
+a misspelt ``"weight_decya"`` raises instead of silently doing nothing.
+
+What the last ``step()`` did is kept as rows (parameter, group, status, effective lr, update array):
+``last_step_report()`` hands them to the report (``optim/report.py``, the ``step_report`` seam), which
+computes each update's norm only when it is read. The price: the last step's update arrays stay alive
+until the next step (one array the size of each trained parameter).
+
+The update rules follow, each PyTorch's equations, mirrored line by line in ``_update``: ``SGD``
+(momentum, dampening, Nesterov, L2 weight decay), ``Adam`` and ``AdamW``.
+"""
+import copy
+import weakref
+from collections.abc import Iterator
+
+from . import backend, seams
+from . import tensor as autograd
+from .module import Module, effective_lr_scale, root_module, zero_grads
+from .tensor import Tensor, enable_grad
+
+required = object()  # marks a hyperparameter with no default (SGD's lr)
+
+# Keys a param group may hold besides its optimizer's defaults: the parameters, a group-wide
+# lr_scale, a label (``layerwise.param_groups``) and what the schedulers write (``lr_scheduler.py``).
+GROUP_KEYS = ("params", "lr_scale", "name", "initial_lr", "max_lr", "min_lr")
+
+
+_SET_MESSAGE = ("params must be an ordered collection, not a set: a set's order changes from run to run, and "
+                "state_dict() numbers parameters by their order. Pass a list, or the model itself")
+
+
+def _owner_was_lost(p):
+    """True for a Parameter that had a Module once and that Module no longer exists (a dropped head)."""
+    ref = getattr(p, "_owner", None)
+    return ref is not None and ref() is None
+
+
+class Optimizer:
+    """Base class. ``params``: a Module, an iterable of parameters, or a list of param-group dicts.
+
+    ``defaults`` fills every key a group leaves out. Subclasses implement ``_update``.
+    ``warn_unknown=False`` silences the unknown-parameter check (two optimizers on one model).
+    """
+
+    def __init__(self, params, defaults, warn_unknown=True):
+        self.defaults = dict(defaults)
+        self.state = {}             # parameter -> its own dict (momentum buffer, Adam moments, step)
+        self.param_groups = []
+        self.warn_unknown = warn_unknown
+        self._root_refs = []        # weak references to the models the parameters came from: names and checks
+        self._warned = {}           # id(param) -> weakref: the unknown-parameter guard warns once per parameter
+        self._last_step = None      # rows of the last step, for last_step_report()
+
+        if isinstance(params, Module):
+            groups = [{"params": params}]
+        elif isinstance(params, Tensor):
+            raise TypeError("params must be a Module, an iterable of parameters or of param-group dicts, "
+                            "not a single Tensor: wrap it in a list")
+        elif isinstance(params, dict):
+            groups = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(_SET_MESSAGE)
+        else:
+            groups = list(params)
+            if groups and not isinstance(groups[0], dict):
+                groups = [{"params": groups}]
+        if not groups:
+            raise ValueError("the optimizer got an empty parameter list")
+        for group in groups:
+            self.add_param_group(group)
+
+    # ----- param groups -----
+    def add_param_group(self, group: dict) -> None:
+        """Add a dict ``{"params": ..., "lr": ..., ...}``; missing keys come from ``defaults``.
+
+        ``params`` may be a Module, one parameter, or an iterable of parameters. A parameter that is
+        already in another group raises: it would be updated twice.
+        """
+        if not isinstance(group, dict):
+            raise TypeError(f"a param group must be a dict with a 'params' key, got {type(group).__name__}")
+        group = dict(group)
+        params = group.get("params")
+        if isinstance(params, Module):
+            self._remember_root(params)
+            params = list(params.parameters())
+        elif isinstance(params, Tensor):
+            params = [params]
+        elif params is None:
+            raise ValueError("a param group needs a 'params' entry")
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(_SET_MESSAGE)
+        else:
+            params = list(params)
+        known = {id(p) for g in self.param_groups for p in g["params"]}
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"param group entry {i} is a {type(p).__name__}, not a Parameter/Tensor")
+            if not p.is_leaf:
+                raise ValueError(f"param group entry {i} is not a leaf tensor: the optimizer can only move "
+                                 "leaves (parameters), not results of ops")
+            if id(p) in known:
+                raise ValueError(f"parameter {self._describe(p)} appears in more than one param group")
+            known.add(id(p))
+        for p in params:
+            # Remember the model now: if this layer is replaced later, the model is still reachable.
+            if getattr(p, "owner", None) is not None:
+                self._remember_root(p.owner)
+        group["params"] = params
+        for key, value in self.defaults.items():
+            if value is required and key not in group:
+                raise ValueError(f"{type(self).__name__}: param group has no '{key}' and there is no default; "
+                                 f"pass {key}=... to the optimizer or to the group")
+            group.setdefault(key, value)
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group):
+        """Validate one group's keys and hyperparameters; subclasses add their own checks."""
+        accepted = list(GROUP_KEYS) + [key for key in self.defaults if key not in GROUP_KEYS]
+        unknown = [key for key in group if key not in accepted]
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: param group has unknown key(s) {', '.join(map(repr, unknown))}; "
+                             f"accepted: {', '.join(accepted)}")
+        if not group["lr"] >= 0:
+            raise ValueError(f"{type(self).__name__}: lr must be >= 0, got {group['lr']}")
+        if not group.get("lr_scale", 1.0) >= 0:
+            raise ValueError(f"{type(self).__name__}: a group's lr_scale must be >= 0, got {group['lr_scale']}")
+
+    def parameters(self) -> Iterator[Tensor]:
+        """Every parameter of every group, in group order."""
+        for group in self.param_groups:
+            yield from group["params"]
+
+    # ----- the step -----
+    def _update(self, param, grad, state, group, lr):
+        """Return the update array for one parameter (``param += update``). Subclasses define it.
+
+        ``param`` and ``grad`` are raw arrays (NumPy or CuPy), ``state`` this parameter's dict
+        (empty on its first step, or after it was frozen), ``lr`` the effective learning rate.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define _update()")
+
+    def step(self, closure=None):  # -> the closure's loss, or None
+        """Apply one update to every trainable parameter that has a gradient; returns closure's loss."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        rows, held = [], set()
+        for index, group in enumerate(self.param_groups):
+            for p in group["params"]:
+                held.add(id(p))
+                if getattr(p, "frozen", False):  # a plain Tensor handed to the optimizer cannot be frozen
+                    # frozen (effect 3): no update, no momentum, no weight decay. Dropping the state
+                    # means that unfreezing later starts from fresh moments, not stale ones.
+                    self.state.pop(p, None)
+                    rows.append((p, index, "frozen", None, None))
+                    continue
+                if p.grad is None:
+                    rows.append((p, index, "no grad", None, None))
+                    continue
+                # Read every step: a scheduler changed group["lr"], a user changed lr_scale.
+                lr = float(group["lr"]) * float(group.get("lr_scale", 1.0)) * effective_lr_scale(p)
+                state = self.state.setdefault(p, {})
+                for key, value in state.items():  # model.to() after some steps moved the parameter, not its state
+                    if getattr(value, "ndim", 0) > 0 and type(value) is not type(p.data):
+                        state[key] = backend.to_device(value, backend.device_of(p.data))
+                update = self._update(p.data, p.grad.data, state, group, lr)
+                p.data += update
+                rows.append((p, index, "updated", lr, update))
+        self._last_step = rows
+        guard = seams.plugged_in["unknown_parameters"]
+        if guard is not None and self.warn_unknown:
+            for leaf_id in autograd.last_leaf_ids:  # the last backward reached a leaf that no group holds
+                if leaf_id not in held:
+                    guard(self)
+                    break
+        return loss
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every gradient (``grad = None``; with ``set_to_none=False``, fill it with zeros)."""
+        for group in self.param_groups:
+            zero_grads(group["params"], set_to_none)
+
+    def last_step_report(self):
+        """What the last ``step()`` did to each parameter: status, effective lr, update norm.
+
+        Print it to see a frozen layer moved by exactly 0 and a layer with ``lr_scale=0.1`` by less.
+        """
+        if self._last_step is None:
+            raise RuntimeError("last_step_report(): step() has not been called yet")
+        report = seams.plugged_in["step_report"]
+        if report is None:
+            raise RuntimeError("last_step_report() needs minitl.optim.report, which has not been imported: "
+                               "import minitl first")
+        return report(self, self._last_step)
+
+    # ----- names: a parameter does not know its name, its model does -----
+    def _remember_root(self, module):
+        """Keep a weak reference to ``module``'s model, once: the model outlives a head that is replaced."""
+        root = root_module(module)
+        if not any(ref() is root for ref in self._root_refs):
+            self._root_refs.append(weakref.ref(root))
+
+    def _roots(self):
+        """The models the parameters came from (remembered when they were added) that still exist.
+
+        Each is walked up again: a layer given alone may have been put into a bigger model since.
+        """
+        roots = []
+        for module in (ref() for ref in self._root_refs):
+            root = root_module(module) if module is not None else None
+            if root is not None and all(root is not r for r in roots):
+                roots.append(root)
+        return roots
+
+    def _names(self):
+        """``{id(param): name}``: dotted names from the model where possible, else a description."""
+        names = {}
+        for root in self._roots():
+            for name, p in root.named_parameters():
+                names.setdefault(id(p), name)
+        for index, group in enumerate(self.param_groups):
+            for i, p in enumerate(group["params"]):
+                if id(p) not in names:
+                    names[id(p)] = self._describe(p, fallback=f"group{index}[{i}]")
+        return names
+
+    @staticmethod
+    def _describe(p, fallback="<unnamed parameter>"):
+        """A parameter's dotted name in its model ("head.weight"), or what is left to say about it."""
+        owner = getattr(p, "owner", None)
+        if owner is not None:
+            root = root_module(owner)
+            for name, value in root.named_parameters():
+                if value is p:
+                    return name if root is not owner else f"{type(owner).__name__}.{name}"
+            for attr, value in owner._parameters.items():
+                if value is p:  # its layer was cut out of the model it still points to
+                    return f"{type(owner).__name__}.{attr} (not in the model any more)"
+        if _owner_was_lost(p):
+            return f"parameter of shape {p.shape} of a deleted layer"
+        return fallback
+
+    # ----- saving and resuming, in PyTorch's layout -----
+    def state_dict(self) -> dict:
+        """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices], "param_names": [...]}]}``.
+
+        PyTorch's layout: parameters are numbered across groups in order; arrays are copies (a later
+        step does not change a saved dict). ``param_names`` (dotted names in the model, as PyTorch
+        saves them for named parameters) let ``load_state_dict`` match state by name, so an
+        optimizer whose group grew in another order (``sync()`` after unfreezing) still resumes.
+        """
+        index_of, groups, number = {}, [], 0
+        names = self._names()
+        for group in self.param_groups:
+            saved = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            saved["params"] = list(range(number, number + len(group["params"])))
+            saved["param_names"] = [names[id(p)] for p in group["params"]]
+            for p in group["params"]:
+                index_of[id(p)] = number
+                number += 1
+            groups.append(saved)
+        state = {}
+        for p, entries in self.state.items():
+            if id(p) in index_of:
+                state[index_of[id(p)]] = {k: (v.copy() if hasattr(v, "copy") else v) for k, v in entries.items()}
+        return {"state": dict(sorted(state.items())), "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore hyperparameters and state saved by ``state_dict()``; arrays move to each parameter's device.
+
+        Everything is checked before anything changes: the number of groups and of parameters in
+        each, the hyperparameter keys (Adam's state does not load into SGD), the values
+        (``_check_group``) and the shapes. Parameters are matched by name when the saved
+        ``param_names`` are this group's names (in any order), by position otherwise.
+        """
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"loaded state has {len(saved_groups)} param groups, this optimizer has "
+                             f"{len(self.param_groups)}: build the optimizer the same way before loading")
+        names = self._names()
+        by_index, new_groups = {}, []
+        for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(mine["params"]) != len(saved["params"]):
+                raise ValueError(f"param group {i}: loaded state has {len(saved['params'])} parameters, "
+                                 f"this optimizer has {len(mine['params'])}")
+            order = mine["params"]
+            mine_by_name = {names[id(p)]: p for p in order}
+            if sorted(saved.get("param_names", [])) == sorted(mine_by_name):  # the same ones, maybe reordered
+                order = [mine_by_name[name] for name in saved["param_names"]]
+            by_index.update(zip(saved["params"], order))
+            group = {k: copy.deepcopy(v) for k, v in saved.items() if k not in ("params", "param_names")}
+            missing = [key for key in self.defaults if key not in group]
+            if missing:
+                raise ValueError(f"param group {i}: loaded state has no {', '.join(missing)}: was it saved by "
+                                 f"another optimizer than {type(self).__name__}?")
+            group = {**mine, **group}  # what only this side has (a scheduler's initial_lr) stays
+            try:
+                self._check_group(group)
+            except ValueError as exc:
+                raise ValueError(f"param group {i} of the loaded state: {exc} (was it saved by another "
+                                 "optimizer?)") from None
+            new_groups.append(group)
+        new_state = {}
+        for index, entries in state_dict["state"].items():
+            p = by_index.get(int(index))
+            if p is None:
+                raise ValueError(f"loaded state refers to parameter index {index}, which no param group has")
+            restored = {}
+            for key, value in entries.items():
+                if hasattr(value, "shape") and getattr(value, "ndim", 0) > 0:
+                    if tuple(value.shape) != p.shape:
+                        raise ValueError(f"state '{key}' of parameter {names[id(p)]} has shape {tuple(value.shape)}, "
+                                         f"the parameter has {p.shape}")
+                    value = backend.to_device(value, p.device).astype(p.dtype, copy=True)
+                restored[key] = value
+            new_state[p] = restored
+        for mine, group in zip(self.param_groups, new_groups):
+            mine.update(group)
+        self.state = new_state
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"  group {i}: {len(group['params'])} parameters")
+            lines.extend(f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params")
+        return "\n".join(lines) + "\n)"
+
+
+# ----- SGD -----
+# ``SGD``: stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay.
+#
+# The update equations are PyTorch's (so one step matches ``torch.optim.SGD`` on the same gradients):
+#
+#     g = grad + weight_decay * p                       # L2 weight decay, folded into the gradient
+#     buf = g  (first step)   buf = momentum * buf + (1 - dampening) * g   (later steps)
+#     d = g + momentum * buf  (nesterov)   d = buf  (classical momentum)   d = g  (momentum 0)
+#     p = p - lr_eff * d
+#
+# ``lr_eff`` is the group's lr times the parameter's ``lr_scale`` product (``Optimizer.step``): the
+# scale multiplies the whole update, weight decay included. Notice that momentum is *state*: a frozen
+# parameter must not keep it, or it would drift on stale velocity after unfreezing — the base class
+# drops it.
+
+class SGD(Optimizer):
+    """``SGD(params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False)``.
+
+    ``params``: a Module, an iterable of parameters, or param-group dicts with their own settings.
+    State per parameter: ``momentum_buffer`` (same shape as the parameter) when momentum > 0.
+    """
+
+    def __init__(self, params, lr=required, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+                 warn_unknown=True):
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov)
+        super().__init__(params, defaults, warn_unknown=warn_unknown)
+
+    def _check_group(self, group):
+        super()._check_group(group)
+        if group["momentum"] < 0:
+            raise ValueError(f"SGD: momentum must be >= 0, got {group['momentum']}")
+        if group["weight_decay"] < 0:
+            raise ValueError(f"SGD: weight_decay must be >= 0, got {group['weight_decay']}")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0")
+
+    def _update(self, param, grad, state, group, lr):
+        momentum, weight_decay = float(group["momentum"]), float(group["weight_decay"])
+        if weight_decay != 0:
+            grad = grad + weight_decay * param                     # g = grad + wd * p
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = grad.copy()       # buf = g on the first step
+            else:
+                buf *= momentum                                    # buf = m * buf + (1 - dampening) * g
+                dampening = float(group["dampening"])
+                buf += grad if dampening == 0 else (1.0 - dampening) * grad
+            grad = grad + momentum * buf if group["nesterov"] else buf
+        return -lr * grad                                          # p = p - lr_eff * d
+
+
+# ----- Adam and AdamW -----
+# ``Adam`` and ``AdamW``: per-coordinate step sizes from running moments of the gradient.
+#
+# PyTorch's equations, step t = 1, 2, ... (one step matches ``torch.optim.Adam`` / ``AdamW``):
+#
+#     g = grad + weight_decay * p                      # Adam only: L2 decay enters the moments
+#     p = p - lr_eff * weight_decay * p                # AdamW only: decoupled decay, outside the moments
+#     m = beta1 * m + (1 - beta1) * g                  # first moment (mean of g)
+#     v = beta2 * v + (1 - beta2) * g^2                # second moment (mean of g squared)
+#     v_max = max(v_max, v)                            # amsgrad only; then v_max replaces v below
+#     p = p - lr_eff / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+#
+# What a student should notice: the step divides by sqrt(v), so multiplying the *gradient* by 0.1
+# would change nothing (m and sqrt(v) both shrink by 0.1). That is why ``lr_scale`` multiplies the
+# learning rate (``lr_eff``), i.e. the update: a layer with ``lr_scale = 0.1`` moves ten times less
+# under Adam too. And the difference between the two classes: Adam's weight decay is divided by
+# sqrt(v) like any gradient (large-gradient weights are barely decayed); AdamW's is not.
+
+class Adam(Optimizer):
+    """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)``.
+
+    State per parameter: ``step`` (int), ``exp_avg`` (m), ``exp_avg_sq`` (v), and ``max_exp_avg_sq``
+    with amsgrad; the arrays have the parameter's shape.
+    """
+
+    decoupled_weight_decay = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+                 warn_unknown=True):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        super().__init__(params, defaults, warn_unknown=warn_unknown)
+
+    def _check_group(self, group):
+        super()._check_group(group)
+        beta1, beta2 = group["betas"]
+        if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
+            raise ValueError(f"{type(self).__name__}: betas must lie in [0, 1), got {group['betas']}")
+        if group["eps"] < 0:
+            raise ValueError(f"{type(self).__name__}: eps must be >= 0, got {group['eps']}")
+        if group["weight_decay"] < 0:
+            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0, got {group['weight_decay']}")
+
+    def _update(self, param, grad, state, group, lr):
+        xp = backend.get_array_module(param)
+        beta1, beta2 = (float(b) for b in group["betas"])
+        weight_decay, eps = float(group["weight_decay"]), float(group["eps"])
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = xp.zeros_like(param)
+            state["exp_avg_sq"] = xp.zeros_like(param)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = xp.zeros_like(param)
+        state["step"] += 1
+        t = state["step"]
+
+        decay = None
+        if weight_decay != 0:
+            if self.decoupled_weight_decay:
+                decay = (-lr * weight_decay) * param               # AdamW: p -= lr_eff * wd * p
+            else:
+                grad = grad + weight_decay * param                 # Adam: g = grad + wd * p
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= beta1                                                 # m = b1 * m + (1 - b1) * g
+        m += (1.0 - beta1) * grad
+        v *= beta2                                                 # v = b2 * v + (1 - b2) * g^2
+        v += (1.0 - beta2) * (grad * grad)
+        if group["amsgrad"]:
+            v_max = state.get("max_exp_avg_sq")
+            if v_max is None:  # amsgrad switched on after the first step: start the max here
+                v_max = state["max_exp_avg_sq"] = v.copy()
+            xp.maximum(v_max, v, out=v_max)                        # v_max = max(v_max, v)
+            v = v_max
+        step_size = lr / (1.0 - beta1 ** t)
+        denom = xp.sqrt(v) / ((1.0 - beta2 ** t) ** 0.5) + eps     # sqrt(v_hat) + eps
+        update = (-step_size) * (m / denom)
+        return update if decay is None else update + decay
+
+
+class AdamW(Adam):
+    """``AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False)``.
+
+    Adam with *decoupled* weight decay (Loshchilov & Hutter): the weights shrink by
+    ``lr_eff * weight_decay`` each step, independently of the gradient's moments.
+    """
+
+    decoupled_weight_decay = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
+                 warn_unknown=True):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         warn_unknown=warn_unknown)

@@ -1,0 +1,61 @@
+"""The seams: the few named places where a wing plugs into the spine, and the only ones.
+
+The spine (``minitl/core``) is the engine a student reads; it imports no wing and names none. A wing
+(a fast path, a guard, a report, a reader of weight files) changes what the spine does only by
+plugging something in here. With nothing plugged in, the spine runs alone, on its reference code.
+
+Two kinds of seam:
+
+* ``fast_paths``: a reference op (a ``Function`` class in ``core/ops``) -> a faster twin, a subclass
+  of it that computes the same values and gradients (``tests/test_fast_paths.py`` checks each pair on
+  the same inputs). ``Function.apply`` runs the twin when one is registered; its ``forward`` may hand
+  a case it does not cover back to the reference with ``super().forward(...)``.
+* ``plugged_in``: one slot per hook point, ``None`` when empty (an empty slot costs one dict lookup):
+
+  =====================  ==========================================================  ====================
+  slot                   called as / used for                                        plugged in by
+  =====================  ==========================================================  ====================
+  backward_node          ``observer(fn, grad_output, grad_inputs)`` after each       ``inspect.trace``
+                         node's backward
+  root_call              ``check(model, args)`` when a root module is called         ``guards.input_checks``
+  module_backward_hooks  ``HookedCall(module, args)``: a module's backward hooks     ``nn.backward_hooks``
+  summary                ``summarize(model, input_shape, device)``: ``summary()``    ``nn.summary``
+  load_state_dict        ``load(module, source, **options)``: every weight load      ``io.mapping``
+  unknown_parameters     ``warn(optimizer)`` when the last backward reached a leaf   ``optim.unknown``
+                         in none of the optimizer's groups
+  step_report            ``report(optimizer, rows)``: ``last_step_report()``         ``optim.report``
+  class_target           ``check(bad, values, make_error)``: a class target's range  ``guards.device_checks``
+                         check on the GPU (one that waits on the device, no sync)
+  host_read              ``read(array) -> NumPy array``: ``Tensor.item``'s copy      ``guards.device_checks``
+  =====================  ==========================================================  ====================
+
+The stand-in that plays CuPy in the tests is the array seam's own switch, ``backend.use_gpu_standin``.
+
+``plug(slot, value)`` sets a slot and returns what was there, so a wing can put it back.
+"""
+
+fast_paths = {}
+plugged_in = dict.fromkeys(["backward_node", "root_call", "module_backward_hooks", "summary", "load_state_dict",
+                            "unknown_parameters", "step_report", "class_target", "host_read"])
+
+
+def plug(slot: str, value):
+    """Put ``value`` (None: nothing) into ``slot``; returns the previous value."""
+    if slot not in plugged_in:
+        raise KeyError(f"no seam named {slot!r}: the seams are {', '.join(plugged_in)}")
+    previous, plugged_in[slot] = plugged_in[slot], value
+    return previous
+
+
+def register_fast_path(reference, fast):
+    """Run ``fast`` (a subclass of the reference ``Function``) wherever ``reference`` is applied.
+
+    ``fast=None`` takes the registration off. Returns the previous twin (or None).
+    """
+    if fast is not None and not issubclass(fast, reference):
+        raise TypeError(f"a fast path must subclass its reference op: {fast.__name__} is no {reference.__name__}")
+    previous = fast_paths.pop(reference, None)
+    if fast is not None:
+        fast.reference = reference
+        fast_paths[reference] = fast
+    return previous

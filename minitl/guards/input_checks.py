@@ -1,0 +1,38 @@
+"""What a model is fed: checks that turn a classroom mistake into a message saying what to do.
+
+``check_model_input`` runs when a top-level model is called (``Module.__call__`` of a module with
+no parent): a (nested) Python list instead of a Tensor is refused with the conversion to write,
+and integer images on the 0-255 scale get one warning per model (the network was trained on
+[0, 1] or normalised pixels, so it would silently see values 255 times too large).
+It plugs into the ``root_call`` seam (``core/seams.py``); Conv2d's channel check, which names the
+layer by its path in the model, is the layer's own (``core/layers.py``).
+"""
+import warnings
+
+import numpy
+
+from ..core import seams
+from ..core.tensor import Tensor
+
+
+def check_model_input(model, args):
+    """Refuse list inputs; warn once per model about uint8 / 0-255 integer images."""
+    for value in args:
+        if isinstance(value, (list, tuple)) and value and not isinstance(value[0], str):
+            if all(isinstance(v, Tensor) for v in value):
+                fix = "stack them into one batch first: model(minitl.stack(tensors))"
+            else:
+                fix = "convert it first: model(minitl.tensor(data))"
+            raise TypeError(f"{type(model).__name__} was called with a Python {type(value).__name__} "
+                            f"(of {type(value[0]).__name__}); a model takes a Tensor, so {fix}")
+        if isinstance(value, Tensor) and value.dtype.kind in "iu" and value.ndim == 4 \
+                and not model.__dict__.get("_warned_integer_images"):
+            object.__setattr__(model, "_warned_integer_images", True)  # once per model: not a registered attribute
+            scale = "0-255 " if value.dtype == numpy.uint8 else ""
+            warnings.warn(f"{type(model).__name__} got {value.dtype} images of shape {value.shape}, pixels on the "
+                          f"{scale}integer scale; models expect float pixels in [0, 1] (then normalised). "
+                          "Convert with x.float() / 255 (or ToTensor() in the data pipeline)", UserWarning,
+                          stacklevel=3)
+
+
+seams.plug("root_call", check_model_input)  # Module.__call__ of a root module calls it

@@ -1,0 +1,123 @@
+"""Every fast path (minitl/fast) against its reference twin in the spine (minitl/core/ops), op by op.
+
+Each case runs the same float64 inputs twice, once with the fast twin registered (as after
+``import minitl``) and once with nothing registered (the reference alone), and asserts equal outputs
+and equal gradients for every input. The settings are picked so that each speed choice of the twin
+actually runs: the batch-last pixel order, cache-sized chunks, the weight gradient's GEMM
+orientation, the tiled max-pool windows, and (on the stand-in, which compiles them as C) the CUDA kernels.
+"""
+import contextlib
+
+import numpy
+import pytest
+
+import minitl
+from minitl.core import seams
+from minitl.core.ops import conv as reference_conv
+from minitl.core.ops import pool as reference_pool
+from minitl.fast import conv as fast_conv
+from minitl.fast import pool as fast_pool
+from parity import t64
+from test_functional_conv_cuda import kernels  # noqa: F401 - a fixture: the stand-in, when it compiles kernels
+
+
+@contextlib.contextmanager
+def registered(reference, twin):
+    """Run the block with ``twin`` registered over ``reference`` (None: the reference alone), then restore."""
+    previous = seams.register_fast_path(reference, twin)
+    try:
+        yield
+    finally:
+        seams.register_fast_path(reference, previous)
+
+
+def run(op, arrays, device, needs_grad, **settings):
+    """Output and input gradients (None where not wanted) of ``op(*tensors, **settings)`` for a fixed seed gradient."""
+    tensors = [t64(a, device) for a in arrays]
+    for t, need in zip(tensors, needs_grad):
+        t.requires_grad_(need)
+    y = op(*tensors, **settings)
+    weights = t64(numpy.random.default_rng(7).standard_normal(y.shape), device)
+    (y * weights).sum().backward()
+    return [y.numpy()] + [None if t.grad is None else t.grad.numpy() for t in tensors]
+
+
+def assert_twins_agree(reference, twin, op, arrays, device="cpu", needs_grad=None, **settings):
+    needs_grad = needs_grad or [True] * len(arrays)
+    with registered(reference, twin):
+        fast = run(op, arrays, device, needs_grad, **settings)
+    with registered(reference, None):
+        plain = run(op, arrays, device, needs_grad, **settings)
+    for ours, expected in zip(fast, plain):
+        assert (ours is None) == (expected is None)
+        if ours is not None:
+            numpy.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_the_twins_are_registered_and_a_fast_twin_keeps_its_reference_name():
+    assert seams.fast_paths[reference_conv.Conv2d] is fast_conv.FastConv2d
+    assert seams.fast_paths[reference_pool.MaxPool2d] is fast_pool.CudaMaxPool2d
+    x = minitl.randn(1, 2, 6, 6, requires_grad=True)
+    assert minitl.nn.functional.max_pool2d(x, 2).grad_fn.name == "MaxPool2dBackward"
+
+
+def test_a_fast_path_must_subclass_its_reference():
+    with pytest.raises(TypeError, match="must subclass"):
+        seams.register_fast_path(reference_conv.Conv2d, reference_pool.MaxPool2d)
+
+
+CONV_CASES = [  # x shape, weight shape, settings; the comment says which speed choice runs
+    ((3, 4, 9, 8), (8, 4, 3, 3), dict(stride=1, padding=1)),                  # batch-last (36 rows >= 2 * 8)
+    ((3, 4, 9, 8), (16, 4, 3, 3), dict(stride=1, padding=0)),                 # channels-first, GEMM as cols @ G^T
+    ((2, 4, 9, 8), (8, 2, 3, 2), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)),
+    ((2, 3, 7, 7), (64, 3, 1, 1), dict(stride=2, padding=0)),                 # GEMM as G @ cols^T (3 rows < 64)
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, settings", CONV_CASES)
+def test_fast_conv2d_equals_the_reference(x_shape, w_shape, settings, rng):
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
+    assert_twins_agree(reference_conv.Conv2d, fast_conv.FastConv2d, reference_conv.conv2d, arrays, **settings)
+
+
+def test_fast_conv2d_in_cache_sized_chunks_equals_the_reference(monkeypatch, rng):
+    """A frozen weight keeps no columns, so the twin builds them a few images at a time: here one image a chunk."""
+    monkeypatch.setattr(fast_conv, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(fast_conv, "CHUNK_MIN_PIXELS", 1)
+    arrays = [rng.standard_normal((5, 3, 8, 8)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)]
+    assert fast_conv.images_per_chunk((5, 3, 8, 8), (4, 3, 3, 3), (6, 6), 8) == 1
+    assert_twins_agree(reference_conv.Conv2d, fast_conv.FastConv2d, reference_conv.conv2d, arrays,
+                       needs_grad=[True, False, True], stride=1, padding=0)
+
+
+POOL_CASES = [  # kernel, stride, padding, more settings
+    (2, 2, 0, {}),                              # windows tile the image: the tiled path
+    (3, 3, 0, {}),                              # tiles, with pixels past the last whole window
+    (3, 2, 1, {}),                              # overlapping, padded windows
+    (2, 1, 0, {}),
+    (3, 2, 1, dict(ceil_mode=True)),            # handed back to the reference
+    (2, 2, 0, dict(dilation=2)),                # handed back to the reference
+]
+
+
+@pytest.mark.parametrize("kernel, stride, padding, more", POOL_CASES)
+def test_fast_max_pool2d_equals_the_reference(kernel, stride, padding, more, rng):
+    x = rng.standard_normal((2, 3, 9, 8))
+    assert_twins_agree(reference_pool.MaxPool2d, fast_pool.FastMaxPool2d, reference_pool.max_pool2d, [x],
+                       kernel_size=kernel, stride=stride, padding=padding, **more)
+
+
+@pytest.mark.usefixtures("kernels")
+@pytest.mark.parametrize("kernel, stride, padding, more", POOL_CASES)
+def test_cuda_max_pool2d_equals_the_reference(kernel, stride, padding, more, rng):
+    x = rng.standard_normal((2, 3, 9, 8))
+    assert_twins_agree(reference_pool.MaxPool2d, fast_pool.CudaMaxPool2d, reference_pool.max_pool2d, [x],
+                       device="cuda", kernel_size=kernel, stride=stride, padding=padding, **more)
+
+
+@pytest.mark.usefixtures("kernels")
+@pytest.mark.parametrize("x_shape, w_shape, settings", CONV_CASES)
+def test_cuda_conv2d_equals_the_reference(x_shape, w_shape, settings, rng):
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
+    assert_twins_agree(reference_conv.Conv2d, fast_conv.FastConv2d, reference_conv.conv2d, arrays, device="cuda",
+                       **settings)
