@@ -51,3 +51,21 @@ def test_adamw_default_weight_decay_and_decoupling():
 def test_adam_rejects_bad_betas():
     with pytest.raises(ValueError, match="betas"):
         optim.Adam(nn.Linear(2, 2), betas=(0.9, 1.0))
+
+
+@pytest.mark.parametrize("cls", [optim.Adam, optim.AdamW])
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(lr="1e-3"), TypeError, ["lr must be a number", "'1e-3'", "lr=0.001, without quotes"]),
+    (dict(betas=0.9), TypeError, ["betas must be a pair", "0.9"]),
+    (dict(betas=("0.9", 0.999)), TypeError, ["betas[0] must be a number", "'0.9'"]),
+    (dict(betas=(0.9, 1.0)), ValueError, ["betas[1] must be in [0, 1)", "1.0"]),
+    (dict(eps="1e-8"), TypeError, ["eps must be a number", "'1e-8'"]),
+    (dict(eps=-1.0), ValueError, ["eps must be >= 0", "-1.0"]),
+    (dict(weight_decay="0.01"), TypeError, ["weight_decay must be a number"]),
+])
+def test_adam_hyperparameters_of_the_wrong_type_or_value_are_named(cls, kwargs, error, words):
+    with pytest.raises(error) as caught:
+        cls(nn.Linear(2, 2), **kwargs)
+    for word in words:
+        assert word in str(caught.value)
+    assert cls.__name__ in str(caught.value)

@@ -165,3 +165,18 @@ def test_closure_and_zero_grad():
     assert isinstance(loss, Tensor) and layer.weight.grad is not None
     opt.zero_grad()
     assert all(p.grad is None for p in layer.parameters())
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(lr="0.01"), TypeError, ["lr must be a number", "'0.01'", "lr=0.01, without quotes"]),
+    (dict(lr=0.1, momentum="0.9"), TypeError, ["momentum must be a number", "'0.9'"]),
+    (dict(lr=0.1, weight_decay=None), TypeError, ["weight_decay must be a number", "None"]),
+    (dict(lr=True), TypeError, ["lr must be a number", "True"]),
+    (dict(lr=-0.1), ValueError, ["lr must be >= 0", "-0.1"]),
+    (dict(lr=0.1, momentum=-0.5), ValueError, ["momentum must be >= 0", "-0.5"]),
+])
+def test_sgd_hyperparameters_of_the_wrong_type_or_value_are_named(kwargs, error, words):
+    with pytest.raises(error) as caught:
+        optim.SGD(nn.Linear(2, 2), **kwargs)
+    for word in words:
+        assert word in str(caught.value)

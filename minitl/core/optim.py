@@ -36,6 +36,7 @@ The update rules follow, each PyTorch's equations, mirrored line by line in ``_u
 (momentum, dampening, Nesterov, L2 weight decay), ``Adam`` and ``AdamW``.
 """
 import copy
+import numbers
 import weakref
 from collections.abc import Iterator
 
@@ -147,10 +148,22 @@ class Optimizer:
         if unknown:
             raise ValueError(f"{type(self).__name__}: param group has unknown key(s) {', '.join(map(repr, unknown))}; "
                              f"accepted: {', '.join(accepted)}")
-        if not group["lr"] >= 0:
-            raise ValueError(f"{type(self).__name__}: lr must be >= 0, got {group['lr']}")
-        if not group.get("lr_scale", 1.0) >= 0:
-            raise ValueError(f"{type(self).__name__}: a group's lr_scale must be >= 0, got {group['lr_scale']}")
+        self._check_number("lr", group["lr"])
+        if "lr_scale" in group:
+            self._check_number("lr_scale", group["lr_scale"])
+
+    def _check_number(self, name, value, below=None):
+        """Refuse a hyperparameter that is not a real number >= 0 (and < ``below`` when given), naming it."""
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            try:
+                hint = f": write {name}={float(value)!r}, without quotes"
+            except (TypeError, ValueError):
+                hint = ""
+            raise TypeError(f"{type(self).__name__}: {name} must be a number, got {value!r} "
+                            f"({type(value).__name__}){hint}")
+        if not value >= 0 or (below is not None and not value < below):
+            expected = f"in [0, {below})" if below is not None else ">= 0"
+            raise ValueError(f"{type(self).__name__}: {name} must be {expected}, got {value!r}")
 
     def parameters(self) -> Iterator[Tensor]:
         """Every parameter of every group, in group order."""
@@ -384,10 +397,8 @@ class SGD(Optimizer):
 
     def _check_group(self, group):
         super()._check_group(group)
-        if group["momentum"] < 0:
-            raise ValueError(f"SGD: momentum must be >= 0, got {group['momentum']}")
-        if group["weight_decay"] < 0:
-            raise ValueError(f"SGD: weight_decay must be >= 0, got {group['weight_decay']}")
+        for name in ("momentum", "dampening", "weight_decay"):
+            self._check_number(name, group[name])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0")
 
@@ -436,18 +447,20 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
                  warn_unknown=True):
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        betas = tuple(betas) if isinstance(betas, list) else betas  # a wrong type is named by _check_group
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
         super().__init__(params, defaults, warn_unknown=warn_unknown)
 
     def _check_group(self, group):
         super()._check_group(group)
-        beta1, beta2 = group["betas"]
-        if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
-            raise ValueError(f"{type(self).__name__}: betas must lie in [0, 1), got {group['betas']}")
-        if group["eps"] < 0:
-            raise ValueError(f"{type(self).__name__}: eps must be >= 0, got {group['eps']}")
-        if group["weight_decay"] < 0:
-            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0, got {group['weight_decay']}")
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"{type(self).__name__}: betas must be a pair (beta1, beta2), e.g. (0.9, 0.999), "
+                            f"got {betas!r}")
+        self._check_number("betas[0]", betas[0], below=1)
+        self._check_number("betas[1]", betas[1], below=1)
+        self._check_number("eps", group["eps"])
+        self._check_number("weight_decay", group["weight_decay"])
 
     def _update(self, param, grad, state, group, lr):
         xp = backend.get_array_module(param)
