@@ -138,6 +138,7 @@ SCHEDULES = {
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)`:UserWarning")  # stepped alone here
 def test_schedule_gives_every_parameter_minitls_learning_rate(name, tmp_path):
     torch_or_skip()
     model = _model()

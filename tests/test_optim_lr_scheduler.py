@@ -11,6 +11,9 @@ from minitl.optim import lr_scheduler as sched
 from parity import torch_or_skip
 
 STEPS = 30
+# These tests read a schedule's values by stepping it alone, no training between: the warning for a
+# scheduler stepped before its optimizer is expected there, and has its own test at the end.
+pytestmark = pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)`:UserWarning")
 
 
 def two_group_optimizers(torch, lrs=(0.1, 0.02)):
@@ -163,3 +166,23 @@ def test_zero_warmup_steps_is_no_warmup():
              torch.optim.lr_scheduler.ExponentialLR(theirs, gamma=0.9), ours, theirs)
     opt = optim.SGD(nn.Linear(2, 2), lr=0.1)
     assert sched.LinearLR(opt, start_factor=0.5, total_iters=0).get_last_lr() == [0.1]
+
+
+def test_a_scheduler_stepped_before_the_optimizer_warns_once_as_pytorch_does():
+    model = nn.Linear(2, 1)
+    optimizer = optim.SGD(model, lr=0.1)
+    scheduler = sched.StepLR(optimizer, step_size=1, gamma=0.5)
+    with pytest.warns(UserWarning, match=r"lr_scheduler.step\(\)` before `optimizer.step\(\)`.*StepLR.*0.1"):
+        scheduler.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scheduler.step()  # once per scheduler
+
+    optimizer = optim.SGD(model, lr=0.1)  # the right order is silent
+    scheduler = sched.StepLR(optimizer, step_size=1, gamma=0.5)
+    model(Tensor(numpy.ones((1, 2), numpy.float32))).sum().backward()
+    optimizer.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == 0.05

@@ -77,6 +77,7 @@ class Optimizer:
         self._root_refs = []        # weak references to the models the parameters came from: names and checks
         self._warned = {}           # id(param) -> weakref: the unknown-parameter guard warns once per parameter
         self._last_step = None      # rows of the last step, for last_step_report()
+        self.steps_taken = 0        # calls of step(): a scheduler warns when it is stepped before the first one
 
         if isinstance(params, Module):
             groups = [{"params": params}]
@@ -208,6 +209,7 @@ class Optimizer:
                 p.data += update
                 rows.append((p, index, "updated", lr, update))
         self._last_step = rows
+        self.steps_taken += 1
         guard = seams.plugged_in["unknown_parameters"]
         if guard is not None and self.warn_unknown:
             for leaf_id in autograd.last_leaf_ids:  # the last backward reached a leaf that no group holds

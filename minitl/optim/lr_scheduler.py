@@ -23,10 +23,13 @@ on. Closed forms cannot do that, so rather than differ silently ``step()`` raise
 ``ScheduleConflictError`` when a group's ``lr`` is not the value this scheduler wrote last (a second
 scheduler stepped on the same optimizer, or ``group["lr"] = ...``). Compose schedules with
 ``SequentialLR`` / ``LinearWarmup``, or multiply factors in one ``LambdaLR``.
+As in PyTorch, a scheduler's first ``step()`` warns when its optimizer has taken no ``step()`` yet
+(the schedule's first rate would never be used; ``Optimizer.steps_taken`` counts them).
 ``SlantedTriangularLR`` is ULMFiT's schedule (Howard & Ruder 2018), which PyTorch does not have.
 """
 import bisect
 import math
+import warnings
 
 
 class ScheduleConflictError(RuntimeError):
@@ -60,6 +63,13 @@ class LRScheduler:
 
         Raises ``ScheduleConflictError`` if a group's rate is not what this scheduler wrote last.
         """
+        if not self.__dict__.get("_order_checked"):  # PyTorch's check: the first rate would be skipped
+            self._order_checked = True
+            if getattr(self.optimizer, "steps_taken", 1) == 0:
+                warnings.warn(f"Detected call of `lr_scheduler.step()` before `optimizer.step()`: "
+                              f"{type(self).__name__} moved the learning rate on before any update, so the first "
+                              f"value of the schedule ({self.base_lrs[0]:g} for group 0) was never used. Call "
+                              "optimizer.step() first, then scheduler.step()", UserWarning, stacklevel=2)
         for i, (group, lr) in enumerate(zip(self.optimizer.param_groups, self._last_lr)):
             if group["lr"] != lr:
                 raise ScheduleConflictError(
