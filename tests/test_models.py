@@ -227,3 +227,24 @@ def test_models_train_step_on_every_device_matches_the_cpu(build, shape, device)
         results.append([loss.numpy()] + [p.grad.numpy() for p in model.parameters()])
     for ours, reference in zip(*results):
         numpy.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-5)
+
+
+
+@pytest.mark.parametrize("make, head, shape", [(lambda: SmallCNN(5), "head", (1, 28, 28)),
+                                               (lambda: LeNet5(5), "classifier.5", (1, 28, 28)),
+                                               (lambda: MLP([784, 32, 5]), "head", (784,))])
+def test_fc_is_refused_where_the_head_has_another_name(make, head, shape):
+    model = make()
+    with pytest.raises(AttributeError, match=rf"no 'fc': its head is '{head}'.*never be called.*keep 5 classes.*"
+                                             r"model.head = Linear\(\d+, k\).*replace_head\(k\)"):
+        model.fc = Linear(model.head.in_features, 2)
+    assert "fc" not in dict(model.named_children())
+    model.head = Linear(model.head.in_features, 2)  # the spelling that works, on every model
+    assert model(minitl.randn(1, *shape)).shape == (1, 2)
+
+
+def test_fc_stays_resnets_head():
+    model = resnet8(5)
+    model.fc = Linear(model.fc.in_features, 2)
+    assert model.head is model.fc
+    assert model(minitl.randn(1, 3, 16, 16)).shape == (1, 2)

@@ -438,3 +438,11 @@ def test_freeze_to_past_the_last_block_is_an_error_naming_the_blocks():
     assert not model.head.frozen and not model.backbone.frozen  # nothing changed
     model.freeze_to(3)
     assert model.backbone.frozen and not model.head.frozen
+
+
+def test_setting_requires_grad_on_a_module_warns_and_names_the_fix():
+    model = SmallCNN(num_classes=5)
+    with pytest.warns(UserWarning, match=r"Sequential.requires_grad = False .*no effect.*requires_grad_\(False\)"
+                                         r".*freeze\(\)"):
+        model.backbone.requires_grad = False
+    assert all(p.requires_grad for p in model.parameters())  # indeed nothing changed

@@ -34,6 +34,7 @@ it at every step, so changing it later takes effect.
 """
 import collections
 import contextlib
+import warnings
 import weakref
 from collections.abc import Iterator
 
@@ -168,6 +169,12 @@ class Module:
         elif name in self._modules and value is None:
             self._modules[name] = None
         else:
+            if name == "requires_grad":  # PyTorch's habit, and a no-op there too: the flag lives on each parameter
+                warnings.warn(f"{type(self).__name__}.requires_grad = {value!r} sets a plain attribute and has no "
+                              "effect: a Module has no requires_grad flag, its parameters do. Write "
+                              f"module.requires_grad_({value!r}) to set it on every parameter below, or "
+                              "module.freeze() / unfreeze() to freeze (what transfer learning usually means)",
+                              UserWarning, stacklevel=2)
             for store in (self._parameters, self._buffers, self._modules):
                 store.pop(name, None)
             object.__setattr__(self, name, value)

@@ -15,9 +15,22 @@ class TransferModel(Module):
     """A Module with ``head`` (the last Linear), ``backbone`` (everything before) and ``blocks()``.
 
     Subclasses set ``head_path``: the dotted name of the head Linear (e.g. ``"head"`` or ``"fc"``).
+    ``model.head = Linear(...)`` works on every model. ``model.fc = ...`` (torchvision's habit) is
+    refused where the head has another name: it would add a module forward never calls, and the output
+    would silently keep its old classes. One name per head, the one its state_dict keys use.
     """
 
     head_path = "head"
+
+    def __setattr__(self, name, value):
+        if name == "fc" and self.head_path != "fc" and isinstance(value, Module) and "fc" not in self._modules:
+            head = self.head
+            raise AttributeError(
+                f"{type(self).__name__} has no 'fc': its head is '{self.head_path}' ({type(head).__name__}"
+                f"({head.in_features} -> {head.out_features})); a module put at 'fc' would never be called by "
+                f"forward and the output would keep {head.out_features} classes. Write model.head = "
+                f"Linear({head.in_features}, k), or model.replace_head(k)")
+        super().__setattr__(name, value)
 
     def _head_parent_and_name(self):
         *parents, name = self.head_path.split(".")
