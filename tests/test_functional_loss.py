@@ -1,4 +1,6 @@
 """Losses: gradients, PyTorch parity for every reduction / weight / ignore_index / smoothing, stability."""
+import warnings
+
 import numpy
 import pytest
 
@@ -237,3 +239,20 @@ def test_cross_entropy_probability_target_gradcheck(rng, device):
     probs = minitl.tensor(rng.dirichlet(numpy.ones(4), (3, 2)).transpose(0, 2, 1), dtype="float64",
                           requires_grad=True, device=device)
     assert minitl.gradcheck(lambda z, p: cross_entropy(z, p), [logits, probs])
+
+
+def test_cross_entropy_on_softmax_outputs_warns_once_naming_the_fix(monkeypatch, rng):
+    from minitl.guards import loss_input
+    monkeypatch.setitem(loss_input._warned, "probabilities", False)
+    logits = minitl.tensor(rng.standard_normal((8, 5)).astype(numpy.float32))
+    target = minitl.tensor(rng.integers(0, 5, 8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cross_entropy(logits, target)  # logits: silent
+        cross_entropy(minitl.tensor(numpy.full((8, 5), 0.5, numpy.float32)), target)  # in [0, 1], sums to 2.5
+    with pytest.warns(UserWarning, match=r"cross_entropy\(\) got rows that are probabilities.*"
+                                         r"applies log_softmax itself.*pass the logits"):
+        cross_entropy(minitl.softmax(logits, dim=1), target)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cross_entropy(minitl.softmax(logits, dim=1), target)  # once

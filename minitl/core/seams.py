@@ -27,6 +27,8 @@ Two kinds of seam:
   class_target           ``check(bad, values, make_error)``: a class target's range  ``guards.device_checks``
                          check on the GPU (one that waits on the device, no sync)
   host_read              ``read(array) -> NumPy array``: ``Tensor.item``'s copy      ``guards.device_checks``
+  class_scores           ``check(name, scores)``: the (N, C, ...) scores a           ``guards.loss_input``
+                         classification loss is given, before its log-softmax
   =====================  ==========================================================  ====================
 
 The stand-in that plays CuPy in the tests is the array seam's own switch, ``backend.use_gpu_standin``.
@@ -36,7 +38,7 @@ The stand-in that plays CuPy in the tests is the array seam's own switch, ``back
 
 fast_paths = {}
 plugged_in = dict.fromkeys(["backward_node", "root_call", "module_backward_hooks", "summary", "load_state_dict",
-                            "unknown_parameters", "step_report", "class_target", "host_read"])
+                            "unknown_parameters", "step_report", "class_target", "host_read", "class_scores"])
 
 
 def plug(slot: str, value):

@@ -181,6 +181,9 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
     huge logits are safe.
     """
     check_class_target("cross_entropy", logits, target)
+    look = seams.plugged_in["class_scores"]  # a guard may warn about softmax outputs passed as logits
+    if look is not None:
+        look("cross_entropy", logits)
     log_probs = LogSoftmax.apply(logits, axis=1) if getattr(logits, "ndim", 0) >= 2 else log_softmax(logits, axis=1)
     return _nll(log_probs, target, weight, ignore_index, reduction, label_smoothing)
 
