@@ -132,13 +132,16 @@ def load_named(model, name, where=None, keep_head=False):
 
     The backbone must fit exactly. The head is replaced (``keep_head=False``): the file's head keys
     are left out and listed in ``report.replaced``. ``keep_head=True`` loads the source head too.
+    The manifest's ``normalization`` (mean, std) is kept as ``model.input_normalization``.
     """
     path = verified_path(name, where)
     head_keys = builtins.list(model.head_keys())
+    source = entry(name, where)
+    # the pixel statistics the weights were trained with: a guard warns when a batch is far outside them
+    model.input_normalization = source.get("normalization")
     if keep_head:
         return model.load(path, strict=True)
     report = model.load(path, strict=True, ignore=head_keys)
-    source = entry(name, where)
     why = (f"new head for {model.num_classes} classes (fresh init); the file's head was trained on "
            f"{len(source.get('source_classes', []))} source classes")
     report.replaced = [(key, why) for key in head_keys]

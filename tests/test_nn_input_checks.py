@@ -56,3 +56,22 @@ def test_a_batch_of_grey_images_without_channel_axis_suggests_unsqueeze_1():
                                          r"channel axis with x.unsqueeze\(1\), giving \(4, 1, 28, 28\)"):
         SmallCNN()(minitl.tensor(numpy.zeros((4, 28, 28))))
     assert SmallCNN()(minitl.tensor(numpy.zeros((4, 28, 28))).unsqueeze(1)).shape == (4, 10)
+
+
+def test_pretrained_model_fed_0_255_float_pixels_warns_once_naming_normalize():
+    model = SmallCNN(num_classes=5, weights="fashion-paired")
+    stats = minitl.weights.entry("fashion-paired")["normalization"]
+    assert model.input_normalization == stats
+    pixels = numpy.random.default_rng(0).integers(0, 256, (4, 1, 28, 28)).astype(numpy.float32)
+    mean, std = round(stats["mean"][0], 4), round(stats["std"][0], 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model(minitl.tensor((pixels / 255 - stats["mean"][0]) / stats["std"][0]))  # normalised: silent
+        model(minitl.tensor(pixels / 255))  # [0, 1] but not normalised: within reach, silent
+        SmallCNN(num_classes=5)(minitl.tensor(pixels))  # random weights know no statistics: silent
+    with pytest.warns(UserWarning, match=rf"mean \[{mean}\] and std \[{std}\].*reaches 255.*"
+                                         rf"Normalize\(mean=\[{mean}\], std=\[{std}\]\)"):
+        model(minitl.tensor(pixels))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model(minitl.tensor(pixels))  # once per model

@@ -3,7 +3,9 @@
 ``check_model_input`` runs when a top-level model is called (``Module.__call__`` of a module with
 no parent): a (nested) Python list instead of a Tensor is refused with the conversion to write,
 and integer images on the 0-255 scale get one warning per model (the network was trained on
-[0, 1] or normalised pixels, so it would silently see values 255 times too large).
+[0, 1] or normalised pixels, so it would silently see values 255 times too large); so do float
+images far outside the pixel statistics that shipped weights bring (``model.input_normalization``,
+set by ``weights.load_named``): the same mistake with ``x.float()`` and no ``Normalize``.
 It plugs into the ``root_call`` seam (``core/seams.py``); Conv2d's channel check, which names the
 layer by its path in the model, is the layer's own (``core/layers.py``).
 """
@@ -33,6 +35,32 @@ def check_model_input(model, args):
                           f"{scale}integer scale; models expect float pixels in [0, 1] (then normalised). "
                           "Convert with x.float() / 255 (or ToTensor() in the data pipeline)", UserWarning,
                           stacklevel=3)
+    stats = model.__dict__.get("input_normalization")
+    if stats and not model.__dict__.get("_warned_unnormalised"):
+        for value in args:
+            if isinstance(value, Tensor) and value.dtype.kind == "f" and type(value.data) is numpy.ndarray:
+                _warn_if_unnormalised(model, value, stats)
+
+
+def _warn_if_unnormalised(model, images, stats):
+    """Warn once per model when float images lie far outside what ``Normalize(mean, std)`` of [0, 1] pixels gives.
+
+    Normalised pixels reach at most max((1 - mean) / std), about 3; raw 0-255 floats reach 255. The
+    check reads the batch's maximum, so it looks only at NumPy arrays: on the GPU it would make the host
+    wait on the device at every call.
+    """
+    mean, std = numpy.atleast_1d(stats["mean"]), numpy.atleast_1d(stats["std"])
+    highest_normalised = float(numpy.max((1.0 - mean) / std))
+    top = float(images.data.max()) if images.data.size else 0.0
+    if top <= max(10.0, 3.0 * highest_normalised):
+        return
+    object.__setattr__(model, "_warned_unnormalised", True)  # once per model
+    mean_text, std_text = [round(float(m), 4) for m in mean], [round(float(s), 4) for s in std]
+    warnings.warn(f"{type(model).__name__}'s pretrained weights expect pixels in [0, 1] normalised with mean "
+                  f"{mean_text} and std {std_text} (at most about {highest_normalised:.1f}), but this batch reaches "
+                  f"{top:g}: un-normalised 0-255 pixels? Scale to [0, 1] (x / 255, or ToTensor()) and add "
+                  f"Normalize(mean={mean_text}, std={std_text}) to the data pipeline (minitl.data.Normalize)",
+                  UserWarning, stacklevel=4)
 
 
 seams.plug("root_call", check_model_input)  # Module.__call__ of a root module calls it
