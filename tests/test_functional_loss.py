@@ -256,3 +256,8 @@ def test_cross_entropy_on_softmax_outputs_warns_once_naming_the_fix(monkeypatch,
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         cross_entropy(minitl.softmax(logits, dim=1), target)  # once
+
+    monkeypatch.setitem(loss_input._warned, "probabilities", False)
+    trained = minitl.tensor(rng.standard_normal((8, 5)).astype(numpy.float32), requires_grad=True)
+    with pytest.warns(UserWarning, match="got rows that are probabilities"):  # the training case: softmax recorded
+        cross_entropy(minitl.softmax(trained, dim=1), target).backward()

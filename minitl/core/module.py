@@ -292,9 +292,11 @@ class Module:
         if check is not None and self.__dict__.get("_parent") is None:  # a whole model, called by the user:
             # a guard looks at what it is fed, unless that is only floating tensors into a model that knows
             # no input statistics (shipped weights bring theirs: raw 0-255 pixels are worth a look)
-            if self.__dict__.get("input_normalization") or any(
-                    not isinstance(value, Tensor) or value.dtype.kind != "f" for value in args):
-                check(self, args)
+            for value in args:
+                if not isinstance(value, Tensor) or value.dtype.kind != "f" \
+                        or self.__dict__.get("input_normalization"):
+                    check(self, args)
+                    break
         watch = seams.plugged_in["module_backward_hooks"](self, args) if self._backward_hooks else None
         if watch is not None:
             args = watch.args

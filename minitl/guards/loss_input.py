@@ -5,9 +5,11 @@ itself, so a softmax before it squeezes every score into [0, 1] and the gradient
 PyTorch is silent; minitl warns once per process, when every row of a batch lies in [0, 1] and sums
 to 1 (within float32 round-off). It plugs into the ``class_scores`` seam (``core/seams.py``).
 
-The cost, on every call until it has warned: one row is looked at first (logits almost never pass),
-the whole batch only when that row passes. On the GPU it looks at nothing: reading a row back would
-make the host wait on the device at every step.
+The cost: ``cross_entropy`` calls it only for scores that a recorded softmax made or that no
+recorded op made (a training step's logits come from a Linear: no call, nothing looked at). Then,
+until it has warned, one row is looked at first (logits almost never pass), the whole batch only when
+that row passes. On the GPU it looks at nothing: reading a row back would make the host wait on the
+device at every step.
 """
 import warnings
 

@@ -21,7 +21,7 @@ import numpy
 from .. import seams
 from ..backend import get_array_module
 from ..tensor import Function, Tensor, as_tensor, data_of
-from .activation import LogSoftmax, log_softmax
+from .activation import LogSoftmax, Softmax, log_softmax
 
 
 def _dtype_and_shape(value):
@@ -181,8 +181,9 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
     huge logits are safe.
     """
     check_class_target("cross_entropy", logits, target)
-    look = seams.plugged_in["class_scores"]  # a guard may warn about softmax outputs passed as logits
-    if look is not None:
+    look = seams.plugged_in["class_scores"]  # a guard may warn about softmax outputs passed as logits:
+    made_by = getattr(logits, "grad_fn", None)  # scores a recorded op other than softmax made are left alone
+    if look is not None and (made_by is None or isinstance(made_by, Softmax)):
         look("cross_entropy", logits)
     log_probs = LogSoftmax.apply(logits, axis=1) if getattr(logits, "ndim", 0) >= 2 else log_softmax(logits, axis=1)
     return _nll(log_probs, target, weight, ignore_index, reduction, label_smoothing)
