@@ -4,6 +4,7 @@ import pytest
 
 import minitl
 from minitl.models import MLP, LeNet5, SmallCNN, resnet8, resnet18
+from minitl.models.base import TransferModel
 from minitl.nn import Linear
 from minitl.nn import functional as F
 
@@ -248,3 +249,16 @@ def test_fc_stays_resnets_head():
     model.fc = Linear(model.fc.in_features, 2)
     assert model.head is model.fc
     assert model(minitl.randn(1, 3, 16, 16)).shape == (1, 2)
+
+
+def test_a_model_of_ones_own_may_name_a_layer_fc_before_its_head():
+    class Tiny(TransferModel):
+        def __init__(self):
+            super().__init__()
+            self.fc = Linear(4, 3)    # a hidden layer that happens to be called fc
+            self.head = Linear(3, 2)
+
+        def forward(self, x):
+            return self.head(self.fc(x))
+
+    assert Tiny()(minitl.randn(1, 4)).shape == (1, 2)

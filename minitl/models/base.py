@@ -23,7 +23,8 @@ class TransferModel(Module):
     head_path = "head"
 
     def __setattr__(self, name, value):
-        if name == "fc" and self.head_path != "fc" and isinstance(value, Module) and "fc" not in self._modules:
+        if name == "fc" and self.head_path != "fc" and isinstance(value, Module) and "fc" not in self._modules \
+                and self._head_is_built():
             head = self.head
             raise AttributeError(
                 f"{type(self).__name__} has no 'fc': its head is '{self.head_path}' ({type(head).__name__}"
@@ -38,6 +39,13 @@ class TransferModel(Module):
         for part in parents:  # walk the registry directly: ``head`` may itself be this property's name
             owner = owner._modules[part]
         return owner, name
+
+    def _head_is_built(self):
+        try:
+            self.head
+        except (KeyError, AttributeError):  # still in __init__: the head is not there yet
+            return False
+        return True
 
     @property
     def head(self):
