@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from checkout_copy import copy_checkout
+
 pytestmark = pytest.mark.slow  # a fresh virtual environment and a kernel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,18 +25,6 @@ notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
 NotebookClient(notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": sys.argv[1]}}).execute()
 print(json.dumps([output.get("text", "") for output in notebook.cells[0].outputs]))
 """
-
-
-def _copy_checkout(destination: Path):
-    """The files of this checkout (tracked and not ignored), as a fresh clone would have them."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
-                            capture_output=True).stdout.decode().split("\0")
-    for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():
-            target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(source.read_bytes())
 
 
 def _readme_setup_commands():
@@ -52,7 +42,7 @@ def test_the_readme_notebook_setup_installs_minitl_from_the_clone():
 
 def test_a_kernel_started_above_a_clone_named_minitl_imports_the_package(tmp_path):
     course = tmp_path / "course"
-    _copy_checkout(course / "minitl")
+    copy_checkout(course / "minitl")
     environment = tmp_path / "venv"
     venv.create(environment, with_pip=True)
     python = str(environment / "bin" / "python")

@@ -10,7 +10,6 @@ Pillow from the index) and runs, from an empty folder that is not the checkout: 
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -18,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from checkout_copy import copy_checkout
+
 ROOT = Path(__file__).resolve().parent.parent
 MAX_WHEEL_BYTES = 8 << 20  # 6.4 MB when written: the bundled data subset (4.9 MB), the weights (1.1 MB zipped)
-# what a build must not see: a stale build/ would put deleted modules back into the wheel
-NOT_SOURCES = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-                                     ".hypothesis", "results", "demo_output", ".whl", ".gl", ".venv", "venv")
 
 
 def run(command, **kwargs):
@@ -33,9 +31,9 @@ def run(command, **kwargs):
 
 
 def build_wheel(where: Path) -> Path:
-    """The wheel of a clean copy of this checkout (what ``pip install git+URL`` builds)."""
-    source = where / "source"
-    shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
+    """The wheel of a clean copy of this checkout (what ``pip install git+URL`` builds): a stale build/ in the
+    checkout would put deleted modules back into the wheel."""
+    source = copy_checkout(where / "source")
     command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", where / "dist", source]
     try:
         import setuptools  # noqa: F401 - present: build with it, offline; absent: pip fetches it
