@@ -18,7 +18,7 @@ from .core.ops import arithmetic as elementwise
 from .core.ops import shape as shape_ops  # not "shape": the methods take a shape
 from .core.ops.reduce import normalize_dim
 from .core.tensor import Tensor, tensor
-from .functional import products_and_scans, rearrange, sorting
+from .functional import indexing, products_and_scans, rearrange, rounding_and_trig, sorting
 
 
 def _dims(dims, keyword=None):
@@ -131,11 +131,11 @@ class TensorMethods:
     def tile(self, *positional, dims=None): return rearrange.tile(self, _dims(positional, dims))
 
     # indexing along an axis (core/ops/shape.py)
-    def gather(self, dim, index): return shape_ops.gather(self, dim, index)
-    def scatter(self, dim, index, src=None, *, value=None): return shape_ops.scatter(self, dim, index, src, value=value)
-    def scatter_add(self, dim, index, src): return shape_ops.scatter_add(self, dim, index, src)
-    def index_select(self, dim, index): return shape_ops.index_select(self, dim, index)
-    def masked_fill(self, mask, value): return shape_ops.masked_fill(self, mask, value)
+    def gather(self, dim, index): return indexing.gather(self, dim, index)
+    def scatter(self, dim, index, src=None, *, value=None): return indexing.scatter(self, dim, index, src, value=value)
+    def scatter_add(self, dim, index, src): return indexing.scatter_add(self, dim, index, src)
+    def index_select(self, dim, index): return indexing.index_select(self, dim, index)
+    def masked_fill(self, mask, value): return indexing.masked_fill(self, mask, value)
 
     # reductions and scans (core/ops/reduce.py)
     def prod(self, dim=None, keepdim=False, **numpy_names):
@@ -154,21 +154,21 @@ class TensorMethods:
     def topk(self, k, dim=-1, largest=True, sorted=True): return sorting.topk(self, k, dim, largest, sorted)  # noqa: A002
 
     # more elementwise math (core/ops/arithmetic.py)
-    def sin(self): return elementwise.sin(self)
-    def cos(self): return elementwise.cos(self)
-    def rsqrt(self): return elementwise.rsqrt(self)
-    def log2(self): return elementwise.log2(self)
-    def log1p(self): return elementwise.log1p(self)
-    def expm1(self): return elementwise.expm1(self)
-    def floor(self): return elementwise.floor(self)
-    def ceil(self): return elementwise.ceil(self)
-    def round(self, decimals=0): return elementwise.round(self, decimals)
-    def trunc(self): return elementwise.trunc(self)
-    def sign(self): return elementwise.sign(self)
-    def __floordiv__(self, other): return elementwise.floor_divide(self, other)
-    def __rfloordiv__(self, other): return elementwise.floor_divide(other, self)
-    def __mod__(self, other): return elementwise.remainder(self, other)
-    def __rmod__(self, other): return elementwise.remainder(other, self)
+    def sin(self): return rounding_and_trig.sin(self)
+    def cos(self): return rounding_and_trig.cos(self)
+    def rsqrt(self): return rounding_and_trig.rsqrt(self)
+    def log2(self): return rounding_and_trig.log2(self)
+    def log1p(self): return rounding_and_trig.log1p(self)
+    def expm1(self): return rounding_and_trig.expm1(self)
+    def floor(self): return rounding_and_trig.floor(self)
+    def ceil(self): return rounding_and_trig.ceil(self)
+    def round(self, decimals=0): return rounding_and_trig.round(self, decimals)
+    def trunc(self): return rounding_and_trig.trunc(self)
+    def sign(self): return rounding_and_trig.sign(self)
+    def __floordiv__(self, other): return rounding_and_trig.floor_divide(self, other)
+    def __rfloordiv__(self, other): return rounding_and_trig.floor_divide(other, self)
+    def __mod__(self, other): return rounding_and_trig.remainder(self, other)
+    def __rmod__(self, other): return rounding_and_trig.remainder(other, self)
 
     # ----- new tensors like this one (same dtype and device unless told otherwise), as PyTorch -----
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):

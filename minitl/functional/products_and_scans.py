@@ -4,7 +4,7 @@ Reductions beyond the spine's (``core/ops/reduce.py``), for the PyTorch API; no 
 """
 import numpy
 
-from ..core.backend import cumulative, get_array_module
+from ..core.backend import are_deterministic_algorithms_enabled, asnumpy, get_array_module
 from ..core.ops.arithmetic import to_floating
 from ..core.ops.reduce import _restore, normalize_dim, normalize_dims, resolve_dim
 from ..core.tensor import Function
@@ -90,3 +90,17 @@ def cumsum(x, dim):
     """Running sum along ``dim``: ``cumsum([1, 2, 3], 0)`` is ``[1, 3, 6]``."""
     axis = normalize_dim(dim, x.ndim, "cumsum")
     return Cumsum.apply(x.reshape(1) if x.ndim == 0 else x, axis=axis).reshape(x.shape)
+
+
+def cumulative(name: str, x, axis: int):
+    """``xp.cumsum`` or ``xp.cumprod`` (``name``) of ``x`` along ``axis``; on the host in deterministic mode.
+
+    CuPy may run them through CUB's scan, whose float rounding changes run to run (see
+    ``use_deterministic_algorithms``); NumPy's is a plain left-to-right loop.
+    """
+    if name not in ("cumsum", "cumprod"):
+        raise ValueError(f"unknown running operation {name!r}: use 'cumsum' or 'cumprod'")
+    xp = get_array_module(x)
+    if xp is not numpy and are_deterministic_algorithms_enabled():
+        return xp.asarray(getattr(numpy, name)(asnumpy(x), axis=axis))
+    return getattr(xp, name)(x, axis=axis)
