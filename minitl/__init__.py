@@ -15,13 +15,13 @@ from .core.backend import are_deterministic_algorithms_enabled, device, is_gpu_a
 from .core.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
 from .core.ops.arithmetic import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where  # noqa: A004
 from .core.ops.linalg import matmul
-from .core.ops.reduce import (all, amax, amin, any, argmax, argmin, max, mean, min, std, sum,  # noqa: A004
-                              var)
+from .core.ops.reduce import amax, mean, sum  # noqa: A004
 from .core.ops.shape import (broadcast_to, cat, expand, flatten, permute, reshape, split, squeeze, stack, transpose,
                              unsqueeze)
 from .functional.rounding_and_trig import (ceil, cos, expm1, floor, floor_divide, log1p, log2, remainder, round,  # noqa: A004
                                           rsqrt, sign, sin, trunc)
 from .functional.activation import gelu
+from .functional.reductions import all, amin, any, argmax, argmin, max, min, std, var  # noqa: A004
 from .functional.indexing import gather, index_select, masked_fill, scatter, scatter_add
 from .core.random import manual_seed
 from .core.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor

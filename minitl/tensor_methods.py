@@ -18,7 +18,7 @@ from .core.ops import arithmetic as elementwise
 from .core.ops import shape as shape_ops  # not "shape": the methods take a shape
 from .core.ops.reduce import normalize_dim
 from .core.tensor import Tensor, tensor
-from .functional import indexing, products_and_scans, rearrange, rounding_and_trig, sorting
+from .functional import indexing, products_and_scans, rearrange, reductions, rounding_and_trig, sorting
 
 
 def _dims(dims, keyword=None):
@@ -102,14 +102,14 @@ class TensorMethods:
     def sum(self, dim=None, keepdim=False, **numpy_names): return reduce.sum(self, dim, keepdim, **numpy_names)
     def mean(self, dim=None, keepdim=False, **numpy_names): return reduce.mean(self, dim, keepdim, **numpy_names)
     # max(dim) / min(dim) return (values, indices), as PyTorch; amax / amin return values only
-    def max(self, dim=None, keepdim=False, **numpy_names): return reduce.max(self, dim, keepdim, **numpy_names)
-    def min(self, dim=None, keepdim=False, **numpy_names): return reduce.min(self, dim, keepdim, **numpy_names)
+    def max(self, dim=None, keepdim=False, **numpy_names): return reductions.max(self, dim, keepdim, **numpy_names)
+    def min(self, dim=None, keepdim=False, **numpy_names): return reductions.min(self, dim, keepdim, **numpy_names)
     def amax(self, dim=None, keepdim=False, **numpy_names): return reduce.amax(self, dim, keepdim, **numpy_names)
-    def amin(self, dim=None, keepdim=False, **numpy_names): return reduce.amin(self, dim, keepdim, **numpy_names)
-    def argmax(self, dim=None, keepdim=False, **numpy_names): return reduce.argmax(self, dim, keepdim, **numpy_names)
+    def amin(self, dim=None, keepdim=False, **numpy_names): return reductions.amin(self, dim, keepdim, **numpy_names)
+    def argmax(self, dim=None, keepdim=False, **numpy): return reductions.argmax(self, dim, keepdim, **numpy)
 
     def var(self, dim=None, keepdim=False, correction=None, **names):
-        return reduce.var(self, dim, keepdim, correction, **names)
+        return reductions.var(self, dim, keepdim, correction, **names)
 
     def reshape(self, *shape): return shape_ops.reshape(self, *shape)
     def view(self, *shape): return shape_ops.reshape(self, *shape)
@@ -141,10 +141,10 @@ class TensorMethods:
     def prod(self, dim=None, keepdim=False, **numpy_names):
         return products_and_scans.prod(self, dim, keepdim, **numpy_names)
     def std(self, dim=None, keepdim=False, correction=None, **names):
-        return reduce.std(self, dim, keepdim, correction, **names)
-    def argmin(self, dim=None, keepdim=False, **numpy_names): return reduce.argmin(self, dim, keepdim, **numpy_names)
-    def any(self, dim=None, keepdim=False): return reduce.any(self, dim, keepdim)
-    def all(self, dim=None, keepdim=False): return reduce.all(self, dim, keepdim)
+        return reductions.std(self, dim, keepdim, correction, **names)
+    def argmin(self, dim=None, keepdim=False, **numpy): return reductions.argmin(self, dim, keepdim, **numpy)
+    def any(self, dim=None, keepdim=False): return reductions.any(self, dim, keepdim)
+    def all(self, dim=None, keepdim=False): return reductions.all(self, dim, keepdim)
     def cumsum(self, dim): return products_and_scans.cumsum(self, dim)
     def logsumexp(self, dim, keepdim=False): return products_and_scans.logsumexp(self, dim, keepdim)
 

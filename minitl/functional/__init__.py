@@ -8,7 +8,7 @@ forward, or a composition of ops. ``minitl.nn.functional`` is this same namespac
 from ..core.ops.activation import dropout, log_softmax, relu, sigmoid, softmax, tanh
 from ..core.ops.conv import conv2d
 from ..core.ops.linalg import linear
-from ..core.ops.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
+from ..core.ops.loss import cross_entropy, mse_loss, nll_loss
 from ..core.ops.norm import batch_norm
 from ..core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..core.ops.shape import Pad, flatten
@@ -34,7 +34,7 @@ from .indexing import one_hot
 from .interpolate import interpolate
 from .layer_norm import group_norm, layer_norm
 from .pad_modes import pad_copying
-from .probability_loss import binary_cross_entropy, kl_div
+from .probability_loss import binary_cross_entropy, binary_cross_entropy_with_logits, kl_div
 
 
 def pad(x, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's name

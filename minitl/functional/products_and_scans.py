@@ -6,7 +6,7 @@ import numpy
 
 from ..core.backend import are_deterministic_algorithms_enabled, asnumpy, get_array_module
 from ..core.ops.arithmetic import to_floating
-from ..core.ops.reduce import _restore, normalize_dim, normalize_dims, resolve_dim
+from ..core.ops.reduce import normalize_dim, normalize_dims, resolve_dim, restore_reduced
 from ..core.tensor import Function
 
 
@@ -33,7 +33,7 @@ class Prod(Function):
         right = xp.flip(_shift_along(cumulative("cumprod", xp.flip(x, axis=axis), axis), axis, xp), axis=axis)
         if self.axis is None:
             return (grad.reshape(()) * left * right).reshape(self.x.shape)
-        return _restore(grad, (axis,), self.keepdims) * left * right
+        return restore_reduced(grad, (axis,), self.keepdims) * left * right
 
 
 class LogSumExp(Function):
@@ -53,7 +53,7 @@ class LogSumExp(Function):
         return self.z.reshape([n for i, n in enumerate(self.z.shape) if i not in self.axis])
 
     def backward(self, grad):
-        return _restore(grad, self.axis, self.keepdims) * get_array_module(grad).exp(self.x - self.z)
+        return restore_reduced(grad, self.axis, self.keepdims) * get_array_module(grad).exp(self.x - self.z)
 
 
 class Cumsum(Function):
