@@ -13,13 +13,13 @@ from .version import __version__
 from .core import backend, random, seams
 from .core.backend import are_deterministic_algorithms_enabled, device, is_gpu_available, use_deterministic_algorithms
 from .core.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
-from .core.ops.arithmetic import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where  # noqa: A004
+from .core.ops.arithmetic import abs, exp, log, sqrt  # noqa: A004
 from .core.ops.linalg import matmul
 from .core.ops.reduce import amax, mean, sum  # noqa: A004
 from .core.ops.shape import (broadcast_to, cat, expand, flatten, permute, reshape, split, squeeze, stack, transpose,
                              unsqueeze)
-from .functional.rounding_and_trig import (ceil, cos, expm1, floor, floor_divide, log1p, log2, remainder, round,  # noqa: A004
-                                          rsqrt, sign, sin, trunc)
+from .functional.elementwise import (ceil, clamp, clip, cos, expm1, floor, floor_divide, log1p, log2, maximum,  # noqa: A004
+                                     minimum, remainder, round, rsqrt, sign, sin, trunc, where)
 from .functional.activation import gelu
 from .functional.reductions import all, amin, any, argmax, argmin, max, min, std, var  # noqa: A004
 from .functional.indexing import gather, index_select, masked_fill, scatter, scatter_add

@@ -13,12 +13,11 @@ import numpy
 
 from . import creation
 from .core import backend
-from .core.ops import activation, linalg, reduce
-from .core.ops import arithmetic as elementwise
+from .core.ops import activation, arithmetic, linalg, reduce
 from .core.ops import shape as shape_ops  # not "shape": the methods take a shape
 from .core.ops.reduce import normalize_dim
 from .core.tensor import Tensor, tensor
-from .functional import indexing, products_and_scans, rearrange, reductions, rounding_and_trig, sorting
+from .functional import elementwise, indexing, products_and_scans, rearrange, reductions, sorting
 
 
 def _dims(dims, keyword=None):
@@ -69,25 +68,25 @@ class TensorMethods:
         return self.shape if dim is None else self.shape[normalize_dim(dim, self.ndim, "size")]
 
     # ----- operators and methods: each calls a recorded op from minitl.functional -----
-    def __add__(self, other): return elementwise.add(self, other)
-    def __radd__(self, other): return elementwise.add(other, self)
-    def __sub__(self, other): return elementwise.sub(self, other)
-    def __rsub__(self, other): return elementwise.sub(other, self)
-    def __mul__(self, other): return elementwise.mul(self, other)
-    def __rmul__(self, other): return elementwise.mul(other, self)
-    def __truediv__(self, other): return elementwise.div(self, other)
-    def __rtruediv__(self, other): return elementwise.div(other, self)
-    def __pow__(self, other): return elementwise.pow(self, other)
-    def __rpow__(self, other): return elementwise.pow(other, self)
-    def __neg__(self): return elementwise.neg(self)
+    def __add__(self, other): return arithmetic.add(self, other)
+    def __radd__(self, other): return arithmetic.add(other, self)
+    def __sub__(self, other): return arithmetic.sub(self, other)
+    def __rsub__(self, other): return arithmetic.sub(other, self)
+    def __mul__(self, other): return arithmetic.mul(self, other)
+    def __rmul__(self, other): return arithmetic.mul(other, self)
+    def __truediv__(self, other): return arithmetic.div(self, other)
+    def __rtruediv__(self, other): return arithmetic.div(other, self)
+    def __pow__(self, other): return arithmetic.pow(self, other)
+    def __rpow__(self, other): return arithmetic.pow(other, self)
+    def __neg__(self): return arithmetic.neg(self)
     def __matmul__(self, other): return linalg.matmul(self, other)
     def __rmatmul__(self, other): return linalg.matmul(other, self)
     def __getitem__(self, index): return shape_ops.getitem(self, index)
 
-    def exp(self): return elementwise.exp(self)
-    def log(self): return elementwise.log(self)
-    def sqrt(self): return elementwise.sqrt(self)
-    def abs(self): return elementwise.abs(self)
+    def exp(self): return arithmetic.exp(self)
+    def log(self): return arithmetic.log(self)
+    def sqrt(self): return arithmetic.sqrt(self)
+    def abs(self): return arithmetic.abs(self)
     def clip(self, min=None, max=None): return elementwise.clip(self, min, max)  # noqa: A002
     clamp = clip
     def maximum(self, other): return elementwise.maximum(self, other)
@@ -154,21 +153,21 @@ class TensorMethods:
     def topk(self, k, dim=-1, largest=True, sorted=True): return sorting.topk(self, k, dim, largest, sorted)  # noqa: A002
 
     # more elementwise math (core/ops/arithmetic.py)
-    def sin(self): return rounding_and_trig.sin(self)
-    def cos(self): return rounding_and_trig.cos(self)
-    def rsqrt(self): return rounding_and_trig.rsqrt(self)
-    def log2(self): return rounding_and_trig.log2(self)
-    def log1p(self): return rounding_and_trig.log1p(self)
-    def expm1(self): return rounding_and_trig.expm1(self)
-    def floor(self): return rounding_and_trig.floor(self)
-    def ceil(self): return rounding_and_trig.ceil(self)
-    def round(self, decimals=0): return rounding_and_trig.round(self, decimals)
-    def trunc(self): return rounding_and_trig.trunc(self)
-    def sign(self): return rounding_and_trig.sign(self)
-    def __floordiv__(self, other): return rounding_and_trig.floor_divide(self, other)
-    def __rfloordiv__(self, other): return rounding_and_trig.floor_divide(other, self)
-    def __mod__(self, other): return rounding_and_trig.remainder(self, other)
-    def __rmod__(self, other): return rounding_and_trig.remainder(other, self)
+    def sin(self): return elementwise.sin(self)
+    def cos(self): return elementwise.cos(self)
+    def rsqrt(self): return elementwise.rsqrt(self)
+    def log2(self): return elementwise.log2(self)
+    def log1p(self): return elementwise.log1p(self)
+    def expm1(self): return elementwise.expm1(self)
+    def floor(self): return elementwise.floor(self)
+    def ceil(self): return elementwise.ceil(self)
+    def round(self, decimals=0): return elementwise.round(self, decimals)
+    def trunc(self): return elementwise.trunc(self)
+    def sign(self): return elementwise.sign(self)
+    def __floordiv__(self, other): return elementwise.floor_divide(self, other)
+    def __rfloordiv__(self, other): return elementwise.floor_divide(other, self)
+    def __mod__(self, other): return elementwise.remainder(self, other)
+    def __rmod__(self, other): return elementwise.remainder(other, self)
 
     # ----- new tensors like this one (same dtype and device unless told otherwise), as PyTorch -----
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):

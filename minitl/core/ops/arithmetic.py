@@ -9,12 +9,12 @@ dtype of the floating one (float32 times an int64 tensor stays float32), and ``/
 operands gives float32. ``arithmetic_operands`` does that once, for every arithmetic op; the unary
 math ops convert integer input to float32 first (``to_floating``).
 
-Integer division, trigonometry, rounding and the rest of NumPy's elementwise math are a wing:
-``functional/rounding_and_trig.py``.
+Integer division, trigonometry, rounding, clamp, where and the rest of NumPy's elementwise math are a
+wing: ``functional/elementwise.py``.
 """
 
 from ..backend import get_array_module
-from ..tensor import DEFAULT_FLOAT, Function, Tensor, as_tensor, data_of, reference_tensor
+from ..tensor import DEFAULT_FLOAT, Function, Tensor, as_tensor, reference_tensor
 
 
 class Add(Function):
@@ -126,79 +126,6 @@ class Abs(Function):
         return grad * get_array_module(grad).sign(self.x)
 
 
-class Clip(Function):
-    # z = min(max(x, lo), hi) ;  dz/dx = 1 inside [lo, hi], 0 where clipped   (lo, hi: constants)
-    def __init__(self, min=None, max=None):  # noqa: A002 - PyTorch's names
-        self.lo, self.hi = min, max  # numbers or arrays that broadcast against x
-
-    def forward(self, x):
-        self.inside = get_array_module(x).ones(x.shape, dtype=bool)
-        if self.lo is not None:
-            self.inside &= x >= self.lo
-        if self.hi is not None:
-            self.inside &= x <= self.hi
-        return get_array_module(x).clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
-
-    def backward(self, grad):
-        return grad * self.inside
-
-
-class Maximum(Function):
-    # z = max(x, y) ;  the gradient goes to the larger input, split half-half on ties (as PyTorch)
-    def forward(self, x, y):
-        self.x, self.y = x, y
-        return get_array_module(x).maximum(x, y)
-
-    def backward(self, grad):
-        share_x = ((self.x > self.y) + 0.5 * (self.x == self.y)).astype(grad.dtype)  # bool * 0.5 is float64
-        return grad * share_x, grad * (1 - share_x)
-
-
-class Minimum(Function):
-    # z = min(x, y) ;  the gradient goes to the smaller input, split half-half on ties
-    def forward(self, x, y):
-        self.x, self.y = x, y
-        return get_array_module(x).minimum(x, y)
-
-    def backward(self, grad):
-        share_x = ((self.x < self.y) + 0.5 * (self.x == self.y)).astype(grad.dtype)  # bool * 0.5 is float64
-        return grad * share_x, grad * (1 - share_x)
-
-
-class Where(Function):
-    # z = cond ? x : y ;  dz/dx = cond, dz/dy = not cond   (cond is not differentiable)
-    def forward(self, cond, x, y):
-        self.cond = cond.astype(bool)
-        return get_array_module(x).where(self.cond, x, y)
-
-    def backward(self, grad):
-        zero = grad.dtype.type(0)
-        xp = get_array_module(grad)
-        return None, xp.where(self.cond, grad, zero), xp.where(self.cond, zero, grad)
-
-
-class Cast(Function):
-    # z = x as another dtype ;  dL/dx = g cast back to x's dtype
-    def __init__(self, dtype):
-        self.dtype = dtype
-
-    def forward(self, x):
-        self.source = x.dtype
-        return x.astype(self.dtype)
-
-    def backward(self, grad):
-        return grad.astype(self.source)
-
-
-class Copy(Function):
-    # z = a copy of x ;  dz/dx = 1
-    def forward(self, x):
-        return x.copy()
-
-    def backward(self, grad):
-        return grad
-
-
 def arithmetic_operands(*operands, true_division=False):
     """The operands as Tensors of one floating dtype where any is floating, PyTorch's promotion rule.
 
@@ -249,32 +176,3 @@ def exp(x): return Exp.apply(to_floating(x))
 def log(x): return Log.apply(to_floating(x))
 def sqrt(x): return Sqrt.apply(to_floating(x))
 def abs(x): return Abs.apply(x)  # noqa: A001
-def maximum(x, y): return Maximum.apply(*arithmetic_operands(x, y))
-def minimum(x, y): return Minimum.apply(*arithmetic_operands(x, y))
-def cast(x, dtype): return Cast.apply(x, dtype=dtype)
-def identity_copy(x): return Copy.apply(x)
-
-
-def where(cond, x, y):
-    """``x`` where ``cond`` is true, else ``y``; gradients flow to the chosen side only."""
-    return Where.apply(cond, *arithmetic_operands(x, y))
-
-
-def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's names
-    """Clamp ``x`` into [min, max] (either may be None). Bounds are numbers or tensors that broadcast.
-
-    The gradient goes to ``x`` where it was inside the bounds (ties count as inside), and, as in PyTorch,
-    to a tensor bound that requires grad where that bound won.
-    """
-
-    if any(isinstance(b, Tensor) and b.requires_grad for b in (min, max)):
-        # Trainable bounds get gradient where they win, as PyTorch's clamp: min(max(x, lo), hi), ties to x
-        if min is not None:
-            x = where(x >= min, x, min)
-        if max is not None:
-            x = where(x <= max, x, max)
-        return x
-    return Clip.apply(x, min=data_of(min, like=x), max=data_of(max, like=x))
-
-
-clamp = clip
