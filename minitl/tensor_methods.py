@@ -1,4 +1,5 @@
-"""Tensor's operators and methods that run an op: ``x + y``, ``x.sum()``, ``x.reshape(...)``, ``x.backward()``.
+"""Tensor's operators and methods that run an op (``x + y``, ``x.sum()``, ``x.reshape(...)``), and its
+conversions to NumPy and Python (``numpy.asarray(t)``, ``float(t)``, ``t == 0``, ``f"{loss:.3f}"``).
 
 Each is one line calling the op in ``minitl.functional`` (where forward and backward stand side by
 side), so ``x.gather(1, idx)`` and ``minitl.gather(x, 1, idx)`` are the same op.
@@ -66,6 +67,69 @@ class TensorMethods:
     def size(self, dim=None):
         """The shape tuple, or the size of axis ``dim``, as ``torch.Tensor.size``; ``numel()`` counts elements."""
         return self.shape if dim is None else self.shape[normalize_dim(dim, self.ndim, "size")]
+
+    # ----- conversions: NumPy, Python numbers, formatting -----
+    def __array__(self, dtype=None, copy=None):
+        """The data as a NumPy array, so ``numpy.asarray(t)`` is one fast copy (from the GPU if needed).
+
+        Without it NumPy would walk the tensor element by element and build an object array.
+        """
+        array = backend.asnumpy(self.data)
+        if dtype is not None:
+            array = array.astype(dtype, copy=False)
+        return array.copy() if copy else array
+
+    def tolist(self):
+        return backend.asnumpy(self.data).tolist()
+
+    def long(self) -> Tensor:
+        return Tensor(self.data.astype(numpy.int64))
+
+    # Comparisons give bool tensors without gradient; equality by value, hashing by identity.
+    __hash__ = object.__hash__
+
+    def _compare(self, other, op):
+        if other is None:  # ``t == None`` is False and ``t != None`` True, as PyTorch: ``if t.grad == None`` works
+            return op == "__ne__"
+        other = other.data if isinstance(other, Tensor) else other
+        if isinstance(other, (list, tuple, numpy.ndarray)) or backend.device_of(other) == "cuda":
+            # CuPy refuses NumPy arrays and lists as operands: bring them to this tensor's device
+            other = backend.to_device(other, self.device)
+        return Tensor._wrap(getattr(self.data, op)(other))
+
+    def __lt__(self, other): return self._compare(other, "__lt__")
+    def __le__(self, other): return self._compare(other, "__le__")
+    def __gt__(self, other): return self._compare(other, "__gt__")
+    def __ge__(self, other): return self._compare(other, "__ge__")
+    def __eq__(self, other): return self._compare(other, "__eq__")
+    def __ne__(self, other): return self._compare(other, "__ne__")
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor with {self.data.size} elements is ambiguous")
+        return bool(self.data.reshape(()).item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        """A one-element integer tensor used as an index: ``classes[pred]`` with ``pred = logits.argmax()``."""
+        if self.data.size != 1 or self.dtype.kind not in "iu":
+            raise TypeError(f"only one-element integer tensors can be used as an index, got shape {self.shape} "
+                            f"and dtype {self.dtype}; use int(t) or t.long()")
+        return int(self.item())
+
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value; other tensors take only ``{t}`` (their repr)."""
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"format spec {spec!r} needs a 0-d tensor, got shape {self.shape}: format t.item() "
+                            "or each element of t.tolist()")
+        return str(self)
 
     # ----- operators and methods: each calls a recorded op from minitl.functional -----
     def __add__(self, other): return arithmetic.add(self, other)
