@@ -1,6 +1,6 @@
 """``minitl.nn``: the layers, PyTorch's names. ``Module``, ``Parameter`` and the layers the reference models
 use are the spine's (``core/module.py``, ``core/layers.py``); the rest are wings in ``nn/layers``."""
-from ..core import init
+from . import init
 from ..core.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Identity,
                            Linear, MaxPool2d, ModuleList, ReLU, Sequential, Sigmoid, Tanh)
 from .layers.layer_norm import LayerNorm
