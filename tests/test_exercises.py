@@ -339,3 +339,12 @@ def test_stored_values_are_small_and_cover_every_case():
         assert set(stored.files) == {case.key for case in CASES + SGD_CASES}
     tree = ast.parse((PACKAGE / "exercises" / "checker.py").read_text())
     assert not [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "open"]
+
+
+def test_the_console_command_in_a_copy_folder_refuses_to_check_another_minitl(fresh_copy, monkeypatch, capsys):
+    """``minitl check`` (the console script) puts no folder first on sys.path: in a copy's folder it would
+    import the installed minitl, ours, and pass. It refuses, saying how to run it on the copy."""
+    monkeypatch.chdir(fresh_copy)
+    assert main(["check", "mul"], out=io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert "this folder holds a student copy" in err and "python -m minitl check" in err

@@ -1,13 +1,16 @@
 """The commands ``minitl exercises make OUT`` / ``minitl exercises list`` and ``minitl check NAME`` / ``--all``."""
+from pathlib import Path
+
 from .checker import EXERCISES, check, stub_in_place
-from .student_copy import make_student_copy
+from .student_copy import MANIFEST, PACKAGE, make_student_copy
 
 
 def _make(args, out):
     only = [name for name in args.only.split(",") if name.strip()] if args.only else None
     cut = make_student_copy(args.out, only=only)
-    names = list(dict.fromkeys(region.name for region in cut))
-    out.write(f"wrote {args.out}/minitl: {len(names)} exercises stubbed ({len(cut)} regions): {', '.join(names)}\n"
+    names = [name for name in EXERCISES if any(region.name == name for region in cut)]
+    out.write(f"wrote {Path(args.out) / 'minitl'}: {len(names)} exercises stubbed ({len(cut)} regions): "
+              f"{', '.join(names)}\n"
               f"check them there with: cd {args.out} && python -m minitl check --all\n")
     return 0
 
@@ -20,9 +23,19 @@ def _list(args, out):
     return 0
 
 
+def _refuse_another_copy(folder):
+    """In a student copy's folder, checking any minitl but that copy would pass on our code, not theirs."""
+    here = Path(folder) / "minitl"
+    if (here / "exercises" / MANIFEST.name).is_file() and here.resolve() != PACKAGE:
+        raise ValueError(f"this folder holds a student copy ({here}), but the minitl imported is {PACKAGE}: the "
+                         "check would test that one. Run it as: python -m minitl check ... (Python puts the "
+                         "current folder first), or put the copy first on sys.path in a notebook")
+
+
 def _check(args, out):
     if args.all == bool(args.names):
         raise ValueError("name the exercises to check, or --all (the exercises: " + ", ".join(EXERCISES) + ")")
+    _refuse_another_copy(Path.cwd())
     report = check(*args.names)
     out.write(str(report) + "\n")
     return 0 if report.passed else 1

@@ -27,8 +27,8 @@ class CheckReport:
     ``str(report)`` is the table ``minitl check`` prints; a notebook shows ``_repr_html_``.
     """
 
-    def __init__(self, rows, stubs=()):
-        self.rows, self.stubs = list(rows), list(stubs)
+    def __init__(self, rows, stubs=(), checked=""):
+        self.rows, self.stubs, self.checked = list(rows), list(stubs), checked  # checked: which minitl, said first
 
     @property
     def passed(self) -> bool:
@@ -49,7 +49,8 @@ class CheckReport:
         return lines
 
     def __str__(self):
-        return text_table(HEADER, [row.cells() for row in self.rows], footer=self.summary())
+        table = text_table(HEADER, [row.cells() for row in self.rows], footer=self.summary())
+        return f"{self.checked}\n{table}" if self.checked else table
 
     def __repr__(self):
         return str(self)
@@ -63,4 +64,5 @@ class CheckReport:
             cells[3] = f'<b style="color:{colour}">{cells[3]}</b>'
             body.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
         summary = "".join(f"<p>{html.escape(line)}</p>" for line in self.summary())
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{summary}"
+        checked = f"<p>{html.escape(self.checked)}</p>" if self.checked else ""
+        return f"{checked}<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{summary}"
