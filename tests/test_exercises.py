@@ -213,7 +213,7 @@ def test_every_stub_of_a_fresh_copy_fails_loudly_by_name(fresh_copy):
     status, text = _run_check(fresh_copy, "--all")
     assert status == 1
     for name in EXERCISES:
-        assert f"still a stub: {name} — write it, then run: minitl check {name}" in text
+        assert f"still a stub: {name} — write it, then run: python -m minitl check {name}" in text
         assert _rows(text)[name, "stub replaced by code"][0] == "FAIL"
     assert "0 of 14 checks pass" in text
 

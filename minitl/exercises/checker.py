@@ -103,10 +103,12 @@ def exercise_op(name: str):
     """The reference op (a ``Function`` class) whose method holds the exercise, or None (``Optimizer.step``, ...)."""
     module, qualname = EXERCISES[name].places[0]
     owner = _function(module, qualname.split(".")[0])
-    return owner if isinstance(owner, type) and issubclass(owner, autograd.Function) else None
+    is_op = isinstance(owner, type) and issubclass(owner, autograd.Function) and owner is not autograd.Function
+    return owner if is_op else None
 
 
 def _constants(code):
+    """Every constant of a code object and of the code nested in it (a lambda, a comprehension)."""
     for constant in code.co_consts:
         if hasattr(constant, "co_consts"):
             yield from _constants(constant)

@@ -45,7 +45,7 @@ class CheckReport:
         failed = self.failed_exercises()
         lines = [f"{passed} of {len(self.rows)} checks pass; exercises: {len(exercises) - len(failed)} pass, "
                  f"{len(failed)} FAIL" + (f" ({', '.join(failed)})" if failed else "")]
-        lines += [f"still a stub: {name} — write it, then run: minitl check {name}" for name in self.stubs]
+        lines += [f"still a stub: {name} — write it, then run: python -m minitl check {name}" for name in self.stubs]
         return lines
 
     def __str__(self):
