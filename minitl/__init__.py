@@ -54,6 +54,7 @@ from . import transfer
 from . import export
 from . import viz
 from . import weights
+from .exercises import check  # minitl.check("conv2d"): an exercise, in the code imported
 from .io.save_load import load, save  # by file name: .pt is PyTorch, else .npz
 
 

@@ -8,6 +8,8 @@
     minitl view-step --freeze-to 2   one training step replayed in a self-contained HTML page
     minitl compare [--quick]         freeze, fine-tune or train from scratch: accuracy, forgetting, cost
     minitl export torch smallcnn out/ --weights fashion-paired --freeze-to 2   continue in PyTorch (DDP)
+    minitl exercises make OUT/       a student copy: each solution region replaced by a stub
+    minitl check conv2d              check an exercise in the imported code (--all: every one)
 
 Each command is a thin layer over the library, so what it prints is what the API returns.
 """
@@ -21,6 +23,7 @@ from minitl import weights
 from minitl.compare import load_task
 from minitl.compare.command import add_parser as add_compare
 from minitl.data.fashion_mnist import find_fashion_mnist, load_bundled
+from minitl.exercises.command import add_parsers as add_exercises
 from minitl.export.command import add_parser as add_export
 from minitl.io import read_weights
 from minitl.table import text_table
@@ -193,6 +196,7 @@ def build_parser():
     commands.add_parser("weights", help="list the shipped pretrained weights").set_defaults(run=_weights)
     add_compare(commands)
     add_export(commands)
+    add_exercises(commands)
     return parser
 
 

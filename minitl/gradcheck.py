@@ -19,12 +19,13 @@ def _scalar_projection(out, weights):
     return float(asnumpy((out.data * weights)).sum())
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
-    """Check ``fn``'s backward against central differences; True or a ``GradcheckError``.
+def finite_difference_gradients(fn, inputs, eps=1e-6, seed=0):
+    """``[(i, analytic, numeric)]`` for each input Tensor ``i`` with ``requires_grad=True``, as NumPy arrays.
 
-    ``inputs``: Tensors (float64; those with ``requires_grad=True`` are checked) or other values
-    passed through. A non-scalar output is projected onto fixed random weights, so one backward
-    checks the whole Jacobian-vector product. The error names the input and its worst element.
+    ``analytic`` is what ``backward`` left in ``inputs[i].grad`` (zeros where it left None; its own shape,
+    which a wrong backward may have got wrong), ``numeric`` the central differences of ``fn``. A
+    non-scalar output is projected onto fixed random weights, so one backward checks the whole
+    Jacobian-vector product. ``gradcheck`` and the exercise checker (``minitl check``) compare the two.
     """
     inputs = list(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
@@ -41,6 +42,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     weights = xp.asarray(rng.standard_normal(out.shape))
     out.backward(Tensor._wrap(weights.astype(out.dtype)))
 
+    pairs = []
     for i in checked:
         x = inputs[i]
         analytic = asnumpy(x.grad.data) if x.grad is not None else numpy.zeros(x.shape)
@@ -54,12 +56,27 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
                 minus = _scalar_projection(fn(*inputs), weights)
             x.data[index] = original
             numeric[index] = (plus - minus) / (2 * eps)
+        pairs.append((i, analytic, numeric))
+    return pairs
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Check ``fn``'s backward against central differences; True or a ``GradcheckError``.
+
+    ``inputs``: Tensors (float64; those with ``requires_grad=True`` are checked) or other values
+    passed through. A non-scalar output is projected onto fixed random weights, so one backward
+    checks the whole Jacobian-vector product. The error names the input and its worst element.
+    """
+    for i, analytic, numeric in finite_difference_gradients(fn, inputs, eps, seed):
+        if analytic.shape != numeric.shape:
+            raise GradcheckError(f"gradient of input {i} has shape {analytic.shape}, the input has shape "
+                                 f"{numeric.shape}")
         error = numpy.abs(analytic - numeric)
         allowed = atol + rtol * numpy.abs(numeric)
         if (error > allowed).any():
-            worst = numpy.unravel_index(numpy.argmax(error - allowed), x.shape)
+            worst = numpy.unravel_index(numpy.argmax(error - allowed), numeric.shape)
             raise GradcheckError(
-                f"gradient of input {i} (shape {x.shape}) is wrong at index {tuple(int(w) for w in worst)}: "
+                f"gradient of input {i} (shape {numeric.shape}) is wrong at index {tuple(int(w) for w in worst)}: "
                 f"backward gave {analytic[worst]:.8g}, finite differences {numeric[worst]:.8g} "
                 f"(atol={atol}, rtol={rtol})"
             )

@@ -1,6 +1,11 @@
 """Docstrings and the README point only at files that exist in the repository (no outside paths, no missing demos)."""
 import pathlib
 import re
+import shlex
+
+import pytest
+
+from minitl.cli import build_parser
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 REFERENCE = re.compile(r"(?<![\w/.-])((?:[\w-]+/)*[\w-]+\.(?:py|md))\b")
@@ -11,6 +16,7 @@ WRITTEN_BY_MINITL = {"compare.md", "model.py", "finetune.py", "train_ddp.py"}
 def _documents():
     yield from sorted((ROOT / "minitl").rglob("*.py"))
     yield ROOT / "README.md"
+    yield from sorted((ROOT / "docs").glob("*.md"))
 
 
 def test_every_referenced_py_or_md_file_exists():
@@ -61,3 +67,33 @@ def test_the_lock_pins_every_test_tool_and_leaves_minitls_own_dependencies_to_th
     for tool in ("pytest", "hypothesis", "torch", "keras", "selenium", "ruff", "h5py", "onnx", "safetensors"):
         assert tool in pins, f"requirements/test.txt does not pin {tool}"
     assert "numpy" not in pins and "pillow" not in pins
+
+
+def _commands_in_bash_blocks(path):
+    """Each ``minitl ...`` or ``python -m minitl ...`` line of the ```bash blocks of ``path``, as argv."""
+    text, commands = path.read_text(encoding="utf-8"), []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL):
+        for line in block.splitlines():
+            line = line.split("#", 1)[0].strip()
+            for part in line.split("&&"):
+                words = shlex.split(part)
+                if words[:3] == ["python", "-m", "minitl"]:
+                    commands.append(words[3:])
+                elif words[:1] == ["minitl"]:
+                    commands.append(words[1:])
+    return commands
+
+
+def test_every_minitl_command_in_the_teaching_guide_is_one_the_command_line_takes():
+    commands = _commands_in_bash_blocks(ROOT / "docs" / "teaching.md")
+    assert {c[0] for c in commands} >= {"exercises", "check"}
+    parser = build_parser()
+    for argv in commands:
+        try:
+            parser.parse_args(argv)
+        except SystemExit:  # argparse's answer to a command or option that does not exist
+            pytest.fail(f"docs/teaching.md: `minitl {' '.join(argv)}` is not a command minitl takes")
+    teaching = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    setup = re.search(r"```python\n(!git clone.*?)```", teaching, re.DOTALL).group(1)
+    assert setup in readme  # the one set-up cell is the README's, word for word

@@ -61,6 +61,7 @@ def test_the_wheel_carries_the_shipped_weights_and_nothing_from_outside_the_pack
             assert data == (ROOT / "weights" / record["file"]).read_bytes(), name
     assert set(manifest["weights"]) >= {"fashion-default", "fashion-paired", "fashion-paired-pth"}
     assert "minitl/data/bundled/fashion_mnist_mini.npz" in names
+    assert "minitl/exercises/expected.npz" in names  # the values minitl check compares forwards with
     assert {name.split("/")[0] for name in names} == {"minitl", wheel.name.split("-py3")[0] + ".dist-info"}
     assert not [name for name in names if name.startswith(("tests/", "benchmarks/", "demos/", "scripts/"))]
     size = wheel.stat().st_size

@@ -307,7 +307,9 @@ class _BatchNorm(Module):
                              f"axes, got shape {x.shape}")
         # frozen (effect 4): a frozen BatchNorm uses its running statistics and never updates them.
         # The stored flag decides, not requires_grad: a PyTorch-style requires_grad loop changes nothing here.
+        # BEGIN SOLUTION batchnorm_frozen
         use_batch_stats = (self.training and not self.frozen) or not self.track_running_stats
+        # END SOLUTION
         momentum = self.momentum
         if use_batch_stats and self.track_running_stats:
             self.num_batches_tracked.data += 1

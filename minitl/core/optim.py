@@ -200,9 +200,10 @@ class Optimizer:
         for index, group in enumerate(self.param_groups):
             for p in group["params"]:
                 held.add(id(p))
+                # frozen (effect 3): no update, no momentum, no weight decay. Dropping the state
+                # means that unfreezing later starts from fresh moments, not stale ones.
+                # BEGIN SOLUTION sgd_step
                 if getattr(p, "frozen", False):  # a plain Tensor handed to the optimizer cannot be frozen
-                    # frozen (effect 3): no update, no momentum, no weight decay. Dropping the state
-                    # means that unfreezing later starts from fresh moments, not stale ones.
                     self.state.pop(p, None)
                     rows.append((p, index, "frozen", None, None))
                     continue
@@ -211,6 +212,7 @@ class Optimizer:
                     continue
                 # Read every step: a scheduler changed group["lr"], a user changed lr_scale.
                 lr = float(group["lr"]) * float(group.get("lr_scale", 1.0)) * effective_lr_scale(p)
+                # END SOLUTION
                 state = self.state.setdefault(p, {})
                 for key, value in state.items():  # model.to() after some steps moved the parameter, not its state
                     if getattr(value, "ndim", 0) > 0 and type(value) is not type(p.data):
@@ -334,6 +336,7 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0")
 
     def _update(self, param, grad, state, group, lr):
+        # BEGIN SOLUTION sgd_step
         momentum, weight_decay = float(group["momentum"]), float(group["weight_decay"])
         if weight_decay != 0:
             grad = grad + weight_decay * param                     # g = grad + wd * p
@@ -347,6 +350,7 @@ class SGD(Optimizer):
                 buf += grad if dampening == 0 else (1.0 - dampening) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
         return -lr * grad                                          # p = p - lr_eff * d
+        # END SOLUTION
 
 
 # ----- Adam and AdamW -----

@@ -363,6 +363,7 @@ def unbroadcast(grad, shape: tuple):
     Broadcasting copies an input along new leading axes and along axes of size 1, so each copy's
     gradient must be added back: the gradient of a broadcast is a sum.
     """
+    # BEGIN SOLUTION unbroadcast
     shape = tuple(shape)
     if grad.shape == shape:
         return grad
@@ -373,6 +374,7 @@ def unbroadcast(grad, shape: tuple):
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape)
+    # END SOLUTION
 
 
 class Function:
@@ -423,7 +425,9 @@ class Function:
         needs = tuple(needs)
         # The recording rule. frozen (effect 2): a frozen layer's parameters need no grad, so below
         # the first trainable layer nothing is recorded and backward never enters the frozen prefix.
+        # BEGIN SOLUTION recording_rule
         record = _grad_enabled and True in needs
+        # END SOLUTION
         # Set before forward, so an op can skip saving what no wanted gradient needs.
         fn.needs_input_grad = needs if record else (False,) * len(tensors)
         out = fn.forward(*arrays)
@@ -491,6 +495,7 @@ def _topological_order(root):
 
     Iterative depth-first search with an explicit stack: a 10,000-op chain needs no recursion.
     """
+    # BEGIN SOLUTION topological_order
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
@@ -517,6 +522,7 @@ def _topological_order(root):
                 stack.append((inp, False))
     order.reverse()
     return order
+    # END SOLUTION
 
 
 def _seed_gradient(root, grad):

@@ -19,7 +19,9 @@ class ReLU(Function):
         return get_array_module(x).maximum(x, 0)  # not x * (x > 0): -inf * 0 would be nan
 
     def backward(self, grad):
+        # BEGIN SOLUTION relu
         return grad * self.positive
+        # END SOLUTION
 
 
 
@@ -74,8 +76,10 @@ class LogSoftmax(Function):
         return self.z
 
     def backward(self, grad):
+        # BEGIN SOLUTION log_softmax
         xp = get_array_module(grad)
         return grad - xp.exp(self.z) * grad.sum(axis=self.axis, keepdims=True)
+        # END SOLUTION
 
 
 def relu(x): return ReLU.apply(x)

@@ -138,6 +138,7 @@ class Conv2d(Function):
         return xp.ascontiguousarray(y)
 
     def backward(self, grad):
+        # BEGIN SOLUTION conv2d
         n, c = self.x_shape[:2]
         out_channels, _, kh, kw = self.weight.shape
         groups, (oh, ow), needs = self.groups, grad.shape[2:], self.needs_input_grad
@@ -153,6 +154,7 @@ class Conv2d(Function):
             gx = col2im(lambda i, j: d_cols[:, i, j].transpose(1, 0, 2, 3), grad, self.x_shape, self.x_dtype,
                         (kh, kw), self.stride, self.padding, self.dilation)
         return gx, gw, gb
+        # END SOLUTION
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

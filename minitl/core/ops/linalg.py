@@ -17,6 +17,7 @@ class MatMul(Function):
         return x @ y
 
     def backward(self, grad):
+        # BEGIN SOLUTION matmul
         x, y = self.x, self.y
         if x.ndim == 1 and y.ndim == 1:  # dot product: z is a scalar
             return grad * y, grad * x
@@ -34,6 +35,7 @@ class MatMul(Function):
         if gy is not None and y.ndim == 1:
             gy = gy[..., 0]
         return gx, gy  # autograd sums over broadcast batch axes
+        # END SOLUTION
 
 
 class Linear(Function):
@@ -46,11 +48,13 @@ class Linear(Function):
         return y
 
     def backward(self, grad):
+        # BEGIN SOLUTION linear
         gx = grad @ self.weight if self.needs_input_grad[0] else None
         grad_2d = grad.reshape(-1, grad.shape[-1])
         gw = grad_2d.T @ self.x.reshape(-1, self.x.shape[-1]) if self.needs_input_grad[1] else None
         gb = grad_2d.sum(axis=0) if self.needs_input_grad[2] else None
         return gx, gw, gb
+        # END SOLUTION
 
 
 def matmul(x, y):

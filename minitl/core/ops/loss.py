@@ -78,9 +78,11 @@ class WeightedNLL(Function):
         return get_array_module(losses).asarray(total)
 
     def backward(self, grad):
+        # BEGIN SOLUTION cross_entropy
         if self.reduction == "none":
             return -self.q * grad[:, None]
         return -self.q * (grad / self.divisor if self.reduction == "mean" else grad)
+        # END SOLUTION
 
 
 def _target_weights(target, num_classes, weight, ignore_index, label_smoothing, dtype):
