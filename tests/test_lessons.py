@@ -22,12 +22,18 @@ KEY_OUTPUTS = {
                               "the head's update norm", "is in the page: True"],
     "03_freeze_finetune_scratch": ["set-up: strategies scratch,fe,ft; n = 1,5", "target acc",
                                    "verdicts (computed from the table above)", "best at n = 1:"],
+    "04_lr_destroys_features": ["set-up: n = 20 labelled images per class", "source accuracy before fine-tuning",
+                                "forgetting: source accuracy (BN re-estimated) at the small rate minus",
+                                "claim 'a too-large rate makes the backbone forget the source task'",
+                                "target accuracy is highest at the", "||W - W0|| / ||W0||, mean over 3 seeds",
+                                "every backbone convolution moved further at the too-large rate"],
 }
 
 # lesson -> (text in a code cell, the output types one of which that cell must display): what is not printed text
 # (the step viewer as the cell's value; a chart as a picture)
 KEY_DISPLAYS = {
     "02_one_step_inspected": [("inspect.view_step(", {"text/html", "text/plain"}, {"execute_result"})],
+    "04_lr_destroys_features": [("viz.bar_chart(", {"image/png"}, {"execute_result", "display_data"})],
 }
 
 
