@@ -27,6 +27,11 @@ KEY_OUTPUTS = {
                                 "claim 'a too-large rate makes the backbone forget the source task'",
                                 "target accuracy is highest at the", "||W - W0|| / ||W0||, mean over 3 seeds",
                                 "every backbone convolution moved further at the too-large rate"],
+    "05_batchnorm_freezing": ["set-up: target task", "BatchNorm uses batch statistics and updates its running ones",
+                              "BatchNorm uses running statistics", "running mean moved",
+                              "the backbone's weights did not move at all in either way, in any seed: True",
+                              "claim 'freeze() keeps the running statistics, the requires_grad loop rewrites them' "
+                              "holds", "source accuracy with the old head, loop minus freeze()"],
 }
 
 # lesson -> (text in a code cell, the output types one of which that cell must display): what is not printed text
@@ -34,6 +39,7 @@ KEY_OUTPUTS = {
 KEY_DISPLAYS = {
     "02_one_step_inspected": [("inspect.view_step(", {"text/html", "text/plain"}, {"execute_result"})],
     "04_lr_destroys_features": [("viz.bar_chart(", {"image/png"}, {"execute_result", "display_data"})],
+    "05_batchnorm_freezing": [("viz.bar_chart(", {"image/png"}, {"execute_result", "display_data"})],
 }
 
 
