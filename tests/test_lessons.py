@@ -32,6 +32,11 @@ KEY_OUTPUTS = {
                               "the backbone's weights did not move at all in either way, in any seed: True",
                               "claim 'freeze() keeps the running statistics, the requires_grad loop rewrites them' "
                               "holds", "source accuracy with the old head, loop minus freeze()"],
+    "06_lora_cost": ["set-up: n = 20 labelled images per class", "training s", "FLOP ratio",
+                     "LoRA trains 5,033 of its 98,153 parameters",
+                     "claim 'a small trainable share does not make the step proportionally cheaper'",
+                     "target accuracy, full fine-tune minus LoRA r=4",
+                     "the plain SmallCNN: 241,116,160; the same: True"],
 }
 
 # lesson -> (text in a code cell, the output types one of which that cell must display): what is not printed text
@@ -40,6 +45,7 @@ KEY_DISPLAYS = {
     "02_one_step_inspected": [("inspect.view_step(", {"text/html", "text/plain"}, {"execute_result"})],
     "04_lr_destroys_features": [("viz.bar_chart(", {"image/png"}, {"execute_result", "display_data"})],
     "05_batchnorm_freezing": [("viz.bar_chart(", {"image/png"}, {"execute_result", "display_data"})],
+    "06_lora_cost": [("viz.bar_chart(", {"image/png"}, {"execute_result", "display_data"})],
 }
 
 
