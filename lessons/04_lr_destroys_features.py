@@ -12,7 +12,7 @@
 # * how far each layer's weights **moved**: `||W - W0|| / ||W0||`, from the weights the run started with.
 #
 # Every run of one seed uses the same images, the same new head and the same batch order, so the differences
-# between rates are the rate's doing. On a quiet 2-core CPU the runs take about half a minute.
+# between rates are the rate's doing.
 
 # %%
 import numpy
