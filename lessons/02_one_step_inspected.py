@@ -42,7 +42,7 @@ optimizer = SGD(model, lr=LR)
 print(f"set-up: one batch of n = {PER_CLASS} images per class ({x.shape[0]} images, shape {tuple(x.shape)}) of the "
       f"paired target task {task.classes} (bundled subset), seed {SEED} (images and new head), one step of plain "
       f"SGD lr {LR} (momentum 0, weight decay 0); block1 frozen; no epochs: a single step")
-inspect.explain(model, optimizer)
+print(inspect.explain(model, optimizer, print_text=False))
 
 # %% [markdown]
 # `explain` said in words what the step will do to each layer. Now the step itself. We keep a copy of every
