@@ -95,3 +95,16 @@ def test_step_report_and_explain_tell_frozen_from_no_grad(rng):
     assert "backbone.block1.1: frozen — no gradient" in text and "BatchNorm uses running statistics" in text
     assert ("backbone.block2.1: no grad (requires_grad off, not frozen) — no gradient, so SGD has nothing to "
             "apply, BatchNorm uses batch statistics and updates its running ones") in text
+
+
+def test_drift_is_the_relative_distance_from_the_reference():
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    reference = {k: v.copy() for k, v in model.state_dict().items() if k != "1.bias"}
+    reference["0.bias"] = numpy.zeros_like(reference["0.bias"])   # a zero start has no relative drift
+    model[0].weight.data = model[0].weight.data * 1.5                # moved by half its norm
+    model[1].running_var.data = model[1].running_var.data * 0.25     # a buffer counts too: moved by 3/4
+    drifts = minitl.inspect.drift(model, reference)
+    assert "1.bias" not in drifts and {"0.weight", "0.bias", "1.weight", "1.running_var"} <= set(drifts)
+    assert drifts["0.weight"] == pytest.approx(0.5, rel=1e-6)
+    assert drifts["1.running_var"] == pytest.approx(0.75, rel=1e-6)
+    assert drifts["0.bias"] is None and drifts["1.weight"] == 0.0

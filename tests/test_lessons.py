@@ -16,8 +16,36 @@ LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.py"))
 KEY_OUTPUTS = {
     "01_autograd": ["same as by hand: True", "gradcheck against finite differences: passed",
                     "under no_grad: grad_fn = None"],
+    "02_one_step_inspected": ["set-up: one batch of n = 2 images per class", "nodes in backbone.block1: 0",
+                              "WeightedNLLBackward", "14 parameters, 4 frozen", "update == -lr * grad: claim holds",
+                              "frozen block1 weights bit-identical after the step: True",
+                              "the head's update norm", "is in the page: True"],
     "03_freeze_finetune_scratch": ["set-up: strategies scratch,fe,ft; n = 1,5", "target acc",
                                    "verdicts (computed from the table above)", "best at n = 1:"],
+    "04_lr_destroys_features": ["set-up: n = 20 labelled images per class", "source accuracy before fine-tuning",
+                                "forgetting: source accuracy (BN re-estimated) at the small rate minus",
+                                "claim 'a too-large rate makes the backbone forget the source task'",
+                                "target accuracy is highest at the", "||W - W0|| / ||W0||, mean over 3 seeds",
+                                "every backbone convolution moved further at the too-large rate"],
+    "05_batchnorm_freezing": ["set-up: target task", "BatchNorm uses batch statistics and updates its running ones",
+                              "BatchNorm uses running statistics", "running mean moved",
+                              "the backbone's weights did not move at all in either way, in any seed: True",
+                              "claim 'freeze() keeps the running statistics, the requires_grad loop rewrites them' "
+                              "holds", "source accuracy with the old head, loop minus freeze()"],
+    "06_lora_cost": ["set-up: n = 20 labelled images per class", "training s", "FLOP ratio",
+                     "LoRA trains 5,033 of its 98,153 parameters",
+                     "claim 'a small trainable share does not make the step proportionally cheaper'",
+                     "target accuracy, full fine-tune minus LoRA r=4",
+                     "the plain SmallCNN: 241,116,160; the same: True"],
+}
+
+# lesson -> (text in a code cell, the output types one of which that cell must display): what is not printed text
+# (the step viewer as the cell's value; a chart as a picture)
+KEY_DISPLAYS = {
+    "02_one_step_inspected": [("inspect.view_step(", {"text/html", "text/plain"}, {"execute_result"})],
+    "04_lr_destroys_features": [("viz.bar_chart(", {"image/png"}, {"execute_result", "display_data"})],
+    "05_batchnorm_freezing": [("viz.bar_chart(", {"image/png"}, {"execute_result", "display_data"})],
+    "06_lora_cost": [("viz.bar_chart(", {"image/png"}, {"execute_result", "display_data"})],
 }
 
 
@@ -54,3 +82,11 @@ def test_lesson_runs_in_a_real_kernel(lesson, tmp_path):
     printed = "".join(output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", []))
     for text in KEY_OUTPUTS.get(lesson, []):
         assert text in printed, f"{lesson} did not show {text!r}:\n{printed[-3000:]}"
+    for marker, kinds, output_types in KEY_DISPLAYS.get(lesson, []):
+        cells = [cell for cell in notebook.cells if cell.cell_type == "code" and marker in cell.source]
+        assert cells, f"{lesson}: no code cell contains {marker!r}"
+        for cell in cells:
+            shown = {kind for output in cell.outputs if output.output_type in output_types
+                     for kind in output.get("data", {})}
+            assert shown & kinds, (f"{lesson}: the cell with {marker!r} displayed {sorted(shown) or 'nothing'} as "
+                                   f"{'/'.join(sorted(output_types))}; expected one of {sorted(kinds)}")

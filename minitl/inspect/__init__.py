@@ -4,15 +4,16 @@
         loss.backward()
     minitl.inspect.step_report(model, optimizer)   what the step did to each layer (report.py)
     minitl.inspect.explain(model)                  what frozen / lr_scale will do, in words (report.py)
+    minitl.inspect.drift(model, reference)         ||W - W0|| / ||W0|| per parameter and buffer (report.py)
     minitl.inspect.to_dot(loss), draw_graph(loss, "graph.png")          the graph (graph.py)
     minitl.inspect.view_step(model, x, y, optimizer, path="step.html")  one page replaying a step (viewer.py)
 
 Everything returns data first; the tables and pictures are drawn from that data.
 """
 from .graph import draw_graph, to_dot
-from .report import LayerStepReport, explain, step_report
+from .report import LayerStepReport, drift, explain, step_report
 from .trace import Trace, trace
 from .viewer import record_step, view_step
 
-__all__ = ["LayerStepReport", "Trace", "draw_graph", "explain", "step_report", "to_dot", "trace",
+__all__ = ["LayerStepReport", "Trace", "draw_graph", "drift", "explain", "step_report", "to_dot", "trace",
            "record_step", "view_step"]

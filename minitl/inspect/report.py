@@ -68,28 +68,38 @@ class LayerStepReport:
     __repr__ = __str__
 
 
+def drift(model, reference):
+    """``{name: ||v - v0|| / ||v0||}`` for each entry of ``model.state_dict()`` that ``reference`` (a state_dict)
+    holds: parameters, and buffers such as BatchNorm's running statistics.
+
+    How far training moved each array from where it started, relative to its size; None where ``v0`` is 0.
+    """
+    drifts = {}
+    for name, value in model.state_dict().items():
+        if name in reference:
+            v0 = backend.asnumpy(reference[name]).astype(numpy.float64)
+            base = _norm(v0)
+            drifts[name] = _norm(backend.asnumpy(value).astype(numpy.float64) - v0) / base if base else None
+    return drifts
+
+
 def step_report(model, optimizer, reference=None):
     """After ``optimizer.step()``: per parameter of ``model``, what the step did. ``reference``: a state_dict."""
     by_name = {row["name"]: row for row in optimizer.last_step_report()}
+    drifts = drift(model, reference) if reference is not None else {}
     rows = []
     for name, p in model.named_parameters():
         step = by_name.get(name)
         frozen, no_grad = p.frozen, not p.frozen and not p.requires_grad
         weight_norm = _norm(p.data)
         update_norm = step["update_norm"] if step else 0.0
-        drift = None
-        if reference is not None and name in reference:
-            w0 = backend.asnumpy(reference[name]).astype(numpy.float64)
-            base = float(numpy.sqrt(numpy.sum(w0 * w0)))
-            diff = backend.asnumpy(p.data).astype(numpy.float64) - w0
-            drift = float(numpy.sqrt(numpy.sum(diff * diff))) / base if base else None
         rows.append({
             "name": name, "layer": name.rsplit(".", 1)[0] if "." in name else "", "frozen": frozen,
             "no_grad": no_grad,
             "status": step["status"] if step else "not in optimizer", "lr": step["lr"] if step else None,
             "grad_norm": NOT_COMPUTED if frozen or p.grad is None else _norm(p.grad.data),
             "update_norm": update_norm, "weight_norm": weight_norm,
-            "update_ratio": update_norm / weight_norm if weight_norm else None, "drift": drift,
+            "update_ratio": update_norm / weight_norm if weight_norm else None, "drift": drifts.get(name),
         })
     return LayerStepReport(rows)
 
