@@ -50,7 +50,7 @@ from ..core.layers import (
 from ..core.ops.loss import cross_entropy
 from ..core.ops.reduce import sum as reduce_sum
 from ..core.tensor import Tensor, UnneededInput
-from ..table import text_table
+from ..table import Table, TableReport
 
 ELEMENTWISE = (ReLU, LeakyReLU, ELU, GELU, Tanh, Sigmoid)
 
@@ -84,7 +84,7 @@ def forward_counts(module, input_shape, output_shape):
     return 0, 0
 
 
-class FlopTable:
+class FlopTable(TableReport):
     """``rows`` (one dict per layer) and totals ``forward_macs``, ``forward_flops``, ``backward_flops``.
 
     Row keys: ``name``, ``type``, ``output_shape``, ``forward_macs``, ``forward_flops``,
@@ -108,7 +108,7 @@ class FlopTable:
         """Names of the layers whose backward ran."""
         return [r["name"] for r in self.rows if r["ran_backward"]]
 
-    def __str__(self):
+    def table(self) -> Table:
         def grads(r):
             parts = [what for what, on in (("input", r["input_grad"]), ("weight", r["weight_grad"])) if on]
             return "+".join(parts) or "-"
@@ -125,9 +125,7 @@ class FlopTable:
                   f"state {m['optimizer_state']:,}{' (estimated)' if m['optimizer_state_estimated'] else ''}, "
                   f"saved activations {m['activations']:,}; peak total {m['total']:,}"]
         header = ("layer", "type", "output", "fwd MACs", "fwd FLOPs", "grads computed", "bwd FLOPs", "ran backward")
-        return text_table(header, body, footer)
-
-    __repr__ = __str__
+        return Table(header, body, footer)
 
 
 def _nbytes(array):
@@ -270,13 +268,13 @@ def cost_comparison(setups, inputs, targets, repeats=3):
     return CostComparison(rows)
 
 
-class CostComparison:
+class CostComparison(TableReport):
     """Rows of (label, FlopTable, times); ratios are relative to the last row (e.g. the full fine-tune)."""
 
     def __init__(self, rows):
         self.rows = rows
 
-    def __str__(self):
+    def table(self) -> Table:
         base = self.rows[-1]
         body = []
         for r in self.rows:
@@ -290,6 +288,4 @@ class CostComparison:
         header = ("setup", "trainable", "fwd MFLOPs", "bwd MFLOPs", "step MFLOPs", "FLOP ratio", "fwd ms", "bwd ms",
                   "opt ms", "step ms", "time ratio", "saved act. MiB")
         note = f"FLOPs = 2 x MACs (see minitl/transfer/cost.py); ratios relative to {base['label']!r}; times: median"
-        return text_table(header, body, [note])
-
-    __repr__ = __str__
+        return Table(header, body, [note])
