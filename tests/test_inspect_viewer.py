@@ -1,27 +1,24 @@
 """The step viewer: the page's data equals the engine's record, and a real browser steps through it.
 
-The browser test drives Debian's chromium through /usr/bin/chromedriver (selenium, no driver
-download) and saves a screenshot as a test artifact: into $MINITL_TEST_ARTIFACTS when set, else the
-test's temporary folder. It skips, saying why, only when chromium or its driver is missing.
+The browser tests drive Debian's chromium (tests/browser.py) and save a screenshot as a test artifact: into
+$MINITL_TEST_ARTIFACTS when set, else the test's temporary folder. They skip, saying why, only when chromium or
+its driver is missing.
 """
 import html
 import json
-import os
 import re
-import shutil
 import time
 
 import numpy
 import pytest
 
 import minitl
+from browser import artifact, browser
 from minitl import cli
 from minitl.inspect import StepView
 from minitl.inspect.viewer import PANELS
 from minitl.inspect.viewer_page import render_page
 from minitl.models import SmallCNN
-
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 def _page_data(path):
@@ -95,27 +92,13 @@ def test_cli_view_step(tmp_path, capsys):
     assert len(_page_data(out)[1]["backward"]) == 8
 
 
-def _browser():
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None or not os.path.exists(CHROMEDRIVER):
-        pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1400"):
-        options.add_argument(flag)  # --no-sandbox: CI runs as root, where chromium's sandbox refuses to start
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-
-
 def test_browser_steps_through_every_backward_node(tmp_path):
     started = time.perf_counter()
     _, record, path = _step(tmp_path)
     from selenium.webdriver.common.by import By  # noqa: PLC0415
     from selenium.webdriver.common.keys import Keys  # noqa: PLC0415
 
-    driver = _browser()
+    driver = browser()
     try:
         driver.get(path.resolve().as_uri())
         text = lambda element_id: driver.find_element(By.ID, element_id).text  # noqa: E731
@@ -140,9 +123,7 @@ def test_browser_steps_through_every_backward_node(tmp_path):
         assert "before the update" in text("loss-line")
         assert text("loss-after") == (f"loss on the same batch after the update: {record['loss_after']} "
                                       f"(before: {record['loss_before']})")
-        artifacts = os.environ.get("MINITL_TEST_ARTIFACTS") or str(tmp_path)
-        os.makedirs(artifacts, exist_ok=True)
-        assert driver.save_screenshot(os.path.join(artifacts, "step_viewer.png"))
+        assert driver.save_screenshot(artifact(tmp_path, "step_viewer.png"))
     finally:
         driver.quit()
     print(f"browser test: {time.perf_counter() - started:.1f} s")
@@ -229,7 +210,7 @@ def test_browser_runs_two_inline_viewers_on_one_page_apart(tmp_path):
                     "</body></html>", encoding="utf-8")
     from selenium.webdriver.common.by import By  # noqa: PLC0415
 
-    driver = _browser()
+    driver = browser()
     try:
         driver.get(page.resolve().as_uri())
         frames = driver.find_elements(By.TAG_NAME, "iframe")
@@ -246,8 +227,6 @@ def test_browser_runs_two_inline_viewers_on_one_page_apart(tmp_path):
         driver.switch_to.frame(frames[1])
         assert not driver.find_element(By.ID, f"{second.id_prefix}panel-forward").is_displayed()  # its preset
         driver.switch_to.default_content()
-        artifacts = os.environ.get("MINITL_TEST_ARTIFACTS") or str(tmp_path)
-        os.makedirs(artifacts, exist_ok=True)
-        assert driver.save_screenshot(os.path.join(artifacts, "step_viewer_inline.png"))
+        assert driver.save_screenshot(artifact(tmp_path, "step_viewer_inline.png"))
     finally:
         driver.quit()
