@@ -12,15 +12,17 @@ from .version import __version__
 # ----- the spine (minitl/core), bottom up -----
 from .core import backend, random, seams
 from .core.backend import are_deterministic_algorithms_enabled, device, is_gpu_available, use_deterministic_algorithms
-from .core.ops.activation import gelu, log_softmax, relu, sigmoid, softmax, tanh
-from .core.ops.arithmetic import (abs, ceil, clamp, clip, cos, exp, expm1, floor, floor_divide, log,  # noqa: A004
-                                  log1p, log2, maximum, minimum, remainder, round, rsqrt, sign, sin, sqrt, trunc,
-                                  where)
+from .core.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
+from .core.ops.arithmetic import abs, exp, log, sqrt  # noqa: A004
 from .core.ops.linalg import matmul
-from .core.ops.reduce import (all, amax, amin, any, argmax, argmin, max, mean, min, std, sum,  # noqa: A004
-                              var)
-from .core.ops.shape import (broadcast_to, cat, expand, flatten, gather, index_select, masked_fill, permute, reshape,
-                             scatter, scatter_add, split, squeeze, stack, transpose, unsqueeze)
+from .core.ops.reduce import amax, mean, sum  # noqa: A004
+from .core.ops.shape import (broadcast_to, cat, expand, flatten, permute, reshape, split, squeeze, stack, transpose,
+                             unsqueeze)
+from .functional.elementwise import (ceil, clamp, clip, cos, expm1, floor, floor_divide, log1p, log2, maximum,  # noqa: A004
+                                     minimum, remainder, round, rsqrt, sign, sin, trunc, where)
+from .functional.activation import gelu
+from .functional.reductions import all, amin, any, argmax, argmin, max, min, std, var  # noqa: A004
+from .functional.indexing import gather, index_select, masked_fill, scatter, scatter_add
 from .core.random import manual_seed
 from .core.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
 
@@ -33,7 +35,7 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, fu
 from .functional.einsum import einsum
 from .functional.products_and_scans import cumsum, logsumexp, prod
 from .functional.rearrange import flip, repeat, roll, tile
-from .functional.small_network_activations import (hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu,
+from .functional.activation import (hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu,
                                                    silu)
 from .functional.sorting import argsort, sort, topk
 from . import tensor_methods  # attaches x + y, x.sum(), x.backward(), ... to Tensor, now that the ops exist

@@ -1,4 +1,5 @@
-"""Tensor's operators and methods that run an op: ``x + y``, ``x.sum()``, ``x.reshape(...)``, ``x.backward()``.
+"""Tensor's operators and methods that run an op (``x + y``, ``x.sum()``, ``x.reshape(...)``), and its
+conversions to NumPy and Python (``numpy.asarray(t)``, ``float(t)``, ``t == 0``, ``f"{loss:.3f}"``).
 
 Each is one line calling the op in ``minitl.functional`` (where forward and backward stand side by
 side), so ``x.gather(1, idx)`` and ``minitl.gather(x, 1, idx)`` are the same op.
@@ -13,12 +14,11 @@ import numpy
 
 from . import creation
 from .core import backend
-from .core.ops import activation, linalg, reduce
-from .core.ops import arithmetic as elementwise
+from .core.ops import activation, arithmetic, linalg, reduce
 from .core.ops import shape as shape_ops  # not "shape": the methods take a shape
 from .core.ops.reduce import normalize_dim
 from .core.tensor import Tensor, tensor
-from .functional import products_and_scans, rearrange, sorting
+from .functional import elementwise, indexing, products_and_scans, rearrange, reductions, sorting
 
 
 def _dims(dims, keyword=None):
@@ -68,26 +68,89 @@ class TensorMethods:
         """The shape tuple, or the size of axis ``dim``, as ``torch.Tensor.size``; ``numel()`` counts elements."""
         return self.shape if dim is None else self.shape[normalize_dim(dim, self.ndim, "size")]
 
+    # ----- conversions: NumPy, Python numbers, formatting -----
+    def __array__(self, dtype=None, copy=None):
+        """The data as a NumPy array, so ``numpy.asarray(t)`` is one fast copy (from the GPU if needed).
+
+        Without it NumPy would walk the tensor element by element and build an object array.
+        """
+        array = backend.asnumpy(self.data)
+        if dtype is not None:
+            array = array.astype(dtype, copy=False)
+        return array.copy() if copy else array
+
+    def tolist(self):
+        return backend.asnumpy(self.data).tolist()
+
+    def long(self) -> Tensor:
+        return Tensor(self.data.astype(numpy.int64))
+
+    # Comparisons give bool tensors without gradient; equality by value, hashing by identity.
+    __hash__ = object.__hash__
+
+    def _compare(self, other, op):
+        if other is None:  # ``t == None`` is False and ``t != None`` True, as PyTorch: ``if t.grad == None`` works
+            return op == "__ne__"
+        other = other.data if isinstance(other, Tensor) else other
+        if isinstance(other, (list, tuple, numpy.ndarray)) or backend.device_of(other) == "cuda":
+            # CuPy refuses NumPy arrays and lists as operands: bring them to this tensor's device
+            other = backend.to_device(other, self.device)
+        return Tensor._wrap(getattr(self.data, op)(other))
+
+    def __lt__(self, other): return self._compare(other, "__lt__")
+    def __le__(self, other): return self._compare(other, "__le__")
+    def __gt__(self, other): return self._compare(other, "__gt__")
+    def __ge__(self, other): return self._compare(other, "__ge__")
+    def __eq__(self, other): return self._compare(other, "__eq__")
+    def __ne__(self, other): return self._compare(other, "__ne__")
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor with {self.data.size} elements is ambiguous")
+        return bool(self.data.reshape(()).item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        """A one-element integer tensor used as an index: ``classes[pred]`` with ``pred = logits.argmax()``."""
+        if self.data.size != 1 or self.dtype.kind not in "iu":
+            raise TypeError(f"only one-element integer tensors can be used as an index, got shape {self.shape} "
+                            f"and dtype {self.dtype}; use int(t) or t.long()")
+        return int(self.item())
+
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value; other tensors take only ``{t}`` (their repr)."""
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"format spec {spec!r} needs a 0-d tensor, got shape {self.shape}: format t.item() "
+                            "or each element of t.tolist()")
+        return str(self)
+
     # ----- operators and methods: each calls a recorded op from minitl.functional -----
-    def __add__(self, other): return elementwise.add(self, other)
-    def __radd__(self, other): return elementwise.add(other, self)
-    def __sub__(self, other): return elementwise.sub(self, other)
-    def __rsub__(self, other): return elementwise.sub(other, self)
-    def __mul__(self, other): return elementwise.mul(self, other)
-    def __rmul__(self, other): return elementwise.mul(other, self)
-    def __truediv__(self, other): return elementwise.div(self, other)
-    def __rtruediv__(self, other): return elementwise.div(other, self)
-    def __pow__(self, other): return elementwise.pow(self, other)
-    def __rpow__(self, other): return elementwise.pow(other, self)
-    def __neg__(self): return elementwise.neg(self)
+    def __add__(self, other): return arithmetic.add(self, other)
+    def __radd__(self, other): return arithmetic.add(other, self)
+    def __sub__(self, other): return arithmetic.sub(self, other)
+    def __rsub__(self, other): return arithmetic.sub(other, self)
+    def __mul__(self, other): return arithmetic.mul(self, other)
+    def __rmul__(self, other): return arithmetic.mul(other, self)
+    def __truediv__(self, other): return arithmetic.div(self, other)
+    def __rtruediv__(self, other): return arithmetic.div(other, self)
+    def __pow__(self, other): return arithmetic.pow(self, other)
+    def __rpow__(self, other): return arithmetic.pow(other, self)
+    def __neg__(self): return arithmetic.neg(self)
     def __matmul__(self, other): return linalg.matmul(self, other)
     def __rmatmul__(self, other): return linalg.matmul(other, self)
     def __getitem__(self, index): return shape_ops.getitem(self, index)
 
-    def exp(self): return elementwise.exp(self)
-    def log(self): return elementwise.log(self)
-    def sqrt(self): return elementwise.sqrt(self)
-    def abs(self): return elementwise.abs(self)
+    def exp(self): return arithmetic.exp(self)
+    def log(self): return arithmetic.log(self)
+    def sqrt(self): return arithmetic.sqrt(self)
+    def abs(self): return arithmetic.abs(self)
     def clip(self, min=None, max=None): return elementwise.clip(self, min, max)  # noqa: A002
     clamp = clip
     def maximum(self, other): return elementwise.maximum(self, other)
@@ -102,14 +165,14 @@ class TensorMethods:
     def sum(self, dim=None, keepdim=False, **numpy_names): return reduce.sum(self, dim, keepdim, **numpy_names)
     def mean(self, dim=None, keepdim=False, **numpy_names): return reduce.mean(self, dim, keepdim, **numpy_names)
     # max(dim) / min(dim) return (values, indices), as PyTorch; amax / amin return values only
-    def max(self, dim=None, keepdim=False, **numpy_names): return reduce.max(self, dim, keepdim, **numpy_names)
-    def min(self, dim=None, keepdim=False, **numpy_names): return reduce.min(self, dim, keepdim, **numpy_names)
+    def max(self, dim=None, keepdim=False, **numpy_names): return reductions.max(self, dim, keepdim, **numpy_names)
+    def min(self, dim=None, keepdim=False, **numpy_names): return reductions.min(self, dim, keepdim, **numpy_names)
     def amax(self, dim=None, keepdim=False, **numpy_names): return reduce.amax(self, dim, keepdim, **numpy_names)
-    def amin(self, dim=None, keepdim=False, **numpy_names): return reduce.amin(self, dim, keepdim, **numpy_names)
-    def argmax(self, dim=None, keepdim=False, **numpy_names): return reduce.argmax(self, dim, keepdim, **numpy_names)
+    def amin(self, dim=None, keepdim=False, **numpy_names): return reductions.amin(self, dim, keepdim, **numpy_names)
+    def argmax(self, dim=None, keepdim=False, **numpy): return reductions.argmax(self, dim, keepdim, **numpy)
 
     def var(self, dim=None, keepdim=False, correction=None, **names):
-        return reduce.var(self, dim, keepdim, correction, **names)
+        return reductions.var(self, dim, keepdim, correction, **names)
 
     def reshape(self, *shape): return shape_ops.reshape(self, *shape)
     def view(self, *shape): return shape_ops.reshape(self, *shape)
@@ -131,20 +194,20 @@ class TensorMethods:
     def tile(self, *positional, dims=None): return rearrange.tile(self, _dims(positional, dims))
 
     # indexing along an axis (core/ops/shape.py)
-    def gather(self, dim, index): return shape_ops.gather(self, dim, index)
-    def scatter(self, dim, index, src=None, *, value=None): return shape_ops.scatter(self, dim, index, src, value=value)
-    def scatter_add(self, dim, index, src): return shape_ops.scatter_add(self, dim, index, src)
-    def index_select(self, dim, index): return shape_ops.index_select(self, dim, index)
-    def masked_fill(self, mask, value): return shape_ops.masked_fill(self, mask, value)
+    def gather(self, dim, index): return indexing.gather(self, dim, index)
+    def scatter(self, dim, index, src=None, *, value=None): return indexing.scatter(self, dim, index, src, value=value)
+    def scatter_add(self, dim, index, src): return indexing.scatter_add(self, dim, index, src)
+    def index_select(self, dim, index): return indexing.index_select(self, dim, index)
+    def masked_fill(self, mask, value): return indexing.masked_fill(self, mask, value)
 
     # reductions and scans (core/ops/reduce.py)
     def prod(self, dim=None, keepdim=False, **numpy_names):
         return products_and_scans.prod(self, dim, keepdim, **numpy_names)
     def std(self, dim=None, keepdim=False, correction=None, **names):
-        return reduce.std(self, dim, keepdim, correction, **names)
-    def argmin(self, dim=None, keepdim=False, **numpy_names): return reduce.argmin(self, dim, keepdim, **numpy_names)
-    def any(self, dim=None, keepdim=False): return reduce.any(self, dim, keepdim)
-    def all(self, dim=None, keepdim=False): return reduce.all(self, dim, keepdim)
+        return reductions.std(self, dim, keepdim, correction, **names)
+    def argmin(self, dim=None, keepdim=False, **numpy): return reductions.argmin(self, dim, keepdim, **numpy)
+    def any(self, dim=None, keepdim=False): return reductions.any(self, dim, keepdim)
+    def all(self, dim=None, keepdim=False): return reductions.all(self, dim, keepdim)
     def cumsum(self, dim): return products_and_scans.cumsum(self, dim)
     def logsumexp(self, dim, keepdim=False): return products_and_scans.logsumexp(self, dim, keepdim)
 

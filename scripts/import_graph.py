@@ -36,7 +36,7 @@ SPINE = [
              "minitl.core.ops.activation", "minitl.core.ops.linalg", "minitl.core.ops.loss", "minitl.core.ops.conv",
              "minitl.core.ops.pool", "minitl.core.ops.norm"]),
     ("nn", ["minitl.core.module", "minitl.core.init", "minitl.core.layers"]),
-    ("learning", ["minitl.core.optim"]),
+    ("learning", ["minitl.core.optim", "minitl.core.fit"]),
 ]
 LAYERS = SPINE  # the names the tests and older callers use
 REST = len(LAYERS)  # the wings: everything outside minitl/core

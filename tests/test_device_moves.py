@@ -8,8 +8,8 @@ import pytest
 
 import minitl
 from minitl import backend, nn, optim
-from minitl.core.ops import arithmetic as elementwise
 from minitl.core.ops import reduce
+from minitl.functional import elementwise
 from minitl.models import SmallCNN
 from minitl.nn import functional as F
 

@@ -8,6 +8,7 @@ from hypothesis.extra import numpy as hnp
 
 import minitl
 from minitl.core.ops import arithmetic as ew
+from minitl.functional import elementwise as more
 from parity import assert_matches_torch, away_from_zero, t64, torch_or_skip
 
 HYPOTHESIS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -185,9 +186,9 @@ def test_where_matches_torch(device, shapes, seed):
 
 def test_cast_and_copy_pass_gradient(device):
     x = minitl.tensor([1.5, -2.0], requires_grad=True, device=device)
-    y = ew.cast(x, numpy.dtype("float64"))
+    y = more.cast(x, numpy.dtype("float64"))
     assert y.dtype == numpy.float64
-    (ew.identity_copy(y) * 2.0).sum().backward()
+    (more.identity_copy(y) * 2.0).sum().backward()
     assert x.grad.dtype == numpy.float32
     numpy.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
 
@@ -202,8 +203,8 @@ def _device_of(*operands):
     return next(t.device for t in operands if isinstance(t, minitl.Tensor))
 
 
-@pytest.mark.parametrize("op", [ew.add, ew.sub, ew.mul, ew.div, ew.pow, ew.maximum, ew.minimum,
-                                lambda x, y: ew.where(minitl.tensor([True, False], device=_device_of(x, y)), x, y)],
+@pytest.mark.parametrize("op", [ew.add, ew.sub, ew.mul, ew.div, ew.pow, more.maximum, more.minimum,
+                                lambda x, y: more.where(minitl.tensor([True, False], device=_device_of(x, y)), x, y)],
                          ids=["add", "sub", "mul", "div", "pow", "maximum", "minimum", "where"])
 def test_arithmetic_with_integer_operands_stays_float32_like_torch(op, device):
     torch = torch_or_skip()

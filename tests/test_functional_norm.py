@@ -3,7 +3,8 @@ import numpy
 import pytest
 
 import minitl
-from minitl.core.ops.norm import batch_norm, layer_norm
+from minitl.core.ops.norm import batch_norm
+from minitl.functional.layer_norm import layer_norm
 from parity import assert_matches_torch, torch_or_skip
 
 SHAPES = [(5, 3), (4, 3, 5), (3, 3, 4, 2)]  # (N, C), (N, C, L) and (N, C, H, W), three channels

@@ -10,7 +10,6 @@ CuPy is optional and imported lazily: ``import minitl`` works with no CuPy, with
 install, and with CuPy but no GPU. ``MINITL_DEVICE`` (``cpu`` or ``cuda``) sets the default device.
 """
 import importlib
-import math
 import os
 
 import numpy
@@ -190,34 +189,6 @@ def to_device(x, device):
     return cupy.asarray(x)
 
 
-class PinnedUploader:
-    """Host batches -> GPU arrays, each copied once through a pinned (page-locked) staging buffer,
-    asynchronously on the current stream: the host can prepare the next batch while this one crosses.
-
-    A staging buffer must outlive its copy: the last ``depth`` buffers are kept, each with the event
-    recorded after its copy, and the oldest is released only once its event has completed (normally
-    long done: the loop has read a loss since). Used by ``DataLoader(device="cuda")``.
-    """
-
-    def __init__(self, depth: int = 2):
-        self.depth = depth
-        self._in_flight = []  # (pinned buffer, event), oldest first
-
-    def __call__(self, host):
-        cupy = require_gpu()
-        host = numpy.ascontiguousarray(host)
-        pinned = cupyx().empty_pinned(host.shape, host.dtype)
-        pinned[...] = host
-        out = cupy.empty(host.shape, host.dtype)
-        stream = cupy.cuda.get_current_stream()
-        out.set(pinned, stream=stream)  # asynchronous: pinned memory and an explicit stream
-        self._in_flight.append((pinned, stream.record()))
-        while len(self._in_flight) > self.depth:
-            _, event = self._in_flight.pop(0)
-            event.synchronize()
-        return out
-
-
 _deterministic = False
 
 
@@ -227,9 +198,9 @@ def use_deterministic_algorithms(mode: bool) -> None:
     On NumPy everything is deterministic already. On CuPy two kinds of op minitl uses are not:
     ``scatter_add`` (``cupyx.scatter_add``: float atomic adds land in a different order each run), behind
     the gradient of indexing (``x[idx]``) and anything else that adds into repeated indices; and running
-    sums and products (``cumulative``: ``cumsum`` and its gradient, ``prod``'s gradient), which CuPy may run
-    through CUB's scan, whose rounding is not fixed run to run. With ``mode=True`` both run on the host
-    instead (NumPy, in index order: one copy there and back, and a sync: slow).
+    sums and products (``functional/products_and_scans.cumulative``: ``cumsum``, ``prod``'s gradient),
+    which CuPy may run through CUB's scan, whose rounding is not fixed run to run. With ``mode=True`` both
+    run on the host instead (NumPy, in index order: one copy there and back, and a sync: slow).
     Convolution and max-pool backward need no switch: on the GPU they are gather kernels, deterministic
     by design (conv_cuda.py, pool_cuda.py); cuBLAS products and CUB sums give the same bits on the same GPU and shapes.
     """
@@ -259,20 +230,6 @@ def scatter_add(target, indices, values) -> None:
         target[...] = xp.asarray(host)
     else:
         cupyx().scatter_add(target, indices, values)
-
-
-def cumulative(name: str, x, axis: int):
-    """``xp.cumsum`` or ``xp.cumprod`` (``name``) of ``x`` along ``axis``; on the host in deterministic mode.
-
-    CuPy may run them through CUB's scan, whose float rounding changes run to run (see
-    ``use_deterministic_algorithms``); NumPy's is a plain left-to-right loop.
-    """
-    if name not in ("cumsum", "cumprod"):
-        raise ValueError(f"unknown running operation {name!r}: use 'cumsum' or 'cumprod'")
-    xp = get_array_module(x)
-    if xp is not numpy and _deterministic:
-        return xp.asarray(getattr(numpy, name)(asnumpy(x), axis=axis))
-    return getattr(xp, name)(x, axis=axis)
 
 
 def random_array(kind: str, shape, dtype, device, low=0.0, high=1.0):
@@ -326,18 +283,3 @@ _DEVICES = {"cpu": device("cpu"), "cuda": device("cuda")}
 def device_object(array) -> device:
     """The ``device`` an array sits on (one shared object per device: no allocation per call)."""
     return _DEVICES[device_of(array)]
-
-
-def erf(x):
-    """The error function, elementwise (exact GELU needs it; NumPy has none).
-
-    CuPy brings its own; on the CPU SciPy's is used when SciPy is installed, else Python's ``math.erf``
-    element by element (exact, but slow on big arrays: ``pip install scipy`` speeds it up).
-    """
-    if is_cupy_array(x):
-        return cupyx().scipy.special.erf(x)
-    try:
-        from scipy.special import erf as scipy_erf  # noqa: PLC0415 - optional accelerator
-    except ImportError:
-        return numpy.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
-    return scipy_erf(x).astype(x.dtype, copy=False)

@@ -12,7 +12,7 @@ from .backend import default_device, device_of, random_array
 from .module import Parameter
 
 
-def _fans(tensor):
+def fans(tensor):
     shape = tensor.shape
     if len(shape) < 2:
         raise ValueError(f"fan-in and fan-out need a tensor with at least 2 axes, got shape {shape}")
@@ -36,57 +36,21 @@ def calculate_gain(nonlinearity, param=None):
     raise ValueError(f"unknown nonlinearity {nonlinearity!r}")
 
 
-def _fill(tensor, kind, low, high):
+def fill_random(tensor, kind, low, high):
     tensor.data[...] = random_array(kind, tensor.shape, tensor.dtype, device_of(tensor.data), low, high)
     return tensor
 
 
 def uniform_(tensor, a=0.0, b=1.0):
-    return _fill(tensor, "uniform", a, b)
-
-
-def normal_(tensor, mean=0.0, std=1.0):
-    return _fill(tensor, "normal", mean, std)
-
-
-def constant_(tensor, value):
-    tensor.data[...] = value
-    return tensor
-
-
-def zeros_(tensor):
-    return constant_(tensor, 0.0)
-
-
-def ones_(tensor):
-    return constant_(tensor, 1.0)
+    return fill_random(tensor, "uniform", a, b)
 
 
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     """U(-b, b) with b = gain * sqrt(3 / fan). PyTorch's Linear/Conv default is a = sqrt(5)."""
-    fan_in, fan_out = _fans(tensor)
+    fan_in, fan_out = fans(tensor)
     fan = fan_in if mode == "fan_in" else fan_out
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
     return uniform_(tensor, -bound, bound)
-
-
-def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
-    """N(0, std^2) with std = gain / sqrt(fan)."""
-    fan_in, fan_out = _fans(tensor)
-    fan = fan_in if mode == "fan_in" else fan_out
-    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
-
-
-def xavier_uniform_(tensor, gain=1.0):
-    """U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out))."""
-    fan_in, fan_out = _fans(tensor)
-    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
-
-
-def xavier_normal_(tensor, gain=1.0):
-    fan_in, fan_out = _fans(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
 def add_weight_and_bias(module, weight_shape, bias, dtype, device):
@@ -105,6 +69,6 @@ def default_layer_init_(weight, bias=None):
     """PyTorch's default for Linear and Conv2d: kaiming_uniform(a=sqrt 5), bias U(+-1/sqrt(fan_in))."""
     kaiming_uniform_(weight, a=math.sqrt(5))
     if bias is not None:
-        fan_in, _ = _fans(weight)
+        fan_in, _ = fans(weight)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
         uniform_(bias, -bound, bound)

@@ -13,10 +13,10 @@ import numpy
 from .backend import default_device
 from .init import add_weight_and_bias, default_layer_init_
 from .module import Module, Parameter, root_module
-from .ops.activation import dropout, elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .ops.activation import dropout, relu, sigmoid, tanh
 from .ops.conv import conv2d, pair
 from .ops.linalg import linear
-from .ops.norm import batch_norm, layer_norm
+from .ops.norm import batch_norm
 from .ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .ops.shape import flatten
 from .tensor import Tensor
@@ -92,39 +92,6 @@ class ModuleList(_Ordered):
 
     def __init__(self, modules=()):
         super().__init__(list(modules))
-
-
-class ModuleDict(Module):
-    """A dict of modules whose parameters are registered, in insertion order."""
-
-    def __init__(self, modules=None):
-        super().__init__()
-        for name, m in (modules or {}).items():
-            self.add_module(name, m)
-
-    def __getitem__(self, name):
-        return self._modules[name]
-
-    def __setitem__(self, name, module):
-        self.add_module(name, module)
-
-    def __contains__(self, name):
-        return name in self._modules
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
 
 
 # ----- Linear: y = x W^T + b, the fully connected layer (a classifier head is one) -----
@@ -235,43 +202,6 @@ class ReLU(Module):
         return relu(x)
 
 
-class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01, inplace=False):
-        super().__init__()
-        self.negative_slope = negative_slope
-
-    def forward(self, x):
-        return leaky_relu(x, self.negative_slope)
-
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
-
-
-class ELU(Module):
-    def __init__(self, alpha=1.0, inplace=False):
-        super().__init__()
-        self.alpha = alpha
-
-    def forward(self, x):
-        return elu(x, self.alpha)
-
-
-class GELU(Module):
-    """x Phi(x): the exact erf form by default, as PyTorch; ``approximate="tanh"`` for the tanh form."""
-
-    def __init__(self, approximate="none"):
-        super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' (exact, the default) or 'tanh', got {approximate!r}")
-        self.approximate = approximate
-
-    def forward(self, x):
-        return gelu(x, approximate=self.approximate)
-
-    def extra_repr(self):
-        return f"approximate={self.approximate!r}"
-
-
 class Tanh(Module):
     def forward(self, x):
         return tanh(x)
@@ -280,24 +210,6 @@ class Tanh(Module):
 class Sigmoid(Module):
     def forward(self, x):
         return sigmoid(x)
-
-
-class Softmax(Module):
-    def __init__(self, dim=-1):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return softmax(x, self.dim)
-
-
-class LogSoftmax(Module):
-    def __init__(self, dim=-1):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return log_softmax(x, self.dim)
 
 
 # ----- pooling: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d (global pooling at size 1) -----
@@ -419,29 +331,6 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """Normalises each channel of (N, C, H, W) input over batch and space."""
     expected_ndim = (4,)
-
-
-class LayerNorm(Module):
-    """Normalises over the last ``len(normalized_shape)`` axes of each sample (no running statistics)."""
-
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, device=None, dtype=numpy.float32):
-        super().__init__()
-        if isinstance(normalized_shape, int):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape, self.eps = tuple(normalized_shape), eps
-        device = device or default_device()
-        if elementwise_affine:
-            self.weight = Parameter(numpy.ones(self.normalized_shape), dtype=dtype, device=device)
-            self.bias = Parameter(numpy.zeros(self.normalized_shape), dtype=dtype, device=device)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-
-    def forward(self, x):
-        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-
-    def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}"
 
 
 # ----- Dropout, Flatten and Identity -----

@@ -27,6 +27,9 @@ that silently stops working):
 A group accepts only the keys its optimizer knows (``GROUP_KEYS`` plus the optimizer's defaults):
 a misspelt ``"weight_decya"`` raises instead of silently doing nothing.
 
+``state_dict()`` and ``load_state_dict()`` (PyTorch's layout, checked before anything changes) are
+written in ``optim/state_dict.py`` and reached through the ``optimizer_state`` seam.
+
 What the last ``step()`` did is kept as rows (parameter, group, status, effective lr, update array):
 ``last_step_report()`` hands them to the report (``optim/report.py``, the ``step_report`` seam), which
 computes each update's norm only when it is read. The price: the last step's update arrays stay alive
@@ -35,7 +38,6 @@ until the next step (one array the size of each trained parameter).
 The update rules follow, each PyTorch's equations, mirrored line by line in ``_update``: ``SGD``
 (momentum, dampening, Nesterov, L2 weight decay), ``Adam`` and ``AdamW``.
 """
-import copy
 import numbers
 import weakref
 from collections.abc import Iterator
@@ -60,6 +62,14 @@ def _owner_was_lost(p):
     """True for a Parameter that had a Module once and that Module no longer exists (a dropped head)."""
     ref = getattr(p, "_owner", None)
     return ref is not None and ref() is None
+
+
+def _persistence():
+    """``optim/state_dict.py``, plugged into the ``optimizer_state`` seam when ``minitl.optim`` is imported."""
+    persistence = seams.plugged_in["optimizer_state"]
+    if persistence is None:
+        raise RuntimeError("saving an optimizer needs minitl.optim, which has not been imported: import minitl first")
+    return persistence
 
 
 class Optimizer:
@@ -255,18 +265,6 @@ class Optimizer:
                 roots.append(root)
         return roots
 
-    def _names(self):
-        """``{id(param): name}``: dotted names from the model where possible, else a description."""
-        names = {}
-        for root in self._roots():
-            for name, p in root.named_parameters():
-                names.setdefault(id(p), name)
-        for index, group in enumerate(self.param_groups):
-            for i, p in enumerate(group["params"]):
-                if id(p) not in names:
-                    names[id(p)] = self._describe(p, fallback=f"group{index}[{i}]")
-        return names
-
     @staticmethod
     def _describe(p, fallback="<unnamed parameter>"):
         """A parameter's dotted name in its model ("head.weight"), or what is left to say about it."""
@@ -283,83 +281,14 @@ class Optimizer:
             return f"parameter of shape {p.shape} of a deleted layer"
         return fallback
 
-    # ----- saving and resuming, in PyTorch's layout -----
+    # ----- saving and resuming, in PyTorch's layout: optim/state_dict.py, plugged into the optimizer_state seam -----
     def state_dict(self) -> dict:
-        """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices], "param_names": [...]}]}``.
-
-        PyTorch's layout: parameters are numbered across groups in order; arrays are copies (a later
-        step does not change a saved dict). ``param_names`` (dotted names in the model, as PyTorch
-        saves them for named parameters) let ``load_state_dict`` match state by name, so an
-        optimizer whose group grew in another order (``sync()`` after unfreezing) still resumes.
-        """
-        index_of, groups, number = {}, [], 0
-        names = self._names()
-        for group in self.param_groups:
-            saved = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
-            saved["params"] = list(range(number, number + len(group["params"])))
-            saved["param_names"] = [names[id(p)] for p in group["params"]]
-            for p in group["params"]:
-                index_of[id(p)] = number
-                number += 1
-            groups.append(saved)
-        state = {}
-        for p, entries in self.state.items():
-            if id(p) in index_of:
-                state[index_of[id(p)]] = {k: (v.copy() if hasattr(v, "copy") else v) for k, v in entries.items()}
-        return {"state": dict(sorted(state.items())), "param_groups": groups}
+        """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices], "param_names": [...]}]}``."""
+        return _persistence().save(self)
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore hyperparameters and state saved by ``state_dict()``; arrays move to each parameter's device.
-
-        Everything is checked before anything changes: the number of groups and of parameters in
-        each, the hyperparameter keys (Adam's state does not load into SGD), the values
-        (``_check_group``) and the shapes. Parameters are matched by name when the saved
-        ``param_names`` are this group's names (in any order), by position otherwise.
-        """
-        saved_groups = state_dict["param_groups"]
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"loaded state has {len(saved_groups)} param groups, this optimizer has "
-                             f"{len(self.param_groups)}: build the optimizer the same way before loading")
-        names = self._names()
-        by_index, new_groups = {}, []
-        for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups)):
-            if len(mine["params"]) != len(saved["params"]):
-                raise ValueError(f"param group {i}: loaded state has {len(saved['params'])} parameters, "
-                                 f"this optimizer has {len(mine['params'])}")
-            order = mine["params"]
-            mine_by_name = {names[id(p)]: p for p in order}
-            if sorted(saved.get("param_names", [])) == sorted(mine_by_name):  # the same ones, maybe reordered
-                order = [mine_by_name[name] for name in saved["param_names"]]
-            by_index.update(zip(saved["params"], order))
-            group = {k: copy.deepcopy(v) for k, v in saved.items() if k not in ("params", "param_names")}
-            missing = [key for key in self.defaults if key not in group]
-            if missing:
-                raise ValueError(f"param group {i}: loaded state has no {', '.join(missing)}: was it saved by "
-                                 f"another optimizer than {type(self).__name__}?")
-            group = {**mine, **group}  # what only this side has (a scheduler's initial_lr) stays
-            try:
-                self._check_group(group)
-            except ValueError as exc:
-                raise ValueError(f"param group {i} of the loaded state: {exc} (was it saved by another "
-                                 "optimizer?)") from None
-            new_groups.append(group)
-        new_state = {}
-        for index, entries in state_dict["state"].items():
-            p = by_index.get(int(index))
-            if p is None:
-                raise ValueError(f"loaded state refers to parameter index {index}, which no param group has")
-            restored = {}
-            for key, value in entries.items():
-                if hasattr(value, "shape") and getattr(value, "ndim", 0) > 0:
-                    if tuple(value.shape) != p.shape:
-                        raise ValueError(f"state '{key}' of parameter {names[id(p)]} has shape {tuple(value.shape)}, "
-                                         f"the parameter has {p.shape}")
-                    value = backend.to_device(value, p.device).astype(p.dtype, copy=True)
-                restored[key] = value
-            new_state[p] = restored
-        for mine, group in zip(self.param_groups, new_groups):
-            mine.update(group)
-        self.state = new_state
+        """Restore hyperparameters and state saved by ``state_dict()``; checked before anything changes."""
+        _persistence().load(self, state_dict)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]

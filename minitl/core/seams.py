@@ -24,6 +24,8 @@ Two kinds of seam:
   unknown_parameters     ``warn(optimizer)`` when the last backward reached a leaf   ``optim.unknown``
                          in none of the optimizer's groups
   step_report            ``report(optimizer, rows)``: ``last_step_report()``         ``optim.report``
+  optimizer_state        ``.save(optimizer)``, ``.load(optimizer, state)``:           ``optim.state_dict``
+                         ``Optimizer.state_dict()`` and ``load_state_dict()``
   class_target           ``check(bad, values, make_error)``: a class target's range  ``guards.device_checks``
                          check on the GPU (one that waits on the device, no sync)
   host_read              ``read(array) -> NumPy array``: ``Tensor.item``'s copy      ``guards.device_checks``
@@ -38,7 +40,8 @@ The stand-in that plays CuPy in the tests is the array seam's own switch, ``back
 
 fast_paths = {}
 plugged_in = dict.fromkeys(["backward_node", "root_call", "module_backward_hooks", "summary", "load_state_dict",
-                            "unknown_parameters", "step_report", "class_target", "host_read", "class_scores"])
+                            "unknown_parameters", "step_report", "optimizer_state", "class_target", "host_read",
+                            "class_scores"])
 
 
 def plug(slot: str, value):

@@ -158,22 +158,6 @@ class Tensor:
         scalar = self.data.reshape(())
         return (backend.asnumpy(scalar) if read is None else read(scalar)).item()
 
-    def __array__(self, dtype=None, copy=None):
-        """The data as a NumPy array, so ``numpy.asarray(t)`` is one fast copy (from the GPU if needed).
-
-        Without it NumPy would walk the tensor element by element and build an object array.
-        """
-        array = backend.asnumpy(self.data)
-        if dtype is not None:
-            array = array.astype(dtype, copy=False)
-        return array.copy() if copy else array
-
-    def tolist(self) -> list | float | int | bool:
-        return backend.asnumpy(self.data).tolist()
-
-    def long(self) -> "Tensor":
-        return Tensor(self.data.astype(numpy.int64))
-
     def detach(self) -> "Tensor":
         """The same data, cut from the graph (shares memory, requires no grad)."""
         return Tensor._wrap(self.data)
@@ -226,51 +210,6 @@ class Tensor:
         """Forget the accumulated gradient (sets ``grad`` to None, as PyTorch does by default)."""
         self.grad = None
 
-    # Comparisons give bool tensors without gradient; equality by value, hashing by identity.
-    __hash__ = object.__hash__
-
-    def _compare(self, other, op):
-        if other is None:  # ``t == None`` is False and ``t != None`` True, as PyTorch: ``if t.grad == None`` works
-            return op == "__ne__"
-        other = other.data if isinstance(other, Tensor) else other
-        if isinstance(other, (list, tuple, numpy.ndarray)) or backend.device_of(other) == "cuda":
-            # CuPy refuses NumPy arrays and lists as operands: bring them to this tensor's device
-            other = backend.to_device(other, self.device)
-        return Tensor._wrap(getattr(self.data, op)(other))
-
-    def __lt__(self, other): return self._compare(other, "__lt__")
-    def __le__(self, other): return self._compare(other, "__le__")
-    def __gt__(self, other): return self._compare(other, "__gt__")
-    def __ge__(self, other): return self._compare(other, "__ge__")
-    def __eq__(self, other): return self._compare(other, "__eq__")
-    def __ne__(self, other): return self._compare(other, "__ne__")
-
-    def __bool__(self):
-        if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor with {self.data.size} elements is ambiguous")
-        return bool(self.data.reshape(()).item())
-
-    def __float__(self):
-        return float(self.item())
-
-    def __int__(self):
-        return int(self.item())
-
-    def __index__(self):
-        """A one-element integer tensor used as an index: ``classes[pred]`` with ``pred = logits.argmax()``."""
-        if self.data.size != 1 or self.dtype.kind not in "iu":
-            raise TypeError(f"only one-element integer tensors can be used as an index, got shape {self.shape} "
-                            f"and dtype {self.dtype}; use int(t) or t.long()")
-        return int(self.item())
-
-    def __format__(self, spec):
-        """``f"{loss:.4f}"`` formats a 0-d tensor's value; other tensors take only ``{t}`` (their repr)."""
-        if self.ndim == 0:
-            return format(self.item(), spec)
-        if spec:
-            raise TypeError(f"format spec {spec!r} needs a 0-d tensor, got shape {self.shape}: format t.item() "
-                            "or each element of t.tolist()")
-        return str(self)
 
 def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
     """Make a leaf Tensor from a number, nested list, NumPy/CuPy array or Tensor (data is copied)."""

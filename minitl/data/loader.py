@@ -16,10 +16,11 @@ import math
 
 import numpy
 
-from ..core.backend import PinnedUploader, default_device, normalize_device
+from ..core.backend import default_device, normalize_device
 from ..core.random import resolve_rng
 from ..core.tensor import Tensor
 from .errors import DatasetError
+from .pinned import PinnedUploader
 
 
 class DataLoader:
@@ -29,7 +30,7 @@ class DataLoader:
     ``drop_last``: skip the last, smaller batch. ``seed``: the loader's own shuffle generator
     (None: the global one). ``device``: ``"cpu"`` or ``"cuda"`` (None: ``minitl``'s default device);
     each batch is moved there once, as a whole (on the GPU through pinned host memory, asynchronously:
-    ``backend.PinnedUploader``).
+    ``data/pinned.py``).
     """
 
     def __init__(self, dataset, batch_size: int = 64, shuffle: bool = False, drop_last: bool = False,

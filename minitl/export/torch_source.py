@@ -23,10 +23,8 @@ from ..core.layers import (
     Dropout,
     Flatten,
     Identity,
-    LayerNorm,
     Linear,
     MaxPool2d,
-    ModuleDict,
     ModuleList,
     Sequential,
 )
@@ -37,8 +35,9 @@ from ..models.smallcnn import SmallCNN
 from ..nn.layers.conv1d import Conv1d
 from ..nn.layers.conv_transpose import ConvTranspose2d
 from ..nn.layers.embedding import Embedding
-from ..nn.layers.group_norm import GroupNorm
+from ..nn.layers.layer_norm import GroupNorm, LayerNorm
 from ..nn.layers.lora import LoRAConv2d, LoRALinear
+from ..nn.layers.module_dict import ModuleDict
 from ..nn.layers.upsample import Upsample
 from .errors import ExportError
 

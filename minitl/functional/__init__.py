@@ -5,22 +5,36 @@ PyTorch user may reach for (conv1d, transposed convolution, interpolation, paddi
 and probability losses, einsum, sorting, ...): each a ``Function`` with its backward beside its
 forward, or a composition of ops. ``minitl.nn.functional`` is this same namespace.
 """
-from ..core.ops.activation import dropout, elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
+from ..core.ops.activation import dropout, log_softmax, relu, sigmoid, softmax, tanh
 from ..core.ops.conv import conv2d
 from ..core.ops.linalg import linear
-from ..core.ops.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
-from ..core.ops.norm import batch_norm, layer_norm
+from ..core.ops.loss import cross_entropy, mse_loss, nll_loss
+from ..core.ops.norm import batch_norm
 from ..core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
-from ..core.ops.shape import Pad, flatten, one_hot
+from ..core.ops.shape import Pad, flatten
+from .activation import (
+    elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    logsigmoid,
+    mish,
+    relu6,
+    selu,
+    silu,
+    softplus,
+)
 from .conv1d import conv1d
 from .conv_transpose import conv_transpose2d
 from .distance_loss import l1_loss, smooth_l1_loss
 from .embedding import embedding
-from .group_norm import group_norm
+from .indexing import one_hot
 from .interpolate import interpolate
+from .layer_norm import group_norm, layer_norm
 from .pad_modes import pad_copying
-from .probability_loss import binary_cross_entropy, kl_div
-from .small_network_activations import hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu, silu
+from .probability_loss import binary_cross_entropy, binary_cross_entropy_with_logits, kl_div
 
 
 def pad(x, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's name

@@ -1,7 +1,7 @@
-"""Losses on probabilities: binary cross entropy (on probabilities, not logits) and the KL divergence.
+"""Losses on probabilities: binary cross entropy (on logits, and on probabilities) and the KL divergence.
 
-``binary_cross_entropy`` takes the sigmoid's output; ``loss.py``'s ``binary_cross_entropy_with_logits``
-takes the logits and is the stable choice for training. ``kl_div`` follows PyTorch's argument
+``binary_cross_entropy`` takes the sigmoid's output; ``binary_cross_entropy_with_logits`` takes the
+logits and is the stable choice for training. ``kl_div`` follows PyTorch's argument
 order: the *input* is log-probabilities, the target probabilities (or log-probabilities with
 ``log_target=True``).
 """
@@ -11,7 +11,7 @@ import numpy
 
 from ..core.backend import device_of, get_array_module
 from ..core.ops.loss import _check_reduction, _reduce
-from ..core.tensor import Function
+from ..core.tensor import Function, as_tensor
 from .distance_loss import check_same_shape
 
 LOG_FLOOR = -100.0  # PyTorch clamps log(p) at -100, so p = 0 gives a large, finite loss
@@ -103,4 +103,45 @@ def kl_div(input, target, reduction="mean", log_target=False):  # noqa: A002 - P
         warnings.warn("kl_div: reduction='mean' divides by the number of elements, not the batch size; use "
                       "reduction='batchmean' for the KL divergence per sample (PyTorch warns the same)",
                       UserWarning, stacklevel=2)
+    return _reduce(losses, reduction)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    # loss = w [(1 - t) x + l softplus(-x)], l = 1 + (pw - 1) t ;  dloss/dx = w [(1 - t) - l sigmoid(-x)]
+    def forward(self, x, target, weight, pos_weight):
+        xp = get_array_module(x)
+        self.weight, self.pos_weight = weight, pos_weight
+        e = xp.exp(-abs(x))  # never overflows; softplus(-x) and sigmoid(-x) are both built from it
+        self.softplus_neg = xp.log1p(e) + xp.maximum(-x, 0)
+        self.sigmoid_neg = xp.where(x >= 0, e / (1 + e), 1 / (1 + e))
+        self.x, self.target = x, target
+        self.log_weight = 1 if self.pos_weight is None else 1 + (self.pos_weight - 1) * target
+        losses = (1 - target) * x + self.log_weight * self.softplus_neg
+        return losses if self.weight is None else losses * self.weight
+
+    def backward(self, grad):
+        w = grad if self.weight is None else grad * self.weight
+        needs = self.needs_input_grad
+        gx = w * ((1 - self.target) - self.log_weight * self.sigmoid_neg) if needs[0] else None
+        gt = None
+        if needs[1]:  # dloss/dt = w [-x + (pw - 1) softplus(-x)]
+            gt = -self.x if self.pos_weight is None else -self.x + (self.pos_weight - 1) * self.softplus_neg
+            gt = w * gt
+        return gx, gt, None, None  # weight and pos_weight are constants, as in PyTorch
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction="mean"):  # noqa: A002
+    """Sigmoid + binary cross entropy in one stable formula. input (logits), target in [0, 1]: same shape.
+
+    ``weight`` rescales each element (broadcast); ``pos_weight`` (one value per class, the last axis)
+    rescales the positive term to trade recall against precision. Both are constants (no gradient).
+    Notice that the formula uses softplus(-x) = log(1 + e^-|x|) + max(-x, 0) instead of
+    log(sigmoid(x)), which would give -inf.
+    """
+    _check_reduction(reduction)
+    target_shape = as_tensor(target, like=input).shape
+    if target_shape != tuple(input.shape):
+        raise ValueError(f"binary_cross_entropy_with_logits: target shape {target_shape} must equal input shape "
+                         f"{tuple(input.shape)}; reshape one (e.g. logits.squeeze(1) for (N, 1) logits)")
+    losses = BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight)
     return _reduce(losses, reduction)

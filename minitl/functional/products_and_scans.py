@@ -4,9 +4,9 @@ Reductions beyond the spine's (``core/ops/reduce.py``), for the PyTorch API; no 
 """
 import numpy
 
-from ..core.backend import cumulative, get_array_module
+from ..core.backend import are_deterministic_algorithms_enabled, asnumpy, get_array_module
 from ..core.ops.arithmetic import to_floating
-from ..core.ops.reduce import _restore, normalize_dim, normalize_dims, resolve_dim
+from ..core.ops.reduce import normalize_dim, normalize_dims, resolve_dim, restore_reduced
 from ..core.tensor import Function
 
 
@@ -33,7 +33,7 @@ class Prod(Function):
         right = xp.flip(_shift_along(cumulative("cumprod", xp.flip(x, axis=axis), axis), axis, xp), axis=axis)
         if self.axis is None:
             return (grad.reshape(()) * left * right).reshape(self.x.shape)
-        return _restore(grad, (axis,), self.keepdims) * left * right
+        return restore_reduced(grad, (axis,), self.keepdims) * left * right
 
 
 class LogSumExp(Function):
@@ -53,7 +53,7 @@ class LogSumExp(Function):
         return self.z.reshape([n for i, n in enumerate(self.z.shape) if i not in self.axis])
 
     def backward(self, grad):
-        return _restore(grad, self.axis, self.keepdims) * get_array_module(grad).exp(self.x - self.z)
+        return restore_reduced(grad, self.axis, self.keepdims) * get_array_module(grad).exp(self.x - self.z)
 
 
 class Cumsum(Function):
@@ -90,3 +90,17 @@ def cumsum(x, dim):
     """Running sum along ``dim``: ``cumsum([1, 2, 3], 0)`` is ``[1, 3, 6]``."""
     axis = normalize_dim(dim, x.ndim, "cumsum")
     return Cumsum.apply(x.reshape(1) if x.ndim == 0 else x, axis=axis).reshape(x.shape)
+
+
+def cumulative(name: str, x, axis: int):
+    """``xp.cumsum`` or ``xp.cumprod`` (``name``) of ``x`` along ``axis``; on the host in deterministic mode.
+
+    CuPy may run them through CUB's scan, whose float rounding changes run to run (see
+    ``use_deterministic_algorithms``); NumPy's is a plain left-to-right loop.
+    """
+    if name not in ("cumsum", "cumprod"):
+        raise ValueError(f"unknown running operation {name!r}: use 'cumsum' or 'cumprod'")
+    xp = get_array_module(x)
+    if xp is not numpy and are_deterministic_algorithms_enabled():
+        return xp.asarray(getattr(numpy, name)(asnumpy(x), axis=axis))
+    return getattr(xp, name)(x, axis=axis)

@@ -8,8 +8,8 @@ import collections
 
 from ..core.backend import get_array_module
 from ..core.ops.reduce import normalize_dim
-from ..core.ops.shape import TakeAlongAxis
 from ..core.tensor import Tensor
+from .indexing import TakeAlongAxis
 
 SortResult = collections.namedtuple("SortResult", ["values", "indices"])
 SortResult.__doc__ = "What ``sort`` and ``topk`` return, as PyTorch: ``values, indices = x.sort()``."

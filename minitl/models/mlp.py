@@ -3,7 +3,8 @@
 ``MLP([784, 256, 128, 10])`` is Flatten, then hidden blocks Linear-activation(-Dropout) for each
 hidden size, then the head Linear(128 -> 10). Blocks for ``freeze_to``: each hidden block, the head.
 """
-from ..core.layers import GELU, Dropout, Flatten, Linear, ReLU, Sequential, Sigmoid, Tanh
+from ..core.layers import Dropout, Flatten, Linear, ReLU, Sequential, Sigmoid, Tanh
+from ..nn.layers.activation import GELU
 from .base import TransferModel, build
 
 ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "gelu": GELU}

@@ -10,10 +10,10 @@ identity, or ``downsample`` (1x1 conv + BN) when the shape changes. The skip con
 gradients reach early layers of a deep network.
 """
 
-from ..core import init
 from ..core.layers import AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Identity, Linear, MaxPool2d, ReLU, Sequential
 from ..core.module import Module
 from ..core.ops.shape import flatten
+from ..nn import init
 from .base import TransferModel, build
 
 

@@ -6,7 +6,7 @@ groups. They read ``frozen`` and ``lr_scale`` at every ``step()`` (see ``core/op
 ``layerwise`` the fine-tuning helpers (discriminative rates, layer decay, no-decay groups).
 """
 from ..core.optim import SGD, Adam, AdamW, Optimizer
-from . import lr_scheduler
+from . import lr_scheduler, state_dict  # state_dict plugs Optimizer.state_dict()/load_state_dict() in
 from .layerwise import BlockScales, discriminative_lr, layer_decay, param_groups
 from .report import StepReport, SyncReport
 from .unknown import UnknownParameterWarning  # also plugs the unknown-parameter guard and sync() in

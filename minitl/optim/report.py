@@ -7,8 +7,11 @@ updated or skipped (frozen / no grad), the effective learning rate used, and the
 The optimizer keeps the last step's rows (with each update array); the norms are computed only when
 the report is read, so an unread report costs nothing. It plugs into the spine's ``step_report`` seam.
 """
+import functools
+
 from ..core import backend, seams
 from ..table import Table, TableReport
+from .state_dict import parameter_names
 
 
 def _norm(update):
@@ -77,4 +80,5 @@ class SyncReport:
     __repr__ = __str__
 
 
-seams.plug("step_report", lambda optimizer, rows: StepReport(rows, optimizer._names))  # last_step_report()
+# last_step_report(): the names are worked out only when the report is read
+seams.plug("step_report", lambda optimizer, rows: StepReport(rows, functools.partial(parameter_names, optimizer)))

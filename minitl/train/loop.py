@@ -1,6 +1,7 @@
 """``fit`` and ``evaluate``: the training loop, written out so a student can read every step.
 
-One optimizer step is always the same five lines (``TrainingLoop.train_step``)::
+One optimizer step is always the same five lines (the spine's ``core/fit.py``; ``TrainingLoop.train_step``
+adds the scheduler)::
 
     optimizer.zero_grad()            forget the previous batch's gradients
     loss = loss_fn(model(x), y)      forward: records the graph (only where something is trainable)
@@ -29,6 +30,7 @@ import math
 import time
 
 from ..core.backend import get_array_module
+from ..core.fit import train_step
 from ..core.ops.loss import cross_entropy
 from ..core.tensor import Tensor, no_grad
 from ..guards.device_checks import read_to_host
@@ -271,26 +273,32 @@ class TrainingLoop:
         self._call("on_epoch_end")
 
     def train_step(self, inputs, targets, means):
-        """Forward, finite check (at reads), backward, update; one History step record."""
+        """The spine's step (``core/fit.py``); between its forward and backward, the step record, the read of
+        the loss and the finite check."""
         started = time.perf_counter()
-        self.optimizer.zero_grad()
-        outputs = self.model(inputs)
-        loss = self.loss_fn(outputs, targets)
-        penalty = None
-        if self.regularizer is not None:
-            penalty = self.regularizer(self.model)
-            loss = loss + penalty
-        self.step += 1
-        self.step_in_epoch += 1
-        record = {"step": self.step, "epoch": self.epoch, "loss": None, "lr": self.lr()}
-        self.history.steps.append(record)
-        self._unread.append((record, loss.data, count_correct(outputs, targets), batch_size(targets), means,
-                             None if penalty is None else penalty.data))
-        if len(self._unread) >= self.log_every:
-            self.read_losses()  # before backward: with log_every=1 a NaN never reaches the weights
-        if not record.get("skipped"):
-            loss.backward()
-            self.optimizer.step()
+        penalty = []  # the regularizer's value, when there is one
+
+        def loss_fn(outputs, targets):
+            loss = self.loss_fn(outputs, targets)
+            if self.regularizer is None:
+                return loss
+            penalty.append(self.regularizer(self.model))
+            return loss + penalty[0]
+
+        record = {}
+
+        def before_backward(outputs, loss):
+            self.step += 1
+            self.step_in_epoch += 1
+            record.update(step=self.step, epoch=self.epoch, loss=None, lr=self.lr())
+            self.history.steps.append(record)
+            self._unread.append((record, loss.data, count_correct(outputs, targets), batch_size(targets), means,
+                                 penalty[0].data if penalty else None))
+            if len(self._unread) >= self.log_every:
+                self.read_losses()  # before backward: with log_every=1 a NaN never reaches the weights
+            return not record.get("skipped")
+
+        train_step(self.model, self.optimizer, inputs, targets, loss_fn, before_backward)
         if self.scheduler is not None and self.scheduler_interval == "step":
             self.scheduler.step()  # a skipped step still advances the schedule with the step count
         record["seconds"] = time.perf_counter() - started

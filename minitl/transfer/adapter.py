@@ -14,10 +14,10 @@ block's other children keep their names (``backbone.block2.0.weight``), the new 
 ``backbone.block2.adapter.down.weight`` etc. On a (N, C) output (a block ending in Flatten) the
 1x1 convolutions act as Linear layers.
 """
-from ..core.init import zeros_
 from ..core.layers import Conv2d, ReLU, Sequential
 from ..core.module import Module
 from ..core.ops.shape import reshape
+from ..nn.init import zeros_
 from .strategies.heads import output_channels
 
 

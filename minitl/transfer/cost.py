@@ -34,12 +34,9 @@ import time
 import numpy
 
 from ..core.layers import (
-    ELU,
-    GELU,
     AdaptiveAvgPool2d,
     AvgPool2d,
     Conv2d,
-    LeakyReLU,
     Linear,
     MaxPool2d,
     ReLU,
@@ -50,6 +47,7 @@ from ..core.layers import (
 from ..core.ops.loss import cross_entropy
 from ..core.ops.reduce import sum as reduce_sum
 from ..core.tensor import Tensor, UnneededInput
+from ..nn.layers.activation import ELU, GELU, LeakyReLU
 from ..table import Table, TableReport
 
 ELEMENTWISE = (ReLU, LeakyReLU, ELU, GELU, Tanh, Sigmoid)

@@ -1,14 +1,11 @@
 """Activation functions and the softmax family.
 
 ``softmax`` and ``log_softmax`` subtract the row maximum first: ``exp`` of a logit of 1e4 would
-overflow, the shifted version cannot. ``gelu`` is the exact erf form by default, as PyTorch's
-(``backend.erf``), and the tanh approximation with ``approximate="tanh"``. The "hard" activations
-(``hardtanh``, ``relu6``, ``hardsigmoid``, ``hardswish``) are piecewise linear stand-ins for smooth
-ones; they and the other activations of small networks are a wing (``functional/small_network_activations.py``).
+overflow, the shifted version cannot. The other activations (leaky ReLU, ELU, GELU, softplus, SiLU,
+the "hard" ones) are a wing: ``functional/activation.py``.
 """
-import math
 
-from ..backend import device_of, erf, get_array_module, random_array
+from ..backend import device_of, get_array_module, random_array
 from ..tensor import Function
 from .arithmetic import to_floating
 from .reduce import normalize_dim, resolve_dim
@@ -25,49 +22,6 @@ class ReLU(Function):
         return grad * self.positive
 
 
-class LeakyReLU(Function):
-    # z = x if x > 0 else a x ;  dz/dx = 1 or a
-    def __init__(self, negative_slope=0.01):
-        self.slope = negative_slope
-
-    def forward(self, x):
-        self.positive = x > 0
-        return get_array_module(x).where(self.positive, x, x * self.slope)
-
-    def backward(self, grad):
-        return get_array_module(grad).where(self.positive, grad, grad * self.slope)
-
-
-class ELU(Function):
-    # z = x if x > 0 else a (e^x - 1) ;  dz/dx = 1 or z + a
-    def __init__(self, alpha=1.0):
-        self.alpha = alpha
-
-    def forward(self, x):
-        xp = get_array_module(x)
-        self.positive = x > 0
-        self.z = xp.where(self.positive, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
-        return self.z
-
-    def backward(self, grad):
-        return get_array_module(grad).where(self.positive, grad, grad * (self.z + self.alpha))
-
-
-_GELU_C = math.sqrt(2.0 / math.pi)
-_SQRT_HALF, _INV_SQRT_2PI = math.sqrt(0.5), 1 / math.sqrt(2 * math.pi)
-
-
-class GELU(Function):
-    # z = x/2 (1 + tanh(u)), u = c (x + 0.044715 x^3) ;  dz/dx = (1 + t)/2 + x/2 (1 - t^2) c (1 + 3*0.044715 x^2)
-    def forward(self, x):
-        self.x = x
-        self.t = get_array_module(x).tanh(_GELU_C * (x + 0.044715 * x ** 3))
-        return 0.5 * x * (1 + self.t)
-
-    def backward(self, grad):
-        x, t = self.x, self.t
-        du = _GELU_C * (1 + 3 * 0.044715 * x ** 2)
-        return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t ** 2) * du)
 
 
 class Sigmoid(Function):
@@ -91,24 +45,6 @@ class Tanh(Function):
 
     def backward(self, grad):
         return grad * (1 - self.z ** 2)
-
-
-class Softplus(Function):
-    # z = ln(1 + e^(b x)) / b ;  dz/dx = sigmoid(b x)   (linear above the threshold, like PyTorch)
-    def __init__(self, beta=1.0, threshold=20.0):
-        self.beta, self.threshold = beta, threshold
-
-    def forward(self, x):
-        xp = get_array_module(x)
-        bx = self.beta * x
-        self.bx = bx
-        soft = xp.logaddexp(0, bx) / self.beta
-        return xp.where(bx > self.threshold, x, soft).astype(x.dtype)
-
-    def backward(self, grad):
-        xp = get_array_module(grad)
-        sig = xp.exp(-xp.logaddexp(0, -self.bx))  # sigmoid(bx) without overflowing e^-bx for bx << 0
-        return grad * xp.where(self.bx > self.threshold, 1, sig).astype(grad.dtype)
 
 
 class Softmax(Function):
@@ -142,36 +78,11 @@ class LogSoftmax(Function):
         return grad - xp.exp(self.z) * grad.sum(axis=self.axis, keepdims=True)
 
 
-class GELUErf(Function):
-    # z = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 ;  dz/dx = Phi(x) + x phi(x), phi the normal density
-    def forward(self, x):
-        self.x = x
-        self.cdf = 0.5 * (1 + erf(x * x.dtype.type(_SQRT_HALF)))
-        return x * self.cdf
-
-    def backward(self, grad):
-        density = get_array_module(grad).exp(-0.5 * self.x ** 2) * _INV_SQRT_2PI
-        return grad * (self.cdf + self.x * density)
-
-
-
 def relu(x): return ReLU.apply(x)
-def leaky_relu(x, negative_slope=0.01): return LeakyReLU.apply(x, negative_slope=negative_slope)
-def elu(x, alpha=1.0): return ELU.apply(x, alpha=alpha)
-
-
-def gelu(x, approximate="none"):
-    """x Phi(x), Phi the standard normal CDF: the exact form (PyTorch's default) or ``approximate="tanh"``."""
-    if approximate == "tanh":
-        return GELU.apply(to_floating(x))
-    if approximate != "none":
-        raise ValueError(f"gelu: approximate must be 'none' (exact, the default) or 'tanh', got {approximate!r}")
-    return GELUErf.apply(to_floating(x))
 
 
 def sigmoid(x): return Sigmoid.apply(to_floating(x))
 def tanh(x): return Tanh.apply(to_floating(x))
-def softplus(x, beta=1.0, threshold=20.0): return Softplus.apply(x, beta=beta, threshold=threshold)
 
 
 def softmax(x, dim=None, *, axis=None):

@@ -1,4 +1,4 @@
-"""Loss functions: cross entropy and NLL for classes, mean squared error, binary cross entropy on logits.
+"""Loss functions: cross entropy and NLL for classes, mean squared error (the others: ``functional/``).
 
 Each loss is an elementwise (per-sample) op followed by a reduction, written the way PyTorch defines
 it: ``reduction`` is ``"mean"``, ``"sum"`` or ``"none"`` (the per-sample losses).
@@ -216,44 +216,3 @@ def mse_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's name
                       "they will broadcast, which is likely not what you want: reshape one to match the other",
                       UserWarning, stacklevel=2)
     return _reduce(SquaredError.apply(input, target), reduction)
-
-
-class BinaryCrossEntropyWithLogits(Function):
-    # loss = w [(1 - t) x + l softplus(-x)], l = 1 + (pw - 1) t ;  dloss/dx = w [(1 - t) - l sigmoid(-x)]
-    def forward(self, x, target, weight, pos_weight):
-        xp = get_array_module(x)
-        self.weight, self.pos_weight = weight, pos_weight
-        e = xp.exp(-abs(x))  # never overflows; softplus(-x) and sigmoid(-x) are both built from it
-        self.softplus_neg = xp.log1p(e) + xp.maximum(-x, 0)
-        self.sigmoid_neg = xp.where(x >= 0, e / (1 + e), 1 / (1 + e))
-        self.x, self.target = x, target
-        self.log_weight = 1 if self.pos_weight is None else 1 + (self.pos_weight - 1) * target
-        losses = (1 - target) * x + self.log_weight * self.softplus_neg
-        return losses if self.weight is None else losses * self.weight
-
-    def backward(self, grad):
-        w = grad if self.weight is None else grad * self.weight
-        needs = self.needs_input_grad
-        gx = w * ((1 - self.target) - self.log_weight * self.sigmoid_neg) if needs[0] else None
-        gt = None
-        if needs[1]:  # dloss/dt = w [-x + (pw - 1) softplus(-x)]
-            gt = -self.x if self.pos_weight is None else -self.x + (self.pos_weight - 1) * self.softplus_neg
-            gt = w * gt
-        return gx, gt, None, None  # weight and pos_weight are constants, as in PyTorch
-
-
-def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction="mean"):  # noqa: A002
-    """Sigmoid + binary cross entropy in one stable formula. input (logits), target in [0, 1]: same shape.
-
-    ``weight`` rescales each element (broadcast); ``pos_weight`` (one value per class, the last axis)
-    rescales the positive term to trade recall against precision. Both are constants (no gradient).
-    Notice that the formula uses softplus(-x) = log(1 + e^-|x|) + max(-x, 0) instead of
-    log(sigmoid(x)), which would give -inf.
-    """
-    _check_reduction(reduction)
-    target_shape = as_tensor(target, like=input).shape
-    if target_shape != tuple(input.shape):
-        raise ValueError(f"binary_cross_entropy_with_logits: target shape {target_shape} must equal input shape "
-                         f"{tuple(input.shape)}; reshape one (e.g. logits.squeeze(1) for (N, 1) logits)")
-    losses = BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight)
-    return _reduce(losses, reduction)

@@ -1,8 +1,9 @@
-"""Normalisation: batch norm (statistics over the batch) and layer norm (over each sample's features).
+"""Normalisation: batch norm (statistics over each channel, across the batch).
 
-Both compute x_hat = (x - mean) / sqrt(var + eps), then y = weight * x_hat + bias. Their backward
-is the same closed form over the averaged axes, ``_normalized_backward``: because the mean and the
-variance depend on every x, the gradient of one x_hat reaches all of them.
+It computes x_hat = (x - mean) / sqrt(var + eps), then y = weight * x_hat + bias. The backward
+is a closed form over the averaged axes, ``_normalized_backward``: because the mean and the variance
+depend on every x, the gradient of one x_hat reaches all of them. Layer and group norm
+(``functional/layer_norm.py``) are ``Normalize`` over other axes.
 
 ``batch_norm`` in training mode also updates the running statistics in place; that update is
 bookkeeping, not part of the graph. In inference mode mean and variance are constants, and the
@@ -37,7 +38,9 @@ def _centred_moments(x, axes):
     return mean, centred, (centred * centred).mean(axis=axes, keepdims=True)  # = x.var(axis=axes), same steps
 
 
-class _Normalize(Function):
+class Normalize(Function):
+    # y = gamma x_hat + beta,  x_hat = (x - mu) / sigma over ``axes`` ;
+    # dL/dx = (h - mean(h) - x_hat mean(h x_hat)) / sigma with h = gamma g,  dL/dgamma = sum g x_hat,  dL/dbeta = sum g
     """Shared forward/backward of batch and layer norm; subclasses choose the axes and the statistics.
 
     Inputs: x, then the optional weight and bias (``None`` where not given).
@@ -99,7 +102,7 @@ class _Normalize(Function):
         return _normalized_backward(grad_x_hat, self.x_hat, self.inv_std, self.axes)
 
 
-class BatchNorm(_Normalize):
+class BatchNorm(Normalize):
     # y = gamma x_hat + beta,  x_hat = (x - mu) / sigma per channel over (N, *spatial) ;
     # dL/dx = gamma / sigma (g - mean(g) - x_hat mean(g x_hat)) with batch statistics (gamma / sigma g with the
     # running ones),  dL/dgamma = sum g x_hat,  dL/dbeta = sum g
@@ -182,28 +185,3 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         x, weight, bias, axes=axes, param_shape=param_shape, param_axes=axes, eps=eps, training=training,
         momentum=momentum,
         running_mean=data_of(running_mean), running_var=data_of(running_var))  # the buffers, updated in place
-
-
-class LayerNorm(_Normalize):
-    # y = gamma x_hat + beta,  x_hat = (x - mu) / sigma over the last axes of each sample ;
-    # dL/dx = (h - mean(h) - x_hat mean(h x_hat)) / sigma with h = gamma g,  dL/dgamma = sum g x_hat,  dL/dbeta = sum g
-    pass
-
-
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Normalise over the last ``len(normalized_shape)`` axes of each sample, as PyTorch's layer_norm.
-
-    x: (..., *normalized_shape); weight, bias: normalized_shape. There are no running statistics:
-    notice that training and inference compute exactly the same thing.
-    """
-    if isinstance(normalized_shape, int):
-        normalized_shape = (normalized_shape,)
-    normalized_shape = tuple(normalized_shape)
-    k = len(normalized_shape)
-    if tuple(x.shape[x.ndim - k:]) != normalized_shape:
-        raise ValueError(f"layer_norm: input shape {tuple(x.shape)} does not end with normalized_shape "
-                         f"{normalized_shape}")
-    axes = tuple(range(x.ndim - k, x.ndim))
-    param_shape = (1,) * (x.ndim - k) + normalized_shape
-    return LayerNorm.apply(x, weight, bias, axes=axes, param_shape=param_shape, param_axes=tuple(range(x.ndim - k)),
-                           eps=eps)

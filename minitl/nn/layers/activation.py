@@ -1,8 +1,9 @@
-"""More activation layers, for the activations of small networks (``functional/small_network_activations.py``).
-
-The activations the reference models use (``ReLU``, ``GELU``, ...) are in ``core/layers.py``.
+"""The activation layers beyond the spine's ``ReLU``, ``Tanh`` and ``Sigmoid`` (``core/layers.py``), each a
+Module around an op of ``functional/activation.py`` or of the spine's softmax family.
 """
 from ...core.module import Module
+from ...core.ops.activation import log_softmax, softmax
+from ...functional.activation import elu, gelu, leaky_relu
 from .. import functional as F
 
 
@@ -65,3 +66,58 @@ class Hardtanh(Module):
 
     def extra_repr(self):
         return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x):
+        return elu(x, self.alpha)
+
+
+class GELU(Module):
+    """x Phi(x): the exact erf form by default, as PyTorch; ``approximate="tanh"`` for the tanh form."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' (exact, the default) or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return gelu(x, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class Softmax(Module):
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return softmax(x, self.dim)
+
+
+class LogSoftmax(Module):
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return log_softmax(x, self.dim)

@@ -2,9 +2,9 @@
 import numpy
 
 from ...core.backend import default_device
-from ...core.init import normal_
 from ...core.module import Module, Parameter
 from .. import functional as F
+from ..init import normal_
 
 
 class Embedding(Module):

@@ -1,4 +1,5 @@
-"""``GroupNorm``: normalise groups of channels within each sample; no running statistics, any batch size."""
+"""``LayerNorm`` and ``GroupNorm``: normalise each sample (its last axes, or groups of its channels); no running
+statistics, any batch size."""
 import numpy
 
 from ...core.backend import default_device
@@ -34,3 +35,26 @@ class GroupNorm(Module):
 
     def extra_repr(self):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class LayerNorm(Module):
+    """Normalises over the last ``len(normalized_shape)`` axes of each sample (no running statistics)."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, device=None, dtype=numpy.float32):
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape, self.eps = tuple(normalized_shape), eps
+        device = device or default_device()
+        if elementwise_affine:
+            self.weight = Parameter(numpy.ones(self.normalized_shape), dtype=dtype, device=device)
+            self.bias = Parameter(numpy.zeros(self.normalized_shape), dtype=dtype, device=device)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}"

@@ -4,7 +4,7 @@ import pytest
 
 import minitl
 from minitl import nn
-from minitl.functional.group_norm import group_norm
+from minitl.functional.layer_norm import group_norm
 from parity import assert_matches_torch, t64, torch_or_skip
 
 
