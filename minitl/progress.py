@@ -12,8 +12,11 @@ Which bar you get is decided once per run by ``progress_mode(verbose, stream)``:
 * ``verbose=True``: always show progress. On a terminal it is the live bar; elsewhere the plain bar
   writes one finished line per epoch (no ``\\r`` redraws), so a student's log file still shows
   every epoch's loss, accuracy and time. A bar over long units of work (``minitl compare``'s runs,
-  ``every_update=True``) writes one line per finished unit instead, so a log or a notebook shows the
-  job moving long before it ends.
+  ``every_update=True``) writes one line per finished unit instead, so a log shows the job moving
+  long before it ends.
+* In a Jupyter kernel (JupyterLab, Notebook, VS Code, Colab), unless ``verbose=False`` or a ``stream`` is
+  given: the plain bar's text in the cell's output, redrawn in place through an IPython display handle
+  (``"notebook"``). No widget library, so never "IntProgress not found"; never ``tqdm.auto``.
 
 The plain bar redraws at most ten times a second: drawing is cheap, but not free when a step takes
 a millisecond. Used by: ``train/loop.py``, ``data/download.py``; tqdm, when importable.
@@ -25,10 +28,28 @@ WIDTH = 30
 REDRAW_SECONDS = 0.1
 
 
+def notebook_display():
+    """IPython's ``display`` when this process is a Jupyter kernel, else None (a terminal, a script, terminal IPython).
+
+    IPython is no dependency of minitl: it is only looked up when something has imported it already, which a
+    kernel always has. A kernel's shell has a ``kernel``; terminal IPython's has none (its ``\\r`` bar works).
+    """
+    ipython = sys.modules.get("IPython")
+    try:
+        if ipython is None or getattr(ipython.get_ipython(), "kernel", None) is None:
+            return None
+        from IPython.display import display  # noqa: PLC0415 - optional (IPython), present in every kernel
+    except (AttributeError, ImportError):
+        return None
+    return display
+
+
 def progress_mode(verbose, stream=None):
-    """``"tqdm"``, ``"live"`` (plain, redrawn), ``"lines"`` (plain, one line per epoch) or None."""
+    """``"notebook"``, ``"tqdm"``, ``"live"`` (plain, redrawn), ``"lines"`` (plain, one line per epoch) or None."""
     if verbose is False:
         return None
+    if stream is None and notebook_display() is not None:
+        return "notebook"
     stream = stream or sys.stderr
     is_tty = bool(getattr(stream, "isatty", lambda: False)())
     if not is_tty:
@@ -90,21 +111,44 @@ class PlainBar:
         now = time.perf_counter()
         if self.live and now - self._last_draw >= REDRAW_SECONDS:
             self._last_draw = now
-            text = self.text()
-            self.stream.write("\r" + text)
-            self.stream.flush()
-            self._drawn = len(text)
+            self.draw(self.text())
+
+    def draw(self, text):
+        """Redraw the live line: back to its start (``\\r``) and write over it."""
+        self.stream.write("\r" + text)
+        self.stream.flush()
+        self._drawn = len(text)
 
     def close(self, metrics=None):
         if metrics is not None:
             self.metrics.update(metrics)
         if self.every_update and metrics is None:
             return  # the last update already wrote the finished line
-        text = self.text()
+        self.finish(self.text())
+
+    def finish(self, text):
         if self.live:  # back to the line's start; spaces cover what is left of a longer live line
             text = "\r" + text.ljust(self._drawn)
         self.stream.write(text + "\n")
         self.stream.flush()
+
+
+class NotebookBar(PlainBar):
+    """The plain bar in a notebook cell: one output, redrawn in place through an IPython display handle.
+
+    ``display`` is IPython's (``notebook_display()``); the output is plain text, the terminal bar's own line,
+    so it reads the same in every front-end and where HTML is stripped.
+    """
+
+    def __init__(self, total, description, display, counter=count_steps):
+        super().__init__(total, description, live=True, counter=counter)
+        self.handle = display({"text/plain": self.text()}, raw=True, display_id=True)
+
+    def draw(self, text):
+        self.handle.update({"text/plain": text}, raw=True)
+
+    def finish(self, text):
+        self.handle.update({"text/plain": text}, raw=True)
 
 
 class TqdmBar:
@@ -144,10 +188,13 @@ class SilentBar:
 def make_bar(mode, total, description, stream=None, unit="step", every_update=False):
     """A bar in the given ``progress_mode``; ``unit="B"`` counts bytes (shown as MB). ``every_update``: in
     "lines" mode, one line per ``update`` (for a few long units of work) instead of one at the end."""
+    counter = count_megabytes if unit == "B" else count_steps
+    display = notebook_display() if mode == "notebook" else None
+    if display is not None:
+        return NotebookBar(total, description, display, counter=counter)
     if mode == "tqdm":
         return TqdmBar(total, description, stream, unit)
-    if mode in ("live", "lines"):
-        counter = count_megabytes if unit == "B" else count_steps
+    if mode in ("live", "lines", "notebook"):  # "notebook" where the kernel has gone: one line per epoch
         return PlainBar(total, description, stream, live=(mode == "live"), counter=counter,
                         every_update=every_update)
     return SilentBar()

@@ -1,5 +1,6 @@
 """``minitl compare`` end to end on the bundled data: the JSON fields, the PNGs, the printed tables,
 and verdicts that follow the numbers of the run itself (a short protocol keeps the test fast)."""
+import html
 import io
 import json
 import os
@@ -8,11 +9,13 @@ import numpy
 import pytest
 from PIL import Image
 
+from html_tables import html_rows
 from minitl import weights as registry
 from minitl.cli import main
-from minitl.compare import Protocol, compare, load_task, results_text, write_reports
+from minitl.compare import ComparisonResult, Protocol, compare, load_task, results_text, write_reports
 from minitl.compare.grid import DEFAULT_STRATEGIES, TOO_HIGH, parse_strategy
 from minitl.compare.protocol import run_seeds
+from minitl.compare.report import forgetting_rows, main_rows
 from minitl.compare.run import run_one
 from minitl.compare.verdicts import verdicts
 from minitl.transfer.pretrain import pretrain
@@ -190,3 +193,17 @@ def test_reports_name_strategies_in_words_and_explain_their_terms(result, tmp_pa
     assert "<td>fine-tune, one lr for all layers, lr 0.5 constant (too high)</td>" in page
     assert "<dt>beyond seed noise</dt>" in page and "<dt>z</dt>" in page
     assert "## Glossary" in paths["markdown"].read_text()
+
+
+def test_a_result_shows_its_tables_and_verdicts_in_a_notebook(result, tmp_path):
+    markup = result._repr_html_()
+    shown = html_rows(markup)
+    for row in main_rows(result) + forgetting_rows(result):
+        assert list(row) in shown  # every printed cell of both tables, as printed
+    assert markup.count("<li value=") == 4 and "<style" not in markup  # inline styles: the notebook keeps its own
+    for claim in result["verdicts"]["claims"]:
+        assert html.escape(claim["text"], quote=False) in markup
+    # still the JSON-able dict it was; a saved compare.json displays the same again
+    assert type(result) is ComparisonResult and isinstance(result, dict)
+    saved = json.loads(write_reports(result, tmp_path)["json"].read_text())
+    assert ComparisonResult(saved)._repr_html_() == markup

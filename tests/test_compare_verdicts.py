@@ -1,5 +1,7 @@
 """The verdicts of ``minitl compare`` are computed from the numbers: hand-made tables where each claim
 holds, and the same tables changed just enough that it fails (or cannot be tested)."""
+import html
+import json
 import math
 
 import pytest
@@ -136,3 +138,13 @@ def test_tradeoff_ranks_accuracy_per_second():
     rows = tradeoff(runs)
     assert rows[0]["strategy"] == "fe"  # 81.5 % in 0.5 s
     assert rows[0]["accuracy_per_second"] == pytest.approx(100 * cell(runs, "fe", 100)["accuracy"] / 0.5)
+
+
+def test_verdicts_show_themselves_in_a_notebook_with_their_numbers():
+    judged = verdicts(make_runs(*lecture_table()), BASE_LR)
+    markup = judged._repr_html_()
+    assert markup.count("<li value=") == 4 and markup.count("HOLDS:") == 4
+    for claim in judged["claims"]:
+        assert html.escape(claim["text"], quote=False) in markup  # the numbers that decide it, as printed
+    assert html.escape(judged["tradeoff_line"], quote=False) in markup
+    assert isinstance(judged, dict) and json.loads(json.dumps(judged)) == json.loads(json.dumps(dict(judged)))

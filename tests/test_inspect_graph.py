@@ -1,8 +1,10 @@
 """Graph export: DOT text whose nodes and edges match the recorded graph, and the same graph as a Pillow PNG."""
+import io
 import re
 
 import numpy
 import pytest
+from PIL import Image
 
 import minitl
 from minitl import nn
@@ -70,3 +72,10 @@ def test_to_dot_path_needs_graphviz(monkeypatch, tmp_path):
     _, loss = _small()
     with pytest.raises(RuntimeError, match="'dot' program is not installed; use draw_graph"):
         minitl.inspect.to_dot(loss, tmp_path / "g.png")
+
+
+def test_draw_graph_displays_itself_in_a_notebook_without_a_file():
+    _, loss = _small()
+    image = minitl.inspect.draw_graph(loss)  # a PIL image: Jupyter shows it through its _repr_png_
+    png = image._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and Image.open(io.BytesIO(png)).size == image.size

@@ -3,6 +3,7 @@ import numpy
 import pytest
 
 import minitl
+from html_tables import assert_same_cells
 from minitl import nn
 from minitl.models import SmallCNN
 
@@ -108,3 +109,18 @@ def test_drift_is_the_relative_distance_from_the_reference():
     assert drifts["0.weight"] == pytest.approx(0.5, rel=1e-6)
     assert drifts["1.running_var"] == pytest.approx(0.75, rel=1e-6)
     assert drifts["0.bias"] is None and drifts["1.weight"] == 0.0
+
+
+def test_step_report_shows_itself_as_an_html_table_with_the_printed_numbers(rng):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 3))
+    model.add_module("a<b>&c", nn.Linear(3, 2))
+    model[1].freeze()
+    optimizer = minitl.optim.SGD(model.parameters(), lr=0.1)
+    model(minitl.tensor(rng.standard_normal((2, 1, 28, 28)))).sum().backward()
+    optimizer.step()
+    report = minitl.inspect.step_report(model, optimizer)
+    markup = report._repr_html_()
+    assert_same_cells(str(report), markup)
+    assert "a&lt;b&gt;&amp;c.weight" in markup and "<b>" not in markup
+    assert f"{report['a<b>&c.weight']['update_norm']:.3e}" in markup and "not computed" in markup
+    assert "4 parameters, 2 frozen" in markup

@@ -3,6 +3,7 @@ import numpy
 import pytest
 
 import minitl
+from html_tables import assert_same_cells
 from minitl import nn
 from minitl.inspect.formula import local_formula
 from minitl.models import SmallCNN
@@ -183,3 +184,15 @@ def test_trace_table_explains_its_columns():
     for column in ("saved bytes =", "|grad in| = norm of g = dL/d(output)", "|grad sent| = norm of dL/d(input)",
                    "vector-Jacobian product", "no gradient = inputs sent none, and why: frozen"):
         assert column in table
+
+
+def test_trace_shows_itself_as_an_html_table_with_the_printed_numbers():
+    net, x = _net_and_input()
+    net.add_module("a<b>&c", nn.ReLU())
+    loss = net(minitl.tensor(x)).sum()
+    with minitl.inspect.trace() as t:
+        loss.backward()
+    markup = t._repr_html_()
+    assert_same_cells(t.table(print_table=False), markup)  # every norm and byte count as printed, the legend too
+    assert "a&lt;b&gt;&amp;c" in markup and "<b>" not in markup
+    assert repr(t) == "Trace(5 backward nodes)"  # the terminal's repr is unchanged

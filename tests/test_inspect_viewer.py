@@ -1,23 +1,24 @@
 """The step viewer: the page's data equals the engine's record, and a real browser steps through it.
 
-The browser test drives Debian's chromium through /usr/bin/chromedriver (selenium, no driver
-download) and saves a screenshot as a test artifact: into $MINITL_TEST_ARTIFACTS when set, else the
-test's temporary folder. It skips, saying why, only when chromium or its driver is missing.
+The browser tests drive Debian's chromium (tests/browser.py) and save a screenshot as a test artifact: into
+$MINITL_TEST_ARTIFACTS when set, else the test's temporary folder. They skip, saying why, only when chromium or
+its driver is missing.
 """
+import html
 import json
-import os
 import re
-import shutil
 import time
 
 import numpy
 import pytest
 
 import minitl
+from browser import artifact, browser
 from minitl import cli
+from minitl.inspect import StepView
+from minitl.inspect.viewer import PANELS
+from minitl.inspect.viewer_page import render_page
 from minitl.models import SmallCNN
-
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 def _page_data(path):
@@ -91,27 +92,13 @@ def test_cli_view_step(tmp_path, capsys):
     assert len(_page_data(out)[1]["backward"]) == 8
 
 
-def _browser():
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None or not os.path.exists(CHROMEDRIVER):
-        pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1400"):
-        options.add_argument(flag)  # --no-sandbox: CI runs as root, where chromium's sandbox refuses to start
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-
-
 def test_browser_steps_through_every_backward_node(tmp_path):
     started = time.perf_counter()
     _, record, path = _step(tmp_path)
     from selenium.webdriver.common.by import By  # noqa: PLC0415
     from selenium.webdriver.common.keys import Keys  # noqa: PLC0415
 
-    driver = _browser()
+    driver = browser()
     try:
         driver.get(path.resolve().as_uri())
         text = lambda element_id: driver.find_element(By.ID, element_id).text  # noqa: E731
@@ -136,9 +123,7 @@ def test_browser_steps_through_every_backward_node(tmp_path):
         assert "before the update" in text("loss-line")
         assert text("loss-after") == (f"loss on the same batch after the update: {record['loss_after']} "
                                       f"(before: {record['loss_before']})")
-        artifacts = os.environ.get("MINITL_TEST_ARTIFACTS") or str(tmp_path)
-        os.makedirs(artifacts, exist_ok=True)
-        assert driver.save_screenshot(os.path.join(artifacts, "step_viewer.png"))
+        assert driver.save_screenshot(artifact(tmp_path, "step_viewer.png"))
     finally:
         driver.quit()
     print(f"browser test: {time.perf_counter() - started:.1f} s")
@@ -165,3 +150,83 @@ def test_update_panel_shows_lr_times_scale_and_explains_frozen_batchnorm_and_can
     assert "running statistics" in notes["backbone.block1.1"] and "frozen" in notes["backbone.block2.1"]
     assert notes["backbone.block3.1"] == "" and notes["backbone.block1.0"] == ""
     assert "effective lr = lr x lr_scale" in html
+
+
+def _ids(page):
+    return re.findall(r'\bid="([^"]+)"', page)
+
+
+def test_each_call_shows_its_viewer_with_ids_of_its_own(tmp_path):
+    _, first, path = _step(tmp_path)
+    _, second, _ = _step(tmp_path)  # the very same step: only the prefix tells the two apart
+    assert isinstance(first, StepView) and isinstance(first, dict)
+    for view in (first, second):
+        ids = _ids(view.page)
+        assert len(ids) == 21 and len(set(ids)) == 21 and all(i.startswith(view.id_prefix) for i in ids)
+        # every id the script and the style sheet name is one of the page's own
+        named = re.findall(r'getElementById\("([^"]+)"', view.page) + re.findall(r"#([A-Za-z][\w-]*)", view.page)
+        named = [name for name in named if not re.fullmatch(r"[0-9a-fA-F]{3,6}", name)]  # colours are not ids
+        assert len(named) >= 20 and all(n.startswith(view.id_prefix) for n in named)
+        assert set(f"{view.id_prefix}panel-{p}" for p in PANELS) <= set(ids)
+    assert first.id_prefix != second.id_prefix and not set(_ids(first.page)) & set(_ids(second.page))
+    # the file is the page as before (plain ids), and the inline page is the same page under the prefix
+    written = path.read_text()
+    assert "id=\"step-counter\"" in written and written == first.page.replace(first.id_prefix, "")
+    with pytest.raises(ValueError, match="id_prefix"):
+        render_page("{}", "1 bad\"")
+
+
+def test_the_viewer_goes_into_the_cell_as_an_escaped_sandboxed_iframe(tmp_path):
+    _, view, path = _step(tmp_path)
+    markup = view._repr_html_()
+    frame = re.fullmatch(r'<div class="minitl-step-view"><iframe srcdoc="([^"]*)" sandbox="allow-scripts" '
+                         r'title="([^"]*)" style="width:100%;height:(\d+)px;[^"]*"></iframe>'
+                         r'<div style="[^"]*">([^<]*)</div></div>', markup)
+    assert frame, markup[:300]
+    assert html.unescape(frame.group(1)) == view.page  # the attribute round-trips to the page
+    assert "<script" not in markup and "<" not in frame.group(1)
+    assert 600 <= int(frame.group(3)) <= 1600
+    # the text fallback, under the frame and as repr: where the file is and what the step did
+    text = repr(view)
+    assert text.splitlines()[0] == f"step viewer of one training step of SmallCNN, written to {path}: open it in " \
+                                   "a browser"
+    assert (f"loss {view['loss_before']} before the update, {view['loss_after']} after it (same batch); 8 backward "
+            "nodes ran; 14 parameters, 8 frozen") in text
+    assert html.unescape(frame.group(4)) == text.replace("\n", " ")
+    model = SmallCNN(10)
+    unwritten = minitl.inspect.view_step(model, minitl.tensor(numpy.zeros((2, 1, 28, 28))),
+                                         minitl.tensor(numpy.array([0, 1])),
+                                         minitl.optim.SGD(model.parameters(), lr=0.1), path=None, preset="update")
+    assert "SmallCNN, not written (path=None)" in repr(unwritten) and 'id="' in unwritten.page
+    assert unwritten.frame_height() < view.frame_height()  # one panel shown: a shorter frame
+
+
+def test_browser_runs_two_inline_viewers_on_one_page_apart(tmp_path):
+    """Two viewers as two cells would show them, on one page: each frame steps on its own."""
+    _, first, _ = _step(tmp_path)
+    _, second, _ = _step(tmp_path, preset="backward", seed=1)
+    page = tmp_path / "cells.html"
+    page.write_text(f"<!DOCTYPE html><html><body>{first._repr_html_()}<p>between</p>{second._repr_html_()}"
+                    "</body></html>", encoding="utf-8")
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+
+    driver = browser()
+    try:
+        driver.get(page.resolve().as_uri())
+        frames = driver.find_elements(By.TAG_NAME, "iframe")
+        assert len(frames) == 2 and all(f.get_attribute("sandbox") == "allow-scripts" for f in frames)
+        counters = []
+        for frame, view, clicks in zip(frames, (first, second), (3, 0)):
+            driver.switch_to.frame(frame)
+            for _ in range(clicks):
+                driver.find_element(By.ID, f"{view.id_prefix}next").click()
+            counters.append(driver.find_element(By.ID, f"{view.id_prefix}step-counter").text)
+            assert driver.find_element(By.ID, f"{view.id_prefix}node-op").text == view["backward"][clicks]["op"]
+            driver.switch_to.default_content()
+        assert counters == ["step 4 of 8", "step 1 of 8"]  # clicking in one frame moved only that one
+        driver.switch_to.frame(frames[1])
+        assert not driver.find_element(By.ID, f"{second.id_prefix}panel-forward").is_displayed()  # its preset
+        driver.switch_to.default_content()
+        assert driver.save_screenshot(artifact(tmp_path, "step_viewer_inline.png"))
+    finally:
+        driver.quit()

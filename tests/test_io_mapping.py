@@ -4,6 +4,7 @@ import pytest
 
 import minitl
 import minitl.models
+from html_tables import assert_same_cells
 from minitl.io import LoadReport, StateDictMismatchError, load_into, save, strip_prefixes
 
 
@@ -132,3 +133,13 @@ def test_tied_weights_with_two_different_values_are_reported():
     assert [name for name, _ in report.converted] == ["dec.weight"]
     assert "shares its tensor with enc.weight" in report.converted[0][1]
     np.testing.assert_array_equal(model.enc.weight.data, state["dec.weight"])
+
+
+def test_report_shows_itself_as_an_html_table_with_the_printed_rows():
+    source = {**_source(), "head.weight": np.ones((2, 3)), "a<b>&c": np.ones(1)}
+    report = load_into(FakeModel(), source, strict=False, skip_mismatch=True)
+    markup = report._repr_html_()
+    assert_same_cells(str(report), markup)  # the summary line, the header, each status, key and detail
+    assert "a&lt;b&gt;&amp;c" in markup and "<b>" not in markup
+    assert "MISMATCHED" in markup and "model (4, 3) vs file (2, 3)" in markup
+    assert repr(report).startswith("<LoadReport into FakeModel: 2 loaded")  # the terminal's repr is unchanged

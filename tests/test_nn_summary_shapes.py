@@ -3,6 +3,7 @@ import io
 
 import pytest
 
+from html_tables import assert_same_cells
 from minitl import nn
 from minitl.cli import main
 from minitl.models import MLP, SmallCNN
@@ -39,3 +40,16 @@ def test_cli_input_shape_takes_the_same_shapes(shape):
     out = io.StringIO()
     assert main(["summary", "smallcnn", "--num-classes", "5", "--input-shape", shape], out=out) == 0
     assert "(1, 5)" in out.getvalue()
+
+
+def test_summary_shows_itself_as_an_html_table_with_the_printed_numbers(capsys):
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    model.add_module("a<b>&c", nn.Linear(3, 2))
+    model[0].freeze()
+    report = model.summary((4,))
+    printed = capsys.readouterr().out
+    assert printed == str(report) + "\n"  # the terminal behaviour: printed, and the same Summary returned
+    markup = report._repr_html_()
+    assert_same_cells(str(report), markup)
+    assert "a&lt;b&gt;&amp;c" in markup and "a<b>" not in markup
+    assert "Total params: 23" in markup and "Trainable params: 8" in markup

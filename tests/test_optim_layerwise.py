@@ -3,6 +3,7 @@ no-decay param groups for biases and normalisation parameters."""
 import numpy
 import pytest
 
+from html_tables import assert_same_cells
 from minitl import nn, optim
 from minitl.core.tensor import Tensor
 from minitl.models import SmallCNN
@@ -66,3 +67,9 @@ def test_param_groups_by_name_pattern():
     assert len(groups[1]["params"]) == 2 and len(groups[0]["params"]) == 4
     groups = optim.param_groups(model, weight_decay=0.1)
     assert len(groups[0]["params"]) == 2 and len(groups[1]["params"]) == 4  # 2 biases + LayerNorm's 2
+
+
+def test_block_scales_show_themselves_as_an_html_table_with_the_printed_numbers():
+    table = optim.discriminative_lr(SmallCNN(num_classes=3), base_lr=0.01, factor=2.6)
+    assert_same_cells(str(table), table._repr_html_())
+    assert f"{2.6 ** -3:.4g}" in table._repr_html_()

@@ -4,6 +4,7 @@ import numpy
 import pytest
 
 import minitl
+from html_tables import assert_same_cells
 from minitl import nn, optim
 from minitl.core.tensor import Tensor
 from parity import torch_or_skip
@@ -180,3 +181,17 @@ def test_sgd_hyperparameters_of_the_wrong_type_or_value_are_named(kwargs, error,
         optim.SGD(nn.Linear(2, 2), **kwargs)
     for word in words:
         assert word in str(caught.value)
+
+
+def test_last_step_report_shows_itself_as_an_html_table_with_the_printed_numbers():
+    model = nn.Sequential(nn.Linear(3, 2))
+    model.add_module("a<b>&c", nn.Linear(2, 1))
+    model[0].freeze()
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    model(Tensor(numpy.ones((2, 3), dtype=numpy.float32))).sum().backward()
+    optimizer.step()
+    report = optimizer.last_step_report()
+    markup = report._repr_html_()
+    assert_same_cells(str(report), markup)
+    assert "a&lt;b&gt;&amp;c.weight" in markup and "<b>" not in markup
+    assert f"{report['a<b>&c.weight']['update_norm']:.3e}" in markup and "frozen" in markup

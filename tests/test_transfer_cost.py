@@ -3,6 +3,7 @@ memory split, and measure_step leaving the model untouched."""
 import numpy
 
 import minitl
+from html_tables import assert_same_cells
 from minitl import transfer
 from minitl.models import SmallCNN
 from minitl.optim import SGD
@@ -38,6 +39,8 @@ def test_smallcnn_forward_counts_by_hand():
     assert rows["backbone.block3.3"]["forward_flops"] == GAP
     assert rows["head"]["forward_macs"] == HEAD
     assert "MACs" in str(table) and "FLOPs = 2 x MACs" in str(table)
+    assert_same_cells(str(table), table._repr_html_())  # a notebook shows the same counts
+    assert f"{CONV1:,}" in table._repr_html_()
 
 
 def test_backward_counts_follow_what_ran():
@@ -107,5 +110,6 @@ def test_measure_step_and_comparison():
     assert all(r["times"]["total"] > 0 for r in rows)
     text = str(comparison)
     assert "FLOP ratio" in text and "time ratio" in text and "frozen backbone" in text
+    assert_same_cells(text, comparison._repr_html_())
     ratio = rows[0]["flops"].step_flops / rows[1]["flops"].step_flops
     assert 0.3 < ratio < 0.4  # frozen backbone: ~ one forward; full fine-tune: ~ three (minus the first layer)

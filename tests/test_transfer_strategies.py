@@ -4,6 +4,7 @@ import numpy
 import pytest
 
 import minitl
+from html_tables import assert_same_cells
 from minitl import transfer
 from minitl.core.ops.loss import cross_entropy
 from minitl.data import ArrayDataset, DataLoader
@@ -243,3 +244,11 @@ def test_describe_tells_frozen_from_no_grad():
     assert rows["backbone.block3"]["trainable"] == SMALLCNN_BLOCKS[2] - 128
     text = str(transfer.get_strategy("ft").describe(model))
     assert "no grad" in next(line for line in text.splitlines() if line.startswith("backbone.block2"))
+
+
+def test_describe_shows_itself_as_an_html_table_with_the_printed_numbers():
+    strategy = transfer.get_strategy("ft")
+    description = strategy.describe(strategy.apply(smallcnn()), lr=0.1)
+    markup = description._repr_html_()
+    assert_same_cells(str(description), markup)  # the title, each block's lr and counts, the notes
+    assert f"trainable parameters: {description.trainable:,}" in markup

@@ -220,3 +220,13 @@ def test_percent_axes_label_fractions_as_the_tables_do():
     left = plot_box((760, 440))[0]
     assert (plain[:, :left] != percent[:, :left]).any()          # the tick labels differ
     assert (plain[:, left + 1:] == percent[:, left + 1:]).all()   # the bars do not
+
+
+@pytest.mark.parametrize("draw", [lambda: viz.line_chart({"loss": [1.0, 0.5, 0.25]}),
+                                  lambda: viz.bar_chart({"n=1": {"fe": [0.6, 0.62], "ft": [0.5]}}),
+                                  lambda: viz.image_grid(numpy.zeros((2, 1, 4, 4)))],
+                         ids=["line", "bar", "images"])
+def test_charts_display_themselves_in_a_notebook_without_a_file(draw):
+    image = draw()  # path=None: nothing written; a PIL image, which Jupyter shows through _repr_png_
+    png = image._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and Image.open(io.BytesIO(png)).size == image.size

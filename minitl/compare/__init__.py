@@ -24,11 +24,12 @@ from .grid import (
            parse_strategy,
 )
 from .protocol import Protocol, batch_plan, run_seeds, target_subset
-from .report import results_text, write_reports
+from .report import ComparisonResult, results_text, write_reports
 from .task import Task, load_task
 from .verdicts import verdicts
 
 __all__ = [
+           "ComparisonResult",
            "DEFAULT_N",
            "DEFAULT_SEEDS",
            "DEFAULT_STRATEGIES",

@@ -20,6 +20,7 @@ from .grid import (
     parse_strategies,
 )
 from .protocol import Protocol, run_seeds
+from .report import ComparisonResult
 from .run import backbone_state, run_one
 from .task import load_task
 from .verdicts import verdicts
@@ -70,8 +71,7 @@ def compare(strategies=DEFAULT_STRATEGIES, n=DEFAULT_N, seeds=DEFAULT_SEEDS, spl
                 "base_seed": base_seed, "protocol": protocol.as_dict(), "task": task.as_dict(),
                 "forgetting_at": forgetting_at, "device": device or "cpu", "minitl_version": __version__,
                 "pretrained_source_accuracy": _pretrained_source_accuracy(task)}
-    result = {"format": RESULT_FORMAT, "settings": settings, "runs": runs,
-              "verdicts": verdicts(runs, protocol.lr)}
+    result = ComparisonResult(format=RESULT_FORMAT, settings=settings, runs=runs, verdicts=verdicts(runs, protocol.lr))
     result["wall_seconds"] = time.perf_counter() - started
     return result
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from .. import viz
 from ..atomic import atomic_write
-from ..table import text_table
+from ..table import html_table, text_table
 from .grid import plain_name
 from .stats import (
     by_seed,
@@ -157,33 +157,67 @@ def markdown(result, charts) -> str:
     return "\n".join(parts) + "\n"
 
 
-def html_page(result, charts) -> str:
-    """One self-contained page: the tables, verdicts and the charts inline (no network)."""
-    def table(header, rows):
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-        return f"<table><tr>{head}</tr>{body}</table>"
+VERDICT_COLORS = {"yes": "#1a7f37", "no": "#b42318", "na": "#666"}
 
+
+def verdicts_html(verdicts) -> str:
+    """The claims as a numbered list, each judged in its colour (inline: no style sheet in a notebook), and the
+    trade-off line. ``verdicts``: what ``verdicts.verdicts`` returns."""
     def state(claim):
         return "yes" if claim["holds"] else "no" if claim["holds"] is False else "na"
 
-    verdicts = "".join(f"<li value='{c['claim']}' class='{state(c)}'><b>{html.escape(c['title'])}</b><br>"
-                       f"{html.escape(c['text'])}</li>" for c in result["verdicts"]["claims"])  # <ol> numbers them
+    items = "".join(f"<li value='{c['claim']}' class='{state(c)}'><b style='color:{VERDICT_COLORS[state(c)]}'>"
+                    f"{html.escape(c['title'])}</b><br>{html.escape(c['text'])}</li>"
+                    for c in verdicts["claims"])  # <ol> numbers them
+    return f"<ol>{items}</ol><p>{html.escape(verdicts['tradeoff_line'])}</p>"
+
+
+def html_fragment(result, charts=None) -> str:
+    """The settings, tables, verdicts, charts (when given: ``{name: png path}``) and glossary as one fragment:
+    the body of compare.html, and what a notebook cell shows for a result (inline styles only, no ``<style>``:
+    a sheet in a notebook output would restyle the whole notebook)."""
     glossary = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(meaning)}</dd>" for term, meaning in GLOSSARY)
-    images = "".join(f"<img alt='{name}' src='{viz.data_uri(Image.open(path))}'>" for name, path in charts.items())
+    images = "".join(f"<img alt='{name}' src='{viz.data_uri(Image.open(path))}'>"
+                     for name, path in (charts or {}).items())
     forgetting = forgetting_rows(result)
+    return f"""<p>{html.escape(settings_line(result))}</p>
+{html_table(("strategy", "in words"), strategy_names(result))}
+{html_table(MAIN_HEADER, main_rows(result))}
+{'<h2>Forgetting</h2>' + html_table(FORGETTING_HEADER, forgetting) if forgetting else ''}
+<h2>Verdicts</h2>{verdicts_html(result["verdicts"])}
+{'<h2>Charts</h2>' + images if images else ''}<h2>Glossary</h2><dl>{glossary}</dl><p>wall time
+{result['wall_seconds']:.1f} s, minitl {html.escape(str(result['settings']['minitl_version']))}</p>"""
+
+
+class Verdicts(dict):
+    """What ``verdicts.verdicts`` returns: the plain dict (``roles``, ``claims``, ``tradeoff``, ``tradeoff_line``;
+    JSON as before) that a notebook cell shows as the judged claims."""
+
+    def _repr_html_(self):
+        return verdicts_html(self)
+
+
+class ComparisonResult(dict):
+    """What ``compare`` returns: the JSON-able dict (``format``, ``settings``, ``runs``, ``verdicts``,
+    ``wall_seconds``) that a notebook cell shows as its tables and verdicts; ``results_text`` prints the same
+    rows. ``ComparisonResult(json.load(file))`` shows a saved compare.json again."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if isinstance(self.get("verdicts"), dict):
+            self["verdicts"] = Verdicts(self["verdicts"])
+
+    def _repr_html_(self):
+        return html_fragment(self)
+
+
+def html_page(result, charts) -> str:
+    """One self-contained page: the tables, verdicts and the charts inline (no network)."""
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>minitl compare</title><style>
 body{{font-family:sans-serif;margin:2em;max-width:1200px}} table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left}} th{{background:#eee}}
-li{{margin:.6em 0}} li.yes b{{color:#1a7f37}} li.no b{{color:#b42318}} li.na b{{color:#666}} img{{margin:.5em}}
-dt{{font-weight:bold;margin-top:.4em}} dd{{margin-left:1.5em}}
-</style></head><body><h1>minitl compare</h1><p>{html.escape(settings_line(result))}</p>
-{table(("strategy", "in words"), strategy_names(result))}
-{table(MAIN_HEADER, main_rows(result))}
-{'<h2>Forgetting</h2>' + table(FORGETTING_HEADER, forgetting) if forgetting else ''}
-<h2>Verdicts</h2><ol>{verdicts}</ol><p>{html.escape(result['verdicts']['tradeoff_line'])}</p>
-<h2>Charts</h2>{images}<h2>Glossary</h2><dl>{glossary}</dl><p>wall time {result['wall_seconds']:.1f} s, minitl
-{html.escape(str(result['settings']['minitl_version']))}</p></body></html>
+li{{margin:.6em 0}} img{{margin:.5em}} dt{{font-weight:bold;margin-top:.4em}} dd{{margin-left:1.5em}}
+</style></head><body><h1>minitl compare</h1>{html_fragment(result, charts)}</body></html>
 """
 
 

@@ -14,6 +14,7 @@ the protocol lr), computes paired differences
 it) or None when the grid lacks a strategy the claim needs (the text says which to add), plus the
 trade-off line: accuracy per second of training.
 """
+from .report import Verdicts
 from .stats import (
     Paired,
     by_seed,
@@ -214,7 +215,7 @@ def verdicts(runs, base_lr):
     claims = [claim_little_data(runs, role), claim_small_lr(runs, role), claim_too_high(runs, role),
               claim_enough_data(runs, role)]
     rows = tradeoff(runs)
-    return {"roles": role, "claims": claims, "tradeoff": rows, "tradeoff_line": tradeoff_line(rows)}
+    return Verdicts(roles=role, claims=claims, tradeoff=rows, tradeoff_line=tradeoff_line(rows))
 
 
 __all__ = ["CLAIMS", "Paired", "roles", "tradeoff", "verdicts"]

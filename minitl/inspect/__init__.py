@@ -13,7 +13,7 @@ Everything returns data first; the tables and pictures are drawn from that data.
 from .graph import draw_graph, to_dot
 from .report import LayerStepReport, drift, explain, step_report
 from .trace import Trace, trace
-from .viewer import record_step, view_step
+from .viewer import StepView, record_step, view_step
 
-__all__ = ["LayerStepReport", "Trace", "draw_graph", "drift", "explain", "step_report", "to_dot", "trace",
-           "record_step", "view_step"]
+__all__ = ["LayerStepReport", "StepView", "Trace", "draw_graph", "drift", "explain", "step_report", "to_dot",
+           "trace", "record_step", "view_step"]

@@ -17,7 +17,7 @@ import numpy
 from ..core import backend
 from ..core.layers import BatchNorm1d, BatchNorm2d
 from ..core.module import effective_lr_scale
-from ..table import text_table
+from ..table import Table, TableReport
 
 NOT_COMPUTED = "not computed"
 
@@ -27,7 +27,7 @@ def _norm(array):
     return float(numpy.sqrt(numpy.sum(values * values)))
 
 
-class LayerStepReport:
+class LayerStepReport(TableReport):
     """``rows``: one dict per parameter (``name``, ``layer``, ``frozen`` (bool), ``no_grad`` (``requires_grad``
     off, not frozen), ``status``, ``lr``, ``grad_norm``
     (a float, or ``"not computed"``), ``update_norm``, ``weight_norm`` (after the step), ``update_ratio``,
@@ -51,7 +51,7 @@ class LayerStepReport:
     def __len__(self):
         return len(self.rows)
 
-    def __str__(self):
+    def table(self) -> Table:
         def number(value):  # an exact 0 (a frozen layer's update) prints as 0, not as a rounded 0.000e+00
             return value if isinstance(value, str) else "-" if value is None else "0" if value == 0 else f"{value:.3e}"
 
@@ -63,9 +63,7 @@ class LayerStepReport:
         footer = f"{len(self.rows)} parameters, {frozen} frozen (gradient not computed, update exactly 0)"
         if no_grad:
             footer += f", {no_grad} no grad (requires_grad off, not frozen)"
-        return text_table(self.columns, body, footer=[footer])
-
-    __repr__ = __str__
+        return Table(self.columns, body, footer=[footer])
 
 
 def drift(model, reference):

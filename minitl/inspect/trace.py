@@ -26,7 +26,7 @@ import weakref
 from ..core import backend, seams
 from ..core.module import root_module
 from ..core.tensor import UnneededInput, unbroadcast
-from ..table import text_table
+from ..table import Table
 from .formula import local_formula
 from .names import module_path, parameter_name
 
@@ -140,7 +140,14 @@ class Trace:
         return list(dict.fromkeys(names))
 
     def table(self, print_table=True) -> str:
-        """One line per node, in execution order; printed, and returned as text."""
+        """One line per node, in execution order; printed, and returned as text (a notebook cell showing
+        the trace itself gets the same table as HTML)."""
+        text = str(self._table())
+        if print_table:
+            print(text)
+        return text
+
+    def _table(self) -> Table:
         rows = []
         for s in self.steps:
             sent = ", ".join(f"{i['role']} {_short(i['grad']['norm'])}" for i in s["inputs"] if i["grad"])
@@ -155,11 +162,8 @@ class Trace:
         if unreached:
             footer.append(f"frozen parameters no recorded node used (a frozen prefix: backward never went there): "
                           f"{', '.join(unreached)}")
-        text = text_table(["#", "op", "module", "output shape", "saved bytes", "|grad in|", "|grad sent|",
-                           "no gradient"], rows, footer=footer + COLUMN_LEGEND)
-        if print_table:
-            print(text)
-        return text
+        return Table(["#", "op", "module", "output shape", "saved bytes", "|grad in|", "|grad sent|", "no gradient"],
+                     rows, footer=footer + COLUMN_LEGEND)
 
     def step(self, index, print_step=True) -> str:
         """One node in full: where it sits, the formula of its local derivative, each gradient's statistics."""
@@ -194,6 +198,9 @@ class Trace:
 
     def __repr__(self):
         return f"Trace({len(self.steps)} backward nodes)"
+
+    def _repr_html_(self):
+        return self._table().html()
 
 
 def trace():

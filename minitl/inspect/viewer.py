@@ -14,9 +14,15 @@ JavaScript only lays it out and steps through it, it computes no number):
 ``preset`` shows only some panels for a lesson ("forward", "backward", "update", or a tuple of them).
 The seed and settings of the step are stored in the page, with checksums of the batch and of the
 weights before the step, so the same step can be re-created exactly.
+
+In a notebook, ``view_step(...)`` as a cell's value shows the viewer in the cell (``StepView``: an iframe of
+the same page, its ids prefixed for this call); where HTML is not shown, its text says where the file is
+and what the step did.
 """
 import hashlib
 import json
+import math
+import uuid
 
 import numpy
 
@@ -30,7 +36,7 @@ from ..core.tensor import no_grad
 from ..version import __version__
 from .report import NOT_COMPUTED, step_report
 from .trace import array_stats, trace
-from .viewer_page import render_page
+from .viewer_page import inline_frame, render_page
 
 RUNNING_STATISTICS = ("frozen BatchNorm: normalises with its running statistics (the mean and variance learned in "
                       "pretraining), not this batch's, and leaves them unchanged (frozen effect 4)")
@@ -194,8 +200,49 @@ def record_step(model, x, y, optimizer, loss_fn=None, seed=0):
             "loss_after": f"{float(loss_after.item()):.6f}", "trace": t, "step_report": report}
 
 
+class StepView(dict):
+    """What ``view_step`` returns: the record of the step (a dict, as ``record_step`` makes it) that shows itself.
+
+    As a notebook cell's value it is the viewer, inline (``_repr_html_``: an iframe of the page, ids prefixed
+    with ``id_prefix``, unique to this call); ``repr`` is the text for where HTML is not shown (a terminal, an
+    untrusted notebook): the file's path and what the step did. ``page``: the inline page's HTML.
+    """
+
+    def __init__(self, record, data_json, path, panels):
+        super().__init__(record)
+        self.path, self.panels = path, panels
+        self.id_prefix = f"minitl-step-{uuid.uuid4().hex[:12]}-"
+        self.page = render_page(data_json, self.id_prefix)
+
+    def summary_lines(self):
+        frozen = len(self["settings"]["frozen_parameters"])
+        where = f"written to {self.path}: open it in a browser" if self.path is not None else "not written (path=None)"
+        return [f"step viewer of one training step of {self['settings']['model']}, {where}",
+                f"loss {self['loss_before']} before the update, {self['loss_after']} after it (same batch); "
+                f"{len(self['backward'])} backward nodes ran; {len(self['update'])} parameters, {frozen} frozen"]
+
+    def frame_height(self) -> int:
+        """Pixels for the iframe: about what the shown panels take at a notebook's width (it scrolls past that)."""
+        height = 110  # header, settings line
+        if "forward" in self.panels:
+            height += 90 + 80 * math.ceil(len(self["forward"]) / 5)
+        if "backward" in self.panels:
+            height += 110 + max(300, 44 * len(self["backward_layers"]))
+        if "update" in self.panels:
+            height += 110 + 27 * len(self["update"])
+        return min(height, 1600)
+
+    def __repr__(self):
+        return "\n".join(self.summary_lines())
+
+    def _repr_html_(self):
+        return inline_frame(self.page, self.frame_height(), title=self.summary_lines()[0],
+                            caption=" ".join(self.summary_lines()))
+
+
 def view_step(model, x, y, optimizer, path="step.html", loss_fn=None, preset=None, seed=0, title=None):
-    """Run one real training step on ``(x, y)`` and write the page replaying it to ``path``; returns the record.
+    """Run one real training step on ``(x, y)`` and write the page replaying it to ``path``; returns the record
+    as a ``StepView`` (a dict that a notebook shows as the viewer itself).
 
     ``preset``: None (every panel), a panel name, or a tuple of them (``"forward"``, ``"backward"``, ``"update"``).
     """
@@ -207,8 +254,8 @@ def view_step(model, x, y, optimizer, path="step.html", loss_fn=None, preset=Non
     data = {k: v for k, v in record.items() if k not in ("trace", "step_report")}
     data["panels"] = list(panels)
     data["title"] = title or f"One training step of {record['settings']['model']}"
-    html = render_page(json.dumps(_json_safe(data), allow_nan=False))
+    data_json = json.dumps(_json_safe(data), allow_nan=False)
     if path is not None:
         with atomic_write(path) as file:
-            file.write(html.encode("utf-8"))
-    return record
+            file.write(render_page(data_json).encode("utf-8"))
+    return StepView(record, data_json, path, panels)

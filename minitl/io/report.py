@@ -6,8 +6,9 @@ lacked (``missing``), which file keys had no place in the model (``unexpected``)
 wrong shape (``mismatched``, with both shapes), which were rearranged on the way (``converted``,
 with what was done), which were left out on purpose (``ignored``) and which were left out and
 freshly initialised, like a new head for the target task (``replaced``). ``print(report)`` shows a
-table in a stable order.
+table in a stable order; a notebook cell shows the same rows as an HTML table.
 """
+from ..table import Table
 
 
 class LoadReport:
@@ -67,3 +68,6 @@ class LoadReport:
 
     def __repr__(self) -> str:
         return f"<{self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        return Table(("status", "key", "detail"), self.rows(), caption=self.summary()).html()

@@ -15,7 +15,7 @@ import numpy
 from ..core import backend, seams
 from ..core.module import effective_lr_scale
 from ..core.tensor import Tensor, no_grad
-from ..table import text_table
+from ..table import Table, TableReport
 
 
 def frozen_column(parameters) -> str:
@@ -30,7 +30,7 @@ def frozen_column(parameters) -> str:
     return states.pop() if states else ""
 
 
-class Summary:
+class Summary(TableReport):
     """The data behind the table: ``rows`` (list of dicts) and the three totals."""
 
     columns = ("name", "type", "output shape", "params", "trainable", "frozen", "lr_scale")
@@ -41,15 +41,14 @@ class Summary:
         self.trainable_params = trainable
         self.non_trainable_params = total - trainable
 
-    def __str__(self):
+    def table(self) -> Table:
+        """The table ``print`` shows and a notebook displays (``_repr_html_``): the same cells in both."""
         rows = [(r["name"], r["type"], str(r["output_shape"]), f"{r['params']:,}", f"{r['trainable']:,}",
                  "" if r["state"] == "no" else r["state"], "" if r["lr_scale"] is None else f"{r['lr_scale']:g}")
                 for r in self.rows]
-        return text_table(self.columns, rows, footer=[f"Total params: {self.total_params:,}",
-                                                      f"Trainable params: {self.trainable_params:,}",
-                                                      f"Non-trainable params: {self.non_trainable_params:,}"])
-
-    __repr__ = __str__
+        return Table(self.columns, rows, footer=[f"Total params: {self.total_params:,}",
+                                                 f"Trainable params: {self.trainable_params:,}",
+                                                 f"Non-trainable params: {self.non_trainable_params:,}"])
 
 
 def batched_input_shape(model, input_shape):

@@ -16,10 +16,10 @@ overwrite each block's ``lr_scale``. A scale set on the model itself still multi
 biases and normalisation weights are not decayed: shrinking a BatchNorm scale or a bias toward 0
 is not the regularisation weight decay is meant to be.
 """
-from ..table import text_table
+from ..table import Table, TableReport
 
 
-class BlockScales:
+class BlockScales(TableReport):
     """What ``discriminative_lr`` / ``layer_decay`` set: one row per block (name, type, lr_scale, lr)."""
 
     def __init__(self, rows):
@@ -30,12 +30,10 @@ class BlockScales:
         """The ``lr_scale`` of each block, input to head."""
         return [row["lr_scale"] for row in self.rows]
 
-    def __str__(self):
+    def table(self) -> Table:
         rows = [(r["name"], r["type"], f"{r['lr_scale']:.4g}", "-" if r["lr"] is None else f"{r['lr']:.3g}")
                 for r in self.rows]
-        return text_table(("block", "type", "lr_scale", "lr"), rows)
-
-    __repr__ = __str__
+        return Table(("block", "type", "lr_scale", "lr"), rows)
 
 
 def set_lr_scale(block, scale):

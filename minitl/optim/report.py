@@ -10,7 +10,7 @@ the report is read, so an unread report costs nothing. It plugs into the spine's
 import functools
 
 from ..core import backend, seams
-from ..table import text_table
+from ..table import Table, TableReport
 from .state_dict import parameter_names
 
 
@@ -20,7 +20,7 @@ def _norm(update):
     return float(backend.asnumpy(xp.sqrt(xp.vdot(update, update))))
 
 
-class StepReport:
+class StepReport(TableReport):
     """Per parameter: ``name``, ``group``, ``status`` ("updated", "frozen", "no grad"), ``lr``, ``update_norm``.
 
     ``report.rows`` is a list of dicts; ``report["head.weight"]`` is one row; ``print(report)`` a table.
@@ -57,12 +57,10 @@ class StepReport:
     def __iter__(self):
         return iter(self.rows)
 
-    def __str__(self):
+    def table(self) -> Table:
         body = [[r["name"], str(r["group"]), r["status"], "-" if r["lr"] is None else f"{r['lr']:.3g}",
                  f"{r['update_norm']:.3e}"] for r in self.rows]
-        return text_table(["parameter", "group", "status", "effective lr", "update norm"], body)
-
-    __repr__ = __str__
+        return Table(["parameter", "group", "status", "effective lr", "update norm"], body)
 
 
 class SyncReport:

@@ -48,7 +48,7 @@ from ..core.ops.loss import cross_entropy
 from ..core.ops.reduce import sum as reduce_sum
 from ..core.tensor import Tensor, UnneededInput
 from ..nn.layers.activation import ELU, GELU, LeakyReLU
-from ..table import text_table
+from ..table import Table, TableReport
 
 ELEMENTWISE = (ReLU, LeakyReLU, ELU, GELU, Tanh, Sigmoid)
 
@@ -82,7 +82,7 @@ def forward_counts(module, input_shape, output_shape):
     return 0, 0
 
 
-class FlopTable:
+class FlopTable(TableReport):
     """``rows`` (one dict per layer) and totals ``forward_macs``, ``forward_flops``, ``backward_flops``.
 
     Row keys: ``name``, ``type``, ``output_shape``, ``forward_macs``, ``forward_flops``,
@@ -106,7 +106,7 @@ class FlopTable:
         """Names of the layers whose backward ran."""
         return [r["name"] for r in self.rows if r["ran_backward"]]
 
-    def __str__(self):
+    def table(self) -> Table:
         def grads(r):
             parts = [what for what, on in (("input", r["input_grad"]), ("weight", r["weight_grad"])) if on]
             return "+".join(parts) or "-"
@@ -123,9 +123,7 @@ class FlopTable:
                   f"state {m['optimizer_state']:,}{' (estimated)' if m['optimizer_state_estimated'] else ''}, "
                   f"saved activations {m['activations']:,}; peak total {m['total']:,}"]
         header = ("layer", "type", "output", "fwd MACs", "fwd FLOPs", "grads computed", "bwd FLOPs", "ran backward")
-        return text_table(header, body, footer)
-
-    __repr__ = __str__
+        return Table(header, body, footer)
 
 
 def _nbytes(array):
@@ -268,13 +266,13 @@ def cost_comparison(setups, inputs, targets, repeats=3):
     return CostComparison(rows)
 
 
-class CostComparison:
+class CostComparison(TableReport):
     """Rows of (label, FlopTable, times); ratios are relative to the last row (e.g. the full fine-tune)."""
 
     def __init__(self, rows):
         self.rows = rows
 
-    def __str__(self):
+    def table(self) -> Table:
         base = self.rows[-1]
         body = []
         for r in self.rows:
@@ -288,6 +286,4 @@ class CostComparison:
         header = ("setup", "trainable", "fwd MFLOPs", "bwd MFLOPs", "step MFLOPs", "FLOP ratio", "fwd ms", "bwd ms",
                   "opt ms", "step ms", "time ratio", "saved act. MiB")
         note = f"FLOPs = 2 x MACs (see minitl/transfer/cost.py); ratios relative to {base['label']!r}; times: median"
-        return text_table(header, body, [note])
-
-    __repr__ = __str__
+        return Table(header, body, [note])

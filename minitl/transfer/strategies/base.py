@@ -18,7 +18,7 @@ from ...core.module import effective_lr_scale
 from ...core.optim import SGD
 from ...nn.summary import frozen_column
 from ...optim.lr_scheduler import CosineAnnealingLR
-from ...table import text_table
+from ...table import Table, TableReport
 from ...train.loop import fit
 
 
@@ -51,7 +51,7 @@ def batchnorm_mode(block):
     return modes.pop() if len(modes) == 1 else "mixed"
 
 
-class Description:
+class Description(TableReport):
     """What ``describe`` returns: ``rows`` (one dict per block), ``parameters`` (per parameter), ``str`` a table.
 
     Row keys: ``block``, ``frozen`` ("yes", "no", "partly", or "no grad": ``requires_grad`` off without
@@ -72,7 +72,7 @@ class Description:
     def trainable_names(self):
         return [name for name, plan in self.parameters.items() if plan["trainable"]]
 
-    def __str__(self):
+    def table(self) -> Table:
         def scale(value):
             return "-" if value is None else f"{value:.4g}"
 
@@ -80,11 +80,8 @@ class Description:
                  f"{r['total']:,}", r["backward"], r["batchnorm"]) for r in self.rows]
         total = sum(r["total"] for r in self.rows)
         footer = [f"trainable parameters: {self.trainable:,} of {total:,}", *self.notes]
-        table = text_table(("block", "frozen", "lr_scale", "lr", "trainable", "params", "backward runs",
-                            "BatchNorm"), body, footer)
-        return f"{self.title}\n{table}"
-
-    __repr__ = __str__
+        return Table(("block", "frozen", "lr_scale", "lr", "trainable", "params", "backward runs", "BatchNorm"), body,
+                     footer, caption=self.title)
 
 
 def describe_model(model, title, lr=None, notes=()):
