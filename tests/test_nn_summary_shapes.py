@@ -53,3 +53,18 @@ def test_summary_shows_itself_as_an_html_table_with_the_printed_numbers(capsys):
     assert_same_cells(str(report), markup)
     assert "a&lt;b&gt;&amp;c" in markup and "a<b>" not in markup
     assert "Total params: 23" in markup and "Trainable params: 8" in markup
+
+
+def test_summary_prints_in_a_terminal_and_only_shows_itself_in_a_notebook(capsys, monkeypatch):
+    import minitl.nn.summary as summary_wing  # noqa: PLC0415
+
+    model = nn.Sequential(nn.Linear(4, 3))
+    report = model.summary((4,))
+    assert capsys.readouterr().out == str(report) + "\n"
+    model.summary((4,), print_table=False)
+    assert capsys.readouterr().out == ""
+    monkeypatch.setattr(summary_wing, "notebook_display", lambda: print)  # as in a Jupyter kernel
+    shown = model.summary((4,))
+    assert capsys.readouterr().out == "" and "<table" in shown._repr_html_()
+    model.summary((4,), print_table=True)
+    assert capsys.readouterr().out == str(shown) + "\n"

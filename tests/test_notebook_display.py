@@ -58,6 +58,7 @@ def test_a_notebook_shows_the_tables_the_progress_and_the_step_viewer(tmp_path, 
     expected = SmallCNN(10).freeze_to(2).summary((1, 28, 28), print_table=False)
     shown = next(o for o in summary if o.output_type == "execute_result")
     assert "<table" in shown.data["text/html"] and shown.data["text/plain"] == str(expected)
+    assert not [o for o in summary if o.output_type == "stream"]  # shown once, as the value: not printed as well
     # the bar: one output per epoch, redrawn in place (its last text, not its first), nothing on stderr
     bars = [o.data["text/plain"] for o in training if o.output_type == "display_data"]
     assert [bar.split(" [")[0] for bar in bars] == ["epoch 1/2", "epoch 2/2"]

@@ -483,19 +483,17 @@ class Module:
         return _loader()(self, path, **options)
 
     # ----- printing -----
-    def summary(self, input_shape, device=None, print_table=True):
+    def summary(self, input_shape, device=None, print_table=None):
         """Keras-style table: name, type, output shape, parameters, trainable, frozen, lr_scale (``nn/summary.py``).
 
         ``input_shape`` with or without the batch axis: ``(1, 28, 28)`` and ``(8, 1, 28, 28)`` both work
-        for a model taking images (the batch axis becomes 1 when it is missing).
+        for a model taking images (the batch axis becomes 1 when it is missing). The table is returned, and
+        printed unless ``print_table=False``; by default not in a notebook, where the returned table shows itself.
         """
         summarize = seams.plugged_in["summary"]
         if summarize is None:
             raise RuntimeError("summary() needs minitl.nn.summary, which has not been imported: import minitl first")
-        report = summarize(self, input_shape, device=device)
-        if print_table:
-            print(report)
-        return report
+        return summarize(self, input_shape, device=device, print_table=print_table)
 
     def extra_repr(self) -> str:
         return ""

@@ -15,6 +15,7 @@ import numpy
 from ..core import backend, seams
 from ..core.module import effective_lr_scale
 from ..core.tensor import Tensor, no_grad
+from ..progress import notebook_display
 from ..table import Table, TableReport
 
 
@@ -72,8 +73,12 @@ def batched_input_shape(model, input_shape):
     return shape
 
 
-def summarize(model, input_shape, device=None, dtype=numpy.float32):
-    """Run one forward pass of zeros of ``input_shape`` (with or without the batch axis) and tabulate."""
+def summarize(model, input_shape, device=None, dtype=numpy.float32, print_table=None):
+    """Run one forward pass of zeros of ``input_shape`` (with or without the batch axis) and tabulate.
+
+    ``print_table``: True prints the table, False does not; None prints it except in a Jupyter kernel, where
+    the returned ``Summary`` is the cell's value and shows itself as an HTML table (printed too, it would
+    show twice)."""
     input_shape = batched_input_shape(model, input_shape)
     shapes, handles = {}, []
     layers = [(name, m) for name, m in model.named_modules() if name and not m._modules]
@@ -109,7 +114,10 @@ def summarize(model, input_shape, device=None, dtype=numpy.float32):
     total = sum(p.numel() for p in all_params)
     # frozen (effect 5): not trainable (a frozen parameter never requires grad; a "no grad" one is not trained either)
     trainable = sum(p.numel() for p in all_params if p.requires_grad)
-    return Summary(rows, total, trainable)
+    report = Summary(rows, total, trainable)
+    if print_table or (print_table is None and notebook_display() is None):
+        print(report)
+    return report
 
 
 seams.plug("summary", summarize)  # Module.summary() calls it
