@@ -1,8 +1,7 @@
 """``CheckReport``: what ``minitl check`` found, one row a check; a text table in a terminal, HTML in a notebook."""
-import html
 from dataclasses import dataclass
 
-from ..table import text_table
+from ..table import Table, TableReport
 
 HEADER = ("exercise", "check", "max rel. error", "result", "hint")
 
@@ -20,7 +19,7 @@ class CheckRow:
         return (self.exercise, self.check, error, "pass" if self.passed else "FAIL", "" if self.passed else self.hint)
 
 
-class CheckReport:
+class CheckReport(TableReport):
     """The rows of one ``check`` run; ``passed`` is True only when every row passed.
 
     ``stubs`` names the exercises whose stub is still in place (each also has a FAIL row saying so).
@@ -48,21 +47,6 @@ class CheckReport:
         lines += [f"still a stub: {name} — write it, then run: python -m minitl check {name}" for name in self.stubs]
         return lines
 
-    def __str__(self):
-        table = text_table(HEADER, [row.cells() for row in self.rows], footer=self.summary())
-        return f"{self.checked}\n{table}" if self.checked else table
-
-    def __repr__(self):
-        return str(self)
-
-    def _repr_html_(self):
-        head = "".join(f"<th>{html.escape(cell)}</th>" for cell in HEADER)
-        body = []
-        for row in self.rows:
-            colour = "#1a7f37" if row.passed else "#cf222e"
-            cells = [html.escape(cell) for cell in row.cells()]
-            cells[3] = f'<b style="color:{colour}">{cells[3]}</b>'
-            body.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
-        summary = "".join(f"<p>{html.escape(line)}</p>" for line in self.summary())
-        checked = f"<p>{html.escape(self.checked)}</p>" if self.checked else ""
-        return f"{checked}<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{summary}"
+    def table(self) -> Table:
+        """The rows, the summary lines under them, and which minitl was checked above (its caption)."""
+        return Table(HEADER, [row.cells() for row in self.rows], footer=self.summary(), caption=self.checked or None)
