@@ -55,3 +55,31 @@ def test_max_pool_layer_takes_pytorch_arguments(device, rng):
     t_out, t_indices = torch.nn.MaxPool2d(3, 2, 1, return_indices=True, ceil_mode=True)(torch.tensor(x))
     numpy.testing.assert_allclose(out.numpy(), t_out.numpy())
     numpy.testing.assert_array_equal(indices.numpy(), t_indices.numpy())
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(3, 2, 1), (2, 2, 0)])  # overlapping and tiled windows
+@pytest.mark.parametrize("path", ["fast", "reference"])
+def test_a_nan_in_a_window_is_its_maximum_and_takes_its_gradient_as_in_torch(kernel, stride, padding, path, device,
+                                                                               monkeypatch):
+    """A NaN input is not silently dropped: its window's output is NaN and the window's gradient goes to it, in the
+    reference op and in its fast twins, with and without a gradient (PyTorch's behaviour)."""
+    torch = torch_or_skip()
+    from minitl.core import seams  # noqa: PLC0415
+    from minitl.core.ops import pool  # noqa: PLC0415
+
+    if path == "reference":
+        monkeypatch.setitem(seams.fast_paths, pool.MaxPool2d, pool.MaxPool2d)
+    x = numpy.arange(2 * 2 * 6 * 6, dtype=numpy.float32).reshape(2, 2, 6, 6)
+    x[0, 0, 0, 0] = x[1, 1, 3, 3] = x[1, 0, 4, 5] = numpy.nan  # first tap, a middle tap, a last row
+    settings = dict(stride=stride, padding=padding)
+    expected = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(expected, kernel, **settings).sum().backward()
+    with minitl.no_grad():
+        values = max_pool2d(minitl.tensor(x, device=device), kernel, **settings).numpy()
+    t = minitl.tensor(x, device=device, requires_grad=True)
+    out = max_pool2d(t, kernel, **settings)
+    out.sum().backward()
+    want = torch.nn.functional.max_pool2d(torch.tensor(x), kernel, **settings).numpy()
+    numpy.testing.assert_array_equal(values, want)  # NaN where PyTorch has NaN
+    numpy.testing.assert_array_equal(out.numpy(), want)
+    numpy.testing.assert_array_equal(t.grad.numpy(), expected.grad.numpy())
