@@ -4,20 +4,14 @@ The spine's layers, bottom up, then the wings: no module imports from a layer ab
 spine file imports a wing), the spine imports nothing inside a function or below the top of a file,
 no spine modules import each other in a cycle, and docs/architecture.md's map is what the imports say.
 """
-import importlib.util
-import pathlib
-
 import pytest
 
-SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "scripts" / "import_graph.py"
+from module_from_file import module_from_file
 
 
 @pytest.fixture(scope="module")
 def import_graph():
-    spec = importlib.util.spec_from_file_location("import_graph", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_from_file("scripts/import_graph.py")
 
 
 def test_the_core_imports_one_way(import_graph):

@@ -4,6 +4,7 @@ import pytest
 
 from minitl.data import FASHION_MNIST_CLASSES, FashionMNIST, fashion_mnist, fashion_mnist_mini, write_idx
 from minitl.data.errors import DatasetError, DatasetNotFoundError
+from module_from_file import module_from_file
 
 
 def make_fake_set(folder, marker, gz=True):
@@ -135,14 +136,8 @@ def test_bundled_images_are_the_official_ones():
 
 
 def load_build_script(monkeypatch, argv):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "build_fashion_mnist_mini.py"
-    spec = importlib.util.spec_from_file_location("build_fashion_mnist_mini", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    monkeypatch.setattr("sys.argv", [str(path)] + argv)
+    script = module_from_file("scripts/build_fashion_mnist_mini.py")
+    monkeypatch.setattr("sys.argv", [script.__file__] + argv)
     return script
 
 

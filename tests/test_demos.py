@@ -3,7 +3,6 @@
 Each runs in a fresh interpreter (as a student would run it), from a temporary folder, so a demo
 that depends on the current directory or on state left by another fails here.
 """
-import importlib.util
 import os
 import re
 import subprocess
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import numpy
 import pytest
+
+from module_from_file import module_from_file
 
 pytestmark = pytest.mark.slow  # each demo is a fresh interpreter that trains: the integration part of the suite
 
@@ -93,10 +94,7 @@ def test_demo_runs_in_smoke_mode(name, tmp_path):
 
 def _demo(name):
     """A demo's module, imported without running it (its conclusion functions are plain functions)."""
-    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), ROOT / "demos" / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_from_file(f"demos/{name}")
 
 
 def _row(name, lr, grad, weight, ratio, drift=None):

@@ -1,14 +1,14 @@
 """The lessons: each notebook is what its percent-format source builds, runs top to bottom in a real Jupyter
 kernel (nbclient + ipykernel) from a folder that is not the checkout, shows its key outputs, and ends with
 questions for the students."""
-import sys
 from pathlib import Path
 
 import pytest
 
+from module_from_file import module_from_file
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-import build_lessons  # noqa: E402
+build_lessons = module_from_file("scripts/build_lessons.py")
 
 LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.py"))
 

@@ -1,15 +1,9 @@
 """scripts/step_trace.py: one training step of the reference MLP stays readable (issue 22's budget)."""
-import importlib.util
-import pathlib
-
-SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "scripts" / "step_trace.py"
+from module_from_file import module_from_file
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("step_trace", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_from_file("scripts/step_trace.py")
 
 
 def test_one_step_runs_through_the_spine_only_within_the_budget(capsys):
