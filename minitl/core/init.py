@@ -65,6 +65,14 @@ def add_weight_and_bias(module, weight_shape, bias, dtype, device):
     default_layer_init_(module.weight, module.bias)
 
 
+def add_affine(module, shape, affine, dtype, device):
+    """Give a normalisation layer its ``weight`` (ones) and ``bias`` (zeros) of ``shape``, or None for both
+    when ``affine`` is False: it starts as the identity on the normalised values. Used by BatchNorm,
+    LayerNorm and GroupNorm."""
+    for name, start in (("weight", numpy.ones), ("bias", numpy.zeros)):
+        module.register_parameter(name, Parameter(start(shape), dtype=dtype, device=device) if affine else None)
+
+
 def default_layer_init_(weight, bias=None):
     """PyTorch's default for Linear and Conv2d: kaiming_uniform(a=sqrt 5), bias U(+-1/sqrt(fan_in))."""
     kaiming_uniform_(weight, a=math.sqrt(5))

@@ -11,8 +11,8 @@ import collections
 import numpy
 
 from .backend import default_device
-from .init import add_weight_and_bias, default_layer_init_
-from .module import Module, Parameter, root_module
+from .init import add_affine, add_weight_and_bias, default_layer_init_
+from .module import Module, root_module
 from .ops.activation import dropout, relu, sigmoid, tanh
 from .ops.conv import conv2d, pair
 from .ops.linalg import linear
@@ -280,12 +280,7 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         device = device or default_device()
-        if affine:
-            self.weight = Parameter(numpy.ones(num_features), dtype=dtype, device=device)
-            self.bias = Parameter(numpy.zeros(num_features), dtype=dtype, device=device)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine(self, num_features, affine, dtype, device)
         if track_running_stats:
             self.register_buffer("running_mean", Tensor(numpy.zeros(num_features), dtype=dtype, device=device))
             self.register_buffer("running_var", Tensor(numpy.ones(num_features), dtype=dtype, device=device))

@@ -3,7 +3,8 @@ statistics, any batch size."""
 import numpy
 
 from ...core.backend import default_device
-from ...core.module import Module, Parameter
+from ...core.init import add_affine
+from ...core.module import Module
 from .. import functional as F
 
 
@@ -19,13 +20,7 @@ class GroupNorm(Module):
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels {num_channels} must be divisible by num_groups {num_groups}")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        device = device or default_device()
-        if affine:
-            self.weight = Parameter(numpy.ones(num_channels), dtype=dtype, device=device)
-            self.bias = Parameter(numpy.zeros(num_channels), dtype=dtype, device=device)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine(self, num_channels, affine, dtype, device or default_device())
 
     def forward(self, x):
         if x.ndim < 2 or x.shape[1] != self.num_channels:
@@ -45,13 +40,7 @@ class LayerNorm(Module):
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         self.normalized_shape, self.eps = tuple(normalized_shape), eps
-        device = device or default_device()
-        if elementwise_affine:
-            self.weight = Parameter(numpy.ones(self.normalized_shape), dtype=dtype, device=device)
-            self.bias = Parameter(numpy.zeros(self.normalized_shape), dtype=dtype, device=device)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine(self, self.normalized_shape, elementwise_affine, dtype, device or default_device())
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
