@@ -33,22 +33,31 @@ _IM2COL = """
     cols = inside ? x[((img * channels + c) * height + ih) * width + iw] : (T)0;
 """
 
+def gather_over_windows(body):
+    """The C loop over every tap (ki, kj) whose window read input pixel (ih, iw): ``body`` runs with the output
+    pixel (oh, ow) of that window. The gather form shared by col2im and max-pool's backward: oh = (ih + ph -
+    ki*dh) / sh when that divides exactly and lands in 0..OH-1 (ow likewise)."""
+    return """
+    for (long long ki = 0; ki < kernel_h; ++ki) {
+        long long oh_s = ih + pad_h - ki * dilation_h;
+        if (oh_s < 0 || oh_s % stride_h != 0 || oh_s / stride_h >= out_h) continue;
+        long long oh = oh_s / stride_h;
+        for (long long kj = 0; kj < kernel_w; ++kj) {
+            long long ow_s = iw + pad_w - kj * dilation_w;
+            if (ow_s < 0 || ow_s % stride_w != 0 || ow_s / stride_w >= out_w) continue;
+            long long ow = ow_s / stride_w;
+            """ + body + """
+        }
+    }"""
+
+
 _COL2IM = """
     // i runs over the input gradient (N, C, H, W): decode (img, c, ih, iw), then gather every tap that read it
     long long iw = i % width;  long long t = i / width;
     long long ih = t % height; t /= height;
     long long c = t % channels; long long img = t / channels;
-    T total = (T)0;
-    for (long long ki = 0; ki < kernel_h; ++ki) {
-        long long oh_s = ih + pad_h - ki * dilation_h;
-        if (oh_s < 0 || oh_s % stride_h != 0 || oh_s / stride_h >= out_h) continue;
-        for (long long kj = 0; kj < kernel_w; ++kj) {
-            long long ow_s = iw + pad_w - kj * dilation_w;
-            if (ow_s < 0 || ow_s % stride_w != 0 || ow_s / stride_w >= out_w) continue;
-            total += cols[img * s_img + c * s_c + ki * s_ki + kj * s_kj
-                          + (oh_s / stride_h) * s_oh + (ow_s / stride_w) * s_ow];
-        }
-    }
+    T total = (T)0;""" + gather_over_windows(
+    "total += cols[img * s_img + c * s_c + ki * s_ki + kj * s_kj + oh * s_oh + ow * s_ow];") + """
     gx = total;
 """
 

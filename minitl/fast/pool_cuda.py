@@ -12,7 +12,7 @@ Used by ``fast/pool.py`` only when ``backend.has_cuda_kernels(xp)``.
 import numpy
 
 from ..core.backend import get_array_module
-from .conv_cuda import GEOMETRY, elementwise_kernel, geometry
+from .conv_cuda import GEOMETRY, elementwise_kernel, gather_over_windows, geometry
 
 _FORWARD = """
     // i runs over the output (N, C, OH, OW): scan the window of (row = img * channels + c, oh, ow)
@@ -39,17 +39,8 @@ _BACKWARD = """
     // i runs over the input gradient (N, C, H, W): add the gradient of every window this pixel won
     long long iw = i % width;  long long t = i / width;
     long long ih = t % height; long long row = t / height;
-    T total = (T)0;
-    for (long long ki = 0; ki < kernel_h; ++ki) {
-        long long oh_s = ih + pad_h - ki * dilation_h;
-        if (oh_s < 0 || oh_s % stride_h != 0 || oh_s / stride_h >= out_h) continue;
-        for (long long kj = 0; kj < kernel_w; ++kj) {
-            long long ow_s = iw + pad_w - kj * dilation_w;
-            if (ow_s < 0 || ow_s % stride_w != 0 || ow_s / stride_w >= out_w) continue;
-            long long o = (row * out_h + oh_s / stride_h) * out_w + ow_s / stride_w;
-            if (winner[o] == ki * kernel_w + kj) total += grad[o];
-        }
-    }
+    T total = (T)0;""" + gather_over_windows("""long long o = (row * out_h + oh) * out_w + ow;
+            if (winner[o] == ki * kernel_w + kj) total += grad[o];""") + """
     gx = total;
 """
 
