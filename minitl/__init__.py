@@ -15,14 +15,14 @@ from .core.backend import are_deterministic_algorithms_enabled, device, is_gpu_a
 from .core.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
 from .core.ops.arithmetic import abs, exp, log, sqrt  # noqa: A004
 from .core.ops.linalg import matmul
-from .core.ops.reduce import amax, mean, sum  # noqa: A004
-from .core.ops.shape import (broadcast_to, cat, expand, flatten, permute, reshape, split, squeeze, stack, transpose,
+from .core.ops.reduce import mean, sum  # noqa: A004
+from .core.ops.shape import (broadcast_to, cat, expand, flatten, permute, reshape, squeeze, stack, transpose,
                              unsqueeze)
 from .functional.elementwise import (ceil, clamp, clip, cos, expm1, floor, floor_divide, log1p, log2, maximum,  # noqa: A004
                                      minimum, remainder, round, rsqrt, sign, sin, trunc, where)
 from .functional.activation import gelu
-from .functional.reductions import all, amin, any, argmax, argmin, max, min, std, var  # noqa: A004
-from .functional.indexing import gather, index_select, masked_fill, scatter, scatter_add
+from .functional.reductions import all, amax, amin, any, argmax, argmin, max, min, std, var  # noqa: A004
+from .functional.indexing import gather, index_select, masked_fill, scatter, scatter_add, split
 from .core.random import manual_seed
 from .core.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
 

@@ -145,7 +145,7 @@ class TensorMethods:
     def __neg__(self): return arithmetic.neg(self)
     def __matmul__(self, other): return linalg.matmul(self, other)
     def __rmatmul__(self, other): return linalg.matmul(other, self)
-    def __getitem__(self, index): return shape_ops.getitem(self, index)
+    def __getitem__(self, index): return indexing.getitem(self, index)
 
     def exp(self): return arithmetic.exp(self)
     def log(self): return arithmetic.log(self)
@@ -167,7 +167,7 @@ class TensorMethods:
     # max(dim) / min(dim) return (values, indices), as PyTorch; amax / amin return values only
     def max(self, dim=None, keepdim=False, **numpy_names): return reductions.max(self, dim, keepdim, **numpy_names)
     def min(self, dim=None, keepdim=False, **numpy_names): return reductions.min(self, dim, keepdim, **numpy_names)
-    def amax(self, dim=None, keepdim=False, **numpy_names): return reduce.amax(self, dim, keepdim, **numpy_names)
+    def amax(self, dim=None, keepdim=False, **numpy_names): return reductions.amax(self, dim, keepdim, **numpy_names)
     def amin(self, dim=None, keepdim=False, **numpy_names): return reductions.amin(self, dim, keepdim, **numpy_names)
     def argmax(self, dim=None, keepdim=False, **numpy): return reductions.argmax(self, dim, keepdim, **numpy)
 
@@ -185,7 +185,7 @@ class TensorMethods:
     def expand(self, *shape): return shape_ops.broadcast_to(self, *shape)
     broadcast_to = expand
     def split(self, split_size_or_sections, dim=None, **numpy_axis):
-        return shape_ops.split(self, split_size_or_sections, dim, **numpy_axis)
+        return indexing.split(self, split_size_or_sections, dim, **numpy_axis)
 
     # rearranging (functional/rearrange.py)
     def flip(self, *positional, dims=None): return rearrange.flip(self, _dims(positional, dims))

@@ -5,7 +5,8 @@ import numpy
 import pytest
 
 import minitl
-from minitl.core.ops.loss import cross_entropy, mse_loss, nll_loss
+from minitl.core.ops.loss import cross_entropy, nll_loss
+from minitl.functional.distance_loss import mse_loss
 from minitl.functional.probability_loss import binary_cross_entropy_with_logits
 from parity import torch_or_skip
 

@@ -3,7 +3,8 @@ import numpy
 import pytest
 
 import minitl
-from minitl.core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from minitl.core.ops.pool import adaptive_avg_pool2d, max_pool2d
+from minitl.functional.avg_pool import avg_pool2d
 from parity import assert_matches_torch, torch_or_skip
 
 WINDOWS = {  # kernel_size, stride, padding

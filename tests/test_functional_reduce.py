@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minitl
-from minitl.core.ops.reduce import amax
+from minitl.functional.reductions import amax
 from minitl.functional.reductions import amin
 from parity import assert_matches_torch, t64, torch_or_skip
 

@@ -17,13 +17,13 @@ from .ops.activation import dropout, relu, sigmoid, tanh
 from .ops.conv import conv2d, pair
 from .ops.linalg import linear
 from .ops.norm import batch_norm
-from .ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .ops.pool import adaptive_avg_pool2d, max_pool2d
 from .ops.shape import flatten
 from .tensor import Tensor
 
-# ----- the containers: Sequential runs its children in order; ModuleList and ModuleDict only register them -----
+# ----- the container: Sequential runs its children in order (ModuleList, ModuleDict: nn/layers/containers.py) -----
 
-class _Ordered(Module):
+class Ordered(Module):
     """Children kept in order under the names '0', '1', ... (or given names)."""
 
     def __init__(self, modules=()):
@@ -69,7 +69,7 @@ class _Ordered(Module):
         return self
 
 
-class Sequential(_Ordered):
+class Sequential(Ordered):
     """Apply each child to the output of the previous one: ``Sequential(Conv2d(...), ReLU(), ...)``.
 
     Accepts modules as arguments or one ordered dict of ``name: module``. Its ``blocks()`` (for
@@ -85,13 +85,6 @@ class Sequential(_Ordered):
         for module in self._modules.values():
             x = module(x)
         return x
-
-
-class ModuleList(_Ordered):
-    """A list of modules whose parameters are registered (a plain Python list would hide them)."""
-
-    def __init__(self, modules=()):
-        super().__init__(list(modules))
 
 
 # ----- Linear: y = x W^T + b, the fully connected layer (a classifier head is one) -----
@@ -212,9 +205,9 @@ class Sigmoid(Module):
         return sigmoid(x)
 
 
-# ----- pooling: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d (global pooling at size 1) -----
+# ----- pooling: MaxPool2d, AdaptiveAvgPool2d (global pooling at size 1); AvgPool2d: nn/layers/avg_pool.py -----
 
-class _Pool2d(Module):
+class Pool2d(Module):
     """Window settings shared by max and average pooling; stride defaults to the kernel size."""
 
     def __init__(self, kernel_size, stride=None, padding=0):
@@ -225,7 +218,7 @@ class _Pool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
 
 
-class MaxPool2d(_Pool2d):
+class MaxPool2d(Pool2d):
     """Largest value in each window; the default stride gives non-overlapping windows.
 
     ``dilation``, ``ceil_mode`` and ``return_indices`` as in PyTorch (``core/ops/pool.py``).
@@ -238,13 +231,6 @@ class MaxPool2d(_Pool2d):
     def forward(self, x):
         return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                             self.return_indices)
-
-
-class AvgPool2d(_Pool2d):
-    """Mean of each window (padding counts in the divisor, as PyTorch's default)."""
-
-    def forward(self, x):
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
 
 class AdaptiveAvgPool2d(Module):

@@ -16,7 +16,6 @@ Talks to: ``nn/layers`` and ``models`` (the classes it knows), ``transfer`` (``A
 from .. import nn as act  # the activations are read as act.ReLU, act.Tanh, ... (the public nn namespace)
 from ..core.layers import (
     AdaptiveAvgPool2d,
-    AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
     Conv2d,
@@ -25,19 +24,19 @@ from ..core.layers import (
     Identity,
     Linear,
     MaxPool2d,
-    ModuleList,
     Sequential,
 )
 from ..models.lenet import LeNet5
 from ..models.mlp import MLP
 from ..models.resnet import BasicBlock, ResNet
 from ..models.smallcnn import SmallCNN
+from ..nn.layers.avg_pool import AvgPool2d
+from ..nn.layers.containers import ModuleDict, ModuleList
 from ..nn.layers.conv1d import Conv1d
 from ..nn.layers.conv_transpose import ConvTranspose2d
 from ..nn.layers.embedding import Embedding
 from ..nn.layers.layer_norm import GroupNorm, LayerNorm
 from ..nn.layers.lora import LoRAConv2d, LoRALinear
-from ..nn.layers.module_dict import ModuleDict
 from ..nn.layers.upsample import Upsample
 from .errors import ExportError
 

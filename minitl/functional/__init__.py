@@ -8,10 +8,10 @@ forward, or a composition of ops. ``minitl.nn.functional`` is this same namespac
 from ..core.ops.activation import dropout, log_softmax, relu, sigmoid, softmax, tanh
 from ..core.ops.conv import conv2d
 from ..core.ops.linalg import linear
-from ..core.ops.loss import cross_entropy, mse_loss, nll_loss
+from ..core.ops.loss import cross_entropy, nll_loss
 from ..core.ops.norm import batch_norm
-from ..core.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
-from ..core.ops.shape import Pad, flatten
+from ..core.ops.pool import adaptive_avg_pool2d, max_pool2d
+from ..core.ops.shape import flatten
 from .activation import (
     elu,
     gelu,
@@ -26,14 +26,15 @@ from .activation import (
     silu,
     softplus,
 )
+from .avg_pool import avg_pool2d
 from .conv1d import conv1d
 from .conv_transpose import conv_transpose2d
-from .distance_loss import l1_loss, smooth_l1_loss
+from .distance_loss import l1_loss, mse_loss, smooth_l1_loss
 from .embedding import embedding
 from .indexing import one_hot
 from .interpolate import interpolate
 from .layer_norm import group_norm, layer_norm
-from .pad_modes import pad_copying
+from .pad_modes import Pad, pad_copying
 from .probability_loss import binary_cross_entropy, binary_cross_entropy_with_logits, kl_div
 
 

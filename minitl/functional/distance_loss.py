@@ -1,9 +1,12 @@
-"""Regression losses on the difference ``d = input - target``: L1 (absolute error) and smooth L1 (Huber-like).
+"""Regression losses on the difference ``d = input - target``: squared error, L1 (absolute error) and smooth L1
+(Huber-like).
 
 Both are elementwise ops followed by the reduction of ``loss.py`` (``"mean"``, ``"sum"``, ``"none"``);
-the mean squared error lives in ``loss.py``. Input and target must have the same shape: a
-broadcast (N, 1) against (N,) would quietly train on an (N, N) loss.
+L1 and smooth L1 refuse an input and a target of different shapes, since a broadcast (N, 1) against (N,) would
+quietly train on an (N, N) loss; ``mse_loss`` warns instead, as PyTorch does.
 """
+import warnings
+
 from ..core.backend import get_array_module
 from ..core.ops.loss import _check_reduction, _reduce
 from ..core.tensor import Function, as_tensor
@@ -69,3 +72,30 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):  # noqa: A002 - P
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
     check_same_shape("smooth_l1_loss", input, target)
     return _reduce(SmoothAbsoluteError.apply(input, target, beta=float(beta)), reduction)
+
+
+class SquaredError(Function):
+    # loss = (x - t)^2 ;  dloss/dx = 2 (x - t), dloss/dt = -2 (x - t)
+    def forward(self, x, target):
+        self.diff = x - target
+        return self.diff * self.diff
+
+    def backward(self, grad):
+        gx = 2 * self.diff * grad
+        return gx, -gx if self.needs_input_grad[1] else None
+
+
+def mse_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's name
+    """Mean squared error ``(input - target)^2``, reduced; input and target of the same shape.
+
+    Different shapes still broadcast (as in PyTorch) but warn: an (N, 1) output against an (N,)
+    target broadcasts to (N, N) and silently trains on the wrong loss.
+    Notice that the gradient grows with the error: far-off predictions are pushed hardest.
+    """
+    _check_reduction(reduction)
+    target_shape = as_tensor(target, like=input).shape  # a Tensor, array, list or number
+    if target_shape != tuple(input.shape):
+        warnings.warn(f"mse_loss: target shape {target_shape} differs from input shape {tuple(input.shape)}; "
+                      "they will broadcast, which is likely not what you want: reshape one to match the other",
+                      UserWarning, stacklevel=2)
+    return _reduce(SquaredError.apply(input, target), reduction)

@@ -1,11 +1,13 @@
-"""Indexing by tensors of positions: gather, scatter, index_select, masked_fill, one_hot.
+"""Indexing: ``x[index]`` with PyTorch's rule where ints and lists meet, ``split``, and indexing by tensors of
+positions: gather, scatter, index_select, masked_fill, one_hot.
 
 The extended PyTorch API, beside the spine's slicing (``core/ops/shape.py``): each op moves values,
 so each backward moves the gradient back to where the value came from, adding where a position repeats.
 """
 from ..core.backend import get_array_module
 from ..core.backend import scatter_add as add_at  # the array seam's; scatter_add below is the op
-from ..core.ops.reduce import normalize_dim
+from ..core.ops.reduce import normalize_dim, resolve_dim
+from ..core.ops.shape import GetItem
 from ..core.tensor import Function, Tensor, data_of
 
 
@@ -196,3 +198,84 @@ def one_hot(tensor, num_classes=-1):
                          f"{int(labels.max())}")
     out = (labels[..., None] == xp.arange(num_classes)).astype("int64")
     return Tensor._wrap(out)
+
+
+def _unwrap_index(index):
+    """Tensors inside an index become their arrays (bool masks and integer arrays work the same)."""
+
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def getitem(x, index):
+    """``x[index]`` with ints, slices, None, Ellipsis, integer arrays and boolean masks.
+
+    Notice PyTorch's rule where ints and index lists meet: ``x[0, :, [0, 2]]`` on a (2, 3, 4) tensor
+    is (3, 2) (the int selects first, then the list indexes what is left), where NumPy would give
+    (2, 3). So such an index runs as two steps: the ints, then the lists.
+    """
+    index = _unwrap_index(index)
+    steps = _ints_first(index)
+    if steps is None:
+        return GetItem.apply(x, index=index)
+    return GetItem.apply(GetItem.apply(x, index=steps[0]), index=steps[1])
+
+
+def _ints_first(index):
+    """``(int step, array step)`` for an index mixing ints with integer arrays or lists, else None."""
+    if not isinstance(index, tuple):
+        return None
+    parts = [int(p) if _is_int_scalar(p) else p for p in index]
+    ints = [p for p in parts if isinstance(p, int) and not isinstance(p, bool)]
+    arrays = [p for p in parts if not (isinstance(p, (int, slice)) or p is None or p is Ellipsis)]
+    if not ints or not arrays:
+        return None
+    first, second = [], []
+    for p in parts:
+        if isinstance(p, int) and not isinstance(p, bool):
+            first.append(p)  # selected away in the first step
+        elif isinstance(p, slice) or p is None:
+            first.append(p)
+            second.append(slice(None))
+        elif p is Ellipsis:
+            first.append(p)
+            second.append(p)
+        else:  # an index array consumes one axis (a boolean mask: as many as it has)
+            consumed = getattr(p, "ndim", 1) if getattr(p, "dtype", None) == bool else 1  # noqa: E721 - a dtype compared with bool, not a type check
+            first.extend([slice(None)] * consumed)
+            second.append(p)
+    return tuple(first), tuple(second)
+
+
+def _is_int_scalar(p) -> bool:
+    """A Python or NumPy integer, or a 0-d integer array (PyTorch reads a 0-d tensor index as an int)."""
+    dtype = getattr(p, "dtype", None)
+    if dtype is not None:
+        return getattr(p, "ndim", 1) == 0 and dtype.kind in "iu"
+    return isinstance(p, int) and not isinstance(p, bool)
+
+
+def split(x, split_size_or_sections, dim=None, *, axis=None):
+    """Cut ``x`` along ``dim`` (0 by default) into pieces of ``split_size`` (an int) or of the listed sizes.
+
+    Each piece is an indexing op, so each gets its own gradient slice.
+    """
+    axis = normalize_dim(resolve_dim(dim, axis, default=0)[0], x.ndim, "split")
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split sizes {sizes} do not add up to {n}, the size of axis {axis}")
+    pieces, start = [], 0
+    lead = (slice(None),) * (axis % x.ndim)
+    for size in sizes:
+        pieces.append(getitem(x, lead + (slice(start, start + size),)))
+        start += size
+    return tuple(pieces)

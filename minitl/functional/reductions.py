@@ -1,12 +1,12 @@
-"""The reductions beyond the spine's sum, mean and amax (``core/ops/reduce.py``): the smallest value, ``max`` and
-``min`` with their indices, ``argmax``/``argmin``, variance and standard deviation, ``any``/``all``.
+"""The reductions beyond the spine's sum and mean (``core/ops/reduce.py``): the largest and smallest values
+(``amax``, ``amin``), ``max`` and ``min`` with their indices, ``argmax``/``argmin``, variance and standard deviation,
+``any``/``all``.
 """
 import builtins
 import collections
 
 from ..core.backend import get_array_module
 from ..core.ops.reduce import (
-    Max,
     normalize_dim,
     normalize_dims,
     reduced_axes,
@@ -157,3 +157,29 @@ def any(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
 def all(x, dim=None, keepdim=False):  # noqa: A001
     """Whether every element (along ``dim``) is non-zero: a bool tensor, no gradient."""
     return _truth(x, dim, keepdim, get_array_module(getattr(x, "data", x)).all)
+
+
+class Max(Function):
+    # z = max_i x_i ;  dz/dx_i = 1/k for each of the k maximal elements, 0 elsewhere (torch.amax)
+    def __init__(self, axis=None, keepdims=False, smallest=False):
+        self.axis, self.keepdims, self.smallest = axis, keepdims, smallest
+
+    def forward(self, x):
+        self.axes = reduced_axes(self.axis, x.ndim)
+        z = (x.min if self.smallest else x.max)(axis=self.axes, keepdims=True)
+        self.winners = x == z
+        return z if self.keepdims else z.reshape([n for i, n in enumerate(z.shape) if i not in self.axes])
+
+    def backward(self, grad):
+        # dtype: an int64 count would promote to float64
+        ties = self.winners.sum(axis=self.axes, keepdims=True, dtype=grad.dtype)
+        return restore_reduced(grad, self.axes, self.keepdims) * self.winners / ties
+
+
+def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    """Largest value over ``dim`` (all axes by default, or a tuple of them); values only, as ``torch.amax``.
+
+    Notice that tied maxima share the gradient equally: three equal winners get 1/3 each.
+    """
+    dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
+    return Max.apply(x, axis=dim, keepdims=keepdim)

@@ -1,10 +1,11 @@
 """``minitl.nn``: the layers, PyTorch's names. ``Module``, ``Parameter`` and the layers the reference models
 use are the spine's (``core/module.py``, ``core/layers.py``); the rest are wings in ``nn/layers``."""
 from . import init
-from ..core.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Identity,
-                           Linear, MaxPool2d, ModuleList, ReLU, Sequential, Sigmoid, Tanh)
+from ..core.layers import (AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Identity, Linear,
+                           MaxPool2d, ReLU, Sequential, Sigmoid, Tanh)
+from .layers.avg_pool import AvgPool2d
 from .layers.layer_norm import LayerNorm
-from .layers.module_dict import ModuleDict
+from .layers.containers import ModuleDict, ModuleList
 from ..core.module import Module, Parameter
 from . import backward_hooks, functional, summary, utils  # backward_hooks and summary plug into the spine's seams
 from ..core.module import effective_lr_scale

@@ -35,7 +35,6 @@ import numpy
 
 from ..core.layers import (
     AdaptiveAvgPool2d,
-    AvgPool2d,
     Conv2d,
     Linear,
     MaxPool2d,
@@ -48,6 +47,7 @@ from ..core.ops.loss import cross_entropy
 from ..core.ops.reduce import sum as reduce_sum
 from ..core.tensor import Tensor, UnneededInput
 from ..nn.layers.activation import ELU, GELU, LeakyReLU
+from ..nn.layers.avg_pool import AvgPool2d
 from ..table import Table, TableReport
 
 ELEMENTWISE = (ReLU, LeakyReLU, ELU, GELU, Tanh, Sigmoid)

@@ -1,4 +1,4 @@
-"""Loss functions: cross entropy and NLL for classes, mean squared error (the others: ``functional/``).
+"""Loss functions: cross entropy and NLL for classes (the others, mean squared error among them: ``functional/``).
 
 Each loss is an elementwise (per-sample) op followed by a reduction, written the way PyTorch defines
 it: ``reduction`` is ``"mean"``, ``"sum"`` or ``"none"`` (the per-sample losses).
@@ -14,13 +14,11 @@ is integer or 1-D while the second is a float matrix), and float class labels,
 ``cross_entropy(logits, labels.float())`` (a float target is read as class *probabilities* of shape
 (N, C), so a float (N,) vector is neither). A class target out of range raises an IndexError naming it.
 """
-import warnings
-
 import numpy
 
 from .. import seams
 from ..backend import get_array_module
-from ..tensor import Function, Tensor, as_tensor, data_of
+from ..tensor import Function, Tensor, data_of
 from .activation import LogSoftmax, Softmax, log_softmax
 
 
@@ -192,29 +190,3 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
 
 
 # ----- regression and binary classification -----
-
-class SquaredError(Function):
-    # loss = (x - t)^2 ;  dloss/dx = 2 (x - t), dloss/dt = -2 (x - t)
-    def forward(self, x, target):
-        self.diff = x - target
-        return self.diff * self.diff
-
-    def backward(self, grad):
-        gx = 2 * self.diff * grad
-        return gx, -gx if self.needs_input_grad[1] else None
-
-
-def mse_loss(input, target, reduction="mean"):  # noqa: A002 - PyTorch's name
-    """Mean squared error ``(input - target)^2``, reduced; input and target of the same shape.
-
-    Different shapes still broadcast (as in PyTorch) but warn: an (N, 1) output against an (N,)
-    target broadcasts to (N, N) and silently trains on the wrong loss.
-    Notice that the gradient grows with the error: far-off predictions are pushed hardest.
-    """
-    _check_reduction(reduction)
-    target_shape = as_tensor(target, like=input).shape  # a Tensor, array, list or number
-    if target_shape != tuple(input.shape):
-        warnings.warn(f"mse_loss: target shape {target_shape} differs from input shape {tuple(input.shape)}; "
-                      "they will broadcast, which is likely not what you want: reshape one to match the other",
-                      UserWarning, stacklevel=2)
-    return _reduce(SquaredError.apply(input, target), reduction)

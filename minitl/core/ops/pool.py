@@ -1,4 +1,5 @@
-"""Pooling: max, average and adaptive average over spatial windows of (N, C, H, W) arrays.
+"""Pooling: max and adaptive average over spatial windows of (N, C, H, W) arrays (plain average pooling is a wing:
+``functional/avg_pool.py``).
 
 The windows are the strided views of ``conv.py`` (no copy); each backward adds the output gradient
 back into the input, so overlapping windows add up correctly and nothing loops over pixels.
@@ -18,10 +19,10 @@ import numpy
 
 from ..backend import get_array_module
 from ..tensor import Function, Tensor
-from .conv import col2im, output_size, pad_hw, pair, window_tap, windows
+from .conv import output_size, pair, window_tap, windows
 
 
-def _pool_settings(x, kernel_size, stride, padding, name):
+def pool_settings(x, kernel_size, stride, padding, name):
     """Normalise the PyTorch-style arguments and check them; stride defaults to the kernel size."""
     if x.ndim != 4:
         raise ValueError(f"{name} expects an (N, C, H, W) input, got shape {tuple(x.shape)}")
@@ -94,24 +95,6 @@ class MaxPool2d(Function):
         # END SOLUTION
 
 
-class AvgPool2d(Function):
-    # y = (1/(kh kw)) sum over each window ;  dy/dx = 1/(kh kw) for every pixel of every window holding x
-    def __init__(self, kernel, stride, padding):
-        self.kernel, self.stride, self.padding = kernel, stride, padding
-
-    def forward(self, x):
-        view = windows(pad_hw(x, self.padding), self.kernel, self.stride, (1, 1))
-        self.x_shape, self.x_dtype = x.shape, x.dtype
-        # padded zeros count in the divisor: PyTorch's default count_include_pad=True
-        return view.mean(axis=(4, 5))
-
-    def backward(self, grad):
-        (kh, kw) = self.kernel
-        share = grad / (kh * kw)
-        return col2im(lambda i, j: share, grad, self.x_shape, self.x_dtype, self.kernel, self.stride,
-                      self.padding, (1, 1))
-
-
 def _averaging_matrix(xp, size, out, dtype):
     """(out, size) matrix whose row i averages input cells floor(i size/out) .. ceil((i+1) size/out) - 1."""
     i = xp.arange(out)
@@ -154,7 +137,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     Notice that the gradient goes to one input per window (the first maximum on ties).
     """
     dilation = pair(dilation, "dilation")
-    settings = _pool_settings(x, kernel_size, stride, padding, "max_pool2d")
+    settings = pool_settings(x, kernel_size, stride, padding, "max_pool2d")
     kernel, stride, padding = settings["kernel"], settings["stride"], settings["padding"]
     out_hw = tuple(pooled_size(*args, ceil_mode) for args in zip(x.shape[2:], kernel, stride, padding, dilation))
     if min(out_hw) < 1:
@@ -164,15 +147,6 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     out = MaxPool2d.apply(x, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
                                  out_hw=out_hw, indices_out=indices)
     return (out, Tensor(indices[0])) if return_indices else out
-
-
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    """Mean of each kh x kw window. x: (N, C, H, W) -> (N, C, OH, OW).
-
-    Padding counts as zeros in the mean (PyTorch's count_include_pad=True): windows at the border
-    give smaller values. Notice the backward spreads each gradient evenly over its window.
-    """
-    return AvgPool2d.apply(x, **_pool_settings(x, kernel_size, stride, padding, "avg_pool2d"))
 
 
 def adaptive_avg_pool2d(x, output_size):

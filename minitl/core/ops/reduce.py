@@ -1,6 +1,6 @@
-"""Reductions: sums, means, the largest value, and the axis helpers every op that takes ``dim`` uses.
+"""Reductions: sums, means, and the axis helpers every op that takes ``dim`` uses.
 
-The others (``max``/``min`` with their indices, ``argmax``, variance, ``any``/``all``) are a wing:
+The others (``amax``, ``max``/``min`` with their indices, ``argmax``, variance, ``any``/``all``) are a wing:
 ``functional/reductions.py``.
 
 A reduction's backward spreads the output gradient back over the reduced axes: ``restore_reduced`` puts the
@@ -94,23 +94,6 @@ class Mean(Function):
         return get_array_module(grad).broadcast_to(grad, self.shape)
 
 
-class Max(Function):
-    # z = max_i x_i ;  dz/dx_i = 1/k for each of the k maximal elements, 0 elsewhere (torch.amax)
-    def __init__(self, axis=None, keepdims=False, smallest=False):
-        self.axis, self.keepdims, self.smallest = axis, keepdims, smallest
-
-    def forward(self, x):
-        self.axes = reduced_axes(self.axis, x.ndim)
-        z = (x.min if self.smallest else x.max)(axis=self.axes, keepdims=True)
-        self.winners = x == z
-        return z if self.keepdims else z.reshape([n for i, n in enumerate(z.shape) if i not in self.axes])
-
-    def backward(self, grad):
-        # dtype: an int64 count would promote to float64
-        ties = self.winners.sum(axis=self.axes, keepdims=True, dtype=grad.dtype)
-        return restore_reduced(grad, self.axes, self.keepdims) * self.winners / ties
-
-
 def resolve_dim(dim, axis, keepdim=False, keepdims=False, default=None):
     """PyTorch's names (``dim``, ``keepdim``) with NumPy's (``axis``, ``keepdims``) accepted too.
 
@@ -133,14 +116,3 @@ def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
     """Mean over ``dim`` (all axes by default)."""
     dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
     return Mean.apply(x, axis=dim, keepdims=keepdim)
-
-
-def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
-    """Largest value over ``dim`` (all axes by default, or a tuple of them); values only, as ``torch.amax``.
-
-    Notice that tied maxima share the gradient equally: three equal winners get 1/3 each.
-    """
-    dim, keepdim = resolve_dim(dim, axis, keepdim, keepdims)
-    return Max.apply(x, axis=dim, keepdims=keepdim)
-
-

@@ -1,6 +1,7 @@
-"""Shape and slicing: reshape, permute, broadcast, slicing, concatenation, padding.
+"""Shape and slicing: reshape, permute, broadcast, slicing, concatenation, moving between devices.
 
-Gather, scatter and the other ops that index by tensors of positions are a wing: ``functional/indexing.py``.
+``x[index]`` with its PyTorch rule for ints meeting lists, ``split``, gather, scatter and the other ops that index by
+tensors of positions are a wing: ``functional/indexing.py``; constant padding is in ``functional/pad_modes.py``.
 
 None of these computes anything: each moves values, so each backward moves the gradient back to where
 the value came from (a reshape reshapes back, a gather scatter-adds, a slice fills a zero array).
@@ -10,7 +11,7 @@ import itertools
 from ..backend import device_of, get_array_module
 from ..backend import scatter_add as add_at
 from ..backend import to_device as _move
-from ..tensor import Function, Tensor
+from ..tensor import Function
 from .reduce import normalize_dim, resolve_dim
 
 
@@ -88,19 +89,6 @@ class Cat(Function):
         return tuple(get_array_module(grad).split(grad, cuts, axis=self.axis))
 
 
-class Pad(Function):
-    # z = x surrounded by a constant ;  dL/dx = the centre of g
-    def __init__(self, widths, value=0.0):
-        self.widths, self.value = widths, value
-
-    def forward(self, x):
-        self.centre = tuple(slice(lo, lo + n) for (lo, _), n in zip(self.widths, x.shape))
-        return get_array_module(x).pad(x, self.widths, mode="constant", constant_values=self.value)
-
-    def backward(self, grad):
-        return grad[self.centre]
-
-
 class ToDevice(Function):
     # z = x copied to another device ;  dL/dx = g copied back
     def __init__(self, device):
@@ -112,16 +100,6 @@ class ToDevice(Function):
 
     def backward(self, grad):
         return _move(grad, self.source)
-
-
-def _unwrap_index(index):
-    """Tensors inside an index become their arrays (bool masks and integer arrays work the same)."""
-
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return index
 
 
 def _is_basic(index) -> bool:
@@ -209,54 +187,6 @@ def broadcast_to(x, *shape):
 expand = broadcast_to
 
 
-def getitem(x, index):
-    """``x[index]`` with ints, slices, None, Ellipsis, integer arrays and boolean masks.
-
-    Notice PyTorch's rule where ints and index lists meet: ``x[0, :, [0, 2]]`` on a (2, 3, 4) tensor
-    is (3, 2) (the int selects first, then the list indexes what is left), where NumPy would give
-    (2, 3). So such an index runs as two steps: the ints, then the lists.
-    """
-    index = _unwrap_index(index)
-    steps = _ints_first(index)
-    if steps is None:
-        return GetItem.apply(x, index=index)
-    return GetItem.apply(GetItem.apply(x, index=steps[0]), index=steps[1])
-
-
-def _ints_first(index):
-    """``(int step, array step)`` for an index mixing ints with integer arrays or lists, else None."""
-    if not isinstance(index, tuple):
-        return None
-    parts = [int(p) if _is_int_scalar(p) else p for p in index]
-    ints = [p for p in parts if isinstance(p, int) and not isinstance(p, bool)]
-    arrays = [p for p in parts if not (isinstance(p, (int, slice)) or p is None or p is Ellipsis)]
-    if not ints or not arrays:
-        return None
-    first, second = [], []
-    for p in parts:
-        if isinstance(p, int) and not isinstance(p, bool):
-            first.append(p)  # selected away in the first step
-        elif isinstance(p, slice) or p is None:
-            first.append(p)
-            second.append(slice(None))
-        elif p is Ellipsis:
-            first.append(p)
-            second.append(p)
-        else:  # an index array consumes one axis (a boolean mask: as many as it has)
-            consumed = getattr(p, "ndim", 1) if getattr(p, "dtype", None) == bool else 1  # noqa: E721 - a dtype compared with bool, not a type check
-            first.extend([slice(None)] * consumed)
-            second.append(p)
-    return tuple(first), tuple(second)
-
-
-def _is_int_scalar(p) -> bool:
-    """A Python or NumPy integer, or a 0-d integer array (PyTorch reads a 0-d tensor index as an int)."""
-    dtype = getattr(p, "dtype", None)
-    if dtype is not None:
-        return getattr(p, "ndim", 1) == 0 and dtype.kind in "iu"
-    return isinstance(p, int) and not isinstance(p, bool)
-
-
 def cat(tensors, dim=None, *, axis=None):
     """Join tensors along an existing axis (``dim``, 0 by default)."""
     tensors = list(tensors)
@@ -273,29 +203,6 @@ def stack(tensors, dim=None, *, axis=None):
     if tensors:
         axis = normalize_dim(axis, tensors[0].ndim + 1, "stack")
     return Cat.apply(*[unsqueeze(t, axis) for t in tensors], axis=axis)
-
-
-def split(x, split_size_or_sections, dim=None, *, axis=None):
-    """Cut ``x`` along ``dim`` (0 by default) into pieces of ``split_size`` (an int) or of the listed sizes.
-
-    Each piece is an indexing op, so each gets its own gradient slice.
-    """
-    axis = normalize_dim(resolve_dim(dim, axis, default=0)[0], x.ndim, "split")
-    n = x.shape[axis]
-    if isinstance(split_size_or_sections, int):
-        sizes = [split_size_or_sections] * (n // split_size_or_sections)
-        if n % split_size_or_sections:
-            sizes.append(n % split_size_or_sections)
-    else:
-        sizes = list(split_size_or_sections)
-        if sum(sizes) != n:
-            raise ValueError(f"split sizes {sizes} do not add up to {n}, the size of axis {axis}")
-    pieces, start = [], 0
-    lead = (slice(None),) * (axis % x.ndim)
-    for size in sizes:
-        pieces.append(getitem(x, lead + (slice(start, start + size),)))
-        start += size
-    return tuple(pieces)
 
 
 def to_device(x, device):

@@ -1,4 +1,7 @@
-"""``ModuleDict``: child modules by name, registered so that their parameters belong to the model."""
+"""The containers beyond the spine's ``Sequential``: ``ModuleList`` and ``ModuleDict`` register child modules (by
+position, by name) so that their parameters belong to the model; neither runs them.
+"""
+from ...core.layers import Ordered
 from ...core.module import Module
 
 
@@ -33,3 +36,10 @@ class ModuleDict(Module):
 
     def items(self):
         return self._modules.items()
+
+
+class ModuleList(Ordered):
+    """A list of modules whose parameters are registered (a plain Python list would hide them)."""
+
+    def __init__(self, modules=()):
+        super().__init__(list(modules))
