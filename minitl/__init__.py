@@ -11,7 +11,8 @@ from .version import __version__
 
 # ----- the spine (minitl/core), bottom up -----
 from .core import backend, random, seams
-from .core.backend import are_deterministic_algorithms_enabled, device, is_gpu_available, use_deterministic_algorithms
+from .core.backend import device, is_gpu_available
+from .deterministic import are_deterministic_algorithms_enabled, use_deterministic_algorithms
 from .core.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
 from .core.ops.arithmetic import abs, exp, log, sqrt  # noqa: A004
 from .core.ops.linalg import matmul

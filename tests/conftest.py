@@ -98,7 +98,7 @@ def kernel_device(request, monkeypatch):
     else:
         use_standin(monkeypatch)
         xp = backend._standin
-    if not backend.has_cuda_kernels(xp):
+    if not minitl.cuda.has_cuda_kernels(xp):
         pytest.skip("no C compiler for the stand-in's kernels")
     return xp
 

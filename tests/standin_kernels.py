@@ -4,7 +4,7 @@ Simple bodies only: ``raw`` and element-wise array parameters, typed scalars, on
 ``T`` (float16, float32 or float64), C-contiguous arrays, no broadcasting. The body runs in a C loop over
 ``i``, so the index math of minitl's GPU kernels is tested on the CPU exactly as written. Without a C
 compiler ``ElementwiseKernel`` is absent, and minitl's ops take their portable array path on the stand-in
-(``backend.has_cuda_kernels``).
+(``minitl.cuda.has_cuda_kernels``).
 """
 import ctypes
 import hashlib

@@ -72,5 +72,5 @@ def test_float16_kernels_match_the_numpy_code(kernels, stride, padding, dilation
 
 def test_kernels_can_be_switched_off(kernels, monkeypatch):
     monkeypatch.setenv("MINITL_CUDA_KERNELS", "0")
-    assert not minitl.backend.has_cuda_kernels(kernels)
-    assert not minitl.backend.has_cuda_kernels(numpy)
+    assert not minitl.cuda.has_cuda_kernels(kernels)
+    assert not minitl.cuda.has_cuda_kernels(numpy)

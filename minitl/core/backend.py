@@ -14,6 +14,7 @@ import os
 
 import numpy
 
+from . import seams
 from .random import get_device_rng
 
 _cupy = None          # the cupy module once imported and usable
@@ -51,7 +52,7 @@ def _standin_from_env():
 
 
 def _load_cupy():
-    """Import CuPy once; keep it only when a GPU answers. Never raises."""
+    """Import CuPy once; keep it only when a GPU answers (and the ``gpu_check`` seam finds it working). Never raises."""
     global _cupy, _cupy_checked, _cupy_error
     if _standin is not None or _standin_from_env() is not None:
         return _standin
@@ -62,46 +63,12 @@ def _load_cupy():
             if not cupy.cuda.is_available():
                 _cupy_error = "CuPy is installed but no CUDA GPU is available"
             else:
-                _cupy_error = first_operation_error(cupy)
+                check = seams.plugged_in["gpu_check"]  # minitl/cuda.py: the libraries a first op needs
+                _cupy_error = check(cupy) if check is not None else None
                 _cupy = cupy if _cupy_error is None else None
         except Exception as exc:  # a broken CUDA install fails in many ways, not only ImportError
             _cupy_error = f"CuPy could not be imported ({type(exc).__name__}: {exc})"
     return _cupy
-
-
-def first_operation_error(cupy) -> str | None:
-    """Run one tiny op of each kind minitl needs; None when all work, else why not and the pip command to fix it.
-
-    ``cuda.is_available()`` only asks the driver. The libraries come later, on first use: a kernel
-    launch needs NVRTC, a matrix product cuBLAS, a random draw cuRAND, and a CuPy wheel without its
-    ``[ctk]`` extra brings none of them, so without this check the first *training* op fails deep in CuPy.
-    """
-    try:
-        a = cupy.arange(4, dtype=numpy.float32)                                  # allocate
-        total = a + a                                                            # an elementwise kernel
-        total = total + (a.reshape(2, 2) @ a.reshape(2, 2)).reshape(4)           # a GEMM (cuBLAS)
-        doubled = cupy.empty_like(a)
-        cupy.ElementwiseKernel("T x", "T y", "y = x + x", "minitl_first_op")(a, doubled)  # compiled by NVRTC
-        drawn = cupy.random.default_rng(0).random(4, dtype=numpy.float32)       # the generator minitl draws with
-        check = (total + doubled + 0 * drawn).get()                              # the sync surfaces late errors
-    except Exception as exc:  # missing libraries raise ImportError, RuntimeError, CuPy's own errors...
-        return (f"CuPy sees a GPU but its first operation failed ({type(exc).__name__}: {exc}): a CUDA library is "
-                f"missing; install them with: {ctk_install_command()}")
-    host = numpy.arange(4, dtype=numpy.float32)
-    if check.tolist() != (4 * host + (host.reshape(2, 2) @ host.reshape(2, 2)).reshape(4)).tolist():
-        return f"CuPy's first operation gave wrong numbers ({check.tolist()}): check the CUDA install"
-    return None
-
-
-def ctk_install_command() -> str:
-    """The pip command that adds the CUDA libraries to the CuPy wheel installed here (its ``[ctk]`` extra)."""
-    import importlib.metadata  # noqa: PLC0415 - only on a failed GPU check
-    for name in ("cupy-cuda13x", "cupy-cuda12x"):
-        try:
-            return f"pip install '{name}[ctk]=={importlib.metadata.version(name)}'"
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return "pip install 'minitl[gpu]' (CUDA 12) or pip install 'minitl[gpu-cuda13]' (CUDA 13)"
 
 
 def is_gpu_available() -> bool:
@@ -162,17 +129,6 @@ def cupyx():
     return module
 
 
-def has_cuda_kernels(xp) -> bool:
-    """Whether ops may use their custom GPU kernels (``ElementwiseKernel``) on ``xp``'s arrays.
-
-    True on CuPy; on the test stand-in only when it can run kernel bodies (it compiles them as C);
-    never on NumPy. ``$MINITL_CUDA_KERNELS=0`` turns them off (the portable array code runs instead).
-    """
-    if xp is numpy or os.environ.get("MINITL_CUDA_KERNELS", "1") == "0":
-        return False
-    return hasattr(xp, "ElementwiseKernel")
-
-
 def asnumpy(x):
     """A NumPy array holding ``x`` (copied from the GPU if needed; NumPy input passes through)."""
     if is_cupy_array(x):
@@ -189,47 +145,17 @@ def to_device(x, device):
     return cupy.asarray(x)
 
 
-_deterministic = False
-
-
-def use_deterministic_algorithms(mode: bool) -> None:
-    """Make every op give bit-identical results run to run on the GPU too (as ``torch.use_deterministic_algorithms``).
-
-    On NumPy everything is deterministic already. On CuPy two kinds of op minitl uses are not:
-    ``scatter_add`` (``cupyx.scatter_add``: float atomic adds land in a different order each run), behind
-    the gradient of indexing (``x[idx]``) and anything else that adds into repeated indices; and running
-    sums and products (``functional/products_and_scans.cumulative``: ``cumsum``, ``prod``'s gradient),
-    which CuPy may run through CUB's scan, whose rounding is not fixed run to run. With ``mode=True`` both
-    run on the host instead (NumPy, in index order: one copy there and back, and a sync: slow).
-    Convolution and max-pool backward need no switch: on the GPU they are gather kernels, deterministic
-    by design (conv_cuda.py, pool_cuda.py); cuBLAS products and CUB sums give the same bits on the same GPU and shapes.
-    """
-    global _deterministic
-    _deterministic = bool(mode)
-
-
-def are_deterministic_algorithms_enabled() -> bool:
-    return _deterministic
-
-
 def scatter_add(target, indices, values) -> None:
     """In place ``target[indices] += values`` where repeated indices all add up (``np.add.at``).
 
     Plain ``target[idx] += v`` keeps only one of the duplicates: the gradient of an indexing op
-    needs this instead. On CuPy the adds are atomic and land in any order (see
-    ``use_deterministic_algorithms``).
+    needs this instead. On CuPy the adds are atomic and land in any order, unless a deterministic
+    one is plugged into the ``gpu_scatter_add`` seam (``minitl/deterministic.py``).
     """
-    xp = get_array_module(target)
-    if xp is numpy:
+    if get_array_module(target) is numpy:
         numpy.add.at(target, indices, values)
-    elif _deterministic:  # on the host, in index order: the same bits every run
-        host = asnumpy(target)
-        on_host = tuple(asnumpy(i) if hasattr(i, "shape") else i for i in indices) if isinstance(indices, tuple) \
-            else asnumpy(indices) if hasattr(indices, "shape") else indices
-        numpy.add.at(host, on_host, asnumpy(values) if hasattr(values, "shape") else values)
-        target[...] = xp.asarray(host)
     else:
-        cupyx().scatter_add(target, indices, values)
+        (seams.plugged_in["gpu_scatter_add"] or cupyx().scatter_add)(target, indices, values)
 
 
 def random_array(kind: str, shape, dtype, device, low=0.0, high=1.0):

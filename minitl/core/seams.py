@@ -29,6 +29,10 @@ Two kinds of seam:
   class_target           ``check(bad, values, make_error)``: a class target's range  ``guards.device_checks``
                          check on the GPU (one that waits on the device, no sync)
   host_read              ``read(array) -> NumPy array``: ``Tensor.item``'s copy      ``guards.device_checks``
+  gpu_check              ``check(cupy) -> why not, or None``: CuPy's first ops,      ``cuda``
+                         run once before the GPU is used
+  gpu_scatter_add        ``add(target, indices, values)``: scatter-add on the GPU,   ``deterministic``
+                         instead of cupyx's atomic one
   class_scores           ``check(name, scores)``: the (N, C, ...) scores a           ``guards.loss_input``
                          classification loss is given, before its log-softmax
   =====================  ==========================================================  ====================
@@ -41,7 +45,8 @@ The stand-in that plays CuPy in the tests is the array seam's own switch, ``back
 fast_paths = {}
 plugged_in = dict.fromkeys(["backward_node", "root_call", "module_backward_hooks", "summary", "load_state_dict",
                             "unknown_parameters", "step_report", "optimizer_state", "class_target", "host_read",
-                            "class_scores"])
+                            "class_scores", "gpu_check",
+                            "gpu_scatter_add"])
 
 
 def plug(slot: str, value):

@@ -17,8 +17,9 @@ adds, each a speed choice the reference does not need (timings: ``benchmarks/REA
   gather); the GEMM is cuBLAS through ``matmul`` either way.
 """
 from ..core import seams
-from ..core.backend import get_array_module, has_cuda_kernels
+from ..core.backend import get_array_module
 from ..core.ops.conv import Conv2d, col2im, im2col, output_size
+from ..cuda import has_cuda_kernels
 from . import conv_cuda
 
 

@@ -13,7 +13,7 @@ the CPU. What changes is how the columns are built and undone:
 Index math, for tap (ki, kj) of output pixel (oh, ow): ih = oh*sh - ph + ki*dh (iw likewise). The
 gather inverts it: oh = (ih + ph - ki*dh) / sh when that divides exactly and lands in 0..OH-1.
 
-Used by conv.py only when ``backend.has_cuda_kernels(xp)``: real CuPy, or the test stand-in when it can
+Used by conv.py only when ``minitl.cuda.has_cuda_kernels(xp)``: real CuPy, or the test stand-in when it can
 compile these kernel bodies as C on the CPU (tests/standin_cupy.py); NumPy never comes here.
 """
 import numpy

@@ -9,9 +9,10 @@ Both cover the plain call (no dilation, no indices, the floor-mode output size) 
 call back to the reference with ``super()``. ``tests/test_fast_paths.py`` holds them equal to it.
 """
 from ..core import seams
-from ..core.backend import get_array_module, has_cuda_kernels
+from ..core.backend import get_array_module
 from ..core.ops.conv import col2im, output_size, pad_hw, window_tap
 from ..core.ops.pool import MaxPool2d
+from ..cuda import has_cuda_kernels
 from . import pool_cuda
 
 

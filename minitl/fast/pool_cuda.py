@@ -7,7 +7,7 @@ PyTorch, so the training loop's NaN check sees it), writing the maximum and whic
 backward is one thread per input pixel *gathering* the gradient of every window whose winner it was:
 one pass each way, deterministic (no atomics). Index math as in conv_cuda.py.
 
-Used by ``fast/pool.py`` only when ``backend.has_cuda_kernels(xp)``.
+Used by ``fast/pool.py`` only when ``minitl.cuda.has_cuda_kernels(xp)``.
 """
 import numpy
 

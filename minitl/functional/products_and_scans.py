@@ -4,10 +4,11 @@ Reductions beyond the spine's (``core/ops/reduce.py``), for the PyTorch API; no 
 """
 import numpy
 
-from ..core.backend import are_deterministic_algorithms_enabled, asnumpy, get_array_module
+from ..core.backend import asnumpy, get_array_module
 from ..core.ops.arithmetic import to_floating
 from ..core.ops.reduce import normalize_dim, normalize_dims, resolve_dim, restore_reduced
 from ..core.tensor import Function
+from ..deterministic import are_deterministic_algorithms_enabled
 
 
 def _shift_along(a, axis, xp):
