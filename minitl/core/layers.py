@@ -10,9 +10,10 @@ import collections
 
 import numpy
 
+from . import seams
 from .backend import default_device
 from .init import add_affine, add_weight_and_bias, default_layer_init_
-from .module import Module, root_module
+from .module import Module
 from .ops.activation import dropout, relu, sigmoid, tanh
 from .ops.conv import conv2d, pair
 from .ops.linalg import linear
@@ -132,7 +133,9 @@ class Conv2d(Module):
         default_layer_init_(self.weight, self.bias)
 
     def forward(self, x):
-        check_conv_channels(self, x)  # names this layer and the likely fix, not F.conv2d's groups message
+        check = seams.plugged_in["layer_input"]  # a guard names this layer and the likely fix (seams.py)
+        if check is not None:
+            check(self, x)
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):
@@ -144,43 +147,6 @@ class Conv2d(Module):
         if self.groups != 1:
             text += f", groups={self.groups}"
         return text + ("" if self.bias is not None else ", bias=False")
-
-
-def layer_path(module) -> str:
-    """``backbone.block1.0 (Conv2d)``: where ``module`` sits in its model, or just its class name."""
-    root = root_module(module)
-    for name, candidate in root.named_modules():
-        if candidate is module and name:
-            return f"{name} ({type(module).__name__})"
-    return type(module).__name__
-
-
-def _three_axes_hint(layer, x):
-    """One (C, H, W) image needs a batch axis at 0; (N, H, W) grey images need a channel axis at 1."""
-    if x.shape[0] == layer.in_channels:
-        return f"; add the batch axis with x.unsqueeze(0) (one image of {layer.in_channels} channel(s))"
-    if layer.in_channels == 1:
-        return f"; a batch of {x.shape[0]} grey images (N, H, W): add the channel axis with x.unsqueeze(1), " \
-               f"giving ({x.shape[0]}, 1, {x.shape[1]}, {x.shape[2]})"
-    return ""
-
-
-def check_conv_channels(layer, x):
-    """Raise a ValueError naming ``layer`` when ``x`` has the wrong number of channels, with the likely fix."""
-    if x.ndim != 4:
-        raise ValueError(f"{layer_path(layer)} expects a batch of images (N, {layer.in_channels}, H, W), got shape "
-                         f"{tuple(x.shape)}" + (_three_axes_hint(layer, x) if x.ndim == 3 else ""))
-    got = x.shape[1]
-    if got == layer.in_channels:
-        return
-    if x.shape[-1] == layer.in_channels:
-        hints = ["The input looks channels-last (N, H, W, C): use x.permute(0, 3, 1, 2)"]
-    else:
-        hints = ["RGB images into a 1-channel model: add transforms.Grayscale() to the data pipeline"] \
-            if got == 3 and layer.in_channels == 1 else []
-        hints.append(f"{'or ' if hints else ''}build the model for {got}-channel input (in_channels={got})")
-    raise ValueError(f"{layer_path(layer)} expects {layer.in_channels} input channel(s), got {got} "
-                     f"(input shape {tuple(x.shape)}). " + "; ".join(hints))
 
 
 # ----- activations: parameter-free Modules around the ops of core/ops/activation.py -----

@@ -18,6 +18,7 @@ Two kinds of seam:
   backward_node          ``observer(fn, grad_output, grad_inputs)`` after each       ``inspect.trace``
                          node's backward
   root_call              ``check(model, args)`` when a root module is called         ``guards.input_checks``
+  layer_input            ``check(layer, x)`` when a ``Conv2d`` is called             ``guards.input_checks``
   module_backward_hooks  ``HookedCall(module, args)``: a module's backward hooks     ``nn.backward_hooks``
   summary                ``summarize(model, input_shape, device)``: ``summary()``    ``nn.summary``
   load_state_dict        ``load(module, source, **options)``: every weight load      ``io.mapping``
@@ -43,10 +44,9 @@ The stand-in that plays CuPy in the tests is the array seam's own switch, ``back
 """
 
 fast_paths = {}
-plugged_in = dict.fromkeys(["backward_node", "root_call", "module_backward_hooks", "summary", "load_state_dict",
-                            "unknown_parameters", "step_report", "optimizer_state", "class_target", "host_read",
-                            "class_scores", "gpu_check",
-                            "gpu_scatter_add"])
+plugged_in = dict.fromkeys(["backward_node", "root_call", "layer_input", "module_backward_hooks", "summary",
+                            "load_state_dict", "unknown_parameters", "step_report", "optimizer_state", "class_target",
+                            "host_read", "class_scores", "gpu_check", "gpu_scatter_add"])
 
 
 def plug(slot: str, value):

@@ -6,14 +6,17 @@ and integer images on the 0-255 scale get one warning per model (the network was
 [0, 1] or normalised pixels, so it would silently see values 255 times too large); so do float
 images far outside the pixel statistics that shipped weights bring (``model.input_normalization``,
 set by ``weights.load_named``): the same mistake with ``x.float()`` and no ``Normalize``.
-It plugs into the ``root_call`` seam (``core/seams.py``); Conv2d's channel check, which names the
-layer by its path in the model, is the layer's own (``core/layers.py``).
+It plugs into the ``root_call`` seam (``core/seams.py``). ``check_conv_channels`` runs at every
+``Conv2d`` call (the ``layer_input`` seam): an input of the wrong shape or number of channels is refused
+with the layer's path in the model and the likely fix (a missing batch axis, channels last, RGB into a
+grey model), instead of ``F.conv2d``'s message about groups.
 """
 import warnings
 
 import numpy
 
 from ..core import seams
+from ..core.module import root_module
 from ..core.tensor import Tensor
 
 
@@ -63,4 +66,42 @@ def _warn_if_unnormalised(model, images, stats):
                   UserWarning, stacklevel=4)
 
 
+def layer_path(module) -> str:
+    """``backbone.block1.0 (Conv2d)``: where ``module`` sits in its model, or just its class name."""
+    root = root_module(module)
+    for name, candidate in root.named_modules():
+        if candidate is module and name:
+            return f"{name} ({type(module).__name__})"
+    return type(module).__name__
+
+
+def _three_axes_hint(layer, x):
+    """One (C, H, W) image needs a batch axis at 0; (N, H, W) grey images need a channel axis at 1."""
+    if x.shape[0] == layer.in_channels:
+        return f"; add the batch axis with x.unsqueeze(0) (one image of {layer.in_channels} channel(s))"
+    if layer.in_channels == 1:
+        return f"; a batch of {x.shape[0]} grey images (N, H, W): add the channel axis with x.unsqueeze(1), " \
+               f"giving ({x.shape[0]}, 1, {x.shape[1]}, {x.shape[2]})"
+    return ""
+
+
+def check_conv_channels(layer, x):
+    """Raise a ValueError naming ``layer`` when ``x`` has the wrong number of channels, with the likely fix."""
+    if x.ndim != 4:
+        raise ValueError(f"{layer_path(layer)} expects a batch of images (N, {layer.in_channels}, H, W), got shape "
+                         f"{tuple(x.shape)}" + (_three_axes_hint(layer, x) if x.ndim == 3 else ""))
+    got = x.shape[1]
+    if got == layer.in_channels:
+        return
+    if x.shape[-1] == layer.in_channels:
+        hints = ["The input looks channels-last (N, H, W, C): use x.permute(0, 3, 1, 2)"]
+    else:
+        hints = ["RGB images into a 1-channel model: add transforms.Grayscale() to the data pipeline"] \
+            if got == 3 and layer.in_channels == 1 else []
+        hints.append(f"{'or ' if hints else ''}build the model for {got}-channel input (in_channels={got})")
+    raise ValueError(f"{layer_path(layer)} expects {layer.in_channels} input channel(s), got {got} "
+                     f"(input shape {tuple(x.shape)}). " + "; ".join(hints))
+
+
 seams.plug("root_call", check_model_input)  # Module.__call__ of a root module calls it
+seams.plug("layer_input", check_conv_channels)  # Conv2d.forward calls it
