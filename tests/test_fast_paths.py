@@ -14,8 +14,10 @@ import pytest
 import minitl
 from minitl.core import seams
 from minitl.core.ops import conv as reference_conv
+from minitl.core.ops import norm as reference_norm
 from minitl.core.ops import pool as reference_pool
 from minitl.fast import conv as fast_conv
+from minitl.fast import norm as fast_norm
 from minitl.fast import pool as fast_pool
 from parity import t64
 from test_functional_conv_cuda import kernels  # noqa: F401 - a fixture: the stand-in, when it compiles kernels
@@ -121,3 +123,34 @@ def test_cuda_conv2d_equals_the_reference(x_shape, w_shape, settings, rng):
     arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
     assert_twins_agree(reference_conv.Conv2d, fast_conv.FastConv2d, reference_conv.conv2d, arrays, device="cuda",
                        **settings)
+
+
+NORM_CASES = [  # input shape, training, with weight and bias, running statistics
+    ((6, 3, 5, 4), True, True, True),
+    ((6, 3, 5, 4), True, False, True),           # no affine: the twin's product without a weight
+    ((7, 4), True, True, False),                 # (N, C), no running statistics
+    ((4, 3, 6), False, True, True),              # fixed statistics: the twin runs the reference's code
+]
+
+
+@pytest.mark.parametrize("shape, training, affine, running", NORM_CASES)
+def test_fast_batch_norm_equals_the_reference_and_moves_the_running_statistics_alike(shape, training, affine, running,
+                                                                                     rng):
+    channels = shape[1]
+    arrays = [rng.standard_normal(shape) * 3 + 1]
+    if affine:
+        arrays += [rng.standard_normal(channels), rng.standard_normal(channels)]
+    stats = []  # the running statistics after each call: the twin's first, then the reference's
+
+    def op(x, *weight_and_bias):
+        mean, var = (t64(numpy.linspace(-1, 1, channels), "cpu"), t64(numpy.linspace(0.5, 2, channels), "cpu")) \
+            if running else (None, None)
+        stats.append((mean, var))
+        return reference_norm.batch_norm(x, mean, var, *weight_and_bias, training=training, momentum=0.3)
+
+    assert_twins_agree(reference_norm.BatchNorm, fast_norm.FastBatchNorm, op, arrays)
+    if running:
+        for ours, expected in zip(*stats):
+            numpy.testing.assert_allclose(ours.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
+        assert training == (not numpy.allclose(stats[0][0].numpy(), numpy.linspace(-1, 1, channels)))
+    assert seams.fast_paths[reference_norm.BatchNorm] is fast_norm.FastBatchNorm

@@ -22,20 +22,6 @@ def fans(tensor):
     return shape[1] * receptive, shape[0] * receptive
 
 
-def calculate_gain(nonlinearity, param=None):
-    """The factor PyTorch uses to keep variance through an activation (relu: sqrt 2)."""
-    if nonlinearity in ("linear", "conv2d", "sigmoid"):
-        return 1.0
-    if nonlinearity == "tanh":
-        return 5.0 / 3
-    if nonlinearity == "relu":
-        return math.sqrt(2.0)
-    if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
-        return math.sqrt(2.0 / (1 + slope ** 2))
-    raise ValueError(f"unknown nonlinearity {nonlinearity!r}")
-
-
 def fill_random(tensor, kind, low, high):
     tensor.data[...] = random_array(kind, tensor.shape, tensor.dtype, device_of(tensor.data), low, high)
     return tensor
@@ -43,14 +29,6 @@ def fill_random(tensor, kind, low, high):
 
 def uniform_(tensor, a=0.0, b=1.0):
     return fill_random(tensor, "uniform", a, b)
-
-
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
-    """U(-b, b) with b = gain * sqrt(3 / fan). PyTorch's Linear/Conv default is a = sqrt(5)."""
-    fan_in, fan_out = fans(tensor)
-    fan = fan_in if mode == "fan_in" else fan_out
-    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
-    return uniform_(tensor, -bound, bound)
 
 
 def add_weight_and_bias(module, weight_shape, bias, dtype, device):
@@ -74,9 +52,15 @@ def add_affine(module, shape, affine, dtype, device):
 
 
 def default_layer_init_(weight, bias=None):
-    """PyTorch's default for Linear and Conv2d: kaiming_uniform(a=sqrt 5), bias U(+-1/sqrt(fan_in))."""
-    kaiming_uniform_(weight, a=math.sqrt(5))
+    """PyTorch's default for Linear and Conv2d: weight and bias both uniform in about +-1/sqrt(fan_in).
+
+    PyTorch writes the weight's as ``kaiming_uniform_(a=sqrt 5)``: U(-b, b) with b = gain * sqrt(3 / fan_in)
+    and the leaky-ReLU gain sqrt(2 / (1 + a^2)) = sqrt(1/3), so b = 1/sqrt(fan_in); computed the same way
+    here, so the bits match (``nn/init.py`` has the general scheme).
+    """
+    fan_in, _ = fans(weight)
+    bound = math.sqrt(2.0 / (1 + math.sqrt(5) ** 2)) * math.sqrt(3.0 / fan_in)
+    uniform_(weight, -bound, bound)
     if bias is not None:
-        fan_in, _ = fans(weight)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
         uniform_(bias, -bound, bound)

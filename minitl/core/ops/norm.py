@@ -3,7 +3,8 @@
 It computes x_hat = (x - mean) / sqrt(var + eps), then y = weight * x_hat + bias. The backward
 is a closed form over the averaged axes, ``_normalized_backward``: because the mean and the variance
 depend on every x, the gradient of one x_hat reaches all of them. Layer and group norm
-(``functional/layer_norm.py``) are ``Normalize`` over other axes.
+(``functional/layer_norm.py``) are ``Normalize`` over other axes. A faster twin of ``BatchNorm`` (per-channel
+sums as one ``einsum``, fewer temporaries) lives in ``minitl/fast/norm.py``.
 
 ``batch_norm`` in training mode also updates the running statistics in place; that update is
 bookkeeping, not part of the graph. In inference mode mean and variance are constants, and the
@@ -17,18 +18,6 @@ def _normalized_backward(grad_x_hat, x_hat, inv_std, axes):
     # dx = inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat))   (means over the normalised axes)
     return inv_std * (grad_x_hat - grad_x_hat.mean(axis=axes, keepdims=True)
                       - x_hat * (grad_x_hat * x_hat).mean(axis=axes, keepdims=True))
-
-
-def _channel_sum(*factors):
-    """Per-channel sum of the product of ``factors`` (arrays of one shape (N, C, *)) over every axis but 1.
-
-    One ``einsum``: the product is summed as it is formed, with no temporary of the input's size
-    (``(a * b).sum(axes)`` writes a * b out first). Shaped (1, C, 1, ...) to broadcast against the input.
-    """
-    ndim = factors[0].ndim
-    letters = "nc" + "hwdefg"[:ndim - 2]
-    total = get_array_module(factors[0]).einsum(",".join([letters] * len(factors)) + "->c", *factors)
-    return total.reshape((1, -1) + (1,) * (ndim - 2))
 
 
 def _centred_moments(x, axes):
@@ -115,48 +104,21 @@ class BatchNorm(Normalize):
         if not self.training:
             shape = self.param_shape
             return self.running_mean.reshape(shape), None, self.running_var.reshape(shape), False
-        # mean and biased variance (divide by the count, as the normalisation does), one einsum each
-        count = x.size // x.shape[1]
-        mean = _channel_sum(x) / count
-        centred = x - mean
-        var = _channel_sum(centred, centred) / count
-        if self.running_mean is not None:
-            m = self.momentum
-            # in place, so the module's buffers see it; the running variance is the unbiased estimate
-            self.running_mean *= 1 - m
-            self.running_mean += (m * mean.reshape(-1)).astype(self.running_mean.dtype, copy=False)
-            self.running_var *= 1 - m
-            unbiased = var.reshape(-1) * (count / (count - 1))
-            self.running_var += (m * unbiased).astype(self.running_var.dtype, copy=False)
+        mean, centred, var = _centred_moments(x, self.axes)  # the biased variance: the one normalising
+        self.update_running(mean, var, x.size // x.shape[1])
         return mean, centred, var, True
 
-    def batch_output(self, centred, weight, bias):
-        # y = w (x - mean) inv_std + b = (x - mean) * scale + b, scale = w inv_std per channel: one product
-        self.centred = centred  # x_hat = centred * inv_std is never written out; backward folds inv_std in
-        y = centred * (self.inv_std if weight is None else weight * self.inv_std)
-        if bias is not None:
-            y += bias
-        return y
-
-    def backward(self, grad):
-        # dw = sum(grad x_hat) = inv_std sum(grad (x - mean)), db = sum(grad), per channel ;
-        # dx = scale (grad - db / M - x_hat dw / M)   (_normalized_backward with w's per-channel sums, M values each)
-        if not self.from_batch:
-            return super().backward(grad)
-        needs = self.needs_input_grad
-        sum_g = _channel_sum(grad)
-        sum_g_x_hat = _channel_sum(grad, self.centred) * self.inv_std if needs[0] or needs[1] else None
-        gx = None
-        if needs[0]:
-            count = grad.size // sum_g.size
-            # = scale ((grad - db / M) - (x - mean) (inv_std dw / M)), in place in one new array
-            gx = self.centred * (self.inv_std * sum_g_x_hat / count)
-            get_array_module(grad).subtract(grad, gx, out=gx)
-            gx -= sum_g / count
-            gx *= self.inv_std if self.weight is None else self.weight * self.inv_std
-        gw = sum_g_x_hat.reshape(-1) if needs[1] else None
-        gb = sum_g.reshape(-1) if needs[2] else None
-        return gx, gw, gb
+    def update_running(self, mean, var, count):
+        """Move the running statistics towards this batch's by ``momentum``, in place (the module's buffers see it);
+        the running variance is the unbiased estimate, var * count / (count - 1)."""
+        if self.running_mean is None:
+            return
+        m = self.momentum
+        self.running_mean *= 1 - m
+        self.running_mean += (m * mean.reshape(-1)).astype(self.running_mean.dtype, copy=False)
+        self.running_var *= 1 - m
+        unbiased = var.reshape(-1) * (count / (count - 1))
+        self.running_var += (m * unbiased).astype(self.running_var.dtype, copy=False)
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):

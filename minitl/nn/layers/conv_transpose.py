@@ -5,10 +5,11 @@ import math
 
 import numpy
 
-from ...core.init import add_weight_and_bias, kaiming_uniform_, uniform_
+from ...core.init import add_weight_and_bias, uniform_
 from ...core.module import Module, Parameter
 from ...core.ops.conv import pair
 from .. import functional as F
+from ..init import kaiming_uniform_
 
 
 class ConvTranspose2d(Module):

@@ -27,11 +27,11 @@ import math
 
 import numpy
 
-from ...core import init
 from ...core.layers import Conv2d, Linear
 from ...core.module import Parameter
 from ...core.tensor import Tensor
 from .. import functional as F
+from .. import init
 
 
 class LoRAMixin:
