@@ -25,7 +25,8 @@ that silently stops working):
   leaf none of its groups holds, and hands over.
 
 A group accepts only the keys its optimizer knows (``GROUP_KEYS`` plus the optimizer's defaults):
-a misspelt ``"weight_decya"`` raises instead of silently doing nothing.
+a misspelt ``"weight_decya"`` raises instead of silently doing nothing, and so does ``lr="1e-3"``
+(``guards/optimizer_settings.py``, the ``param_group`` seam, checks each group as it is added).
 
 ``state_dict()`` and ``load_state_dict()`` (PyTorch's layout, checked before anything changes) are
 written in ``optim/state_dict.py`` and reached through the ``optimizer_state`` seam.
@@ -38,7 +39,6 @@ until the next step (one array the size of each trained parameter).
 The update rules follow, each PyTorch's equations, mirrored line by line in ``_update``: ``SGD``
 (momentum, dampening, Nesterov, L2 weight decay), ``Adam`` and ``AdamW``.
 """
-import numbers
 import weakref
 from collections.abc import Iterator
 
@@ -149,32 +149,10 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}: param group has no '{key}' and there is no default; "
                                  f"pass {key}=... to the optimizer or to the group")
             group.setdefault(key, value)
-        self._check_group(group)
+        check = seams.plugged_in["param_group"]  # a guard refuses unknown keys and bad values, naming them
+        if check is not None:
+            check(self, group)
         self.param_groups.append(group)
-
-    def _check_group(self, group):
-        """Validate one group's keys and hyperparameters; subclasses add their own checks."""
-        accepted = list(GROUP_KEYS) + [key for key in self.defaults if key not in GROUP_KEYS]
-        unknown = [key for key in group if key not in accepted]
-        if unknown:
-            raise ValueError(f"{type(self).__name__}: param group has unknown key(s) {', '.join(map(repr, unknown))}; "
-                             f"accepted: {', '.join(accepted)}")
-        self._check_number("lr", group["lr"])
-        if "lr_scale" in group:
-            self._check_number("lr_scale", group["lr_scale"])
-
-    def _check_number(self, name, value, below=None):
-        """Refuse a hyperparameter that is not a real number >= 0 (and < ``below`` when given), naming it."""
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            try:
-                hint = f": write {name}={float(value)!r}, without quotes"
-            except (TypeError, ValueError):
-                hint = ""
-            raise TypeError(f"{type(self).__name__}: {name} must be a number, got {value!r} "
-                            f"({type(value).__name__}){hint}")
-        if not value >= 0 or (below is not None and not value < below):
-            expected = f"in [0, {below})" if below is not None else ">= 0"
-            raise ValueError(f"{type(self).__name__}: {name} must be {expected}, got {value!r}")
 
     def parameters(self) -> Iterator[Tensor]:
         """Every parameter of every group, in group order."""
@@ -328,13 +306,6 @@ class SGD(Optimizer):
                         nesterov=nesterov)
         super().__init__(params, defaults, warn_unknown=warn_unknown)
 
-    def _check_group(self, group):
-        super()._check_group(group)
-        for name in ("momentum", "dampening", "weight_decay"):
-            self._check_number(name, group[name])
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0")
-
     def _update(self, param, grad, state, group, lr):
         # BEGIN SOLUTION sgd_step
         momentum, weight_decay = float(group["momentum"]), float(group["weight_decay"])
@@ -385,17 +356,6 @@ class Adam(Optimizer):
         betas = tuple(betas) if isinstance(betas, list) else betas  # a wrong type is named by _check_group
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
         super().__init__(params, defaults, warn_unknown=warn_unknown)
-
-    def _check_group(self, group):
-        super()._check_group(group)
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"{type(self).__name__}: betas must be a pair (beta1, beta2), e.g. (0.9, 0.999), "
-                            f"got {betas!r}")
-        self._check_number("betas[0]", betas[0], below=1)
-        self._check_number("betas[1]", betas[1], below=1)
-        self._check_number("eps", group["eps"])
-        self._check_number("weight_decay", group["weight_decay"])
 
     def _update(self, param, grad, state, group, lr):
         xp = backend.get_array_module(param)

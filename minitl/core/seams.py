@@ -25,6 +25,7 @@ Two kinds of seam:
   unknown_parameters     ``warn(optimizer)`` when the last backward reached a leaf   ``optim.unknown``
                          in none of the optimizer's groups
   step_report            ``report(optimizer, rows)``: ``last_step_report()``         ``optim.report``
+  param_group            ``check(optimizer, group)`` when a param group is added     ``guards.optimizer_settings``
   optimizer_state        ``.save(optimizer)``, ``.load(optimizer, state)``:           ``optim.state_dict``
                          ``Optimizer.state_dict()`` and ``load_state_dict()``
   class_target           ``check(bad, values, make_error)``: a class target's range  ``guards.device_checks``
@@ -45,8 +46,8 @@ The stand-in that plays CuPy in the tests is the array seam's own switch, ``back
 
 fast_paths = {}
 plugged_in = dict.fromkeys(["backward_node", "root_call", "layer_input", "module_backward_hooks", "summary",
-                            "load_state_dict", "unknown_parameters", "step_report", "optimizer_state", "class_target",
-                            "host_read", "class_scores", "gpu_check", "gpu_scatter_add"])
+                            "load_state_dict", "unknown_parameters", "step_report", "param_group", "optimizer_state",
+                            "class_target", "host_read", "class_scores", "gpu_check", "gpu_scatter_add"])
 
 
 def plug(slot: str, value):

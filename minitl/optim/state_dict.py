@@ -7,7 +7,7 @@ saved dict). ``param_names`` (dotted names in the model, as PyTorch saves them f
 unfreezing) still resumes.
 
 ``load``: everything is checked before anything changes: the number of groups and of parameters in each,
-the hyperparameter keys (Adam's state does not load into SGD), the values (``_check_group``) and the
+the hyperparameter keys (Adam's state does not load into SGD), the values (``guards/optimizer_settings.py``) and the
 shapes. Parameters are matched by name when the saved ``param_names`` are this group's names (in any
 order), by position otherwise. Arrays move to each parameter's device.
 """
@@ -15,6 +15,7 @@ import copy
 import types
 
 from ..core import backend, seams
+from ..guards.optimizer_settings import check_param_group
 
 
 def parameter_names(optimizer):
@@ -73,7 +74,7 @@ def load(optimizer, state_dict: dict) -> None:
                              f"another optimizer than {type(optimizer).__name__}?")
         group = {**mine, **group}  # what only this side has (a scheduler's initial_lr) stays
         try:
-            optimizer._check_group(group)
+            check_param_group(optimizer, group)
         except ValueError as exc:
             raise ValueError(f"param group {i} of the loaded state: {exc} (was it saved by another "
                              "optimizer?)") from None
