@@ -18,7 +18,7 @@ from .core.ops import activation, arithmetic, linalg, reduce
 from .core.ops import shape as shape_ops  # not "shape": the methods take a shape
 from .core.ops.reduce import normalize_dim
 from .core.tensor import Tensor, tensor
-from .functional import elementwise, indexing, products_and_scans, rearrange, reductions, sorting
+from .functional import device_copy, elementwise, indexing, products_and_scans, rearrange, reductions, sorting
 
 
 def _dims(dims, keyword=None):
@@ -43,7 +43,7 @@ class TensorMethods:
         """
         out = self
         if device is not None and backend.normalize_device(device) != self.device:
-            out = shape_ops.to_device(out, backend.normalize_device(device))
+            out = device_copy.to_device(out, backend.normalize_device(device))
         if dtype is not None and numpy.dtype(dtype) != out.dtype:
             out = elementwise.cast(out, numpy.dtype(dtype))
         return out

@@ -7,8 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minitl
-from minitl.functional.reductions import amax
-from minitl.functional.reductions import amin
+from minitl.functional.reductions import amax, amin
 from parity import assert_matches_torch, t64, torch_or_skip
 
 HYPOTHESIS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

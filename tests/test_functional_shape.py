@@ -5,6 +5,7 @@ import pytest
 
 import minitl
 from minitl.core.ops import shape as sh
+from minitl.functional.device_copy import to_device
 from minitl.nn import functional as F
 from parity import t64, torch_or_skip
 
@@ -154,7 +155,7 @@ def test_reshape_with_wrong_size_raises():
 
 def test_to_device_cpu_is_recorded(device):
     x = minitl.tensor([1.0, 2.0], requires_grad=True, device=device)
-    y = sh.to_device(x, "cpu")
+    y = to_device(x, "cpu")
     assert y.device == "cpu" and y.grad_fn is not None
     (y * 3.0).sum().backward()
     assert x.grad.device == device

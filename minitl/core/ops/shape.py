@@ -1,16 +1,16 @@
-"""Shape and slicing: reshape, permute, broadcast, slicing, concatenation, moving between devices.
+"""Shape and slicing: reshape, permute, broadcast, slicing, concatenation.
 
 ``x[index]`` with its PyTorch rule for ints meeting lists, ``split``, gather, scatter and the other ops that index by
-tensors of positions are a wing: ``functional/indexing.py``; constant padding is in ``functional/pad_modes.py``.
+tensors of positions are a wing: ``functional/indexing.py``; constant padding is in ``functional/pad_modes.py``, the
+copy between devices in ``functional/device_copy.py``.
 
 None of these computes anything: each moves values, so each backward moves the gradient back to where
 the value came from (a reshape reshapes back, a gather scatter-adds, a slice fills a zero array).
 """
 import itertools
 
-from ..backend import device_of, get_array_module
+from ..backend import get_array_module
 from ..backend import scatter_add as add_at
-from ..backend import to_device as _move
 from ..tensor import Function
 from .reduce import normalize_dim, resolve_dim
 
@@ -87,19 +87,6 @@ class Cat(Function):
     def backward(self, grad):
         cuts = list(itertools.accumulate(self.sizes[:-1]))
         return tuple(get_array_module(grad).split(grad, cuts, axis=self.axis))
-
-
-class ToDevice(Function):
-    # z = x copied to another device ;  dL/dx = g copied back
-    def __init__(self, device):
-        self.device = device
-
-    def forward(self, x):
-        self.source = device_of(x)
-        return _move(x, self.device)
-
-    def backward(self, grad):
-        return _move(grad, self.source)
 
 
 def _is_basic(index) -> bool:
@@ -203,8 +190,3 @@ def stack(tensors, dim=None, *, axis=None):
     if tensors:
         axis = normalize_dim(axis, tensors[0].ndim + 1, "stack")
     return Cat.apply(*[unsqueeze(t, axis) for t in tensors], axis=axis)
-
-
-def to_device(x, device):
-    """Copy to ``"cpu"`` or ``"cuda"``, recorded so that gradients flow back to the source."""
-    return ToDevice.apply(x, device=device)
