@@ -42,20 +42,10 @@ from . import backend, seams
 from .tensor import RemovableHandle, Tensor
 
 # ----- Parameter: a Tensor that a Module registers as learnable, and that can be frozen -----
-#
-# Assigning a Parameter to a module attribute (``self.weight = Parameter(...)``) is what makes it show
-# up in ``named_parameters()``, ``state_dict()`` and the optimizer. It remembers its owning module
-# (weakly) so that ``effective_lr_scale`` can walk from it up to the root.
-#
-# Two switches, and a student should notice they are not the same (``Module``'s docstring has the whole story):
-#
-# * ``requires_grad`` (PyTorch's): whether backward computes a gradient for it. Nothing else.
-# * ``frozen`` (minitl's, stored here and set by ``Module.frozen`` / ``freeze()``): the parameter does not
-#   train at all. Freezing turns ``requires_grad`` off and drops the gradient; the optimizer skips a
-#   frozen parameter whatever gradient it holds and forgets its state.
-#
-# One invariant ties them: a frozen parameter never requires grad. Turning ``requires_grad`` on (the
-# PyTorch way to unfreeze) therefore lifts the freeze too; turning it off does not freeze.
+# Assigning one to a module attribute (``self.weight = Parameter(...)``) puts it in ``named_parameters()``,
+# ``state_dict()`` and the optimizer; it remembers its module (weakly) for ``effective_lr_scale``. Of its two
+# switches, ``requires_grad`` (PyTorch's) decides only whether backward computes its gradient; ``frozen``
+# (minitl's) means it does not train at all. A frozen parameter never requires grad (the docstring above).
 
 class Parameter(Tensor):
     """A leaf Tensor that requires grad by default, belongs to a Module and can be ``frozen``."""
@@ -536,11 +526,6 @@ def named_tensors(model):
                 if tensor is not None:
                     tensors[f"{module_name}.{name}" if module_name else name] = tensor
     return tensors
-
-
-def state_dict(model):
-    """``{dotted name: array}`` in ``named_tensors`` order: what a weight file of ``model`` holds."""
-    return collections.OrderedDict((name, tensor.data) for name, tensor in named_tensors(model).items())
 
 
 def _loader():

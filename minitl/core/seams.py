@@ -10,44 +10,33 @@ Two kinds of seam:
   of it that computes the same values and gradients (``tests/test_fast_paths.py`` checks each pair on
   the same inputs). ``Function.apply`` runs the twin when one is registered; its ``forward`` may hand
   a case it does not cover back to the reference with ``super().forward(...)``.
-* ``plugged_in``: one slot per hook point, ``None`` when empty (an empty slot costs one dict lookup):
-
-  =====================  ==========================================================  ====================
-  slot                   called as / used for                                        plugged in by
-  =====================  ==========================================================  ====================
-  backward_node          ``observer(fn, grad_output, grad_inputs)`` after each       ``inspect.trace``
-                         node's backward
-  root_call              ``check(model, args)`` when a root module is called         ``guards.input_checks``
-  layer_input            ``check(layer, x)`` when a ``Conv2d`` is called             ``guards.input_checks``
-  module_backward_hooks  ``HookedCall(module, args)``: a module's backward hooks     ``nn.backward_hooks``
-  summary                ``summarize(model, input_shape, device)``: ``summary()``    ``nn.summary``
-  load_state_dict        ``load(module, source, **options)``: every weight load      ``io.mapping``
-  unknown_parameters     ``warn(optimizer)`` when the last backward reached a leaf   ``optim.unknown``
-                         in none of the optimizer's groups
-  step_report            ``report(optimizer, rows)``: ``last_step_report()``         ``optim.report``
-  param_group            ``check(optimizer, group)`` when a param group is added     ``guards.optimizer_settings``
-  optimizer_state        ``.save(optimizer)``, ``.load(optimizer, state)``:           ``optim.state_dict``
-                         ``Optimizer.state_dict()`` and ``load_state_dict()``
-  class_target           ``check(bad, values, make_error)``: a class target's range  ``guards.device_checks``
-                         check on the GPU (one that waits on the device, no sync)
-  host_read              ``read(array) -> NumPy array``: ``Tensor.item``'s copy      ``guards.device_checks``
-  gpu_check              ``check(cupy) -> why not, or None``: CuPy's first ops,      ``cuda``
-                         run once before the GPU is used
-  gpu_scatter_add        ``add(target, indices, values)``: scatter-add on the GPU,   ``deterministic``
-                         instead of cupyx's atomic one
-  class_scores           ``check(name, scores)``: the (N, C, ...) scores a           ``guards.loss_input``
-                         classification loss is given, before its log-softmax
-  =====================  ==========================================================  ====================
+* ``plugged_in``: one slot per hook point, ``None`` when empty (an empty slot costs one dict lookup);
+  each slot below says how the spine calls it, and which wing plugs in.
 
 The stand-in that plays CuPy in the tests is the array seam's own switch, ``backend.use_gpu_standin``.
-
 ``plug(slot, value)`` sets a slot and returns what was there, so a wing can put it back.
 """
 
 fast_paths = {}
-plugged_in = dict.fromkeys(["backward_node", "root_call", "layer_input", "module_backward_hooks", "summary",
-                            "load_state_dict", "unknown_parameters", "step_report", "param_group", "optimizer_state",
-                            "class_target", "host_read", "class_scores", "gpu_check", "gpu_scatter_add"])
+plugged_in = {
+    "backward_node": None,          # observer(fn, grad_output, grad_inputs) after each node's backward: inspect.trace
+    "root_call": None,              # check(model, args) when a root module is called: guards.input_checks
+    "layer_input": None,            # check(layer, x) when a Conv2d is called: guards.input_checks
+    "module_backward_hooks": None,  # HookedCall(module, args): a module's backward hooks: nn.backward_hooks
+    "summary": None,                # summarize(model, input_shape, device): Module.summary(): nn.summary
+    "load_state_dict": None,        # load(module, source, **options): every weight load: io.mapping
+    "unknown_parameters": None,     # warn(optimizer): the last backward reached a leaf no group holds: optim.unknown
+    "step_report": None,            # report(optimizer, rows): last_step_report(): optim.report
+    "param_group": None,            # check(optimizer, group) when a param group is added: guards.optimizer_settings
+    "optimizer_state": None,        # .save(optimizer), .load(optimizer, state): Optimizer.state_dict() and
+                                    # load_state_dict(): optim.state_dict
+    "class_target": None,           # check(bad, values, make_error): a class target's range check that waits on the
+                                    # GPU instead of syncing: guards.device_checks
+    "host_read": None,              # read(array) -> NumPy array: Tensor.item's copy: guards.device_checks
+    "class_scores": None,           # check(name, scores): the scores a classification loss gets: guards.loss_input
+    "gpu_check": None,              # check(cupy) -> why not, or None: CuPy's first ops, before the GPU is used: cuda
+    "gpu_scatter_add": None,        # add(target, indices, values): scatter-add on the GPU: deterministic
+}
 
 
 def plug(slot: str, value):

@@ -16,8 +16,8 @@ Read top to bottom:
   at a tensor, calls tensor hooks, accumulates into the ``.grad`` of leaves, and frees the graph
   unless ``retain_graph=True``.
 
-The operators (``x + y``, ``x.sum()``) run ops, and the ops make Tensors, so they are attached to
-``Tensor`` by ``minitl/tensor_methods.py`` once the ops exist. The contract an op keeps: ``docs/architecture.md``.
+The operators (``x + y``, ``x.sum()``) run ops, which make Tensors, so ``minitl/tensor_methods.py`` attaches
+them once the ops exist. The contract an op keeps: ``docs/architecture.md``.
 """
 import functools
 import itertools
@@ -32,19 +32,16 @@ from .backend import DeviceError, device_of, get_array_module, to_device
 class RemovableHandle:
     """What ``register_hook`` (tensors) and ``register_forward_hook`` (modules) return: ``remove()`` undoes it.
 
-    The hooks live in an ordered dict owned by the tensor or module; the handle makes its own key, so
-    the same function registered twice gives two entries and each handle removes only its own.
-    Usage: ``handle = RemovableHandle(hooks); hooks[handle.id] = hook``.
+    Each handle makes its own key in the owner's ordered dict of hooks, so a function registered twice
+    gives two entries and each handle removes only its own: ``hooks[RemovableHandle(hooks).id] = hook``.
     """
 
     _next_id = itertools.count()
 
     def __init__(self, hooks: dict):
-        self.hooks = hooks
-        self.id = next(RemovableHandle._next_id)
+        self.hooks, self.id = hooks, next(RemovableHandle._next_id)
 
-    def remove(self) -> None:
-        """Take the hook off (removing twice is harmless)."""
+    def remove(self) -> None:  # removing twice is harmless
         self.hooks.pop(self.id, None)
 
     def __enter__(self):
@@ -129,8 +126,7 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor: it has no first axis (use .item() for its value)")
         return self.shape[0]
 
-    def numel(self) -> int:
-        """Number of elements (the product of the shape)."""
+    def numel(self) -> int:  # the product of the shape
         return int(self.data.size)
 
     def dim(self) -> int:
@@ -212,7 +208,7 @@ class Tensor:
 
 
 def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
-    """Make a leaf Tensor from a number, nested list, NumPy/CuPy array or Tensor (data is copied)."""
+    """A leaf Tensor from a number, nested list, NumPy/CuPy array or Tensor (data is copied)."""
     if isinstance(data, Tensor):
         data = data.data.copy()
     elif hasattr(data, "copy") and hasattr(data, "dtype"):
@@ -315,41 +311,27 @@ class _GradMode:
 
 class no_grad(_GradMode):
     """``with minitl.no_grad():`` (or ``@minitl.no_grad()``) records nothing: use it for evaluation."""
-
-    def __init__(self):
-        super().__init__(False)
+    def __init__(self): super().__init__(False)
 
 
 class enable_grad(_GradMode):
     """Re-enable recording inside a ``no_grad`` block."""
-
-    def __init__(self):
-        super().__init__(True)
+    def __init__(self): super().__init__(True)
 
 
 class set_grad_enabled(_GradMode):
-    """Switch graph recording on or off, as ``torch.set_grad_enabled``; three ways to use it.
-
-    A plain call, ``minitl.set_grad_enabled(False)``, switches the mode right away and for good (until
-    the next call). ``with minitl.set_grad_enabled(False):`` restores the previous mode at the end of
-    the block. ``@minitl.set_grad_enabled(False)`` changes nothing when decorating: the mode applies
-    during each call of the function only.
-    """
+    """``torch.set_grad_enabled``: a plain call switches the mode for good (until the next call), a ``with``
+    block restores the previous mode at its end, and as a decorator it applies during each call only."""
 
     def __init__(self, mode: bool):
-        global _grad_enabled
         super().__init__(mode)
-        self.previous.append(_grad_enabled)  # what the end of a ``with`` block goes back to
-        _grad_enabled = self.mode
+        _GradMode.__enter__(self)  # switched at once; the previous mode is kept for a ``with`` block's end
 
     def __enter__(self):
-        global _grad_enabled
-        _grad_enabled = self.mode  # already switched (and the previous mode saved) by __init__
         return self
 
     def __call__(self, function):
-        global _grad_enabled
-        _grad_enabled = self.previous.pop()  # decorating is not a call: undo the switch made by __init__
+        _GradMode.__exit__(self)  # decorating is not a call: undo the switch made by __init__
         return super().__call__(function)
 
 
