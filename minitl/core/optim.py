@@ -58,12 +58,6 @@ _SET_MESSAGE = ("params must be an ordered collection, not a set: a set's order 
                 "state_dict() numbers parameters by their order. Pass a list, or the model itself")
 
 
-def _owner_was_lost(p):
-    """True for a Parameter that had a Module once and that Module no longer exists (a dropped head)."""
-    ref = getattr(p, "_owner", None)
-    return ref is not None and ref() is None
-
-
 def _persistence():
     """``optim/state_dict.py``, plugged into the ``optimizer_state`` seam when ``minitl.optim`` is imported."""
     persistence = seams.plugged_in["optimizer_state"]
@@ -84,7 +78,7 @@ class Optimizer:
         self.state = {}             # parameter -> its own dict (momentum buffer, Adam moments, step)
         self.param_groups = []
         self.warn_unknown = warn_unknown
-        self._root_refs = []        # weak references to the models the parameters came from: names and checks
+        self.model_refs = []        # weak references to the models the parameters came from: names and checks
         self._warned = {}           # id(param) -> weakref: the unknown-parameter guard warns once per parameter
         self._last_step = None      # rows of the last step, for last_step_report()
         self.steps_taken = 0        # calls of step(): a scheduler warns when it is stepped before the first one
@@ -111,15 +105,15 @@ class Optimizer:
     def add_param_group(self, group: dict) -> None:
         """Add a dict ``{"params": ..., "lr": ..., ...}``; missing keys come from ``defaults``.
 
-        ``params`` may be a Module, one parameter, or an iterable of parameters. A parameter that is
-        already in another group raises: it would be updated twice.
+        ``params`` may be a Module, one parameter, or an iterable of parameters; a parameter already in
+        another group is refused (``guards/optimizer_settings.py``): it would be updated twice.
         """
         if not isinstance(group, dict):
             raise TypeError(f"a param group must be a dict with a 'params' key, got {type(group).__name__}")
         group = dict(group)
         params = group.get("params")
+        given = params  # a Module is remembered itself too: its names come first (it may share another's layers)
         if isinstance(params, Module):
-            self._remember_root(params)
             params = list(params.parameters())
         elif isinstance(params, Tensor):
             params = [params]
@@ -129,29 +123,20 @@ class Optimizer:
             raise TypeError(_SET_MESSAGE)
         else:
             params = list(params)
-        known = {id(p) for g in self.param_groups for p in g["params"]}
-        for i, p in enumerate(params):
-            if not isinstance(p, Tensor):
-                raise TypeError(f"param group entry {i} is a {type(p).__name__}, not a Parameter/Tensor")
-            if not p.is_leaf:
-                raise ValueError(f"param group entry {i} is not a leaf tensor: the optimizer can only move "
-                                 "leaves (parameters), not results of ops")
-            if id(p) in known:
-                raise ValueError(f"parameter {self._describe(p)} appears in more than one param group")
-            known.add(id(p))
-        for p in params:
-            # Remember the model now: if this layer is replaced later, the model is still reachable.
-            if getattr(p, "owner", None) is not None:
-                self._remember_root(p.owner)
         group["params"] = params
         for key, value in self.defaults.items():
             if value is required and key not in group:
                 raise ValueError(f"{type(self).__name__}: param group has no '{key}' and there is no default; "
                                  f"pass {key}=... to the optimizer or to the group")
             group.setdefault(key, value)
-        check = seams.plugged_in["param_group"]  # a guard refuses unknown keys and bad values, naming them
+        check = seams.plugged_in["param_group"]  # a guard refuses what cannot be trained, naming it, before any change
         if check is not None:
             check(self, group)
+        for module in [given] if isinstance(given, Module) else []:
+            self.remember_model(module)
+        for p in params:  # remember each model now: if this layer is replaced later, the model is still reachable
+            if getattr(p, "owner", None) is not None:
+                self.remember_model(p.owner)
         self.param_groups.append(group)
 
     def parameters(self) -> Iterator[Tensor]:
@@ -226,40 +211,12 @@ class Optimizer:
                                "import minitl first")
         return report(self, self._last_step)
 
-    # ----- names: a parameter does not know its name, its model does -----
-    def _remember_root(self, module):
+    # ----- the models: a parameter does not know its name, its model does (optim/names.py asks them) -----
+    def remember_model(self, module):
         """Keep a weak reference to ``module``'s model, once: the model outlives a head that is replaced."""
         root = root_module(module)
-        if not any(ref() is root for ref in self._root_refs):
-            self._root_refs.append(weakref.ref(root))
-
-    def _roots(self):
-        """The models the parameters came from (remembered when they were added) that still exist.
-
-        Each is walked up again: a layer given alone may have been put into a bigger model since.
-        """
-        roots = []
-        for module in (ref() for ref in self._root_refs):
-            root = root_module(module) if module is not None else None
-            if root is not None and all(root is not r for r in roots):
-                roots.append(root)
-        return roots
-
-    @staticmethod
-    def _describe(p, fallback="<unnamed parameter>"):
-        """A parameter's dotted name in its model ("head.weight"), or what is left to say about it."""
-        owner = getattr(p, "owner", None)
-        if owner is not None:
-            root = root_module(owner)
-            for name, value in root.named_parameters():
-                if value is p:
-                    return name if root is not owner else f"{type(owner).__name__}.{name}"
-            for attr, value in owner._parameters.items():
-                if value is p:  # its layer was cut out of the model it still points to
-                    return f"{type(owner).__name__}.{attr} (not in the model any more)"
-        if _owner_was_lost(p):
-            return f"parameter of shape {p.shape} of a deleted layer"
-        return fallback
+        if not any(ref() is root for ref in self.model_refs):
+            self.model_refs.append(weakref.ref(root))
 
     # ----- saving and resuming, in PyTorch's layout: optim/state_dict.py, plugged into the optimizer_state seam -----
     def state_dict(self) -> dict:

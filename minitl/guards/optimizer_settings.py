@@ -1,16 +1,19 @@
-"""What an optimizer is given: each param group's keys and hyperparameters, checked as the group is added.
+"""What an optimizer is given: each param group's parameters, keys and hyperparameters, checked as it is added.
 
-A group may hold only the keys its optimizer knows (``GROUP_KEYS`` plus the optimizer's defaults), so a
-misspelt ``"weight_decya"`` raises instead of silently doing nothing; every hyperparameter must be a real
-number in its range, so ``lr="1e-3"`` (a string from a config file) is refused with the line to write.
-``SGD`` and ``Adam`` (with ``AdamW``) add their own rules. It plugs into the ``param_group`` seam
-(``core/seams.py``), which ``Optimizer.add_param_group`` calls; ``optim/state_dict.py`` checks a loaded
-group with it too.
+Every entry must be a leaf tensor (a parameter, not the result of an op) in no other group, since it would
+be updated twice. A group may hold only the keys its optimizer knows (``GROUP_KEYS`` plus the optimizer's
+defaults), so a misspelt ``"weight_decya"`` raises instead of silently doing nothing; every hyperparameter
+must be a real number in its range, so ``lr="1e-3"`` (a string from a config file) is refused with the
+line to write. ``SGD`` and ``Adam`` (with ``AdamW``) add their own rules. It plugs into the ``param_group``
+seam (``core/seams.py``), which ``Optimizer.add_param_group`` calls before it changes anything;
+``optim/state_dict.py`` checks a loaded group's settings with ``check_settings``.
 """
 import numbers
 
 from ..core import seams
 from ..core.optim import GROUP_KEYS, SGD, Adam
+from ..core.tensor import Tensor
+from ..optim.names import describe_parameter
 
 
 def check_number(optimizer, name, value, below=None):
@@ -28,7 +31,22 @@ def check_number(optimizer, name, value, below=None):
 
 
 def check_param_group(optimizer, group):
-    """Raise a TypeError or ValueError naming the first key or hyperparameter of ``group`` the optimizer refuses."""
+    """Raise a TypeError or ValueError naming the first parameter, key or hyperparameter the optimizer refuses."""
+    known = {id(p) for g in optimizer.param_groups for p in g["params"]}
+    for i, p in enumerate(group["params"]):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"param group entry {i} is a {type(p).__name__}, not a Parameter/Tensor")
+        if not p.is_leaf:
+            raise ValueError(f"param group entry {i} is not a leaf tensor: the optimizer can only move "
+                             "leaves (parameters), not results of ops")
+        if id(p) in known:
+            raise ValueError(f"parameter {describe_parameter(p)} appears in more than one param group")
+        known.add(id(p))
+    check_settings(optimizer, group)
+
+
+def check_settings(optimizer, group):
+    """The keys and hyperparameters of ``group``: unknown keys, numbers out of range, SGD's and Adam's rules."""
     accepted = list(GROUP_KEYS) + [key for key in optimizer.defaults if key not in GROUP_KEYS]
     unknown = [key for key in group if key not in accepted]
     if unknown:

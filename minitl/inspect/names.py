@@ -4,7 +4,7 @@ A module knows its parent (a weak reference kept by ``Module``), so the path is 
 and asking each parent under which name it holds the child: ``backbone.block3.0``.
 """
 from ..core.module import Parameter, ancestors
-from ..core.optim import Optimizer
+from ..optim.names import describe_parameter
 
 
 def module_path(module) -> str:
@@ -21,4 +21,4 @@ def parameter_name(tensor):
     """A Parameter's dotted name in its model (``"head.weight"``); None for any other tensor."""
     if not isinstance(tensor, Parameter):
         return None
-    return Optimizer._describe(tensor)
+    return describe_parameter(tensor)

@@ -15,19 +15,20 @@ import copy
 import types
 
 from ..core import backend, seams
-from ..guards.optimizer_settings import check_param_group
+from ..guards.optimizer_settings import check_settings
+from .names import describe_parameter, optimizer_models
 
 
 def parameter_names(optimizer):
     """``{id(param): name}``: dotted names from the model where possible, else a description."""
     names = {}
-    for root in optimizer._roots():
+    for root in optimizer_models(optimizer):
         for name, p in root.named_parameters():
             names.setdefault(id(p), name)
     for index, group in enumerate(optimizer.param_groups):
         for i, p in enumerate(group["params"]):
             if id(p) not in names:
-                names[id(p)] = optimizer._describe(p, fallback=f"group{index}[{i}]")
+                names[id(p)] = describe_parameter(p, fallback=f"group{index}[{i}]")
     return names
 
 
@@ -74,7 +75,7 @@ def load(optimizer, state_dict: dict) -> None:
                              f"another optimizer than {type(optimizer).__name__}?")
         group = {**mine, **group}  # what only this side has (a scheduler's initial_lr) stays
         try:
-            check_param_group(optimizer, group)
+            check_settings(optimizer, group)
         except ValueError as exc:
             raise ValueError(f"param group {i} of the loaded state: {exc} (was it saved by another "
                              "optimizer?)") from None

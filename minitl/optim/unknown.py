@@ -13,7 +13,8 @@ import weakref
 
 from ..core import seams
 from ..core.module import root_module
-from ..core.optim import Optimizer, _owner_was_lost
+from ..core.optim import Optimizer
+from .names import describe_parameter, optimizer_models, owner_was_lost
 from .report import SyncReport
 
 
@@ -25,7 +26,7 @@ def warn_about_unknown_parameters(self):
     """Warn once per trainable parameter of the optimizer's models that has a gradient and is in no group."""
     known = {id(p) for p in self.parameters()}
     missing = []
-    for root in self._roots():
+    for root in optimizer_models(self):
         for name, p in root.named_parameters():
             if id(p) in known or not p.requires_grad or p.grad is None:
                 continue
@@ -50,7 +51,7 @@ def sync(self, model=None):
     other settings. Orphans are parameters whose layer was removed from the model (the old
     head): they and their state go. Returns a ``SyncReport`` of names.
     """
-    roots = [model] if model is not None else self._roots()
+    roots = [model] if model is not None else optimizer_models(self)
     in_models = {}
     for root in roots:
         for name, p in root.named_parameters():
@@ -63,11 +64,11 @@ def sync(self, model=None):
             if id(p) in in_models:
                 orphan = False
             elif owner is None:  # its layer was garbage-collected: it is in no model any more
-                orphan = _owner_was_lost(p)
+                orphan = owner_was_lost(p)
             else:                # its layer still exists but was cut out of this model
                 orphan = any(root_module(owner) is root for root in roots)
             if orphan:
-                removed.append(self._describe(p))
+                removed.append(describe_parameter(p))
                 self.state.pop(p, None)
             else:
                 keep.append(p)
@@ -76,7 +77,7 @@ def sync(self, model=None):
     added = [(name, p) for name, p in in_models.values() if id(p) not in known and p.requires_grad]
     self.param_groups[0]["params"].extend(p for _, p in added)
     if model is not None:
-        self._remember_root(model)
+        self.remember_model(model)
     return SyncReport([name for name, _ in added], removed)
 
 
