@@ -6,7 +6,7 @@
    ``arithmetic``, ``reduce``, ``shape``, ``activation``, ``linalg``, ``loss``, ``conv``, ``pool``, ``norm``.
 4. ``module.py``: ``Parameter``, the module tree, ``Module`` (``frozen``, ``lr_scale``); ``init.py``
    (how a layer's parameters start); ``layers.py``: the layers the reference models are built from.
-5. ``optim.py``: the ``Optimizer`` (param groups, the step, state), ``SGD``, ``Adam`` and ``AdamW``.
+5. ``optim.py``: the ``Optimizer`` (param groups, the step, state) and ``SGD`` (Adam and AdamW: ``optim/adam.py``).
 6. ``fit.py``: one training step, and ``fit``, the loop that repeats it.
 ``seams.py`` lists the few named places where a wing (a fast path, a guard, a report) plugs in.
 

@@ -2,7 +2,7 @@
 
 An optimizer holds **param groups**: dicts with a ``"params"`` list and their own hyperparameters
 (``lr``, ``weight_decay``, ...), exactly as in PyTorch, so ``optimizer.param_groups[0]["lr"] = 0.01``
-works and a scheduler can change it. An update rule (``SGD``, ``Adam`` below) only writes ``_update``:
+works and a scheduler can change it. An update rule (``SGD`` below) only writes ``_update``:
 given one parameter's array, its gradient, its state dict and the effective lr, return the update.
 
 Everything the transfer-learning knobs change is read **at every** ``step()``, never cached when
@@ -19,25 +19,17 @@ that silently stops working):
   × ``effective_lr_scale(p)`` (the product of ``lr_scale`` from the parameter's module up to the
   root). It multiplies the **update**, not the gradient, so a scale of 0.1 means "move ten times
   less" under SGD and Adam. A group's ``lr_scale`` is the PyTorch-style way to say the same thing.
-* a trainable parameter that received a gradient but is in no group (a head replaced after the
-  optimizer was built) is a guard's business (``optim/unknown.py``, the ``unknown_parameters`` seam):
-  it warns, naming it, and ``sync()`` adds it. The spine only notices that the last backward reached a
-  leaf none of its groups holds, and hands over.
 
-A group accepts only the keys its optimizer knows (``GROUP_KEYS`` plus the optimizer's defaults):
-a misspelt ``"weight_decya"`` raises instead of silently doing nothing, and so does ``lr="1e-3"``
-(``guards/optimizer_settings.py``, the ``param_group`` seam, checks each group as it is added).
+Wings plug in at four seams (``core/seams.py``). Guards check each param group as it is added
+(``param_group``: a misspelt ``"weight_decya"`` or ``lr="1e-3"`` raises) and warn when the last backward
+reached a trainable parameter that no group holds, a head replaced after the optimizer was built
+(``unknown_parameters``: ``optim/unknown.py``, whose ``sync()`` adds it); ``state_dict()`` and
+``load_state_dict()`` are ``optim/state_dict.py``'s (``optimizer_state``); ``last_step_report()`` is
+``optim/report.py``'s (``step_report``), built from the rows the last ``step()`` kept (parameter, group,
+status, effective lr, update array: those arrays stay alive until the next step).
 
-``state_dict()`` and ``load_state_dict()`` (PyTorch's layout, checked before anything changes) are
-written in ``optim/state_dict.py`` and reached through the ``optimizer_state`` seam.
-
-What the last ``step()`` did is kept as rows (parameter, group, status, effective lr, update array):
-``last_step_report()`` hands them to the report (``optim/report.py``, the ``step_report`` seam), which
-computes each update's norm only when it is read. The price: the last step's update arrays stay alive
-until the next step (one array the size of each trained parameter).
-
-The update rules follow, each PyTorch's equations, mirrored line by line in ``_update``: ``SGD``
-(momentum, dampening, Nesterov, L2 weight decay), ``Adam`` and ``AdamW``.
+``SGD`` follows, PyTorch's equations mirrored line by line in ``_update`` (momentum, dampening, Nesterov,
+L2 weight decay). ``Adam`` and ``AdamW``, written the same way, are a wing: ``optim/adam.py``.
 """
 import weakref
 from collections.abc import Iterator
@@ -56,14 +48,6 @@ GROUP_KEYS = ("params", "lr_scale", "name", "initial_lr", "max_lr", "min_lr")
 
 _SET_MESSAGE = ("params must be an ordered collection, not a set: a set's order changes from run to run, and "
                 "state_dict() numbers parameters by their order. Pass a list, or the model itself")
-
-
-def _persistence():
-    """``optim/state_dict.py``, plugged into the ``optimizer_state`` seam when ``minitl.optim`` is imported."""
-    persistence = seams.plugged_in["optimizer_state"]
-    if persistence is None:
-        raise RuntimeError("saving an optimizer needs minitl.optim, which has not been imported: import minitl first")
-    return persistence
 
 
 class Optimizer:
@@ -146,11 +130,8 @@ class Optimizer:
 
     # ----- the step -----
     def _update(self, param, grad, state, group, lr):
-        """Return the update array for one parameter (``param += update``). Subclasses define it.
-
-        ``param`` and ``grad`` are raw arrays (NumPy or CuPy), ``state`` this parameter's dict
-        (empty on its first step, or after it was frozen), ``lr`` the effective learning rate.
-        """
+        """The update array for one parameter (``param += update``), from raw arrays (NumPy or CuPy), its state dict
+        (empty on its first step, or after it was frozen) and the effective lr. Subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__} must define _update()")
 
     def step(self, closure=None):  # -> the closure's loss, or None
@@ -205,11 +186,7 @@ class Optimizer:
         """
         if self._last_step is None:
             raise RuntimeError("last_step_report(): step() has not been called yet")
-        report = seams.plugged_in["step_report"]
-        if report is None:
-            raise RuntimeError("last_step_report() needs minitl.optim.report, which has not been imported: "
-                               "import minitl first")
-        return report(self, self._last_step)
+        return seams.required("step_report", "minitl.optim.report")(self, self._last_step)
 
     # ----- the models: a parameter does not know its name, its model does (optim/names.py asks them) -----
     def remember_model(self, module):
@@ -221,11 +198,11 @@ class Optimizer:
     # ----- saving and resuming, in PyTorch's layout: optim/state_dict.py, plugged into the optimizer_state seam -----
     def state_dict(self) -> dict:
         """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices], "param_names": [...]}]}``."""
-        return _persistence().save(self)
+        return seams.required("optimizer_state", "minitl.optim").save(self)
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore hyperparameters and state saved by ``state_dict()``; checked before anything changes."""
-        _persistence().load(self, state_dict)
+        seams.required("optimizer_state", "minitl.optim").load(self, state_dict)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -251,11 +228,8 @@ class Optimizer:
 # drops it.
 
 class SGD(Optimizer):
-    """``SGD(params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False)``.
-
-    ``params``: a Module, an iterable of parameters, or param-group dicts with their own settings.
-    State per parameter: ``momentum_buffer`` (same shape as the parameter) when momentum > 0.
-    """
+    """``SGD(params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False)``; ``params`` as ``Optimizer``'s.
+    State per parameter: ``momentum_buffer`` (same shape as the parameter) when momentum > 0."""
 
     def __init__(self, params, lr=required, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
                  warn_unknown=True):
@@ -279,87 +253,3 @@ class SGD(Optimizer):
             grad = grad + momentum * buf if group["nesterov"] else buf
         return -lr * grad                                          # p = p - lr_eff * d
         # END SOLUTION
-
-
-# ----- Adam and AdamW -----
-# ``Adam`` and ``AdamW``: per-coordinate step sizes from running moments of the gradient.
-#
-# PyTorch's equations, step t = 1, 2, ... (one step matches ``torch.optim.Adam`` / ``AdamW``):
-#
-#     g = grad + weight_decay * p                      # Adam only: L2 decay enters the moments
-#     p = p - lr_eff * weight_decay * p                # AdamW only: decoupled decay, outside the moments
-#     m = beta1 * m + (1 - beta1) * g                  # first moment (mean of g)
-#     v = beta2 * v + (1 - beta2) * g^2                # second moment (mean of g squared)
-#     v_max = max(v_max, v)                            # amsgrad only; then v_max replaces v below
-#     p = p - lr_eff / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-#
-# What a student should notice: the step divides by sqrt(v), so multiplying the *gradient* by 0.1
-# would change nothing (m and sqrt(v) both shrink by 0.1). That is why ``lr_scale`` multiplies the
-# learning rate (``lr_eff``), i.e. the update: a layer with ``lr_scale = 0.1`` moves ten times less
-# under Adam too. And the difference between the two classes: Adam's weight decay is divided by
-# sqrt(v) like any gradient (large-gradient weights are barely decayed); AdamW's is not.
-
-class Adam(Optimizer):
-    """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)``.
-
-    State per parameter: ``step`` (int), ``exp_avg`` (m), ``exp_avg_sq`` (v), and ``max_exp_avg_sq``
-    with amsgrad; the arrays have the parameter's shape.
-    """
-
-    decoupled_weight_decay = False
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-                 warn_unknown=True):
-        betas = tuple(betas) if isinstance(betas, list) else betas  # a wrong type is named by _check_group
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
-        super().__init__(params, defaults, warn_unknown=warn_unknown)
-
-    def _update(self, param, grad, state, group, lr):
-        xp = backend.get_array_module(param)
-        beta1, beta2 = (float(b) for b in group["betas"])
-        weight_decay, eps = float(group["weight_decay"]), float(group["eps"])
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(param)
-            state["exp_avg_sq"] = xp.zeros_like(param)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = xp.zeros_like(param)
-        state["step"] += 1
-        t = state["step"]
-
-        decay = None
-        if weight_decay != 0:
-            if self.decoupled_weight_decay:
-                decay = (-lr * weight_decay) * param               # AdamW: p -= lr_eff * wd * p
-            else:
-                grad = grad + weight_decay * param                 # Adam: g = grad + wd * p
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1                                                 # m = b1 * m + (1 - b1) * g
-        m += (1.0 - beta1) * grad
-        v *= beta2                                                 # v = b2 * v + (1 - b2) * g^2
-        v += (1.0 - beta2) * (grad * grad)
-        if group["amsgrad"]:
-            v_max = state.get("max_exp_avg_sq")
-            if v_max is None:  # amsgrad switched on after the first step: start the max here
-                v_max = state["max_exp_avg_sq"] = v.copy()
-            xp.maximum(v_max, v, out=v_max)                        # v_max = max(v_max, v)
-            v = v_max
-        step_size = lr / (1.0 - beta1 ** t)
-        denom = xp.sqrt(v) / ((1.0 - beta2 ** t) ** 0.5) + eps     # sqrt(v_hat) + eps
-        update = (-step_size) * (m / denom)
-        return update if decay is None else update + decay
-
-
-class AdamW(Adam):
-    """``AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False)``.
-
-    Adam with *decoupled* weight decay (Loshchilov & Hutter): the weights shrink by
-    ``lr_eff * weight_decay`` each step, independently of the gradient's moments.
-    """
-
-    decoupled_weight_decay = True
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
-                 warn_unknown=True):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                         warn_unknown=warn_unknown)

@@ -59,3 +59,13 @@ def register_fast_path(reference, fast):
         fast.reference = reference
         fast_paths[reference] = fast
     return previous
+
+
+def required(slot: str, wing: str):
+    """What is plugged into ``slot``, for a call the spine cannot answer alone (``summary()``, loading weights,
+    saving an optimizer): a RuntimeError naming ``wing`` when nothing is."""
+    plugged = plugged_in[slot]
+    if plugged is None:
+        raise RuntimeError(f"this needs {wing}, which plugs into the {slot!r} seam and has not been imported: "
+                           "import minitl first")
+    return plugged

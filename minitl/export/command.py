@@ -19,8 +19,9 @@ import os
 
 from .. import models
 from .. import weights as registry
-from ..core.optim import SGD, Adam, AdamW
+from ..core.optim import SGD
 from ..io.native import load as load_native
+from ..optim.adam import Adam, AdamW
 from ..train.checkpoint import resume
 from .pytorch import fashion_mnist_data, image_folder_data, to_torch
 

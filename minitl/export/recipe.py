@@ -17,8 +17,9 @@ Talks to: ``optim`` (the optimizers and schedules it reads), ``nn.tree`` (``effe
 """
 from ..core.layers import _BatchNorm
 from ..core.module import effective_lr_scale
-from ..core.optim import SGD, Adam, AdamW
+from ..core.optim import SGD
 from ..optim import lr_scheduler as schedules
+from ..optim.adam import Adam, AdamW
 from ..train.checkpoint import frozen_modules
 from ..version import __version__
 from .errors import ExportError

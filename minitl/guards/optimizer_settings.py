@@ -11,8 +11,9 @@ seam (``core/seams.py``), which ``Optimizer.add_param_group`` calls before it ch
 import numbers
 
 from ..core import seams
-from ..core.optim import GROUP_KEYS, SGD, Adam
+from ..core.optim import GROUP_KEYS, SGD
 from ..core.tensor import Tensor
+from ..optim.adam import Adam
 from ..optim.names import describe_parameter
 
 

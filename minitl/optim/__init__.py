@@ -5,8 +5,9 @@ groups. They read ``frozen`` and ``lr_scale`` at every ``step()`` (see ``core/op
 ``last_step_report()`` shows what each parameter's update was. ``lr_scheduler`` holds the schedules;
 ``layerwise`` the fine-tuning helpers (discriminative rates, layer decay, no-decay groups).
 """
-from ..core.optim import SGD, Adam, AdamW, Optimizer
+from ..core.optim import SGD, Optimizer
 from . import lr_scheduler, state_dict  # state_dict plugs Optimizer.state_dict()/load_state_dict() in
+from .adam import Adam, AdamW
 from .layerwise import BlockScales, discriminative_lr, layer_decay, param_groups
 from .report import StepReport, SyncReport
 from .unknown import UnknownParameterWarning  # also plugs the unknown-parameter guard and sync() in
