@@ -33,12 +33,9 @@ class DeviceError(RuntimeError):
 
 
 def use_gpu_standin(module):
-    """Test hook: make ``module`` (a strict CuPy stand-in, ``tests/standin_cupy.py``) play CuPy; None undoes it.
-
-    While set, ``device="cuda"`` means the stand-in's arrays, so the whole GPU path runs on a machine
-    with no GPU and every host/device mix-up raises as it would on CuPy. ``$MINITL_CUPY_STANDIN``
-    (an importable module name) does the same for a whole process. Returns the previous stand-in.
-    """
+    """Test hook: ``module`` (a strict CuPy stand-in, ``tests/standin_cupy.py``) plays CuPy, None undoes it; returns
+    the previous one. ``device="cuda"`` then means its arrays, so the whole GPU path runs with no GPU and every
+    host/device mix-up raises as on CuPy. ``$MINITL_CUPY_STANDIN`` (a module name) does it for a whole process."""
     global _standin
     previous, _standin = _standin, module
     return previous

@@ -71,11 +71,8 @@ class Ordered(Module):
 
 
 class Sequential(Ordered):
-    """Apply each child to the output of the previous one: ``Sequential(Conv2d(...), ReLU(), ...)``.
-
-    Accepts modules as arguments or one ordered dict of ``name: module``. Its ``blocks()`` (for
-    ``freeze_to``) are its children.
-    """
+    """Apply each child to the output of the previous one: ``Sequential(Conv2d(...), ReLU(), ...)``, or an ordered
+    dict of ``name: module``. Its ``blocks()`` (what ``freeze_to`` counts) are its children."""
 
     def __init__(self, *modules):
         if len(modules) == 1 and isinstance(modules[0], (dict, collections.OrderedDict)):
@@ -215,13 +212,10 @@ class AdaptiveAvgPool2d(Module):
 
 # ----- normalisation: BatchNorm1d, BatchNorm2d, LayerNorm -----
 
-# BatchNorm is where freezing most often goes wrong in practice: a "frozen" backbone whose BatchNorm
-# still updates its running statistics on the new data is not frozen. Here a frozen BatchNorm
-# normalises with its running statistics and leaves them untouched, whatever ``train()`` says
-# (effect 4 of ``frozen``, see ``core/module.py``). Only ``frozen`` does that: switching off
-# ``requires_grad`` on its parameters (PyTorch's idiom) leaves a BatchNorm in ``train()`` normalising with
-# batch statistics and updating its running ones, exactly as PyTorch does — the classic pitfall of
-# "freezing" a backbone that way (``demos/13_batchnorm_pitfall.py``).
+# BatchNorm is where freezing most often goes wrong: a "frozen" backbone whose BatchNorm still updates its
+# running statistics on the new data is not frozen. A frozen BatchNorm here normalises with its running
+# statistics and leaves them untouched, whatever ``train()`` says (effect 4). PyTorch's idiom, ``requires_grad``
+# off, leaves them moving in ``train()``, as in PyTorch: the classic pitfall (``demos/13_batchnorm_pitfall.py``).
 
 class _BatchNorm(Module):
     expected_ndim = ()

@@ -112,10 +112,8 @@ def root_module(module):
 
 
 def effective_lr_scale(param) -> float:
-    """Multiply ``lr_scale`` of the parameter's module and of every ancestor up to the root.
-
-    ``model.lr_scale = 0.1; model.head.lr_scale = 10`` gives the head 1.0 and the rest 0.1.
-    """
+    """The product of ``lr_scale`` of the parameter's module and of every ancestor up to the root:
+    ``model.lr_scale = 0.1; model.head.lr_scale = 10`` gives the head 1.0 and the rest 0.1."""
     scale = 1.0
     for module in ancestors(param.owner if isinstance(param, Parameter) else None):
         if module.lr_scale is not None:
@@ -124,7 +122,6 @@ def effective_lr_scale(param) -> float:
 
 
 # ----- Module -----
-
 
 class Module:
     """Base class of every layer and model: subclass it, assign layers in ``__init__``, write ``forward``."""
@@ -301,21 +298,15 @@ class Module:
         return out if watch is None else watch.wrap_output(out)
 
     def register_forward_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, inputs, output)`` after every forward; returns a handle with ``remove()``.
-
-        A student captures activations this way: ``layer.register_forward_hook(lambda m, i, o: saved.append(o))``.
-        """
+        """Call ``hook(module, inputs, output)`` after every forward (a non-None return replaces the output);
+        returns a handle with ``remove()``. Capture activations: ``lambda m, i, o: saved.append(o)``."""
         handle = RemovableHandle(self._forward_hooks)
         self._forward_hooks[handle.id] = hook
         return handle
 
     def register_full_backward_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, grad_input, grad_output)`` in backward (PyTorch's signature); returns a handle.
-
-        Watch the gradient reaching a layer:
-        ``layer.register_full_backward_hook(lambda m, gi, go: print(go[0].norm()))``.
-        Details (what None means, replacing ``grad_input``): ``nn/backward_hooks.py``.
-        """
+        """Call ``hook(module, grad_input, grad_output)`` in backward (PyTorch's signature; ``nn/backward_hooks.py``);
+        returns a handle. Watch the gradient reaching a layer: ``lambda m, gi, go: print(go[0].norm())``."""
         handle = RemovableHandle(self._backward_hooks)
         self._backward_hooks[handle.id] = hook
         return handle
@@ -401,10 +392,8 @@ class Module:
     # ----- frozen -----
     @property
     def frozen(self) -> bool:
-        """True when nothing in this module trains: every parameter below (and including) it is frozen.
-
-        For a module without parameters (ReLU, a pool) it reports the flag set on it and below it.
-        """
+        """True when nothing in this module trains: every parameter below (and including) it is frozen; for a
+        module without parameters (ReLU, a pool), the flag set on it and below it."""
         params = list(self.parameters())
         if params:
             return all(p.frozen for p in params)
@@ -463,14 +452,12 @@ class Module:
         changes nothing; ``strict=False`` loads what fits and reports the rest. Dtype and device of
         each parameter are kept. More options (prefix, ignore, key_map): ``minitl.io.load_into``.
         """
-        return _loader()(self, state_dict, strict=strict, **options)
+        return seams.required("load_state_dict", "minitl.io")(self, state_dict, strict=strict, **options)
 
     def load(self, path, **options):
-        """Load a weight file (minitl .npz, .pt/.pth, .safetensors, Keras .h5, .onnx) by name.
-
-        Same options and report as ``load_state_dict``; the format is chosen by the file's extension.
-        """
-        return _loader()(self, path, **options)
+        """Load a weight file (minitl .npz, .pt/.pth, .safetensors, Keras .h5, .onnx), the format chosen by its
+        extension; the same options and report as ``load_state_dict``."""
+        return seams.required("load_state_dict", "minitl.io")(self, path, **options)
 
     # ----- printing -----
     def summary(self, input_shape, device=None, print_table=None):
@@ -480,9 +467,7 @@ class Module:
         for a model taking images (the batch axis becomes 1 when it is missing). The table is returned, and
         printed unless ``print_table=False``; by default not in a notebook, where the returned table shows itself.
         """
-        summarize = seams.plugged_in["summary"]
-        if summarize is None:
-            raise RuntimeError("summary() needs minitl.nn.summary, which has not been imported: import minitl first")
+        summarize = seams.required("summary", "minitl.nn.summary")
         return summarize(self, input_shape, device=device, print_table=print_table)
 
     def extra_repr(self) -> str:
@@ -505,11 +490,8 @@ class Module:
 
 
 def zero_grads(parameters, set_to_none=True):
-    """``grad = None`` for each parameter (or, with ``set_to_none=False``, its gradient filled with 0).
-
-    Gradients accumulate across backward calls, so a training step starts here. Used by
-    ``Module.zero_grad`` and ``Optimizer.zero_grad``.
-    """
+    """``grad = None`` for each parameter (or, with ``set_to_none=False``, its gradient filled with 0): gradients
+    accumulate across backward calls, so a training step starts here (``Module``'s and ``Optimizer``'s)."""
     for p in parameters:
         if set_to_none or p.grad is None:
             p.grad = None
@@ -526,11 +508,3 @@ def named_tensors(model):
                 if tensor is not None:
                     tensors[f"{module_name}.{name}" if module_name else name] = tensor
     return tensors
-
-
-def _loader():
-    """``minitl.io.load_into``, plugged into the ``load_state_dict`` seam when ``minitl.io`` is imported."""
-    load = seams.plugged_in["load_state_dict"]
-    if load is None:
-        raise RuntimeError("loading weights needs minitl.io, which has not been imported: import minitl first")
-    return load

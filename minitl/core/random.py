@@ -1,13 +1,11 @@
 """Seeded randomness for the whole engine.
 
 One NumPy ``Generator`` drives every random initialisation, dropout mask and shuffle on the CPU, so
-that ``minitl.manual_seed(n)`` makes a run reproducible. On the GPU, random initialisation and
-dropout masks are drawn *on the device* by a CuPy generator seeded from the same ``manual_seed``
-(``get_device_rng``): no host->device copy of a mask every step. The two streams are different
-generators (NumPy's PCG64, CuPy's XORWOW): the same seed gives reproducible numbers on each device,
-but NOT the same numbers on the CPU and on the GPU. Parity tests that need equal numbers draw them
-on the host and move them. Shuffles (data loaders, transforms, splits) always use the host generator.
-A checkpoint stores the host generator only: after a resume the device stream starts again from the seed.
+``minitl.manual_seed(n)`` makes a run reproducible. On the GPU, initialisation and dropout masks are drawn
+*on the device* by a CuPy generator seeded from the same seed (``get_device_rng``: no mask crosses the bus),
+so a seed gives reproducible numbers on each device but NOT the same numbers on both (PCG64 vs XORWOW).
+Shuffles always use the host generator, the only one a checkpoint stores (a resumed run's device stream
+starts again from the seed).
 """
 import numpy
 

@@ -252,12 +252,9 @@ def as_tensor(value, like=None) -> Tensor:
 
 
 def data_of(value, like=None):
-    """The raw array inside a Tensor (any other value as given), moved to ``like``'s device if ``like`` is given.
-
-    Nothing is copied when the array is already there: ``batch_norm`` updates its running-statistics
-    buffers in place through it. None and Python numbers pass through. Ops use it for constants:
-    targets, class weights, clamp bounds.
-    """
+    """The raw array inside a Tensor (any other value as given), moved to ``like``'s device if ``like`` is given;
+    not copied when it is already there (``batch_norm`` updates its running statistics in place through it).
+    Ops use it for constants: targets, class weights, clamp bounds."""
     if value is None or isinstance(value, (bool, int, float)):
         return value  # Python numbers stay numbers: they take the dtype of the array they meet
     array = value.data if isinstance(value, Tensor) else value
@@ -277,12 +274,9 @@ def is_grad_enabled() -> bool:
 
 
 class _GradMode:
-    """Set grad mode on entering a ``with`` block and restore the previous one on leaving; also a decorator.
-
-    The previous modes are kept on a stack, so the same object nests. As a decorator (``@no_grad()``)
-    it wraps the function so that each call runs inside a fresh ``_GradMode`` of the same mode: a
-    decorated function may recurse, or run in two threads, without sharing one object's stack.
-    """
+    """Set grad mode on entering a ``with`` block and restore the previous one on leaving (a stack, so the same
+    object nests). As a decorator (``@no_grad()``) each call runs in a fresh ``_GradMode`` of the same mode, so
+    a decorated function may recurse, or run in two threads, without sharing one object's stack."""
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
@@ -360,15 +354,12 @@ def unbroadcast(grad, shape: tuple):
 
 
 class Function:
-    """Base class of every differentiable op.
+    """Base class of every differentiable op; call one with ``MyOp.apply(*inputs, **settings)``, never ``forward``.
 
-    Subclasses implement ``forward(*arrays) -> array`` and ``backward(grad) -> grad or tuple of
-    grads`` (one per input, ``None`` where no gradient is needed), and may take op settings (axis,
-    stride, ...) as keyword arguments of ``__init__``. Values needed by backward are saved as
-    attributes in forward. ``needs_input_grad`` tells backward which gradients are wanted.
-    Call an op with ``MyOp.apply(*inputs, **settings)``, never ``forward`` directly. An optional input
-    given as ``None`` (a missing bias or weight) reaches forward as ``None``, needs no gradient, and its
-    backward returns ``None`` for it.
+    Subclasses implement ``forward(*arrays) -> array`` and ``backward(grad) -> grad or tuple of grads`` (one
+    per input, ``None`` where no gradient is wanted: ``needs_input_grad`` says which), take op settings (axis,
+    stride, ...) in ``__init__``, and save what backward needs as attributes in forward. An optional input
+    given as ``None`` (a missing bias) reaches forward as ``None`` and gets ``None`` back.
     """
 
     inputs = None
@@ -508,10 +499,8 @@ def _topological_order(root):
 
 
 def _seed_gradient(root, grad):
-    """The gradient ``backward`` starts from: checked against ``root``, as an array on ``root``'s device.
-
-    ``grad=None`` means ones, allowed only for a one-element output (a loss).
-    """
+    """The gradient ``backward`` starts from, checked against ``root``, on ``root``'s device; ``grad=None`` means
+    ones, allowed only for a one-element output (a loss)."""
     if not root.requires_grad:
         raise RuntimeError(
             "backward() on a tensor that does not require grad: no input of the computation had "
@@ -536,11 +525,8 @@ def _seed_gradient(root, grad):
 
 
 def run_backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
-    """Fill ``.grad`` of every leaf that ``root`` depends on. See ``Tensor.backward``.
-
-    Walk the tensors outputs-first; at each, run its hooks, keep the gradient if it is a leaf (or
-    retains grad), and hand its node's input gradients down, summed where paths meet.
-    """
+    """Fill ``.grad`` of every leaf ``root`` depends on: walk the tensors outputs-first; at each, run its hooks,
+    keep the gradient if it is a leaf (or retains grad), and hand its node's input gradients down, summed."""
     global last_leaf_ids
     grad = _seed_gradient(root, grad)
     order = _topological_order(root)

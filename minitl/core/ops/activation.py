@@ -24,8 +24,6 @@ class ReLU(Function):
         # END SOLUTION
 
 
-
-
 class Sigmoid(Function):
     # z = 1 / (1 + e^-x) ;  dz/dx = z (1 - z)
     def forward(self, x):

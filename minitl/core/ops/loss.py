@@ -8,11 +8,9 @@ maximum, so logits of 1e4 give finite losses. Class weights, ``ignore_index`` an
 all become one (N, C) matrix ``q`` of how much each log-probability counts, so the NLL op is just
 ``loss_i = -sum_c q_ic log p_ic``.
 
-Before computing anything a classification loss recognises the two classic mistakes
-(``check_class_target``): arguments swapped, ``cross_entropy(labels, logits)`` (the first argument
-is integer or 1-D while the second is a float matrix), and float class labels,
-``cross_entropy(logits, labels.float())`` (a float target is read as class *probabilities* of shape
-(N, C), so a float (N,) vector is neither). A class target out of range raises an IndexError naming it.
+Before computing anything a classification loss recognises two classic mistakes (``check_class_target``):
+arguments swapped, ``cross_entropy(labels, logits)``, and float class labels, ``labels.float()`` (a float
+target is read as class *probabilities* of shape (N, C)). A class out of range raises an IndexError naming it.
 """
 import numpy
 

@@ -6,9 +6,8 @@ depend on every x, the gradient of one x_hat reaches all of them. Layer and grou
 (``functional/layer_norm.py``) are ``Normalize`` over other axes. A faster twin of ``BatchNorm`` (per-channel
 sums as one ``einsum``, fewer temporaries) lives in ``minitl/fast/norm.py``.
 
-``batch_norm`` in training mode also updates the running statistics in place; that update is
-bookkeeping, not part of the graph. In inference mode mean and variance are constants, and the
-backward is a plain scale.
+In training ``batch_norm`` also updates the running statistics in place (bookkeeping, not part of the
+graph); in inference mean and variance are constants, and the backward is a plain scale.
 """
 from ..backend import get_array_module
 from ..tensor import Function, data_of
@@ -124,12 +123,9 @@ class BatchNorm(Normalize):
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     """Normalise each channel, as ``torch.nn.functional.batch_norm``. x: (N, C, *): (N, C), (N, C, L), (N, C, H, W).
 
-    Every axis but the channel axis 1 is averaged over: (0,), (0, 2), (0, 2, 3), ... Which of those
-    shapes a layer accepts is the layer's business (``BatchNorm1d.expected_ndim``, ``BatchNorm2d``'s):
-    this op takes any input with a channel axis, as PyTorch's does.
-    Training: use this batch's mean and (biased) variance over those axes, and move ``running_mean`` /
-    ``running_var`` (Tensors of shape (C,), or None) towards them by ``momentum``, in place.
-    Inference: use the running statistics. weight, bias: (C,).
+    Every axis but the channel axis 1 is averaged over (which shapes a layer accepts is the layer's business).
+    Training: use this batch's mean and (biased) variance, and move ``running_mean`` / ``running_var``
+    ((C,) Tensors, or None) towards them by ``momentum``, in place. Inference: use the running statistics.
     Notice that in training one sample's output depends on the whole batch; in inference it does not.
     """
     if x.ndim < 2:

@@ -6,12 +6,10 @@ back into the input, so overlapping windows add up correctly and nothing loops o
 Adaptive average pooling is two small matrix products: averaging over a rectangle is averaging
 over rows, then over columns.
 
-``max_pool2d`` has all of PyTorch's options: ``dilation``, ``ceil_mode`` and ``return_indices``. It
-pads with the dtype's lowest value (so padding never wins, on integers too), adds extra rows and
-columns on the far side when ``ceil_mode`` keeps a last partial window, and reads dilated windows
-through the same strided views as the convolution. The indices are flat positions ``row * W + col``
-in each (H, W) input plane, PyTorch's convention. Its faster twins (tiled windows on the CPU, one
-CUDA kernel each way on the GPU) live in ``minitl/fast/pool.py``.
+``max_pool2d`` has PyTorch's options: ``dilation``, ``ceil_mode`` (extra far-side padding keeps a last partial
+window) and ``return_indices`` (flat ``row * W + col`` in each input plane). Its padding is the dtype's lowest
+value, so it never wins, on integers too. Faster twins (tiled windows on the CPU, CUDA kernels) are in
+``minitl/fast/pool.py``.
 """
 import math
 
