@@ -71,3 +71,14 @@ def test_the_map_changes_when_an_import_does(import_graph, tmp_path):
     assert "| `minitl/io/` | 1 | tensor (1) |" in before
     (root / "io" / "__init__.py").write_text("")
     assert import_graph.map_text(import_graph.analyse(root)) != before
+
+
+def test_the_spine_a_student_reads_is_at_most_3500_lines_docstrings_included(import_graph):
+    """Issue 22's bound, counted as ``wc -l minitl/core/**/*.py`` counts (blank lines and docstrings included),
+    over exactly the files of the spine's reading order, so a new spine file is counted too."""
+    core = import_graph.ROOT / "core"
+    files = sorted(core.rglob("*.py"))
+    listed = {name for _, members in import_graph.SPINE for name in members}
+    assert {import_graph.module_name(path) for path in files} == listed
+    lines = sum(len(path.read_text().splitlines()) for path in files)
+    assert 3000 < lines <= 3500, f"the spine is {lines} lines"
