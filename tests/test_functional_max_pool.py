@@ -71,6 +71,7 @@ def test_a_nan_in_a_window_is_its_maximum_and_takes_its_gradient_as_in_torch(ker
         monkeypatch.setitem(seams.fast_paths, pool.MaxPool2d, pool.MaxPool2d)
     x = numpy.arange(2 * 2 * 6 * 6, dtype=numpy.float32).reshape(2, 2, 6, 6)
     x[0, 0, 0, 0] = x[1, 1, 3, 3] = x[1, 0, 4, 5] = numpy.nan  # first tap, a middle tap, a last row
+    x[0, 1, 2, 2] = x[0, 1, 3, 3] = numpy.nan  # two NaNs in one window: PyTorch's gradient goes to the later one
     settings = dict(stride=stride, padding=padding)
     expected = torch.tensor(x, requires_grad=True)
     torch.nn.functional.max_pool2d(expected, kernel, **settings).sum().backward()

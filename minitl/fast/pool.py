@@ -51,8 +51,8 @@ class FastMaxPool2d(MaxPool2d):
             candidate = taps[tap]
             if want_grad:  # strict >: on a tie the first maximum keeps the gradient, as PyTorch
                 xp.greater(candidate, best, out=better)
-                if x.dtype.kind == "f":  # a NaN beats every number and keeps its window (as the reference)
-                    better |= xp.isnan(candidate) & ~xp.isnan(best)
+                if x.dtype.kind == "f":  # a NaN beats every number, and a later NaN an earlier one (as the reference)
+                    better |= xp.isnan(candidate)
                 # taps come in order, so the winner is the largest tap that beat the running best
                 xp.maximum(self.winner, xp.multiply(better, tap, out=rank), out=self.winner)
             best = xp.maximum(best, candidate)

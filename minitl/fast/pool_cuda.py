@@ -2,10 +2,11 @@
 
 The NumPy code walks the kh*kw taps in Python, one array pass each, and its backward is one more pass
 per tap (col2im). Here the forward is one thread per output pixel scanning its window (the first
-maximum wins, as in PyTorch; padding never wins; a NaN wins over every number, as on the CPU and in
-PyTorch, so the training loop's NaN check sees it), writing the maximum and which tap held it; the
-backward is one thread per input pixel *gathering* the gradient of every window whose winner it was:
-one pass each way, deterministic (no atomics). Index math as in conv_cuda.py.
+maximum wins, as in PyTorch; padding never wins; a NaN wins over every number and a later NaN over an
+earlier one, as on the CPU and in PyTorch's kernels, so the training loop's NaN check sees it), writing
+the maximum and which tap held it; the backward is one thread per input pixel *gathering* the gradient
+of every window whose winner it was: one pass each way, deterministic (no atomics). Index math as in
+conv_cuda.py.
 
 Used by ``fast/pool.py`` only when ``minitl.cuda.has_cuda_kernels(xp)``.
 """

@@ -69,8 +69,8 @@ class MaxPool2d(Function):
         for tap in range(1, kh * kw):
             candidate = view[..., tap // kw, tap % kw]
             better = candidate > best  # strict: the first maximum wins ties, as PyTorch
-            if x.dtype.kind == "f":  # a NaN beats every number and keeps its window, as in PyTorch
-                better |= xp.isnan(candidate) & ~xp.isnan(best)
+            if x.dtype.kind == "f":  # a NaN beats every number, and a later NaN an earlier one, as in PyTorch
+                better |= xp.isnan(candidate)
             best = xp.where(better, candidate, best)
             winner = xp.where(better, tap, winner)
         self.winner, self.padded_shape, self.x_shape = winner, padded.shape, x.shape
