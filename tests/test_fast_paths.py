@@ -121,3 +121,59 @@ def test_cuda_conv2d_equals_the_reference(x_shape, w_shape, settings, rng):
     arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
     assert_twins_agree(reference_conv.Conv2d, fast_conv.FastConv2d, reference_conv.conv2d, arrays, device="cuda",
                        **settings)
+
+
+SAME_WIDTH_CASES = [  # x shape, weight shape, settings: stride 1 and an output as wide as the input
+    ((5, 4, 7, 6), (8, 4, 3, 3), dict(padding=1)),                            # one product a chunk (36 rows >= 8)
+    ((5, 2, 7, 6), (32, 2, 3, 3), dict(padding=1)),                           # a product per image (18 rows < 32)
+    ((5, 2, 7, 6), (32, 1, 3, 3), dict(padding=1, groups=2)),                 # a product per image and group
+    ((3, 4, 9, 8), (8, 2, 3, 3), dict(padding=(0, 2), dilation=2, groups=2)),
+    ((3, 3, 8, 9), (4, 3, 1, 5), dict(padding=(1, 2))),                       # wider than tall, rows padded only
+    ((3, 3, 6, 1), (4, 3, 3, 3), dict(padding=1)),                            # one pixel wide: only the middle tap
+    ((3, 3, 6, 2), (40, 3, 5, 5), dict(padding=2)),                           # taps reach past both edges
+]
+
+
+@pytest.fixture
+def same_width_spy(monkeypatch):
+    """The ``per_image`` setting of every ``SameWidthColumns`` built, so a test knows the path ran."""
+    built = []
+
+    class Spy(fast_conv.SameWidthColumns):
+        def __init__(self, *args):
+            super().__init__(*args)
+            built.append(self.per_image)
+
+    monkeypatch.setattr(fast_conv, "SameWidthColumns", Spy)
+    return built
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # the NaN's sums
+@pytest.mark.parametrize("x_shape, w_shape, settings", SAME_WIDTH_CASES)
+@pytest.mark.parametrize("needs_grad", [[False, False, True], [False, True, False]])
+def test_fast_conv2d_with_same_width_columns_equals_the_reference(x_shape, w_shape, settings, needs_grad,
+                                                                    same_width_spy, monkeypatch, rng):
+    """The columns cut from the flat image, kept for the weight's gradient (whole batch) or not (in chunks of 2
+    images, the last one short, through the reused buffers); an infinity and a NaN on the image's left and right
+    edges, where the taps' runs wrap onto the neighbouring row, must reach only the outputs they reach in the
+    reference."""
+    monkeypatch.setattr(fast_conv, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(fast_conv, "CHUNK_MIN_PIXELS", 2 * x_shape[2] * x_shape[3])
+    x = rng.standard_normal(x_shape)
+    x[0, 0, 1, -1], x[-1, -1, 2, 0] = numpy.inf, numpy.nan
+    arrays = [x, rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
+    assert_twins_agree(reference_conv.Conv2d, fast_conv.FastConv2d, reference_conv.conv2d, arrays,
+                       needs_grad=needs_grad, **settings)
+    keep = needs_grad[1]
+    assert same_width_spy == [not keep and x_shape[1] * w_shape[2] * w_shape[3] < w_shape[0]]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, settings", SAME_WIDTH_CASES[:3])
+def test_fast_conv2d_with_same_width_columns_on_the_standin(x_shape, w_shape, settings, same_width_spy, standin,
+                                                            monkeypatch, rng):
+    """The same columns with the stand-in's arrays, its CUDA kernels off (the portable array code)."""
+    monkeypatch.setenv("MINITL_CUDA_KERNELS", "0")
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
+    assert_twins_agree(reference_conv.Conv2d, fast_conv.FastConv2d, reference_conv.conv2d, arrays, device="cuda",
+                       needs_grad=[False, False, True], **settings)
+    assert len(same_width_spy) == 1
