@@ -177,3 +177,49 @@ def test_fast_conv2d_with_same_width_columns_on_the_standin(x_shape, w_shape, se
     assert_twins_agree(reference_conv.Conv2d, fast_conv.FastConv2d, reference_conv.conv2d, arrays, device="cuda",
                        needs_grad=[False, False, True], **settings)
     assert len(same_width_spy) == 1
+
+
+def pool_twins_without_gradient(x, device, kernel, stride, padding, more):
+    """Max-pool's values under ``no_grad``: (the fast twin's, the reference's, the input array the twin read)."""
+    outputs = []
+    for twin in (fast_pool.FastMaxPool2d, None):
+        with registered(reference_pool.MaxPool2d, twin), minitl.no_grad():
+            x_seen = minitl.tensor(x, device=device)
+            y = reference_pool.max_pool2d(x_seen, kernel_size=kernel, stride=stride, padding=padding, **more)
+            outputs.append((y.numpy(), x_seen.numpy()))
+    (fast, x_seen), (plain, _) = outputs
+    numpy.testing.assert_array_equal(fast, plain)
+    assert fast.dtype == plain.dtype
+    return fast, x_seen
+
+
+NO_GRAD_POOL_CASES = POOL_CASES + [
+    ((1, 3), (1, 2), (0, 1), {}),               # one row a window: its maximum over rows is a copy
+    ((3, 1), (2, 1), (1, 0), {}),
+    (1, 1, 0, {}),                              # a copy of the input, not a view of it
+]
+
+
+@pytest.mark.parametrize("kernel, stride, padding, more", NO_GRAD_POOL_CASES)
+@pytest.mark.parametrize("dtype", ["float64", "int32"])
+@pytest.mark.parametrize("one_image_a_chunk", [False, True])
+def test_fast_max_pool2d_without_gradient_equals_the_reference(kernel, stride, padding, more, dtype, one_image_a_chunk,
+                                                                monkeypatch, rng):
+    """The values alone, a window's maximum over its rows and then its columns, the whole batch at once or an image
+    at a time: a NaN in a window, an -inf, ties."""
+    if one_image_a_chunk:
+        monkeypatch.setattr(fast_pool, "ROWS_BYTES", 1)
+    x = rng.integers(-4, 4, (3, 3, 9, 8)).astype(dtype)
+    if dtype == "float64":
+        x[0, 0, 0, 0], x[1, 2, 4, 3], x[0, 1, 8, 7], x[1, 1] = numpy.nan, numpy.nan, numpy.nan, -numpy.inf
+    fast, x_seen = pool_twins_without_gradient(x, "cpu", kernel, stride, padding, more)
+    assert not numpy.shares_memory(fast, x_seen)
+
+
+@pytest.mark.parametrize("kernel, stride, padding, more", NO_GRAD_POOL_CASES[:3])
+def test_fast_max_pool2d_without_gradient_on_the_standin(kernel, stride, padding, more, standin, monkeypatch, rng):
+    """The same values with the stand-in's arrays, its CUDA kernels off (the portable array code)."""
+    monkeypatch.setenv("MINITL_CUDA_KERNELS", "0")
+    x = rng.standard_normal((2, 3, 9, 8))
+    x[0, 0, 0, 0] = numpy.nan
+    pool_twins_without_gradient(x, "cuda", kernel, stride, padding, more)
