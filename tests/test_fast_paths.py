@@ -154,3 +154,105 @@ def test_fast_batch_norm_equals_the_reference_and_moves_the_running_statistics_a
             numpy.testing.assert_allclose(ours.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
         assert training == (not numpy.allclose(stats[0][0].numpy(), numpy.linspace(-1, 1, channels)))
     assert seams.fast_paths[reference_norm.BatchNorm] is fast_norm.FastBatchNorm
+
+
+SAME_WIDTH_CASES = [  # x shape, weight shape, settings: stride 1 and an output as wide as the input
+    ((5, 4, 7, 6), (8, 4, 3, 3), dict(padding=1)),                            # one product a chunk (36 rows >= 8)
+    ((5, 2, 7, 6), (32, 2, 3, 3), dict(padding=1)),                           # a product per image (18 rows < 32)
+    ((5, 2, 7, 6), (32, 1, 3, 3), dict(padding=1, groups=2)),                 # a product per image and group
+    ((3, 4, 9, 8), (8, 2, 3, 3), dict(padding=(0, 2), dilation=2, groups=2)),
+    ((3, 3, 8, 9), (4, 3, 1, 5), dict(padding=(1, 2))),                       # wider than tall, rows padded only
+    ((3, 3, 6, 1), (4, 3, 3, 3), dict(padding=1)),                            # one pixel wide: only the middle tap
+    ((3, 3, 6, 2), (40, 3, 5, 5), dict(padding=2)),                           # taps reach past both edges
+]
+
+
+@pytest.fixture
+def same_width_spy(monkeypatch):
+    """The ``per_image`` setting of every ``SameWidthColumns`` built, so a test knows the path ran."""
+    built = []
+
+    class Spy(fast_conv.SameWidthColumns):
+        def __init__(self, *args):
+            super().__init__(*args)
+            built.append(self.per_image)
+
+    monkeypatch.setattr(fast_conv, "SameWidthColumns", Spy)
+    return built
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # the NaN's sums
+@pytest.mark.parametrize("x_shape, w_shape, settings", SAME_WIDTH_CASES)
+@pytest.mark.parametrize("needs_grad", [[False, False, True], [False, True, False]])
+def test_fast_conv2d_with_same_width_columns_equals_the_reference(x_shape, w_shape, settings, needs_grad,
+                                                                    same_width_spy, monkeypatch, rng):
+    """The columns cut from the flat image, kept for the weight's gradient (whole batch) or not (in chunks of 2
+    images, the last one short, through the reused buffers); an infinity and a NaN on the image's left and right
+    edges, where the taps' runs wrap onto the neighbouring row, must reach only the outputs they reach in the
+    reference."""
+    monkeypatch.setattr(fast_conv, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(fast_conv, "CHUNK_MIN_PIXELS", 2 * x_shape[2] * x_shape[3])
+    x = rng.standard_normal(x_shape)
+    x[0, 0, 1, -1], x[-1, -1, 2, 0] = numpy.inf, numpy.nan
+    arrays = [x, rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
+    assert_twins_agree(reference_conv.Conv2d, fast_conv.FastConv2d, reference_conv.conv2d, arrays,
+                       needs_grad=needs_grad, **settings)
+    keep = needs_grad[1]
+    assert same_width_spy == [not keep and x_shape[1] * w_shape[2] * w_shape[3] < w_shape[0]]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, settings", SAME_WIDTH_CASES[:3])
+def test_fast_conv2d_with_same_width_columns_on_the_standin(x_shape, w_shape, settings, same_width_spy, standin,
+                                                            monkeypatch, rng):
+    """The same columns with the stand-in's arrays, its CUDA kernels off (the portable array code)."""
+    monkeypatch.setenv("MINITL_CUDA_KERNELS", "0")
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
+    assert_twins_agree(reference_conv.Conv2d, fast_conv.FastConv2d, reference_conv.conv2d, arrays, device="cuda",
+                       needs_grad=[False, False, True], **settings)
+    assert len(same_width_spy) == 1
+
+
+def pool_twins_without_gradient(x, device, kernel, stride, padding, more):
+    """Max-pool's values under ``no_grad``: (the fast twin's, the reference's, the input array the twin read)."""
+    outputs = []
+    for twin in (fast_pool.FastMaxPool2d, None):
+        with registered(reference_pool.MaxPool2d, twin), minitl.no_grad():
+            x_seen = minitl.tensor(x, device=device)
+            y = reference_pool.max_pool2d(x_seen, kernel_size=kernel, stride=stride, padding=padding, **more)
+            outputs.append((y.numpy(), x_seen.numpy()))
+    (fast, x_seen), (plain, _) = outputs
+    numpy.testing.assert_array_equal(fast, plain)
+    assert fast.dtype == plain.dtype
+    return fast, x_seen
+
+
+NO_GRAD_POOL_CASES = POOL_CASES + [
+    ((1, 3), (1, 2), (0, 1), {}),               # one row a window: its maximum over rows is a copy
+    ((3, 1), (2, 1), (1, 0), {}),
+    (1, 1, 0, {}),                              # a copy of the input, not a view of it
+]
+
+
+@pytest.mark.parametrize("kernel, stride, padding, more", NO_GRAD_POOL_CASES)
+@pytest.mark.parametrize("dtype", ["float64", "int32"])
+@pytest.mark.parametrize("one_image_a_chunk", [False, True])
+def test_fast_max_pool2d_without_gradient_equals_the_reference(kernel, stride, padding, more, dtype, one_image_a_chunk,
+                                                                monkeypatch, rng):
+    """The values alone, a window's maximum over its rows and then its columns, the whole batch at once or an image
+    at a time: a NaN in a window, an -inf, ties."""
+    if one_image_a_chunk:
+        monkeypatch.setattr(fast_pool, "ROWS_BYTES", 1)
+    x = rng.integers(-4, 4, (3, 3, 9, 8)).astype(dtype)
+    if dtype == "float64":
+        x[0, 0, 0, 0], x[1, 2, 4, 3], x[0, 1, 8, 7], x[1, 1] = numpy.nan, numpy.nan, numpy.nan, -numpy.inf
+    fast, x_seen = pool_twins_without_gradient(x, "cpu", kernel, stride, padding, more)
+    assert not numpy.shares_memory(fast, x_seen)
+
+
+@pytest.mark.parametrize("kernel, stride, padding, more", NO_GRAD_POOL_CASES[:3])
+def test_fast_max_pool2d_without_gradient_on_the_standin(kernel, stride, padding, more, standin, monkeypatch, rng):
+    """The same values with the stand-in's arrays, its CUDA kernels off (the portable array code)."""
+    monkeypatch.setenv("MINITL_CUDA_KERNELS", "0")
+    x = rng.standard_normal((2, 3, 9, 8))
+    x[0, 0, 0, 0] = numpy.nan
+    pool_twins_without_gradient(x, "cuda", kernel, stride, padding, more)

@@ -11,6 +11,10 @@ adds, each a speed choice the reference does not need (timings: ``benchmarks/REA
   ``batch_last_pays`` picks the order;
 * cache-sized chunks: columns nobody keeps (inference, a frozen weight) are built a few images at a
   time, so they and the product stay in cache (``images_per_chunk``);
+* the columns of a stride-1 convolution whose output is as wide as its input ("same" width, a 3x3
+  with padding 1) cut as long contiguous runs of the flattened image (``SameWidthColumns``), into
+  buffers reused from chunk to chunk; where the columns have fewer rows than the output has channels
+  (a first layer), each image's product is written straight into the output (``per_image_pays``);
 * the GEMM orientation of the weight gradient: with more column rows than output channels it is
   formed as (cols_g @ G_g^T)^T, the same sums in an order some BLAS builds run much faster;
 * on the GPU, im2col and col2im as one CUDA kernel each (``conv_cuda.py``; col2im as a deterministic
@@ -84,6 +88,77 @@ def batch_last_col2im(d_cols, x_shape, kernel, padding, dilation):
     return xp.ascontiguousarray(g_last[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2))
 
 
+def same_width_pays(xp, kernel, stride, padding, dilation):
+    """Whether ``SameWidthColumns`` can build the columns: on the CPU, at stride 1, where the output is as
+    wide as the input (2 pw = dw (kw - 1)), so a tap's pixels, row after row, are one run of the flat image."""
+    return (not has_cuda_kernels(xp) and stride == (1, 1)
+            and 2 * padding[1] == dilation[1] * (kernel[1] - 1))
+
+
+class SameWidthColumns:
+    """im2col for ``same_width_pays`` convolutions, a chunk of images at a time, into buffers reused across chunks.
+
+    Each image channel is flattened into one row of the padded buffer: pw zeros, ph zero rows, the
+    H x W pixels, ph zero rows, pw zeros. Because the output is W wide, the pixels tap (i, j) reads for
+    the OH x W outputs in raster order are one contiguous run of that row, starting i*dh rows and j*dw
+    values in. Each tap's columns are then a copy of long contiguous runs, at memory speed, instead of
+    the OW-long pieces of the windows' view. The price: where a tap reaches past the left or right edge,
+    the run holds the neighbouring row's pixels instead of the padding's zeros, so those columns
+    (the first pw - j*dw or the last j*dw - pw of each output row) are zeroed after the copy.
+
+    ``per_image``: the columns of each image in one block, (N, G, Cg*kh*kw, OH*OW), for a product per
+    image; otherwise im2col's layout, (G, Cg*kh*kw, N*OH*OW). Called like ``im2col``.
+    """
+
+    def __init__(self, xp, x_shape, dtype, kernel, padding, dilation, images, per_image):
+        _, c, h, w = x_shape
+        (kh, kw), (ph, pw), dh = kernel, padding, dilation[0]
+        self.oh = h + 2 * ph - dh * (kh - 1)
+        self.kernel, self.dilation, self.per_image = kernel, dilation, per_image
+        self.first = pw + ph * w  # where the image starts in its padded row
+        # the padding's zeros are written once: each chunk rewrites only the image part of the padded rows
+        self.padded = xp.zeros((images, c, (h + 2 * ph) * w + 2 * pw), dtype=dtype)
+        self.columns = xp.empty(images * c * kh * kw * self.oh * w, dtype=dtype)
+
+    def __call__(self, x, kernel, stride, padding, dilation, groups):
+        n, c, h, w = x.shape
+        (kh, kw), (dh, dw), oh, pw = self.kernel, self.dilation, self.oh, padding[1]
+        padded = self.padded[:n]
+        padded[:, :, self.first:self.first + h * w].reshape(n, c, h, w)[...] = x
+        pixels = oh * w
+        cols = self.columns[:n * c * kh * kw * pixels]
+        if self.per_image:
+            cols, rows = cols.reshape(n, c, kh, kw, pixels), padded
+        else:
+            cols, rows = cols.reshape(c, kh, kw, n, pixels), padded.transpose(1, 0, 2)
+        for i in range(kh):
+            for j in range(kw):
+                tap = cols[:, :, i, j] if self.per_image else cols[:, i, j]
+                start = i * dh * w + j * dw
+                tap[...] = rows[:, :, start:start + pixels]
+                by_row = tap.reshape(*tap.shape[:2], oh, w)
+                left, right = pw - j * dw, j * dw - pw  # columns past the left, the right edge
+                if left > 0:
+                    by_row[..., :left] = 0
+                if right > 0:
+                    by_row[..., max(w - right, 0):] = 0
+        if self.per_image:
+            return cols.reshape(n, groups, -1, pixels), (oh, w)
+        return cols.reshape(groups, -1, n * pixels), (oh, w)
+
+
+def per_image_pays(channels, weight_shape):
+    """Whether each image's product goes straight into the output, instead of one product for the chunk.
+
+    One product for all the chunk's pixels comes out channel-major, (O, N, OH, OW), and costs a
+    transposing pass into (N, O, OH, OW); a product per image writes its (O, OH*OW) block in place.
+    That pass weighs most where the columns have fewer rows than the output has channels (a first
+    layer, 9 rows for 32 channels); elsewhere the per-image products run slower than the pass costs.
+    """
+    out_channels, _, kh, kw = weight_shape
+    return channels * kh * kw < out_channels
+
+
 CHUNK_BYTES = 2 * 2 ** 20  # columns + product of one chunk of images: a core's cache, roughly
 CHUNK_MIN_PIXELS = 4096  # but never fewer output pixels than this: a narrower product loses more than the cache
 
@@ -123,19 +198,34 @@ class FastConv2d(Conv2d):
         keep = self.needs_input_grad[1]
         whole = keep or self.batch_last or has_cuda_kernels(xp)  # (a GPU wants one large product)
         step = n if whole else images_per_chunk(x.shape, weight.shape, (oh, ow), out.itemsize)
+        self.per_image = False
+        if self.batch_last:
+            columns = batch_last_im2col
+        elif same_width_pays(xp, (kh, kw), self.stride, self.padding, self.dilation):
+            self.per_image = not keep and per_image_pays(c, weight.shape)  # (kept columns: im2col's layout)
+            columns = SameWidthColumns(xp, x.shape, x.dtype, (kh, kw), self.padding, self.dilation, min(step, n),
+                                       self.per_image)
+        else:
+            columns = im2col_on_device
         for start in range(0, n, step):
-            cols = self.columns_product(x[start:start + step], weight, bias, out[start:start + step])
+            cols = self.columns_product(x[start:start + step], weight, bias, out[start:start + step], columns)
         self.cols = cols if keep else None
         self.weight, self.x_shape, self.x_dtype = weight, x.shape, x.dtype
         return out
 
-    def columns_product(self, x, weight, bias, out):
-        """im2col of x, the product with the weights, written into ``out`` (N, O, OH, OW); returns the columns."""
+    def columns_product(self, x, weight, bias, out, columns):
+        """``columns`` (im2col's signature) of x, the product with the weights, written into ``out`` (N, O, OH, OW);
+        returns the columns."""
         xp = get_array_module(x)
         n, out_channels, oh, ow = out.shape
-        columns = batch_last_im2col if self.batch_last else im2col_on_device
         cols, _ = columns(x, weight.shape[2:], self.stride, self.padding, self.dilation, self.groups)
         w_mat = weight.reshape(self.groups, out_channels // self.groups, -1)
+        if self.per_image:  # (G, Og, K) @ (N, G, K, OH*OW), each image's product into its block of out
+            y = out.reshape(n, self.groups, out_channels // self.groups, oh * ow)
+            xp.matmul(w_mat, cols, out=y)
+            if bias is not None:
+                y += bias.reshape(self.groups, -1, 1)
+            return cols
         # the one product, over all pixels of all images at once: (G, Og, K) @ (G, K, N*OH*OW)
         y = _matmul(w_mat, cols)
         y = y.reshape((out_channels, oh, ow, n) if self.batch_last else (out_channels, n, oh, ow))

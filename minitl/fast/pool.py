@@ -3,6 +3,8 @@
 * ``FastMaxPool2d`` (CPU): when the windows tile the image (kernel == stride, no padding) one copy
   gathers each tap of every window into its own contiguous block, so the passes per tap run on
   contiguous data, and its backward writes each input pixel once instead of adding into zeros.
+  Without a gradient it needs no winners, only the values: the maximum over each window's rows, then
+  over its columns (``separable_max``), fewer passes, over whole rows.
 * ``CudaMaxPool2d`` (GPU): one CUDA kernel each way (``pool_cuda.py``).
 
 Both cover the plain call (no dilation, no indices, the floor-mode output size) and hand every other
@@ -14,6 +16,41 @@ from ..core.ops.conv import col2im, output_size, pad_hw, window_tap
 from ..core.ops.pool import MaxPool2d
 from ..cuda import has_cuda_kernels
 from . import pool_cuda
+
+ROWS_BYTES = 2 ** 20  # one chunk's maximum over rows: small enough to stay in cache for the pass over its columns
+
+
+def separable_max(padded, kernel, stride, out_hw):
+    """Each window's maximum, without the winners: the maximum over the window's rows, then over its columns.
+
+    A maximum over a rectangle is one over rows, then over columns: kh - 1 passes over (OH, W) whole,
+    contiguous rows, then kw - 1 over (OH, OW), instead of kh*kw - 1 passes over (OH, OW) strided taps.
+    A few images at a time (``ROWS_BYTES``), so the maxima over rows are still in cache when the
+    columns read them. ``maximum`` keeps a NaN: a window holding one outputs NaN, as in the reference.
+    """
+    xp = get_array_module(padded)
+    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_hw
+    n, c, _, w = padded.shape
+    images = max(1, ROWS_BYTES // (c * oh * w * padded.itemsize))
+    out = xp.empty((n, c, oh, ow), dtype=padded.dtype)
+    rows = xp.empty((min(images, n), c, oh, w), dtype=padded.dtype)
+    for start in range(0, n, images):
+        chunk = padded[start:start + images]
+        chunk_rows = rows[:chunk.shape[0]]
+        maximum_into([chunk[:, :, i:i + sh * (oh - 1) + 1:sh] for i in range(kh)], chunk_rows)
+        maximum_into([chunk_rows[..., j:j + sw * (ow - 1) + 1:sw] for j in range(kw)], out[start:start + images])
+    return out
+
+
+def maximum_into(views, out):
+    """Write the elementwise maximum of same-shaped ``views`` into ``out`` (a copy for one view)."""
+    xp = get_array_module(out)
+    if len(views) == 1:
+        out[...] = views[0]
+        return
+    xp.maximum(views[0], views[1], out=out)
+    for view in views[2:]:
+        xp.maximum(out, view, out=out)
 
 
 class FastMaxPool2d(MaxPool2d):
@@ -32,31 +69,31 @@ class FastMaxPool2d(MaxPool2d):
         padded = pad_hw(x, self.padding, lowest)
         out_hw = tuple(output_size(n, k, s, p) for n, k, s, p in zip(x.shape[2:], self.kernel, self.stride,
                                                                        self.padding))
-        want_grad = self.needs_input_grad[0]
-        if want_grad and self.kernel == self.stride and self.padding == (0, 0):
+        self.x_shape, self.x_dtype = x.shape, x.dtype
+        if not self.needs_input_grad[0]:  # the values alone
+            return separable_max(padded, self.kernel, self.stride, out_hw)
+        if self.kernel == self.stride and self.padding == (0, 0):
             # the windows tile the image: one copy gathers tap t = i*kw + j of every window into its own
             # contiguous (N, C, OH, OW) block, so the four passes a tap below run on contiguous data (on
-            # strided taps, every kw-th value, they cost ~1.5x the copy and the contiguous passes together;
-            # without a gradient, one maximum a tap, the copy does not pay)
+            # strided taps, every kw-th value, they cost ~1.5x the copy and the contiguous passes together)
             (n, c), (oh, ow) = x.shape[:2], out_hw
             tiles = x[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw)
             taps = xp.ascontiguousarray(tiles.transpose(3, 5, 0, 1, 2, 4)).reshape(kh * kw, n, c, oh, ow)
         else:  # tap t = i*kw + j: the (N, C, OH, OW) strided view of the pixel each window holds at (i, j)
             taps = [padded[window_tap(t // kw, t % kw, out_hw, self.stride, no_dilation)] for t in range(kh * kw)]
         best = taps[0]
-        if want_grad:  # flat index of the first maximum of each window (int8: kernels up to 11x11)
-            self.winner = xp.zeros(best.shape, dtype=xp.int8 if kh * kw <= 127 else xp.int32)
-            better, rank = xp.empty(best.shape, dtype=bool), xp.empty(best.shape, dtype=self.winner.dtype)
+        # flat index of the first maximum of each window (int8: kernels up to 11x11)
+        self.winner = xp.zeros(best.shape, dtype=xp.int8 if kh * kw <= 127 else xp.int32)
+        better, rank = xp.empty(best.shape, dtype=bool), xp.empty(best.shape, dtype=self.winner.dtype)
         for tap in range(1, kh * kw):
             candidate = taps[tap]
-            if want_grad:  # strict >: on a tie the first maximum keeps the gradient, as PyTorch
-                xp.greater(candidate, best, out=better)
-                if x.dtype.kind == "f":  # a NaN beats every number, and a later NaN an earlier one (as the reference)
-                    better |= xp.isnan(candidate)
-                # taps come in order, so the winner is the largest tap that beat the running best
-                xp.maximum(self.winner, xp.multiply(better, tap, out=rank), out=self.winner)
+            # strict >: on a tie the first maximum keeps the gradient, as PyTorch
+            xp.greater(candidate, best, out=better)
+            if x.dtype.kind == "f":  # a NaN beats every number, and a later NaN an earlier one (as the reference)
+                better |= xp.isnan(candidate)
+            # taps come in order, so the winner is the largest tap that beat the running best
+            xp.maximum(self.winner, xp.multiply(better, tap, out=rank), out=self.winner)
             best = xp.maximum(best, candidate)
-        self.x_shape, self.x_dtype = x.shape, x.dtype
         return xp.ascontiguousarray(best)  # a copy only for a 1x1 kernel (best is then a view of x)
 
     def backward(self, grad):
