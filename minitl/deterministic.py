@@ -16,18 +16,14 @@ import numpy
 from .core import seams
 from .core.backend import asnumpy, get_array_module
 
-_enabled = False
-
 
 def use_deterministic_algorithms(mode: bool) -> None:
     """Make every op give bit-identical results run to run on the GPU too (``torch.use_deterministic_algorithms``)."""
-    global _enabled
-    _enabled = bool(mode)
-    seams.plug("gpu_scatter_add", host_scatter_add if _enabled else None)
+    seams.plug("gpu_scatter_add", host_scatter_add if mode else None)
 
 
 def are_deterministic_algorithms_enabled() -> bool:
-    return _enabled
+    return seams.plugged_in["gpu_scatter_add"] is host_scatter_add  # the switch is what the seam holds
 
 
 def host_scatter_add(target, indices, values) -> None:

@@ -116,8 +116,8 @@ class Optimizer:
         check = seams.plugged_in["param_group"]  # a guard refuses what cannot be trained, naming it, before any change
         if check is not None:
             check(self, group)
-        for module in [given] if isinstance(given, Module) else []:
-            self.remember_model(module)
+        if isinstance(given, Module):
+            self.remember_model(given)
         for p in params:  # remember each model now: if this layer is replaced later, the model is still reachable
             if getattr(p, "owner", None) is not None:
                 self.remember_model(p.owner)
