@@ -1,7 +1,7 @@
 """Regression losses on the difference ``d = input - target``: squared error, L1 (absolute error) and smooth L1
 (Huber-like).
 
-Both are elementwise ops followed by the reduction of ``loss.py`` (``"mean"``, ``"sum"``, ``"none"``);
+Each is an elementwise op followed by the reduction of ``loss.py`` (``"mean"``, ``"sum"``, ``"none"``);
 L1 and smooth L1 refuse an input and a target of different shapes, since a broadcast (N, 1) against (N,) would
 quietly train on an (N, N) loss; ``mse_loss`` warns instead, as PyTorch does.
 """
